@@ -1,0 +1,1 @@
+//! Render variants, file naming, disk thresholds, atomic writes.

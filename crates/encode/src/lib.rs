@@ -1,0 +1,1 @@
+//! Streaming WAV, MP3 and FLAC encoders.

@@ -1,0 +1,1 @@
+//! Scanning a SID tree, metadata and search.

@@ -1,0 +1,1 @@
+//! ALSA line-out playback with a rate servo.

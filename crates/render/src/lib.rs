@@ -1,0 +1,1 @@
+//! Tune + song + chip + clock -> PCM through resid-rs.

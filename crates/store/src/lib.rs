@@ -1,0 +1,1 @@
+//! Embedded database (redb) and append-only JSONL logs.

@@ -1,0 +1,1 @@
+//! A virtual Ultimate 64 for tests, demos and development.

@@ -1,0 +1,1 @@
+//! C64 Ultimate devices: discovery, REST control, UDP audio capture.

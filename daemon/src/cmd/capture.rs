@@ -1,0 +1,8 @@
+//! `sidflowd capture` (being built).
+
+#[derive(clap::Args, Debug, Default)]
+pub struct Args {}
+
+pub fn run(_args: Args) -> anyhow::Result<()> {
+    anyhow::bail!("`capture` is not built yet")
+}
