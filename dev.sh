@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SIDFlow developer entry point.
+#   ./dev.sh run    install what is missing, build, start the daemon on built-in defaults
+#                   with the demo library (http://127.0.0.1:8080)
+#   ./dev.sh test   install what is missing, build and run every test
+#   ./dev.sh deps   only install (or list) the Debian packages the other two need
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# Debian packages: build (pkg-config, ALSA headers, C compiler for LAME), reference tools
+# the tests compare against (sidplayfp, flac, lame, ffmpeg, mpg123, sox), assemblers for
+# the demo tunes, and network/mDNS/browser peers for end-to-end tests.
+APT_PACKAGES="build-essential pkg-config libasound2-dev alsa-utils sidplayfp 64tass acme flac lame ffmpeg mpg123 sox iproute2 avahi-daemon avahi-utils dbus chromium systemd"
+
+missing_packages() {
+    local p missing=()
+    for p in $1; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    echo "${missing[@]:-}"
+}
+
+deps() {
+    local missing
+    missing=$(missing_packages "$APT_PACKAGES")
+    if [ -n "$missing" ]; then
+        if [ "$(id -u)" = 0 ]; then
+            echo "installing Debian packages: $missing"
+            export DEBIAN_FRONTEND=noninteractive
+            apt-get update -qq
+            # shellcheck disable=SC2086
+            apt-get install -y -qq --no-install-recommends $missing
+        elif command -v sudo >/dev/null 2>&1; then
+            echo "installing Debian packages with sudo: $missing"
+            sudo apt-get update -qq
+            # shellcheck disable=SC2086
+            sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
+        else
+            echo "missing Debian packages (install them as root): apt-get install $missing" >&2
+            exit 1
+        fi
+    fi
+    command -v cargo >/dev/null 2>&1 || {
+        echo "cargo not found: install Rust (rustup, stable >= 1.90)" >&2
+        exit 1
+    }
+}
+
+case "${1:-}" in
+deps)
+    deps
+    ;;
+run)
+    deps
+    shift
+    cargo build --release -p sidflowd
+    exec ./target/release/sidflowd serve --dev "$@"
+    ;;
+test)
+    deps
+    cargo test --workspace --locked
+    ;;
+*)
+    echo "usage: ./dev.sh run|test|deps" >&2
+    exit 2
+    ;;
+esac
