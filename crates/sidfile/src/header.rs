@@ -111,7 +111,9 @@ pub enum SidError {
     NoData,
     #[error("load address is 0 but the data is too short to hold the embedded load address")]
     MissingLoadAddress,
-    #[error("{len} bytes loaded at ${load:04X} run past the end of the C64's 64 KiB (end ${end:05X})")]
+    #[error(
+        "{len} bytes loaded at ${load:04X} run past the end of the C64's 64 KiB (end ${end:05X})"
+    )]
     DataDoesNotFit { load: u16, len: usize, end: u32 },
     #[error("RSID rule violated: {0}")]
     RsidRule(&'static str),
@@ -119,7 +121,9 @@ pub enum SidError {
     RsidLoadTooLow(u16),
     #[error("RSID init address ${0:04X} is outside the loaded image or under ROM/I/O ($A000-$BFFF, $D000-$FFFF)")]
     RsidBadInit(u16),
-    #[error("invalid {which} SID address byte ${byte:02X} (must be even and in $42-$7F or $E0-$FE)")]
+    #[error(
+        "invalid {which} SID address byte ${byte:02X} (must be even and in $42-$7F or $E0-$FE)"
+    )]
     BadSidAddress { which: &'static str, byte: u8 },
     #[error("third SID address ${0:04X} repeats the second SID's")]
     DuplicateSidAddress(u16),

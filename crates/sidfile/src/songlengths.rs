@@ -102,7 +102,9 @@ impl SongLengths {
                 last_path = c.starts_with('/').then(|| c.to_string());
                 continue;
             }
-            let (key, times) = line.split_once('=').ok_or_else(|| syntax("expected md5=times"))?;
+            let (key, times) = line
+                .split_once('=')
+                .ok_or_else(|| syntax("expected md5=times"))?;
             let md5 = parse_md5(key.trim()).ok_or_else(|| syntax("bad MD5 key"))?;
             let lens = times
                 .split_whitespace()
