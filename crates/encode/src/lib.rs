@@ -1,1 +1,264 @@
 //! Streaming WAV, MP3 and FLAC encoders.
+//!
+//! Every encoder takes interleaved signed 16-bit PCM in chunks of any size and produces
+//! bytes as it goes, so a render can be streamed to a listener while it is still
+//! rendering. Bytes are taken with [`Encoder::take_output`]; [`Encoder::finish`] flushes
+//! the rest and returns a [`HeaderPatch`]: the few header bytes that only become known at
+//! the end (WAV sizes, FLAC STREAMINFO, the MP3 LAME/Info tag). A file writer applies the
+//! patch; a live stream simply never sees it, which every decoder we test accepts (see
+//! each module for what the streamed header holds).
+//!
+//! ```
+//! use encode::{encoder, EncoderOptions, Format, PcmFormat};
+//! let pcm = PcmFormat { sample_rate: 44_100, channels: 1 };
+//! let mut enc = encoder(Format::Flac, pcm, &EncoderOptions::default()).unwrap();
+//! let mut bytes = Vec::new();
+//! enc.write(&[0i16; 10_000]).unwrap();
+//! bytes.extend(enc.take_output());
+//! let patch = enc.finish().unwrap();
+//! bytes.extend(enc.take_output());
+//! if let Some(p) = patch { p.apply_to(&mut bytes); }
+//! assert_eq!(&bytes[..4], b"fLaC");
+//! ```
+//!
+//! [`Fanout`] feeds one PCM stream to several sinks; [`FileEncoder`] writes one encoder's
+//! output to a temporary file in the target folder and renames it into place on success.
+
+use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
+
+mod fanout;
+mod file;
+mod flac;
+mod mp3;
+mod wav;
+
+pub use fanout::Fanout;
+pub use file::{AtomicFile, FileEncoder};
+pub use flac::FlacEncoder;
+pub use mp3::Mp3Encoder;
+pub use wav::WavEncoder;
+
+/// An output encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    Wav,
+    Mp3,
+    Flac,
+}
+
+impl Format {
+    /// Every format, in a stable order.
+    pub const ALL: [Format; 3] = [Format::Wav, Format::Mp3, Format::Flac];
+
+    /// File extension without the dot; also the name used on the command line.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Wav => "wav",
+            Format::Mp3 => "mp3",
+            Format::Flac => "flac",
+        }
+    }
+
+    /// The MIME type to serve the encoding with.
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            Format::Wav => "audio/wav",
+            Format::Mp3 => "audio/mpeg",
+            Format::Flac => "audio/flac",
+        }
+    }
+
+    /// Parses a comma-separated list such as `"mp3,flac"` (duplicates removed, order kept).
+    pub fn parse_list(s: &str) -> Result<Vec<Format>, UnknownFormat> {
+        let mut out = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let f: Format = part.parse()?;
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// A format name that is not `wav`, `mp3` or `flac`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown audio format {0:?} (expected wav, mp3 or flac)")]
+pub struct UnknownFormat(pub String);
+
+impl FromStr for Format {
+    type Err = UnknownFormat;
+    fn from_str(s: &str) -> Result<Format, UnknownFormat> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "wav" => Ok(Format::Wav),
+            "mp3" => Ok(Format::Mp3),
+            "flac" => Ok(Format::Flac),
+            _ => Err(UnknownFormat(s.to_string())),
+        }
+    }
+}
+
+/// The shape of the PCM an encoder receives: interleaved signed 16-bit samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PcmFormat {
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+impl PcmFormat {
+    /// Frames (one sample per channel) to seconds.
+    pub fn frames_to_secs(&self, frames: u64) -> f64 {
+        frames as f64 / f64::from(self.sample_rate.max(1))
+    }
+}
+
+/// Encoder settings shared by every caller (the daemon reads them from its configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncoderOptions {
+    /// MP3 constant bit rate in kbit/s; one of the MPEG-1 layer III rates (32..=320).
+    pub mp3_bitrate_kbps: u32,
+    /// LAME's algorithm quality, 0 (best, slowest) to 9; 3 is what the `lame` CLI uses by default.
+    pub mp3_quality: u8,
+    /// FLAC compression level 0 (fastest) to 8 (smallest), as with the `flac` CLI.
+    pub flac_level: u8,
+}
+
+impl Default for EncoderOptions {
+    fn default() -> Self {
+        EncoderOptions {
+            mp3_bitrate_kbps: 320,
+            mp3_quality: 3,
+            flac_level: 5,
+        }
+    }
+}
+
+/// Header bytes known only at the end: write `bytes` at `offset` of the finished file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderPatch {
+    pub offset: u64,
+    pub bytes: Vec<u8>,
+}
+
+impl HeaderPatch {
+    /// Applies the patch to a whole file held in memory (it must already be long enough).
+    pub fn apply_to(&self, file: &mut [u8]) {
+        let start = self.offset as usize;
+        let end = start + self.bytes.len();
+        if end <= file.len() {
+            file[start..end].copy_from_slice(&self.bytes);
+        }
+    }
+}
+
+/// Why encoding or writing the result failed.
+#[derive(Debug, Error)]
+pub enum EncodeError {
+    #[error("unsupported PCM for {format}: {why}")]
+    Unsupported { format: Format, why: String },
+    #[error("invalid encoder option: {0}")]
+    BadOption(String),
+    #[error("MP3 encoder (LAME) failed: {0}")]
+    Lame(String),
+    #[error("FLAC encoder failed: {0}")]
+    Flac(String),
+    #[error("the encoder was already finished")]
+    Finished,
+    #[error("I/O error on {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A sink further down (for example the cache's disk-limit check) refused the bytes.
+    #[error("{0}")]
+    Sink(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl EncodeError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        EncodeError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    }
+}
+
+/// A streaming encoder.
+pub trait Encoder: Send {
+    fn format(&self) -> Format;
+    fn pcm_format(&self) -> PcmFormat;
+    /// Feeds interleaved samples. Chunks may be any length, even ones that split a frame
+    /// between channels: the output only depends on the concatenated samples.
+    fn write(&mut self, pcm: &[i16]) -> Result<(), EncodeError>;
+    /// The bytes produced since the last call (possibly empty).
+    fn take_output(&mut self) -> Vec<u8>;
+    /// Flushes what is buffered (collect it with [`Encoder::take_output`]) and returns the
+    /// header patch the finished file needs, if any. Writing after `finish` is an error.
+    fn finish(&mut self) -> Result<Option<HeaderPatch>, EncodeError>;
+    /// Complete frames received so far.
+    fn frames_written(&self) -> u64;
+}
+
+/// Creates an encoder for `format`.
+pub fn encoder(
+    format: Format,
+    pcm: PcmFormat,
+    opts: &EncoderOptions,
+) -> Result<Box<dyn Encoder + Send>, EncodeError> {
+    if pcm.channels == 0 || pcm.channels > 2 {
+        return Err(EncodeError::Unsupported {
+            format,
+            why: format!("{} channels (1 or 2 supported)", pcm.channels),
+        });
+    }
+    if pcm.sample_rate == 0 {
+        return Err(EncodeError::Unsupported {
+            format,
+            why: "sample rate 0".into(),
+        });
+    }
+    Ok(match format {
+        Format::Wav => Box::new(WavEncoder::new(pcm)?),
+        Format::Mp3 => Box::new(Mp3Encoder::new(pcm, opts)?),
+        Format::Flac => Box::new(FlacEncoder::new(pcm, opts)?),
+    })
+}
+
+/// Something that consumes a PCM stream and is told when it ends.
+pub trait PcmSink: Send {
+    fn write_pcm(&mut self, pcm: &[i16]) -> Result<(), EncodeError>;
+    fn finish(&mut self) -> Result<(), EncodeError>;
+}
+
+/// Keeps the tail of a chunk that does not complete a frame, so chunk boundaries never
+/// have to respect channel boundaries.
+#[derive(Debug, Default)]
+pub(crate) struct FrameCarry {
+    pending: Vec<i16>,
+    buf: Vec<i16>,
+}
+
+impl FrameCarry {
+    /// Returns whole frames made of the carried samples plus `pcm`; keeps the remainder.
+    pub(crate) fn frames<'a>(&'a mut self, pcm: &'a [i16], channels: usize) -> &'a [i16] {
+        if self.pending.is_empty() && pcm.len().is_multiple_of(channels) {
+            return pcm;
+        }
+        self.buf.clear();
+        self.buf.extend_from_slice(&self.pending);
+        self.buf.extend_from_slice(pcm);
+        let whole = self.buf.len() - self.buf.len() % channels;
+        self.pending.clear();
+        self.pending.extend_from_slice(&self.buf[whole..]);
+        &self.buf[..whole]
+    }
+}
