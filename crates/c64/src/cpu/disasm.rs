@@ -1,0 +1,366 @@
+//! A one-line disassembler for error messages and traces.
+
+use std::fmt;
+
+/// One disassembled instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disassembly {
+    /// Address of the opcode.
+    pub pc: u16,
+    /// The instruction's bytes (1 to 3).
+    pub bytes: Vec<u8>,
+    /// Mnemonic and operand, e.g. `LDA ($FB),Y` or `BNE $C012`.
+    pub text: String,
+}
+
+impl fmt::Display for Disassembly {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "${:04X} ", self.pc)?;
+        for i in 0..3 {
+            match self.bytes.get(i) {
+                Some(b) => write!(f, " {b:02X}")?,
+                None => write!(f, "   ")?,
+            }
+        }
+        write!(f, "  {}", self.text)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum M {
+    Imp,
+    Acc,
+    Imm,
+    Zp,
+    ZpX,
+    ZpY,
+    Abs,
+    AbsX,
+    AbsY,
+    IzX,
+    IzY,
+    Ind,
+    Rel,
+}
+
+use M::*;
+
+const TABLE: [(&str, M); 256] = [
+    ("BRK", Imp),
+    ("ORA", IzX),
+    ("JAM", Imp),
+    ("SLO", IzX),
+    ("NOP", Zp),
+    ("ORA", Zp),
+    ("ASL", Zp),
+    ("SLO", Zp),
+    ("PHP", Imp),
+    ("ORA", Imm),
+    ("ASL", Acc),
+    ("ANC", Imm),
+    ("NOP", Abs),
+    ("ORA", Abs),
+    ("ASL", Abs),
+    ("SLO", Abs),
+    ("BPL", Rel),
+    ("ORA", IzY),
+    ("JAM", Imp),
+    ("SLO", IzY),
+    ("NOP", ZpX),
+    ("ORA", ZpX),
+    ("ASL", ZpX),
+    ("SLO", ZpX),
+    ("CLC", Imp),
+    ("ORA", AbsY),
+    ("NOP", Imp),
+    ("SLO", AbsY),
+    ("NOP", AbsX),
+    ("ORA", AbsX),
+    ("ASL", AbsX),
+    ("SLO", AbsX),
+    ("JSR", Abs),
+    ("AND", IzX),
+    ("JAM", Imp),
+    ("RLA", IzX),
+    ("BIT", Zp),
+    ("AND", Zp),
+    ("ROL", Zp),
+    ("RLA", Zp),
+    ("PLP", Imp),
+    ("AND", Imm),
+    ("ROL", Acc),
+    ("ANC", Imm),
+    ("BIT", Abs),
+    ("AND", Abs),
+    ("ROL", Abs),
+    ("RLA", Abs),
+    ("BMI", Rel),
+    ("AND", IzY),
+    ("JAM", Imp),
+    ("RLA", IzY),
+    ("NOP", ZpX),
+    ("AND", ZpX),
+    ("ROL", ZpX),
+    ("RLA", ZpX),
+    ("SEC", Imp),
+    ("AND", AbsY),
+    ("NOP", Imp),
+    ("RLA", AbsY),
+    ("NOP", AbsX),
+    ("AND", AbsX),
+    ("ROL", AbsX),
+    ("RLA", AbsX),
+    ("RTI", Imp),
+    ("EOR", IzX),
+    ("JAM", Imp),
+    ("SRE", IzX),
+    ("NOP", Zp),
+    ("EOR", Zp),
+    ("LSR", Zp),
+    ("SRE", Zp),
+    ("PHA", Imp),
+    ("EOR", Imm),
+    ("LSR", Acc),
+    ("ALR", Imm),
+    ("JMP", Abs),
+    ("EOR", Abs),
+    ("LSR", Abs),
+    ("SRE", Abs),
+    ("BVC", Rel),
+    ("EOR", IzY),
+    ("JAM", Imp),
+    ("SRE", IzY),
+    ("NOP", ZpX),
+    ("EOR", ZpX),
+    ("LSR", ZpX),
+    ("SRE", ZpX),
+    ("CLI", Imp),
+    ("EOR", AbsY),
+    ("NOP", Imp),
+    ("SRE", AbsY),
+    ("NOP", AbsX),
+    ("EOR", AbsX),
+    ("LSR", AbsX),
+    ("SRE", AbsX),
+    ("RTS", Imp),
+    ("ADC", IzX),
+    ("JAM", Imp),
+    ("RRA", IzX),
+    ("NOP", Zp),
+    ("ADC", Zp),
+    ("ROR", Zp),
+    ("RRA", Zp),
+    ("PLA", Imp),
+    ("ADC", Imm),
+    ("ROR", Acc),
+    ("ARR", Imm),
+    ("JMP", Ind),
+    ("ADC", Abs),
+    ("ROR", Abs),
+    ("RRA", Abs),
+    ("BVS", Rel),
+    ("ADC", IzY),
+    ("JAM", Imp),
+    ("RRA", IzY),
+    ("NOP", ZpX),
+    ("ADC", ZpX),
+    ("ROR", ZpX),
+    ("RRA", ZpX),
+    ("SEI", Imp),
+    ("ADC", AbsY),
+    ("NOP", Imp),
+    ("RRA", AbsY),
+    ("NOP", AbsX),
+    ("ADC", AbsX),
+    ("ROR", AbsX),
+    ("RRA", AbsX),
+    ("NOP", Imm),
+    ("STA", IzX),
+    ("NOP", Imm),
+    ("SAX", IzX),
+    ("STY", Zp),
+    ("STA", Zp),
+    ("STX", Zp),
+    ("SAX", Zp),
+    ("DEY", Imp),
+    ("NOP", Imm),
+    ("TXA", Imp),
+    ("ANE", Imm),
+    ("STY", Abs),
+    ("STA", Abs),
+    ("STX", Abs),
+    ("SAX", Abs),
+    ("BCC", Rel),
+    ("STA", IzY),
+    ("JAM", Imp),
+    ("SHA", IzY),
+    ("STY", ZpX),
+    ("STA", ZpX),
+    ("STX", ZpY),
+    ("SAX", ZpY),
+    ("TYA", Imp),
+    ("STA", AbsY),
+    ("TXS", Imp),
+    ("TAS", AbsY),
+    ("SHY", AbsX),
+    ("STA", AbsX),
+    ("SHX", AbsY),
+    ("SHA", AbsY),
+    ("LDY", Imm),
+    ("LDA", IzX),
+    ("LDX", Imm),
+    ("LAX", IzX),
+    ("LDY", Zp),
+    ("LDA", Zp),
+    ("LDX", Zp),
+    ("LAX", Zp),
+    ("TAY", Imp),
+    ("LDA", Imm),
+    ("TAX", Imp),
+    ("LXA", Imm),
+    ("LDY", Abs),
+    ("LDA", Abs),
+    ("LDX", Abs),
+    ("LAX", Abs),
+    ("BCS", Rel),
+    ("LDA", IzY),
+    ("JAM", Imp),
+    ("LAX", IzY),
+    ("LDY", ZpX),
+    ("LDA", ZpX),
+    ("LDX", ZpY),
+    ("LAX", ZpY),
+    ("CLV", Imp),
+    ("LDA", AbsY),
+    ("TSX", Imp),
+    ("LAS", AbsY),
+    ("LDY", AbsX),
+    ("LDA", AbsX),
+    ("LDX", AbsY),
+    ("LAX", AbsY),
+    ("CPY", Imm),
+    ("CMP", IzX),
+    ("NOP", Imm),
+    ("DCP", IzX),
+    ("CPY", Zp),
+    ("CMP", Zp),
+    ("DEC", Zp),
+    ("DCP", Zp),
+    ("INY", Imp),
+    ("CMP", Imm),
+    ("DEX", Imp),
+    ("SBX", Imm),
+    ("CPY", Abs),
+    ("CMP", Abs),
+    ("DEC", Abs),
+    ("DCP", Abs),
+    ("BNE", Rel),
+    ("CMP", IzY),
+    ("JAM", Imp),
+    ("DCP", IzY),
+    ("NOP", ZpX),
+    ("CMP", ZpX),
+    ("DEC", ZpX),
+    ("DCP", ZpX),
+    ("CLD", Imp),
+    ("CMP", AbsY),
+    ("NOP", Imp),
+    ("DCP", AbsY),
+    ("NOP", AbsX),
+    ("CMP", AbsX),
+    ("DEC", AbsX),
+    ("DCP", AbsX),
+    ("CPX", Imm),
+    ("SBC", IzX),
+    ("NOP", Imm),
+    ("ISC", IzX),
+    ("CPX", Zp),
+    ("SBC", Zp),
+    ("INC", Zp),
+    ("ISC", Zp),
+    ("INX", Imp),
+    ("SBC", Imm),
+    ("NOP", Imp),
+    ("SBC", Imm),
+    ("CPX", Abs),
+    ("SBC", Abs),
+    ("INC", Abs),
+    ("ISC", Abs),
+    ("BEQ", Rel),
+    ("SBC", IzY),
+    ("JAM", Imp),
+    ("ISC", IzY),
+    ("NOP", ZpX),
+    ("SBC", ZpX),
+    ("INC", ZpX),
+    ("ISC", ZpX),
+    ("SED", Imp),
+    ("SBC", AbsY),
+    ("NOP", Imp),
+    ("ISC", AbsY),
+    ("NOP", AbsX),
+    ("SBC", AbsX),
+    ("INC", AbsX),
+    ("ISC", AbsX),
+];
+
+/// The mnemonic of an opcode (undocumented ones with their common names, `JAM` for
+/// the twelve halting opcodes).
+pub fn mnemonic(opcode: u8) -> &'static str {
+    TABLE[opcode as usize].0
+}
+
+/// Disassembles the instruction at `pc`, reading its bytes through `peek` (which must
+/// not have side effects, so it is not a [`super::Bus`]).
+pub fn disassemble(pc: u16, mut peek: impl FnMut(u16) -> u8) -> Disassembly {
+    let op = peek(pc);
+    let (name, mode) = TABLE[op as usize];
+    let len: u16 = match mode {
+        Imp | Acc => 1,
+        Imm | Zp | ZpX | ZpY | IzX | IzY | Rel => 2,
+        Abs | AbsX | AbsY | Ind => 3,
+    };
+    let bytes: Vec<u8> = (0..len).map(|i| peek(pc.wrapping_add(i))).collect();
+    let b1 = bytes.get(1).copied().unwrap_or(0);
+    let w = u16::from_le_bytes([b1, bytes.get(2).copied().unwrap_or(0)]);
+    let operand = match mode {
+        Imp => String::new(),
+        Acc => " A".to_string(),
+        Imm => format!(" #${b1:02X}"),
+        Zp => format!(" ${b1:02X}"),
+        ZpX => format!(" ${b1:02X},X"),
+        ZpY => format!(" ${b1:02X},Y"),
+        Abs => format!(" ${w:04X}"),
+        AbsX => format!(" ${w:04X},X"),
+        AbsY => format!(" ${w:04X},Y"),
+        IzX => format!(" (${b1:02X},X)"),
+        IzY => format!(" (${b1:02X}),Y"),
+        Ind => format!(" (${w:04X})"),
+        Rel => format!(
+            " ${:04X}",
+            pc.wrapping_add(2).wrapping_add(b1 as i8 as i16 as u16)
+        ),
+    };
+    Disassembly {
+        pc,
+        bytes,
+        text: format!("{name}{operand}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_modes() {
+        let mem = [0xB1u8, 0xFB, 0x00];
+        let d = disassemble(0x1000, |a| mem[(a - 0x1000) as usize % 3]);
+        assert_eq!(d.text, "LDA ($FB),Y");
+        assert_eq!(d.to_string(), "$1000  B1 FB     LDA ($FB),Y");
+        let mem = [0xD0u8, 0xFE];
+        let d = disassemble(0x2000, |a| mem[(a - 0x2000) as usize % 2]);
+        assert_eq!(d.text, "BNE $2000");
+        assert_eq!(mnemonic(0x9B), "TAS");
+    }
+}
