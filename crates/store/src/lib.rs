@@ -1,1 +1,407 @@
-//! Embedded database (redb) and append-only JSONL logs.
+//! The daemon's embedded database (redb) and its append-only JSONL logs.
+//!
+//! One file, one writer: [`Store`] is the only owner of the database file, opened once
+//! by the daemon and shared (`Arc<Store>`) with whoever needs it. Every write is one
+//! redb transaction, committed with fsync before the call returns, so a power cut loses
+//! at most the write in progress, never what was committed. Batch related writes with
+//! [`Store::put_many`] / [`Store::write`] (each commit costs an fsync on the SD card).
+//!
+//! Tables map a string key to a JSON value, so a record can grow a field without a
+//! migration (unknown fields are ignored, missing ones take their serde default).
+//! Adding a table is one line: `pub const MY_TABLE: Table = Table::new("my_table");`
+//! (add it to [`Table::ALL`] if it should exist from the start; a table that was never
+//! written reads as empty either way).
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = store::Store::open(&dir.path().join("sidflow.redb")).unwrap();
+//! store.put(store::SETTINGS, "theme", &"dark").unwrap();
+//! assert_eq!(store.get::<String>(store::SETTINGS, "theme").unwrap().as_deref(), Some("dark"));
+//! ```
+//!
+//! [`JsonlLog`] is the other half: append-only logs (feedback, audit) with one JSON
+//! object per line and an fsync per line, readable by any tool.
+
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+mod jsonl;
+pub use jsonl::{JsonlLog, JsonlRead};
+
+/// A named table: string keys, JSON values.
+#[derive(Debug, Clone, Copy)]
+pub struct Table(&'static str);
+
+impl Table {
+    pub const fn new(name: &'static str) -> Table {
+        Table(name)
+    }
+    pub const fn name(self) -> &'static str {
+        self.0
+    }
+    fn def(self) -> TableDefinition<'static, &'static str, &'static str> {
+        TableDefinition::new(self.0)
+    }
+    /// Tables created when the database is opened.
+    pub const ALL: [Table; 6] = [CACHE_INDEX, RATINGS, JOBS, SETTINGS, SESSIONS, PLAYLISTS];
+}
+
+/// Render cache index: key = file path relative to the cache root, value = [`CacheEntry`].
+pub const CACHE_INDEX: Table = Table::new("cache_index");
+/// Ratings and feedback per tune (the JSONL feedback log keeps the history).
+pub const RATINGS: Table = Table::new("ratings");
+/// Persistent, resumable jobs (scan, HVSC update, batch render, capture).
+pub const JOBS: Table = Table::new("jobs");
+/// Settings changed at run time (preferences, overrides of the config file).
+pub const SETTINGS: Table = Table::new("settings");
+/// Playback and admin sessions.
+pub const SESSIONS: Table = Table::new("sessions");
+pub const PLAYLISTS: Table = Table::new("playlists");
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Db {
+        path: String,
+        #[source]
+        source: Box<redb::Error>,
+    },
+    #[error("record {table}/{key} is not valid JSON for its type: {source}")]
+    Decode {
+        table: &'static str,
+        key: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("cannot encode a record for {table}: {source}")]
+    Encode {
+        table: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One cached render, as recorded in [`CACHE_INDEX`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct CacheEntry {
+    /// File path relative to the cache root, `/`-separated (also the key).
+    pub file: String,
+    /// The tune's path relative to the library root (its folder + base name).
+    pub tune: String,
+    /// 1-based song number.
+    pub song: u16,
+    /// `sidflow`, `sidplayfp` or `c64u`.
+    pub platform: String,
+    /// `6581` or `8580r5`.
+    pub chip: String,
+    /// `wav`, `mp3` or `flac`.
+    pub format: String,
+    pub size: u64,
+    pub duration_secs: f64,
+    /// The engine that made it and its version (`"unknown"` after an index rebuild).
+    pub engine: String,
+    pub engine_version: String,
+    /// Seconds since the Unix epoch.
+    pub created_unix: u64,
+}
+
+/// The database. Cheap to share behind an `Arc`; methods take `&self`.
+pub struct Store {
+    db: Database,
+    path: PathBuf,
+    created: bool,
+}
+
+impl Store {
+    /// Opens (or creates) the database file and makes sure every [`Table::ALL`] exists.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let created = !path.exists();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let err = |e: redb::Error| StoreError::Db {
+            path: path.display().to_string(),
+            source: Box::new(e),
+        };
+        let db = Database::create(path).map_err(|e| err(e.into()))?;
+        let store = Store {
+            db,
+            path: path.to_path_buf(),
+            created,
+        };
+        store.write(|tx| {
+            for t in Table::ALL {
+                tx.tx.open_table(t.def()).map_err(|e| tx.store.db_err(e))?;
+            }
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// Like [`Store::open`], but a file redb cannot open (corrupt, or from an
+    /// incompatible version) is moved aside to `<name>.broken-<unix time>` and a new
+    /// database is created. The second value is true when that happened, so callers
+    /// rebuild what they can (the cache index from the cache folder).
+    pub fn open_or_recreate(path: &Path) -> Result<(Store, bool), StoreError> {
+        match Store::open(path) {
+            Ok(s) => Ok((s, false)),
+            Err(StoreError::Db { .. }) if path.exists() => {
+                let aside = path.with_extension(format!("broken-{}", now_unix()));
+                std::fs::rename(path, &aside).map_err(|source| StoreError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?;
+                Ok((Store::open(path)?, true))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// True when [`Store::open`] created the file (nothing was there before).
+    pub fn was_created(&self) -> bool {
+        self.created
+    }
+
+    fn db_err(&self, e: impl Into<redb::Error>) -> StoreError {
+        StoreError::Db {
+            path: self.path.display().to_string(),
+            source: Box::new(e.into()),
+        }
+    }
+
+    /// Reads one record.
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = match tx.open_table(table.def()) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(self.db_err(e)),
+        };
+        match t.get(key).map_err(|e| self.db_err(e))? {
+            Some(v) => decode(table, key, v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every record of a table whose key starts with `prefix` ("" for all), in key order.
+    pub fn list<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = match tx.open_table(table.def()) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
+            Err(e) => return Err(self.db_err(e)),
+        };
+        let mut out = Vec::new();
+        for item in t.range(prefix..).map_err(|e| self.db_err(e))? {
+            let (k, v) = item.map_err(|e| self.db_err(e))?;
+            let key = k.value();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            out.push((key.to_string(), decode(table, key, v.value())?));
+        }
+        Ok(out)
+    }
+
+    /// Number of records in a table.
+    pub fn count(&self, table: Table) -> Result<u64, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        match tx.open_table(table.def()) {
+            Ok(t) => t.len().map_err(|e| self.db_err(e)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
+            Err(e) => Err(self.db_err(e)),
+        }
+    }
+
+    /// Writes one record (one committed transaction).
+    pub fn put<T: Serialize + ?Sized>(
+        &self,
+        table: Table,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| tx.put(table, key, value))
+    }
+
+    /// Writes many records in one transaction.
+    pub fn put_many<'a, T: Serialize + 'a>(
+        &self,
+        table: Table,
+        items: impl IntoIterator<Item = (&'a str, &'a T)>,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            for (k, v) in items {
+                tx.put(table, k, v)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes a record; true if it existed.
+    pub fn delete(&self, table: Table, key: &str) -> Result<bool, StoreError> {
+        self.write(|tx| tx.delete(table, key))
+    }
+
+    /// Read-modify-write of one record in a single transaction.
+    pub fn update<T, F>(&self, table: Table, key: &str, f: F) -> Result<T, StoreError>
+    where
+        T: Serialize + DeserializeOwned + Default,
+        F: FnOnce(&mut T),
+    {
+        self.write(|tx| {
+            let mut v: T = tx.get(table, key)?.unwrap_or_default();
+            f(&mut v);
+            tx.put(table, key, &v)?;
+            Ok(v)
+        })
+    }
+
+    /// Runs `f` in one write transaction and commits it (fsync) if `f` succeeds;
+    /// on error nothing `f` did is kept.
+    pub fn write<R>(
+        &self,
+        f: impl FnOnce(&mut WriteTx<'_>) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let tx = self.db.begin_write().map_err(|e| self.db_err(e))?;
+        let mut w = WriteTx { tx, store: self };
+        let r = f(&mut w)?;
+        w.tx.commit().map_err(|e| self.db_err(e))?;
+        Ok(r)
+    }
+
+    // ---- cache index -------------------------------------------------------------------
+
+    pub fn cache_get(&self, file: &str) -> Result<Option<CacheEntry>, StoreError> {
+        self.get(CACHE_INDEX, file)
+    }
+
+    pub fn cache_put(&self, entry: &CacheEntry) -> Result<(), StoreError> {
+        self.put(CACHE_INDEX, &entry.file, entry)
+    }
+
+    pub fn cache_remove(&self, file: &str) -> Result<bool, StoreError> {
+        self.delete(CACHE_INDEX, file)
+    }
+
+    /// Entries whose file path starts with `prefix` ("" for all).
+    pub fn cache_list(&self, prefix: &str) -> Result<Vec<CacheEntry>, StoreError> {
+        Ok(self
+            .list::<CacheEntry>(CACHE_INDEX, prefix)?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect())
+    }
+
+    /// Replaces the whole index in one transaction (index rebuild).
+    pub fn cache_replace_all(&self, entries: &[CacheEntry]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.clear(CACHE_INDEX)?;
+            for e in entries {
+                tx.put(CACHE_INDEX, &e.file, e)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// An open write transaction (see [`Store::write`]).
+pub struct WriteTx<'s> {
+    tx: redb::WriteTransaction,
+    store: &'s Store,
+}
+
+impl WriteTx<'_> {
+    pub fn get<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let t = self
+            .tx
+            .open_table(table.def())
+            .map_err(|e| self.store.db_err(e))?;
+        let v = t.get(key).map_err(|e| self.store.db_err(e))?;
+        match v {
+            Some(v) => decode(table, key, v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn put<T: Serialize + ?Sized>(
+        &mut self,
+        table: Table,
+        key: &str,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(value).map_err(|source| StoreError::Encode {
+            table: table.name(),
+            source,
+        })?;
+        let mut t = self
+            .tx
+            .open_table(table.def())
+            .map_err(|e| self.store.db_err(e))?;
+        t.insert(key, json.as_str())
+            .map_err(|e| self.store.db_err(e))?;
+        Ok(())
+    }
+
+    pub fn delete(&mut self, table: Table, key: &str) -> Result<bool, StoreError> {
+        let mut t = self
+            .tx
+            .open_table(table.def())
+            .map_err(|e| self.store.db_err(e))?;
+        let existed = t.remove(key).map_err(|e| self.store.db_err(e))?.is_some();
+        Ok(existed)
+    }
+
+    /// Removes every record of a table.
+    pub fn clear(&mut self, table: Table) -> Result<(), StoreError> {
+        let mut t = self
+            .tx
+            .open_table(table.def())
+            .map_err(|e| self.store.db_err(e))?;
+        t.retain(|_, _| false).map_err(|e| self.store.db_err(e))?;
+        Ok(())
+    }
+}
+
+fn decode<T: DeserializeOwned>(table: Table, key: &str, json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|source| StoreError::Decode {
+        table: table.name(),
+        key: key.to_string(),
+        source,
+    })
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before 1970).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
