@@ -1,0 +1,533 @@
+//! RAM, the 6510 processor port, PLA banking, the I/O area and the per-cycle clocking of
+//! CIA 1, CIA 2 and the VIC.
+//!
+//! # Banking (PLA)
+//! With `cfg = (port | !ddr) & 7` (input pins are pulled up) and LORAM/HIRAM/CHAREN its
+//! bits 0/1/2:
+//! * `$A000-$BFFF`: BASIC when LORAM && HIRAM — we ship no BASIC, so that case **reads the
+//!   RAM underneath** (as if the ROM were absent); otherwise RAM.
+//! * `$D000-$DFFF`: I/O when CHAREN && (LORAM || HIRAM); character ROM when !CHAREN &&
+//!   (LORAM || HIRAM) — not shipped, **reads `$00`**; otherwise RAM.
+//! * `$E000-$FFFF`: our KERNAL stub ([`crate::kernal`]) when HIRAM, otherwise RAM.
+//! * Writes always go to RAM, except writes to visible I/O.
+//!
+//! # Processor port
+//! `$00` is the data direction register (power-on `$2F`), `$01` the port (`$37`). Reading
+//! `$01` gives the output latch for output bits; input bits read 1 for bits 0-2 and 4
+//! (pull-ups; no datasette button pressed), 0 for bits 3 and 5, and bits 6/7 keep the last
+//! value they drove for 350 000 cycles after becoming inputs, then read 0 (the floating
+//! capacitance effect). The RAM cells at `$00/$01` are not modelled (the CPU cannot read them).
+//!
+//! # Open bus
+//! Unmapped I/O (`$DE00-$DFFF` without a SID there, SID-range holes when a second SID stops
+//! the mirror) reads the last byte that was on the data bus (previous read or write);
+//! colour RAM (`$D800-$DBFF`) keeps 4 bits and reads the upper nibble from that same byte.
+
+use crate::cia::{Cia, CiaModel};
+use crate::cpu::Bus;
+use crate::kernal;
+use crate::sid::{SidBus, SidDevice};
+use crate::vic::Vic;
+use crate::VideoStandard;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Region {
+    Ram,
+    Kernal,
+    Io,
+    Char,
+}
+
+/// Cycles a floating port bit 6/7 keeps its value.
+const PORT_FALLOFF_CYCLES: u64 = 350_000;
+
+/// The C64 around the CPU.
+#[derive(Clone)]
+pub struct Machine {
+    ram: Box<[u8; 0x10000]>,
+    kernal: Box<[u8; 0x2000]>,
+    color: Box<[u8; 0x400]>,
+    ddr: u8,
+    port: u8,
+    /// Values of bits 6/7 while floating, and when they fall to 0.
+    float67: u8,
+    float_until: u64,
+    map: [Region; 16],
+    vic: Vic,
+    cia1: Cia,
+    cia2: Cia,
+    sid: SidBus,
+    cycle: u64,
+    last_bus: u8,
+    video: VideoStandard,
+}
+
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Machine")
+            .field("cycle", &self.cycle)
+            .field("ddr", &self.ddr)
+            .field("port", &self.port)
+            .field("video", &self.video)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Machine {
+    /// A machine at power-on: RAM all zero, `$00=$2F`, `$01=$37`, chips reset, raster at
+    /// line 0 cycle 0, cycle counter 0. `sid_bases[0]` should be `$D400`.
+    pub fn new(video: VideoStandard, cia_model: CiaModel, sid_bases: &[u16]) -> Machine {
+        let hz = video.cpu_hz();
+        let mut m = Machine {
+            ram: Box::new([0; 0x10000]),
+            kernal: kernal::stub(),
+            color: Box::new([0; 0x400]),
+            ddr: 0x2F,
+            port: 0x37,
+            float67: 0,
+            float_until: 0,
+            map: [Region::Ram; 16],
+            vic: Vic::new(video),
+            cia1: Cia::new(cia_model, hz),
+            cia2: Cia::new(cia_model, hz),
+            sid: SidBus::new(if sid_bases.is_empty() {
+                &[0xD400]
+            } else {
+                sid_bases
+            }),
+            cycle: 0,
+            last_bus: 0,
+            video,
+        };
+        m.update_map();
+        m
+    }
+
+    /// Puts the chips and RAM vectors into the state the KERNAL's reset leaves (what RSID
+    /// tunes may assume): `$0314/$0316/$0318` vectors, `$02A6` (1 = PAL), CIA 1 timer A
+    /// running continuously with the KERNAL latch and its IRQ enabled, CIA 1 timer B and both
+    /// CIA 2 timers stopped with latch `$FFFF`, CIA 2 interrupts masked, keyboard port
+    /// directions as the KERNAL sets them, VIC raster compare `$137` with the raster IRQ not
+    /// enabled, `$00=$2F`, `$01=$37`.
+    pub fn kernal_reset(&mut self) {
+        for (a, v) in kernal::reset_vectors() {
+            self.ram[usize::from(a)] = v;
+        }
+        self.ram[usize::from(kernal::PAL_FLAG)] = u8::from(self.video == VideoStandard::Pal);
+        self.ddr = 0x2F;
+        self.port = 0x37;
+        self.update_map();
+        let [lo, hi] = self.video.kernal_timer_latch().to_le_bytes();
+        let c1 = &mut self.cia1;
+        c1.write(0xD, 0x7F);
+        c1.write(0x2, 0xFF);
+        c1.write(0x3, 0x00);
+        c1.write(0x0, 0x7F);
+        c1.write(0x6, 0xFF);
+        c1.write(0x7, 0xFF);
+        c1.write(0xF, 0x08);
+        c1.write(0x4, lo);
+        c1.write(0x5, hi);
+        c1.write(0xE, 0x11);
+        c1.write(0xD, 0x81);
+        let c2 = &mut self.cia2;
+        c2.write(0xD, 0x7F);
+        c2.write(0x2, 0x3F);
+        c2.write(0x0, 0x17);
+        for r in [0x4, 0x5, 0x6, 0x7] {
+            c2.write(r, 0xFF);
+        }
+        c2.write(0xE, 0x08);
+        c2.write(0xF, 0x08);
+        self.vic.write(0x11, 0x9B);
+        self.vic.write(0x12, 0x37);
+        self.vic.write(0x1A, 0x00);
+        self.vic.write(0x19, 0x0F);
+    }
+
+    /// Completed bus cycles.
+    #[inline]
+    pub fn cycle(&self) -> u64 {
+        self.cycle
+    }
+
+    /// Restarts the cycle count (the chips keep their phase).
+    pub fn reset_cycle_counter(&mut self) {
+        self.cycle = 0;
+        self.float_until = 0;
+    }
+
+    pub fn video(&self) -> VideoStandard {
+        self.video
+    }
+
+    /// The whole RAM (what is underneath ROM and I/O included).
+    pub fn ram(&self) -> &[u8; 0x10000] {
+        &self.ram
+    }
+
+    pub fn ram_mut(&mut self) -> &mut [u8; 0x10000] {
+        &mut self.ram
+    }
+
+    /// Copies `bytes` into RAM at `addr`, truncated at `$FFFF`.
+    pub fn load(&mut self, addr: u16, bytes: &[u8]) {
+        let start = usize::from(addr);
+        let n = bytes.len().min(0x10000 - start);
+        self.ram[start..start + n].copy_from_slice(&bytes[..n]);
+    }
+
+    pub fn vic(&self) -> &Vic {
+        &self.vic
+    }
+    pub fn vic_mut(&mut self) -> &mut Vic {
+        &mut self.vic
+    }
+    pub fn cia1(&self) -> &Cia {
+        &self.cia1
+    }
+    pub fn cia1_mut(&mut self) -> &mut Cia {
+        &mut self.cia1
+    }
+    pub fn cia2(&self) -> &Cia {
+        &self.cia2
+    }
+    pub fn cia2_mut(&mut self) -> &mut Cia {
+        &mut self.cia2
+    }
+
+    /// SID base addresses by chip index.
+    pub fn sid_bases(&self) -> &[u16] {
+        self.sid.bases()
+    }
+
+    /// The processor port's `(ddr, port)` latches.
+    pub fn port(&self) -> (u8, u8) {
+        (self.ddr, self.port)
+    }
+
+    /// A [`Bus`] for the CPU that reports SID accesses to `sid`.
+    pub fn bus<'a, S: SidDevice>(&'a mut self, sid: &'a mut S) -> MachineBus<'a, S> {
+        MachineBus { machine: self, sid }
+    }
+
+    /// The IRQ line (VIC or CIA 1).
+    #[inline(always)]
+    pub fn irq_line(&self) -> bool {
+        self.vic.irq() || self.cia1.irq()
+    }
+
+    /// The NMI line (CIA 2; there is no RESTORE key).
+    #[inline(always)]
+    pub fn nmi_line(&self) -> bool {
+        self.cia2.irq()
+    }
+
+    fn update_map(&mut self) {
+        let cfg = (self.port | !self.ddr) & 7;
+        let (lo, hi, ch) = (cfg & 1 != 0, cfg & 2 != 0, cfg & 4 != 0);
+        let d = if lo || hi {
+            if ch {
+                Region::Io
+            } else {
+                Region::Char
+            }
+        } else {
+            Region::Ram
+        };
+        let k = if hi { Region::Kernal } else { Region::Ram };
+        self.map[0xD] = d;
+        self.map[0xE] = k;
+        self.map[0xF] = k;
+    }
+
+    /// The current `$01` banking as the 3 bits LORAM/HIRAM/CHAREN.
+    pub fn bank_config(&self) -> u8 {
+        (self.port | !self.ddr) & 7
+    }
+
+    fn port_read(&self, addr: u16) -> u8 {
+        if addr == 0 {
+            return self.ddr;
+        }
+        let float = if self.cycle < self.float_until {
+            self.float67
+        } else {
+            0
+        };
+        let inputs = 0x17 | (float & 0xC0);
+        (self.port & self.ddr) | (inputs & !self.ddr)
+    }
+
+    fn port_write(&mut self, addr: u16, v: u8) {
+        if addr == 0 {
+            // bits 6/7 switching from output to input keep the driven level for a while
+            let becoming_input = self.ddr & !v & 0xC0;
+            if becoming_input != 0 {
+                self.float67 = (self.float67 & !becoming_input) | (self.port & becoming_input);
+                self.float_until = self.cycle + PORT_FALLOFF_CYCLES;
+            }
+            self.ddr = v;
+        } else {
+            self.port = v;
+            let out67 = self.ddr & 0xC0;
+            self.float67 = (self.float67 & !out67) | (v & out67);
+        }
+        self.update_map();
+    }
+
+    /// What the CPU would read at `addr` now, without side effects on chips (I/O reads
+    /// return the open-bus byte except VIC/colour RAM). For tests and debugging.
+    pub fn peek(&self, addr: u16) -> u8 {
+        if addr < 2 {
+            return self.port_read(addr);
+        }
+        match self.map[usize::from(addr >> 12)] {
+            Region::Ram => self.ram[usize::from(addr)],
+            Region::Kernal => self.kernal[usize::from(addr - 0xE000)],
+            Region::Char => 0,
+            Region::Io => self.last_bus,
+        }
+    }
+
+    #[inline(always)]
+    fn end_cycle(&mut self) {
+        self.vic.tick();
+        self.cia1.tick();
+        self.cia2.tick();
+        self.cycle += 1;
+    }
+
+    /// One CPU read cycle.
+    #[inline]
+    pub fn read<S: SidDevice>(&mut self, addr: u16, sid: &mut S) -> u8 {
+        let v = match self.map[usize::from(addr >> 12)] {
+            Region::Ram => {
+                if addr < 2 {
+                    self.port_read(addr)
+                } else {
+                    self.ram[usize::from(addr)]
+                }
+            }
+            Region::Kernal => self.kernal[usize::from(addr - 0xE000)],
+            Region::Io => self.io_read(addr, sid),
+            Region::Char => 0,
+        };
+        self.last_bus = v;
+        self.end_cycle();
+        v
+    }
+
+    /// One CPU write cycle.
+    #[inline]
+    pub fn write<S: SidDevice>(&mut self, addr: u16, v: u8, sid: &mut S) {
+        self.last_bus = v;
+        if addr < 2 {
+            self.port_write(addr, v);
+        } else if self.map[usize::from(addr >> 12)] == Region::Io {
+            self.io_write(addr, v, sid);
+        } else {
+            self.ram[usize::from(addr)] = v;
+        }
+        self.end_cycle();
+    }
+
+    #[cold]
+    fn io_read<S: SidDevice>(&mut self, addr: u16, sid: &mut S) -> u8 {
+        match addr >> 8 {
+            0xD0..=0xD3 => self.vic.read(addr as u8),
+            0xD8..=0xDB => (self.color[usize::from(addr & 0x3FF)] & 0x0F) | (self.last_bus & 0xF0),
+            0xDC => self.cia1.read(addr as u8),
+            0xDD => self.cia2.read(addr as u8),
+            _ => match self.sid.decode(addr) {
+                Some((chip, reg)) => sid.read(self.cycle, chip, reg),
+                None => self.last_bus,
+            },
+        }
+    }
+
+    #[cold]
+    fn io_write<S: SidDevice>(&mut self, addr: u16, v: u8, sid: &mut S) {
+        match addr >> 8 {
+            0xD0..=0xD3 => self.vic.write(addr as u8, v),
+            0xD8..=0xDB => self.color[usize::from(addr & 0x3FF)] = v & 0x0F,
+            0xDC => self.cia1.write(addr as u8, v),
+            0xDD => self.cia2.write(addr as u8, v),
+            _ => {
+                if let Some((chip, reg)) = self.sid.decode(addr) {
+                    sid.write(self.cycle, chip, reg, v);
+                }
+            }
+        }
+    }
+
+    /// Advances the chips by `n` cycles with no CPU bus activity (tests only need this).
+    pub fn idle_cycles(&mut self, n: u64) {
+        for _ in 0..n {
+            self.end_cycle();
+        }
+    }
+}
+
+/// The CPU's view of a [`Machine`] with a [`SidDevice`] attached.
+pub struct MachineBus<'a, S: SidDevice> {
+    pub machine: &'a mut Machine,
+    pub sid: &'a mut S,
+}
+
+impl<S: SidDevice> Bus for MachineBus<'_, S> {
+    #[inline(always)]
+    fn read(&mut self, addr: u16) -> u8 {
+        self.machine.read(addr, self.sid)
+    }
+    #[inline(always)]
+    fn write(&mut self, addr: u16, value: u8) {
+        self.machine.write(addr, value, self.sid)
+    }
+    #[inline(always)]
+    fn irq_line(&self) -> bool {
+        self.machine.irq_line()
+    }
+    #[inline(always)]
+    fn nmi_line(&self) -> bool {
+        self.machine.nmi_line()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sid::RecordingSid;
+
+    fn machine() -> Machine {
+        Machine::new(VideoStandard::Pal, CiaModel::Mos6526, &[0xD400])
+    }
+
+    /// Writes a distinct marker into RAM under every ROM/IO area and returns what a read
+    /// of `$A000`, `$D000` and `$E000` gives for the `$01` value.
+    fn probe(v01: u8) -> (u8, u8, u8, u8) {
+        let mut m = machine();
+        let mut s = RecordingSid::new();
+        m.ram_mut()[0xA000] = 0xAA;
+        m.ram_mut()[0xD020] = 0xDD;
+        m.ram_mut()[0xE000] = 0xEE;
+        m.ram_mut()[0x8000] = 0x88;
+        m.write(0x0000, 0x2F, &mut s); // DDR
+        m.write(0x0001, v01, &mut s);
+        let d = m.read(0xD020, &mut s);
+        (
+            m.read(0x8000, &mut s),
+            m.read(0xA000, &mut s),
+            d,
+            m.read(0xE000, &mut s),
+        )
+    }
+
+    #[test]
+    fn pla_banking_table_all_eight_configs() {
+        // $D020 as I/O reads the VIC border colour register: plain storage, upper nibble 1
+        // -> 0xF0 at power-on. Char ROM reads 0. KERNAL stub $E000 holds RTS ($60).
+        let io = 0xF0;
+        let expect = [
+            // $01: ($8000, $A000, $D020, $E000)
+            (0x30, (0x88, 0xAA, 0xDD, 0xEE)), // all RAM
+            (0x31, (0x88, 0xAA, 0x00, 0xEE)), // LORAM: char ROM, RAM
+            (0x32, (0x88, 0xAA, 0x00, 0x60)), // HIRAM: char ROM, KERNAL
+            (0x33, (0x88, 0xAA, 0x00, 0x60)), // BASIC(=RAM), char ROM, KERNAL
+            (0x34, (0x88, 0xAA, 0xDD, 0xEE)), // all RAM
+            (0x35, (0x88, 0xAA, io, 0xEE)),   // I/O only
+            (0x36, (0x88, 0xAA, io, 0x60)),   // I/O + KERNAL
+            (0x37, (0x88, 0xAA, io, 0x60)),   // BASIC(=RAM) + I/O + KERNAL
+        ];
+        for (v, e) in expect {
+            assert_eq!(probe(v), e, "$01 = ${v:02X}");
+        }
+    }
+
+    #[test]
+    fn writes_go_to_ram_under_rom_but_not_under_io() {
+        let mut m = machine();
+        let mut s = RecordingSid::new();
+        m.write(0xE123, 0x42, &mut s);
+        m.write(0xA123, 0x43, &mut s);
+        m.write(0xD020, 0x05, &mut s);
+        assert_eq!(m.read(0xE123, &mut s), 0x60, "KERNAL visible");
+        assert_eq!(m.ram()[0xE123], 0x42);
+        assert_eq!(m.ram()[0xA123], 0x43);
+        assert_eq!(m.ram()[0xD020], 0x00, "I/O write does not reach RAM");
+        m.write(1, 0x34, &mut s);
+        assert_eq!(m.read(0xE123, &mut s), 0x42);
+        assert_eq!(m.read(0xD020, &mut s), 0x00);
+    }
+
+    #[test]
+    fn processor_port_reads() {
+        let mut m = machine();
+        let mut s = RecordingSid::new();
+        assert_eq!(m.read(0, &mut s), 0x2F);
+        assert_eq!(m.read(1, &mut s), 0x37);
+        // all inputs: pull-ups on 0-2 and 4, bits 6/7 float at their last value (0 here)
+        m.write(0, 0x00, &mut s);
+        assert_eq!(m.read(1, &mut s), 0x17);
+        assert_eq!(m.bank_config(), 7, "inputs pulled up -> $37 banking");
+        // bits 6/7 driven high then switched to input keep their level, then fall
+        m.write(0, 0xC0, &mut s);
+        m.write(1, 0xC0, &mut s);
+        m.write(0, 0x00, &mut s);
+        assert_eq!(m.read(1, &mut s) & 0xC0, 0xC0);
+        m.idle_cycles(PORT_FALLOFF_CYCLES);
+        assert_eq!(m.read(1, &mut s) & 0xC0, 0x00);
+    }
+
+    #[test]
+    fn sid_accesses_are_stamped_and_open_bus_reads_last_value() {
+        let mut m = Machine::new(VideoStandard::Pal, CiaModel::Mos6526, &[0xD400, 0xD420]);
+        let mut s = RecordingSid::new();
+        m.idle_cycles(10);
+        m.write(0xD418, 0x0F, &mut s);
+        m.write(0xD425, 0x11, &mut s);
+        m.write(0xD500, 0x99, &mut s); // hole: ignored
+        assert_eq!(
+            s.writes,
+            vec![
+                crate::SidWrite {
+                    cycle: 10,
+                    chip: 0,
+                    reg: 0x18,
+                    value: 0x0F
+                },
+                crate::SidWrite {
+                    cycle: 11,
+                    chip: 1,
+                    reg: 5,
+                    value: 0x11
+                }
+            ]
+        );
+        m.write(0x1234, 0x5A, &mut s);
+        assert_eq!(m.read(0xDE00, &mut s), 0x5A);
+        assert_eq!(m.read(0xD418, &mut s), 0x0F, "recording SID reads back");
+        assert_eq!(m.cycle(), 16);
+    }
+
+    #[test]
+    fn kernal_reset_state() {
+        let mut m = machine();
+        m.kernal_reset();
+        assert_eq!(m.ram()[0x0314], 0x31);
+        assert_eq!(m.ram()[0x0315], 0xEA);
+        assert_eq!(m.ram()[0x02A6], 1);
+        assert_eq!(m.cia1().latch_a(), 0x4025);
+        assert_eq!(m.cia1().imr(), 0x01);
+        assert_eq!(m.cia2().imr(), 0x00);
+        assert_eq!(m.vic().compare(), 0x137);
+        // CIA 1 timer A fires every 0x4026 cycles and asserts IRQ
+        m.idle_cycles(0x4026 * 2 + 10);
+        assert!(m.irq_line());
+        assert!(!m.nmi_line());
+        let mut n = Machine::new(VideoStandard::Ntsc, CiaModel::Mos6526, &[0xD400]);
+        n.kernal_reset();
+        assert_eq!(n.cia1().latch_a(), 0x4295);
+        assert_eq!(n.ram()[0x02A6], 0);
+    }
+}

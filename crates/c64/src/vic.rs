@@ -1,0 +1,238 @@
+//! The VIC-II as far as a SID tune sees it: the raster counter and the raster interrupt.
+//!
+//! * The raster position advances one cycle per [`Vic::tick`]; PAL has 312 lines x 63
+//!   cycles, NTSC 263 x 65.
+//! * `$D011` bit 7 and `$D012` read the live raster line; writes set the compare line.
+//! * The raster IRQ flag (`$D019` bit 0) is set when the raster line becomes equal to the
+//!   compare line: at cycle 0 of the line, except line 0 where it happens at cycle 1 (as on
+//!   the real chip); also when a write makes the compare line equal to the current line.
+//! * `$D019` reads the latched flags in bits 0-3, bit 7 = any enabled flag, bits 4-6 = 1;
+//!   writing 1 bits acknowledges. `$D01A` enables (reads with bits 4-7 = 1). The IRQ output
+//!   is `flags & enable != 0`.
+//! * All other registers are plain storage (64 registers mirrored through `$D000-$D3FF`;
+//!   `$D02F-$D03F` read `$FF`, colour registers `$D020-$D02E` read with the upper nibble
+//!   set, collision registers `$D01E/$D01F` read 0).
+//!
+//! Known limitation: no bad lines, no sprite DMA, so the CPU is never stalled.
+
+use crate::VideoStandard;
+
+#[derive(Debug, Clone)]
+pub struct Vic {
+    lines: u16,
+    cycles_per_line: u16,
+    line: u16,
+    cycle: u16,
+    compare: u16,
+    regs: [u8; 64],
+    /// `$D019` latched flags, bits 0-3.
+    flags: u8,
+    /// `$D01A` enable bits 0-3.
+    enable: u8,
+}
+
+impl Vic {
+    pub fn new(video: VideoStandard) -> Vic {
+        Vic {
+            lines: video.lines(),
+            cycles_per_line: video.cycles_per_line(),
+            line: 0,
+            cycle: 0,
+            compare: 0,
+            regs: [0; 64],
+            flags: 0,
+            enable: 0,
+        }
+    }
+
+    /// Current raster line.
+    pub fn line(&self) -> u16 {
+        self.line
+    }
+
+    /// Cycle within the current line (0-based).
+    pub fn line_cycle(&self) -> u16 {
+        self.cycle
+    }
+
+    /// The compare line.
+    pub fn compare(&self) -> u16 {
+        self.compare
+    }
+
+    /// The IRQ output.
+    #[inline(always)]
+    pub fn irq(&self) -> bool {
+        self.flags & self.enable != 0
+    }
+
+    /// Sets the raster position (power-on phase); the cycle wraps into the line.
+    pub fn set_position(&mut self, line: u16, cycle: u16) {
+        self.line = line % self.lines;
+        self.cycle = cycle % self.cycles_per_line;
+    }
+
+    /// End of one cycle.
+    #[inline(always)]
+    pub fn tick(&mut self) {
+        self.cycle += 1;
+        if self.cycle == self.cycles_per_line {
+            self.new_line();
+        } else if self.cycle == 1 && self.line == 0 && self.compare == 0 {
+            self.flags |= 1;
+        }
+    }
+
+    #[cold]
+    fn new_line(&mut self) {
+        self.cycle = 0;
+        self.line += 1;
+        if self.line == self.lines {
+            self.line = 0;
+        }
+        if self.line != 0 && self.line == self.compare {
+            self.flags |= 1;
+        }
+    }
+
+    pub fn read(&mut self, reg: u8) -> u8 {
+        let r = reg & 0x3F;
+        match r {
+            0x11 => (self.regs[0x11] & 0x7F) | if self.line > 0xFF { 0x80 } else { 0 },
+            0x12 => self.line as u8,
+            0x19 => self.flags | 0x70 | if self.irq() { 0x80 } else { 0 },
+            0x1A => self.enable | 0xF0,
+            0x1E | 0x1F => 0,
+            0x20..=0x2E => self.regs[usize::from(r)] | 0xF0,
+            0x2F..=0x3F => 0xFF,
+            _ => self.regs[usize::from(r)],
+        }
+    }
+
+    pub fn write(&mut self, reg: u8, v: u8) {
+        let r = reg & 0x3F;
+        match r {
+            0x11 | 0x12 => {
+                self.regs[usize::from(r)] = v;
+                let old = self.compare;
+                self.compare = if r == 0x11 {
+                    (self.compare & 0xFF) | (u16::from(v & 0x80) << 1)
+                } else {
+                    (self.compare & 0x100) | u16::from(v)
+                };
+                // The comparison becoming true in the middle of a line raises the flag.
+                // (Line 0 is compared from cycle 1 on.)
+                if self.compare != old
+                    && self.compare == self.line
+                    && !(self.line == 0 && self.cycle == 0)
+                {
+                    self.flags |= 1;
+                }
+            }
+            0x19 => self.flags &= !(v & 0x0F),
+            0x1A => self.enable = v & 0x0F,
+            _ => self.regs[usize::from(r)] = v,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raster_irq_cycles(video: VideoStandard, line: u16, frames: u32) -> Vec<u64> {
+        let mut v = Vic::new(video);
+        v.write(0x11, if line > 255 { 0x9B } else { 0x1B });
+        v.write(0x12, line as u8);
+        v.write(0x1A, 0x01);
+        let mut hits = vec![];
+        for c in 0..u64::from(video.cycles_per_frame() * frames) {
+            v.tick();
+            if v.irq() {
+                hits.push(c + 1);
+                v.write(0x19, 0x01);
+            }
+        }
+        hits
+    }
+
+    #[test]
+    fn frame_geometry() {
+        assert_eq!(VideoStandard::Pal.cycles_per_frame(), 19_656);
+        assert_eq!(VideoStandard::Ntsc.cycles_per_frame(), 17_095);
+    }
+
+    #[test]
+    fn raster_irq_once_per_frame_at_the_right_cycle() {
+        for video in [VideoStandard::Pal, VideoStandard::Ntsc] {
+            let cpl = u64::from(video.cycles_per_line());
+            let frame = u64::from(video.cycles_per_frame());
+            let h = raster_irq_cycles(video, 100, 3);
+            assert_eq!(h, vec![100 * cpl, 100 * cpl + frame, 100 * cpl + 2 * frame]);
+            // line 0 fires at cycle 1 of the line
+            let h0 = raster_irq_cycles(video, 0, 2);
+            assert_eq!(h0, vec![1, frame + 1]);
+        }
+        // a 9-bit line only exists on PAL
+        let h = raster_irq_cycles(VideoStandard::Pal, 0x137, 1);
+        assert_eq!(h, vec![0x137 * 63]);
+        assert!(raster_irq_cycles(VideoStandard::Ntsc, 0x137, 2).is_empty());
+    }
+
+    #[test]
+    fn live_raster_reads() {
+        let mut v = Vic::new(VideoStandard::Pal);
+        for _ in 0..(300 * 63 + 5) {
+            v.tick();
+        }
+        assert_eq!(v.line(), 300);
+        assert_eq!(v.read(0x12), (300 - 256) as u8);
+        assert_eq!(v.read(0x11) & 0x80, 0x80);
+        v.write(0x11, 0x1B);
+        assert_eq!(v.read(0x11), 0x9B);
+        assert_eq!(v.read(0x51), 0x9B, "mirrored every 64 bytes");
+    }
+
+    #[test]
+    fn d019_ack_and_d01a_enable() {
+        let mut v = Vic::new(VideoStandard::Pal);
+        v.write(0x12, 2);
+        for _ in 0..(2 * 63) {
+            v.tick();
+        }
+        assert_eq!(v.read(0x19), 0x71, "flag latched, not enabled");
+        assert!(!v.irq());
+        v.write(0x1A, 0xFF);
+        assert_eq!(v.read(0x1A), 0xFF);
+        assert!(v.irq());
+        assert_eq!(v.read(0x19), 0xF1);
+        v.write(0x19, 0x0E);
+        assert!(v.irq(), "writing 0 to bit 0 keeps the flag");
+        v.write(0x19, 0x01);
+        assert!(!v.irq());
+        assert_eq!(v.read(0x19), 0x70);
+    }
+
+    #[test]
+    fn writing_the_current_line_triggers() {
+        let mut v = Vic::new(VideoStandard::Pal);
+        v.write(0x1A, 1);
+        for _ in 0..(10 * 63 + 20) {
+            v.tick();
+        }
+        v.write(0x19, 0x0F); // the power-on compare line 0 matched at line 0
+        assert!(!v.irq());
+        v.write(0x12, 10);
+        assert!(v.irq());
+    }
+
+    #[test]
+    fn plain_registers() {
+        let mut v = Vic::new(VideoStandard::Pal);
+        v.write(0x20, 0x0E);
+        assert_eq!(v.read(0x20), 0xFE);
+        v.write(0x18, 0x15);
+        assert_eq!(v.read(0x18), 0x15);
+        assert_eq!(v.read(0x3F), 0xFF);
+    }
+}
