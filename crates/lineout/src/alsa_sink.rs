@@ -147,7 +147,6 @@ fn find_mixer(card: &str, wanted: &str) -> Option<HwMixer> {
         }
         let (min, max) = selem.get_playback_volume_range();
         if max > min {
-            drop(selem);
             return Some(HwMixer {
                 mixer,
                 id,
@@ -296,10 +295,8 @@ impl Sink for AlsaSink {
     }
 
     fn pause(&mut self, paused: bool) -> Result<(), Error> {
-        if self.can_pause {
-            if self.pcm.pause(paused).is_ok() {
-                return Ok(());
-            }
+        if self.can_pause && self.pcm.pause(paused).is_ok() {
+            return Ok(());
         }
         if paused {
             self.pcm.drop().map_err(|e| alsa_err("pausing", e))

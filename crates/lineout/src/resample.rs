@@ -134,7 +134,7 @@ impl Resampler {
     pub fn process(&mut self, src: &mut dyn Source, out: &mut [i16]) -> Result<usize, Error> {
         let ch = self.channels;
         let frames = out.len() / ch;
-        let step = self.nominal_step() / src.rate_correction().clamp(0.5, 2.0);
+        let step = self.nominal_step() * src.rate_correction().clamp(0.5, 2.0);
         let mut produced = 0;
         while produced < frames {
             if let Some(end) = self.end {
