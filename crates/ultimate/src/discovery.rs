@@ -1,0 +1,701 @@
+//! Finding devices: the firmware's UDP ident service (broadcast on every IPv4 interface),
+//! mDNS (`<name>.local` resolution and service browsing, best-effort: current firmware most
+//! likely never answers), and manual hosts. Every candidate is confirmed with
+//! `GET /v1/info`; candidates are merged by `unique_id` preferring the wired address (only
+//! the wired port streams), found with a short stream probe when a device has several.
+
+use crate::capture::{AudioSocket, Destination};
+use crate::error::{Error, Result};
+use crate::rest::{product_streams_audio, Client, ClientOptions, Info, StreamKind};
+use crate::stream::PACKET_LEN;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Discovery options.
+#[derive(Debug, Clone)]
+pub struct DiscoveryOptions {
+    /// Broadcast the ident request on every IPv4 interface.
+    pub broadcast: bool,
+    /// Ident service port (64 on hardware).
+    pub ident_port: u16,
+    /// Extra unicast ident targets (known hosts, or loopback simulators in tests).
+    pub ident_targets: Vec<SocketAddr>,
+    /// How long to collect ident replies.
+    pub ident_window: Duration,
+    /// `<name>.local` names to resolve with mDNS (with or without `.local`).
+    pub mdns_names: Vec<String>,
+    /// Browse mDNS service types (e.g. `_http._tcp.local.`) for devices that advertise.
+    pub mdns_browse: Vec<String>,
+    pub mdns_timeout: Duration,
+    /// Hosts from the configuration (`host` or `host:port`).
+    pub manual: Vec<String>,
+    /// REST port assumed for ident and `.local` candidates (80 on hardware).
+    pub http_port: u16,
+    /// REST client options (password, timeouts) for confirmation and later use.
+    pub client: ClientOptions,
+    /// Find the wired address of a multi-address device with a short stream probe.
+    pub probe_wired: bool,
+}
+
+impl Default for DiscoveryOptions {
+    fn default() -> Self {
+        DiscoveryOptions {
+            broadcast: true,
+            ident_port: 64,
+            ident_targets: Vec::new(),
+            ident_window: Duration::from_millis(1500),
+            mdns_names: Vec::new(),
+            mdns_browse: Vec::new(),
+            mdns_timeout: Duration::from_secs(2),
+            manual: Vec::new(),
+            http_port: 80,
+            client: ClientOptions {
+                timeout: Duration::from_secs(3),
+                ..ClientOptions::default()
+            },
+            probe_wired: true,
+        }
+    }
+}
+
+/// How a candidate was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Source {
+    Manual,
+    Ident,
+    Mdns,
+}
+
+/// A parsed ident reply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentReply {
+    /// Version string, e.g. "Ultimate 64 Elite (V1.49) 3.14d" (not the bare name).
+    pub product: String,
+    pub firmware_version: String,
+    pub hostname: String,
+    pub menu_header: String,
+    pub unique_id: Option<String>,
+    pub password_protected: bool,
+    /// True for the older comma-separated form.
+    pub legacy: bool,
+}
+
+/// Parse a reply in the JSON form or the older `<echo>,<hostname>,<menu header>` form.
+/// `request` is what we sent (echoed back in the legacy form).
+pub fn parse_ident_reply(data: &[u8], request: &[u8]) -> Option<IdentReply> {
+    let text = std::str::from_utf8(data).ok()?.trim();
+    if text.starts_with('{') {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        let r = IdentReply {
+            product: s("product"),
+            firmware_version: s("firmware_version"),
+            hostname: s("hostname"),
+            menu_header: s("menu_header"),
+            unique_id: v
+                .get("unique_id")
+                .and_then(|x| x.as_str())
+                .filter(|u| !u.is_empty())
+                .map(str::to_string),
+            password_protected: v
+                .get("password_protected")
+                .and_then(|x| x.as_bool())
+                .unwrap_or(false),
+            legacy: false,
+        };
+        return (!r.hostname.is_empty() || !r.product.is_empty()).then_some(r);
+    }
+    // Legacy: the first ≤32 request bytes, then ",hostname,menu header".
+    let echo_len = request.len().min(32);
+    let rest = if data.len() > echo_len && data[..echo_len] == request[..echo_len] {
+        std::str::from_utf8(&data[echo_len..]).ok()?
+    } else {
+        text.split_once(',').map(|(_, r)| r)?
+    };
+    let rest = rest.strip_prefix(',').unwrap_or(rest);
+    let (hostname, menu) = rest.split_once(',').unwrap_or((rest, ""));
+    if hostname.is_empty() {
+        return None;
+    }
+    Some(IdentReply {
+        product: menu.trim_matches(|c| c == '*' || c == ' ').to_string(),
+        hostname: hostname.to_string(),
+        menu_header: menu.to_string(),
+        legacy: true,
+        ..IdentReply::default()
+    })
+}
+
+/// One address a device answered on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceAddress {
+    pub addr: SocketAddr,
+    pub sources: Vec<Source>,
+    /// Some(true) when streams were seen leaving from it, Some(false) when a probe showed
+    /// they leave from another address, None when not known.
+    pub wired: Option<bool>,
+}
+
+/// A confirmed device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    /// `unique_id`, else hostname, else the address.
+    pub id: String,
+    pub info: Info,
+    pub addresses: Vec<DeviceAddress>,
+    /// The address to use (wired when known).
+    pub preferred: SocketAddr,
+    /// Audio streaming (U64-class products only).
+    pub can_stream: bool,
+    pub password_needed: bool,
+    /// Our password was refused (403).
+    pub password_rejected: bool,
+    pub online: bool,
+    /// Seconds since the epoch of the last successful confirmation.
+    pub last_seen: u64,
+    pub simulator: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Candidate {
+    addr: SocketAddr,
+    source: Source,
+    ident: Option<IdentReply>,
+}
+
+fn nonce() -> String {
+    let n = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("sidflow{:x}", (n as u64) ^ std::process::id() as u64)
+}
+
+/// Send `json<nonce>` to every target (broadcast on each IPv4 interface and/or unicast) and
+/// collect replies for `window`. Returns (source address, reply).
+pub fn ident_scan(opts: &DiscoveryOptions) -> Result<Vec<(SocketAddrV4, IdentReply)>> {
+    let request = format!("json{}", nonce()).into_bytes();
+    let mut socks: Vec<UdpSocket> = Vec::new();
+    if opts.broadcast {
+        let ifaces = if_addrs::get_if_addrs().map_err(|e| Error::io("list interfaces", e))?;
+        for iface in ifaces {
+            let if_addrs::IfAddr::V4(v4) = &iface.addr else {
+                continue;
+            };
+            if iface.is_loopback() {
+                continue;
+            }
+            let s = match broadcast_socket(v4.ip, &iface.name) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::debug!(iface = %iface.name, "ident socket: {e}");
+                    continue;
+                }
+            };
+            let mut targets = vec![Ipv4Addr::BROADCAST];
+            if let Some(b) = v4.broadcast {
+                targets.push(b);
+            }
+            for t in targets {
+                if let Err(e) = s.send_to(&request, SocketAddrV4::new(t, opts.ident_port)) {
+                    tracing::debug!(iface = %iface.name, target = %t, "ident send: {e}");
+                }
+            }
+            socks.push(s);
+        }
+    }
+    if !opts.ident_targets.is_empty() {
+        let s = UdpSocket::bind("0.0.0.0:0").map_err(|e| Error::io("ident socket", e))?;
+        for t in &opts.ident_targets {
+            let _ = s.send_to(&request, t);
+        }
+        socks.push(s);
+    }
+    let deadline = Instant::now() + opts.ident_window;
+    let mut out: Vec<(SocketAddrV4, IdentReply)> = Vec::new();
+    let mut buf = [0u8; 2048];
+    for s in &socks {
+        let _ = s.set_nonblocking(true);
+    }
+    while Instant::now() < deadline && !socks.is_empty() {
+        let mut got = false;
+        for s in &socks {
+            while let Ok((n, SocketAddr::V4(from))) = s.recv_from(&mut buf) {
+                got = true;
+                if let Some(r) = parse_ident_reply(&buf[..n], &request) {
+                    if !out.iter().any(|(a, _)| a == &from) {
+                        tracing::debug!(%from, host = %r.hostname, "ident reply");
+                        out.push((from, r));
+                    }
+                }
+            }
+        }
+        if !got {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    Ok(out)
+}
+
+fn broadcast_socket(ip: Ipv4Addr, iface: &str) -> std::io::Result<UdpSocket> {
+    let s = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    s.set_broadcast(true)?;
+    // Limited broadcast leaves by the routing table's choice unless bound to the device.
+    let _ = s.bind_device(Some(iface.as_bytes()));
+    s.bind(&SocketAddr::V4(SocketAddrV4::new(ip, 0)).into())?;
+    Ok(s.into())
+}
+
+/// Resolve `<name>.local` names and browse service types with mDNS.
+pub fn mdns_scan(opts: &DiscoveryOptions) -> Result<Vec<SocketAddr>> {
+    if opts.mdns_names.is_empty() && opts.mdns_browse.is_empty() {
+        return Ok(Vec::new());
+    }
+    let d = mdns_sd::ServiceDaemon::new().map_err(|e| Error::Mdns(e.to_string()))?;
+    let mut found = Vec::new();
+    let mut resolvers = Vec::new();
+    for name in &opts.mdns_names {
+        let n = name.trim_end_matches('.');
+        let host = if n.ends_with(".local") {
+            format!("{n}.")
+        } else {
+            format!("{n}.local.")
+        };
+        match d.resolve_hostname(&host, Some(opts.mdns_timeout.as_millis() as u64)) {
+            Ok(rx) => resolvers.push((host, rx)),
+            Err(e) => tracing::warn!(%host, "mDNS resolve: {e}"),
+        }
+    }
+    let mut browsers = Vec::new();
+    for ty in &opts.mdns_browse {
+        match d.browse(ty) {
+            Ok(rx) => browsers.push(rx),
+            Err(e) => tracing::warn!(service = %ty, "mDNS browse: {e}"),
+        }
+    }
+    let deadline = Instant::now() + opts.mdns_timeout;
+    let mut open_resolvers = resolvers.len();
+    while Instant::now() < deadline {
+        let mut idle = true;
+        for (host, rx) in &resolvers {
+            while let Ok(ev) = rx.try_recv() {
+                idle = false;
+                match ev {
+                    mdns_sd::HostnameResolutionEvent::AddressesFound(_, addrs) => {
+                        for a in addrs {
+                            if let IpAddr::V4(v4) = a.to_ip_addr() {
+                                tracing::debug!(%host, ip = %v4, "mDNS resolved");
+                                found.push(SocketAddr::new(v4.into(), opts.http_port));
+                            }
+                        }
+                    }
+                    mdns_sd::HostnameResolutionEvent::SearchTimeout(_)
+                    | mdns_sd::HostnameResolutionEvent::SearchStopped(_) => {
+                        open_resolvers = open_resolvers.saturating_sub(1)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for rx in &browsers {
+            while let Ok(ev) = rx.try_recv() {
+                idle = false;
+                if let mdns_sd::ServiceEvent::ServiceResolved(svc) = ev {
+                    for v4 in svc.get_addresses_v4() {
+                        found.push(SocketAddr::new(v4.into(), svc.get_port()));
+                    }
+                }
+            }
+        }
+        // Names all answered and nothing to browse: done early.
+        let names_done = resolvers.is_empty()
+            || found.len() >= resolvers.len() && browsers.is_empty()
+            || open_resolvers == 0 && browsers.is_empty();
+        if names_done {
+            break;
+        }
+        if idle {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    if let Ok(rx) = d.shutdown() {
+        let _ = rx.recv_timeout(Duration::from_secs(1));
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+/// Result of confirming one candidate.
+enum Confirmed {
+    Ok(Info),
+    Forbidden,
+}
+
+fn confirm(addr: SocketAddr, copts: &ClientOptions) -> Option<Confirmed> {
+    let c = Client::new(addr, copts.clone());
+    match c.info() {
+        Ok(info) if !info.product.is_empty() => Some(Confirmed::Ok(info)),
+        Ok(_) => None,
+        Err(Error::Forbidden { .. }) => Some(Confirmed::Forbidden),
+        Err(e) => {
+            tracing::debug!(%addr, "not confirmed: {e}");
+            None
+        }
+    }
+}
+
+/// Run every discovery method once and return confirmed, merged devices.
+pub fn discover(opts: &DiscoveryOptions) -> Result<Vec<Device>> {
+    let mut cands: Vec<Candidate> = Vec::new();
+    for m in &opts.manual {
+        match crate::rest::parse_host(m) {
+            Ok(addr) => cands.push(Candidate {
+                addr,
+                source: Source::Manual,
+                ident: None,
+            }),
+            Err(e) => tracing::warn!(host = %m, "manual host: {e}"),
+        }
+    }
+    if opts.broadcast || !opts.ident_targets.is_empty() {
+        for (from, r) in ident_scan(opts)? {
+            cands.push(Candidate {
+                addr: SocketAddr::new(IpAddr::V4(*from.ip()), opts.http_port),
+                source: Source::Ident,
+                ident: Some(r),
+            });
+        }
+    }
+    match mdns_scan(opts) {
+        Ok(addrs) => cands.extend(addrs.into_iter().map(|addr| Candidate {
+            addr,
+            source: Source::Mdns,
+            ident: None,
+        })),
+        Err(e) => tracing::warn!("mDNS: {e}"),
+    }
+    // Confirm each distinct address once (in parallel: each may take a timeout).
+    let mut by_addr: BTreeMap<SocketAddr, (Vec<Source>, Option<IdentReply>)> = BTreeMap::new();
+    for c in cands {
+        let e = by_addr.entry(c.addr).or_default();
+        if !e.0.contains(&c.source) {
+            e.0.push(c.source);
+        }
+        if c.ident.is_some() {
+            e.1 = c.ident;
+        }
+    }
+    let results: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = by_addr
+            .iter()
+            .map(|(addr, (srcs, ident))| {
+                let copts = opts.client.clone();
+                s.spawn(move || (*addr, srcs.clone(), ident.clone(), confirm(*addr, &copts)))
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut devices = merge(results, opts.client.password.is_some());
+    if opts.probe_wired {
+        for d in devices.iter_mut() {
+            if d.addresses.len() > 1 && d.can_stream && !d.password_rejected {
+                let client = Arc::new(Client::new(d.preferred, opts.client.clone()));
+                match probe_wired(&client, Duration::from_millis(1500)) {
+                    Ok(Some(ip)) => apply_wired(d, ip),
+                    Ok(None) => tracing::info!(device = %d.id, "stream probe saw no packets"),
+                    Err(e) => tracing::info!(device = %d.id, "stream probe: {e}"),
+                }
+            }
+        }
+    }
+    Ok(devices)
+}
+
+type Confirmation = (SocketAddr, Vec<Source>, Option<IdentReply>, Option<Confirmed>);
+
+/// Strip " (V1.49) 3.14d" from the ident version string.
+fn bare_product(p: &str) -> String {
+    p.split(" (").next().unwrap_or(p).trim().to_string()
+}
+
+fn merge(results: Vec<Confirmation>, have_password: bool) -> Vec<Device> {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let mut devices: Vec<Device> = Vec::new();
+    for (addr, sources, ident, conf) in results {
+        let (info, forbidden) = match conf {
+            Some(Confirmed::Ok(info)) => (info, false),
+            Some(Confirmed::Forbidden) => {
+                // Password-protected REST: fill what the ident reply told us, if anything.
+                let Some(r) = &ident else {
+                    // A 403 from /v1/info with no ident data: still an Ultimate-like server.
+                    let info = Info {
+                        hostname: addr.ip().to_string(),
+                        ..Info::default()
+                    };
+                    devices.push(new_device(addr, sources, info, true, now));
+                    continue;
+                };
+                (
+                    Info {
+                        product: bare_product(&r.product),
+                        firmware_version: r.firmware_version.clone(),
+                        hostname: r.hostname.clone(),
+                        unique_id: r.unique_id.clone(),
+                        ..Info::default()
+                    },
+                    true,
+                )
+            }
+            None => continue,
+        };
+        let mut dev = new_device(addr, sources, info, forbidden, now);
+        dev.password_needed = forbidden
+            || have_password && ident.as_ref().is_some_and(|r| r.password_protected)
+            || ident.as_ref().is_some_and(|r| r.password_protected);
+        dev.password_rejected = forbidden && have_password;
+        match devices.iter_mut().find(|d| d.id == dev.id) {
+            Some(existing) => {
+                for a in dev.addresses {
+                    if !existing.addresses.iter().any(|x| x.addr == a.addr) {
+                        existing.addresses.push(a);
+                    }
+                }
+                existing.password_needed |= dev.password_needed;
+            }
+            None => devices.push(dev),
+        }
+    }
+    for d in devices.iter_mut() {
+        d.addresses.sort_by(|a, b| {
+            a.sources
+                .iter()
+                .min()
+                .cmp(&b.sources.iter().min())
+                .then(a.addr.cmp(&b.addr))
+        });
+        d.preferred = d.addresses[0].addr;
+    }
+    devices.sort_by(|a, b| a.id.cmp(&b.id));
+    devices
+}
+
+fn new_device(
+    addr: SocketAddr,
+    sources: Vec<Source>,
+    info: Info,
+    forbidden: bool,
+    now: u64,
+) -> Device {
+    let id = info
+        .unique_id
+        .clone()
+        .filter(|u| !u.is_empty())
+        .or_else(|| (!info.hostname.is_empty()).then(|| info.hostname.clone()))
+        .unwrap_or_else(|| addr.to_string());
+    Device {
+        id,
+        can_stream: product_streams_audio(&info.product),
+        simulator: info.simulator.unwrap_or(false),
+        info,
+        addresses: vec![DeviceAddress {
+            addr,
+            sources,
+            wired: None,
+        }],
+        preferred: addr,
+        password_needed: forbidden,
+        password_rejected: false,
+        online: true,
+        last_seen: now,
+    }
+}
+
+/// Mark `ip` as the wired address and prefer it.
+pub fn apply_wired(d: &mut Device, ip: IpAddr) {
+    let mut pref = None;
+    for a in d.addresses.iter_mut() {
+        a.wired = Some(a.addr.ip() == ip);
+        if a.addr.ip() == ip {
+            pref = Some(a.addr);
+        }
+    }
+    if let Some(p) = pref {
+        d.preferred = p;
+    }
+}
+
+/// Start the audio stream towards us for a moment and report which address the packets
+/// come from: streams leave only by the wired port. The stream is always stopped again.
+pub fn probe_wired(client: &Arc<Client>, wait: Duration) -> Result<Option<IpAddr>> {
+    let dest = Destination::Unicast {
+        local_ip: None,
+        port: 0,
+    };
+    let sock = AudioSocket::open(&dest, client.addr().ip())?;
+    let target = sock.stream_target(&dest);
+    let mut guard = crate::capture::StreamGuard::start(client.clone(), &target)?;
+    let deadline = Instant::now() + wait;
+    let mut buf = [0u8; 2048];
+    let mut found = None;
+    while Instant::now() < deadline {
+        if let Some((n, from)) = sock.recv(&mut buf)? {
+            if n == PACKET_LEN {
+                found = Some(from.ip());
+                break;
+            }
+        }
+    }
+    guard.stop()?;
+    let _ = StreamKind::Audio;
+    Ok(found)
+}
+
+/// The daemon's device list: periodic discovery, devices kept (offline) when they vanish,
+/// one shared REST client per device (so requests to it are serialised daemon-wide) and one
+/// job lock per device (one capture/render at a time per device).
+pub struct Registry {
+    opts: Mutex<DiscoveryOptions>,
+    devices: Mutex<BTreeMap<String, Device>>,
+    clients: Mutex<BTreeMap<String, Arc<Client>>>,
+    jobs: Mutex<BTreeMap<String, Arc<Mutex<()>>>>,
+}
+
+impl Registry {
+    pub fn new(opts: DiscoveryOptions) -> Arc<Registry> {
+        Arc::new(Registry {
+            opts: Mutex::new(opts),
+            devices: Mutex::new(BTreeMap::new()),
+            clients: Mutex::new(BTreeMap::new()),
+            jobs: Mutex::new(BTreeMap::new()),
+        })
+    }
+
+    /// Run discovery now; returns the updated list.
+    pub fn refresh(&self) -> Result<Vec<Device>> {
+        let opts = lock(&self.opts).clone();
+        let found = discover(&opts)?;
+        let mut devs = lock(&self.devices);
+        for d in devs.values_mut() {
+            d.online = false;
+        }
+        for mut d in found {
+            if let Some(old) = devs.get(&d.id) {
+                // Keep what a previous probe learned about wiring.
+                for a in d.addresses.iter_mut() {
+                    if a.wired.is_none() {
+                        a.wired = old
+                            .addresses
+                            .iter()
+                            .find(|o| o.addr == a.addr)
+                            .and_then(|o| o.wired);
+                    }
+                }
+                if let Some(w) = d.addresses.iter().find(|a| a.wired == Some(true)) {
+                    d.preferred = w.addr;
+                }
+            }
+            let mut clients = lock(&self.clients);
+            let stale = clients.get(&d.id).is_none_or(|c| c.addr() != d.preferred);
+            if stale {
+                clients.insert(
+                    d.id.clone(),
+                    Arc::new(Client::new(d.preferred, opts.client.clone())),
+                );
+            }
+            devs.insert(d.id.clone(), d);
+        }
+        Ok(devs.values().cloned().collect())
+    }
+
+    pub fn list(&self) -> Vec<Device> {
+        lock(&self.devices).values().cloned().collect()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Device> {
+        lock(&self.devices).get(id).cloned()
+    }
+
+    /// The shared client of a device.
+    pub fn client(&self, id: &str) -> Option<Arc<Client>> {
+        lock(&self.clients).get(id).cloned()
+    }
+
+    /// The device's job lock: hold it for a whole capture/render.
+    pub fn job_lock(&self, id: &str) -> Arc<Mutex<()>> {
+        lock(&self.jobs).entry(id.to_string()).or_default().clone()
+    }
+
+    pub fn set_options(&self, opts: DiscoveryOptions) {
+        *lock(&self.opts) = opts;
+    }
+
+    /// Refresh every `interval` on a background thread until `stop` is set.
+    pub fn spawn_refresh(
+        self: &Arc<Self>,
+        interval: Duration,
+        stop: Arc<AtomicBool>,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let me = self.clone();
+        std::thread::Builder::new()
+            .name("ultimate-discovery".into())
+            .spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Err(e) = me.refresh() {
+                        tracing::warn!("device discovery: {e}");
+                    }
+                    let until = Instant::now() + interval;
+                    while Instant::now() < until && !stop.load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_json_reply() {
+        let r = parse_ident_reply(
+            br#"{"product":"Ultimate 64 Elite (V1.49) 3.14d","firmware_version":"3.14d","fpga_version":"122","core_version":"1.49","hostname":"Ultimate-64-Elite-1A2B3C","menu_header":"*** x ***","your_string":"abc","password_protected":true,"unique_id":"1A2B3C"}"#,
+            b"jsonabc",
+        )
+        .unwrap();
+        assert_eq!(bare_product(&r.product), "Ultimate 64 Elite");
+        assert_eq!(r.unique_id.as_deref(), Some("1A2B3C"));
+        assert!(r.password_protected);
+        assert!(!r.legacy);
+    }
+
+    #[test]
+    fn parses_legacy_reply() {
+        let r = parse_ident_reply(
+            b"jsonabc,Ultimate-64-1A2B3C,*** Ultimate 64 V1.2 3.11 ***",
+            b"jsonabc",
+        )
+        .unwrap();
+        assert!(r.legacy);
+        assert_eq!(r.hostname, "Ultimate-64-1A2B3C");
+        assert_eq!(r.product, "Ultimate 64 V1.2 3.11");
+        assert!(parse_ident_reply(b"\xff\xfe", b"json").is_none());
+        assert!(parse_ident_reply(b"{}", b"json").is_none());
+    }
+}
