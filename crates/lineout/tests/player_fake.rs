@@ -87,6 +87,7 @@ fn info() -> SinkInfo {
 
 type HwVolume = Option<Arc<Mutex<Option<u8>>>>;
 
+#[allow(clippy::type_complexity)]
 fn fake(
     underrun_every: usize,
     max_frames: usize,
