@@ -14,9 +14,10 @@
 //! value and the corrupted target address on a page cross, LAS) and the twelve JAM
 //! opcodes, which halt the CPU until [`Cpu::reset`].
 //!
-//! Interrupts follow the 6502 rules: the IRQ (level, masked by I) and NMI (edge) lines
-//! are looked at after the penultimate cycle of each instruction ("polling"); an
-//! interrupt recognised there is taken before the next instruction. The poll happens
+//! Interrupts follow the 6502 rules: the NMI edge detector looks at the NMI line after
+//! every cycle and latches a released-to-asserted transition; after the penultimate cycle
+//! of each instruction the CPU "polls" the latched NMI and the IRQ line (level, masked by
+//! I), and an interrupt recognised there is taken before the next instruction. The poll happens
 //! before CLI/SEI/PLP change I, after RTI restored it; a taken branch that does not
 //! cross a page does not poll on its last cycle; an NMI that arrives during the first
 //! four cycles of a BRK or IRQ sequence hijacks it (the NMI vector is used, the pushed
@@ -92,7 +93,7 @@ pub struct Cpu {
     pub pc: u16,
     /// `Some(opcode)` once a JAM opcode halted the CPU.
     jam: Option<u8>,
-    /// The NMI line as seen at the last poll (for edge detection).
+    /// The NMI line after the last bus cycle (the edge detector's memory).
     nmi_prev: bool,
     /// An NMI edge was seen and has not been serviced yet.
     nmi_edge: bool,
@@ -144,15 +145,15 @@ impl Cpu {
     /// vector. I is set; A, X, Y and the other flags are left as they were. A JAM and any
     /// pending interrupt are cleared.
     pub fn reset<B: Bus>(&mut self, bus: &mut B) {
-        bus.read(self.pc);
-        bus.read(self.pc);
+        self.rd(bus, self.pc);
+        self.rd(bus, self.pc);
         for _ in 0..3 {
-            bus.read(0x0100 | self.s as u16);
+            self.rd(bus, 0x0100 | self.s as u16);
             self.s = self.s.wrapping_sub(1);
         }
         self.p = (self.p | FI | FU) & !FB;
-        let lo = bus.read(0xFFFC);
-        let hi = bus.read(0xFFFD);
+        let lo = self.rd(bus, 0xFFFC);
+        let hi = self.rd(bus, 0xFFFD);
         self.pc = u16::from_le_bytes([lo, hi]);
         self.jam = None;
         self.nmi_edge = false;
@@ -183,7 +184,7 @@ impl Cpu {
     #[inline]
     pub fn step<B: Bus>(&mut self, bus: &mut B) -> Step {
         if let Some(opcode) = self.jam {
-            bus.read(0xFFFF);
+            self.rd(bus, 0xFFFF);
             return Step::Jammed { opcode };
         }
         if self.int_pending {
@@ -196,9 +197,24 @@ impl Cpu {
     // ---------------------------------------------------------------------------------
     // Cycle helpers
 
+    /// One read cycle. The NMI edge detector looks at the line after every cycle.
+    #[inline(always)]
+    fn rd<B: Bus>(&mut self, bus: &mut B, addr: u16) -> u8 {
+        let v = bus.read(addr);
+        self.sample_nmi(bus);
+        v
+    }
+
+    /// One write cycle, with the NMI edge detector.
+    #[inline(always)]
+    fn wr<B: Bus>(&mut self, bus: &mut B, addr: u16, v: u8) {
+        bus.write(addr, v);
+        self.sample_nmi(bus);
+    }
+
     #[inline(always)]
     fn fetch<B: Bus>(&mut self, bus: &mut B) -> u8 {
-        let v = bus.read(self.pc);
+        let v = self.rd(bus, self.pc);
         self.pc = self.pc.wrapping_add(1);
         v
     }
@@ -207,7 +223,6 @@ impl Cpu {
     /// it sees the lines as they are after the penultimate cycle.
     #[inline(always)]
     fn poll<B: Bus>(&mut self, bus: &B) {
-        self.sample_nmi(bus);
         self.int_pending = self.nmi_edge || (bus.irq_line() && self.p & FI == 0);
     }
 
@@ -222,7 +237,7 @@ impl Cpu {
 
     #[inline(always)]
     fn push<B: Bus>(&mut self, bus: &mut B, v: u8) {
-        bus.write(0x0100 | self.s as u16, v);
+        self.wr(bus, 0x0100 | self.s as u16, v);
         self.s = self.s.wrapping_sub(1);
     }
 
@@ -248,7 +263,7 @@ impl Cpu {
         let addr = base.wrapping_add(idx as u16);
         let unfixed = (base & 0xFF00) | (addr & 0x00FF);
         if fix == Fixup::Always || unfixed != addr {
-            bus.read(unfixed);
+            self.rd(bus, unfixed);
         }
         addr
     }
@@ -262,8 +277,8 @@ impl Cpu {
 
     #[inline(always)]
     fn read_zp_ptr<B: Bus>(&mut self, bus: &mut B, zp: u8) -> u16 {
-        let lo = bus.read(zp as u16);
-        let hi = bus.read(zp.wrapping_add(1) as u16);
+        let lo = self.rd(bus, zp as u16);
+        let hi = self.rd(bus, zp.wrapping_add(1) as u16);
         u16::from_le_bytes([lo, hi])
     }
 
@@ -276,7 +291,7 @@ impl Cpu {
             Zp => self.fetch(bus) as u16,
             ZpX | ZpY => {
                 let base = self.fetch(bus);
-                bus.read(base as u16);
+                self.rd(bus, base as u16);
                 let idx = if mode == ZpX { self.x } else { self.y };
                 base.wrapping_add(idx) as u16
             }
@@ -288,7 +303,7 @@ impl Cpu {
             }
             IzX => {
                 let zp = self.fetch(bus);
-                bus.read(zp as u16);
+                self.rd(bus, zp as u16);
                 self.read_zp_ptr(bus, zp.wrapping_add(self.x))
             }
             IzY => {
@@ -308,7 +323,7 @@ impl Cpu {
         }
         let addr = self.address(bus, mode, Fixup::IfCrossed);
         self.poll(bus);
-        bus.read(addr)
+        self.rd(bus, addr)
     }
 
     /// A store instruction: the write is the last cycle.
@@ -316,25 +331,25 @@ impl Cpu {
     fn store<B: Bus>(&mut self, bus: &mut B, mode: Mode, v: u8) {
         let addr = self.address(bus, mode, Fixup::Always);
         self.poll(bus);
-        bus.write(addr, v);
+        self.wr(bus, addr, v);
     }
 
     /// A read-modify-write instruction: read, write back the original, write the result.
     #[inline(always)]
     fn rmw<B: Bus>(&mut self, bus: &mut B, mode: Mode, f: impl FnOnce(&mut Self, u8) -> u8) {
         let addr = self.address(bus, mode, Fixup::Always);
-        let v = bus.read(addr);
-        bus.write(addr, v);
+        let v = self.rd(bus, addr);
+        self.wr(bus, addr, v);
         let r = f(self, v);
         self.poll(bus);
-        bus.write(addr, r);
+        self.wr(bus, addr, r);
     }
 
     /// A one-byte instruction: poll, then the dummy read of the next byte.
     #[inline(always)]
     fn implied<B: Bus>(&mut self, bus: &mut B) {
         self.poll(bus);
-        bus.read(self.pc);
+        self.rd(bus, self.pc);
     }
 
     /// SHA/SHX/SHY/TAS: the stored value is `v & (base high byte + 1)`; when the index
@@ -343,7 +358,7 @@ impl Cpu {
     fn store_high_and<B: Bus>(&mut self, bus: &mut B, base: u16, idx: u8, v: u8) {
         let addr = base.wrapping_add(idx as u16);
         let unfixed = (base & 0xFF00) | (addr & 0x00FF);
-        bus.read(unfixed);
+        self.rd(bus, unfixed);
         let value = v & ((base >> 8) as u8).wrapping_add(1);
         let target = if unfixed != addr {
             ((value as u16) << 8) | (addr & 0x00FF)
@@ -351,7 +366,7 @@ impl Cpu {
             addr
         };
         self.poll(bus);
-        bus.write(target, value);
+        self.wr(bus, target, value);
     }
 
     // ---------------------------------------------------------------------------------
@@ -366,11 +381,11 @@ impl Cpu {
         if !cond {
             return;
         }
-        bus.read(self.pc);
+        self.rd(bus, self.pc);
         let target = self.pc.wrapping_add(off as i16 as u16);
         if (target ^ self.pc) & 0xFF00 != 0 {
             self.poll(bus);
-            bus.read((self.pc & 0xFF00) | (target & 0x00FF));
+            self.rd(bus, (self.pc & 0xFF00) | (target & 0x00FF));
         }
         self.pc = target;
     }
@@ -382,7 +397,6 @@ impl Cpu {
         let [lo, hi] = self.pc.to_le_bytes();
         self.push(bus, hi);
         self.push(bus, lo);
-        self.sample_nmi(bus);
         let nmi = self.nmi_edge;
         self.push(bus, pushed_p);
         self.p |= FI;
@@ -392,8 +406,8 @@ impl Cpu {
         } else {
             0xFFFE
         };
-        let lo = bus.read(vector);
-        let hi = bus.read(vector + 1);
+        let lo = self.rd(bus, vector);
+        let hi = self.rd(bus, vector + 1);
         self.pc = u16::from_le_bytes([lo, hi]);
         self.int_pending = false;
         nmi
@@ -402,8 +416,8 @@ impl Cpu {
     #[cold]
     #[inline(never)]
     fn interrupt<B: Bus>(&mut self, bus: &mut B) -> Step {
-        bus.read(self.pc);
-        bus.read(self.pc);
+        self.rd(bus, self.pc);
+        self.rd(bus, self.pc);
         let p = (self.p | FU) & !FB;
         if self.interrupt_tail(bus, p) {
             Step::Interrupt(Interrupt::Nmi)
@@ -417,8 +431,8 @@ impl Cpu {
     fn jam<B: Bus>(&mut self, bus: &mut B, op: u8) -> Step {
         // Opcode fetch, then two reads of the following byte; PC stays on the opcode.
         let next = self.pc;
-        bus.read(next);
-        bus.read(next);
+        self.rd(bus, next);
+        self.rd(bus, next);
         self.pc = self.pc.wrapping_sub(1);
         self.jam = Some(op);
         Step::Jammed { opcode: op }
@@ -752,29 +766,29 @@ impl Cpu {
 
             // --- stack
             0x48 => {
-                bus.read(self.pc);
+                self.rd(bus, self.pc);
                 self.poll(bus);
                 self.push(bus, self.a);
             }
             0x08 => {
-                bus.read(self.pc);
+                self.rd(bus, self.pc);
                 self.poll(bus);
                 self.push(bus, self.p | FB | FU);
             }
             0x68 => {
-                bus.read(self.pc);
-                bus.read(0x0100 | self.s as u16);
+                self.rd(bus, self.pc);
+                self.rd(bus, 0x0100 | self.s as u16);
                 self.s = self.s.wrapping_add(1);
                 self.poll(bus);
-                self.a = bus.read(0x0100 | self.s as u16);
+                self.a = self.rd(bus, 0x0100 | self.s as u16);
                 self.set_nz(self.a);
             }
             0x28 => {
-                bus.read(self.pc);
-                bus.read(0x0100 | self.s as u16);
+                self.rd(bus, self.pc);
+                self.rd(bus, 0x0100 | self.s as u16);
                 self.s = self.s.wrapping_add(1);
                 self.poll(bus);
-                let v = bus.read(0x0100 | self.s as u16);
+                let v = self.rd(bus, 0x0100 | self.s as u16);
                 self.p = (v | FU) & !FB;
             }
 
@@ -782,50 +796,50 @@ impl Cpu {
             0x4C => {
                 let lo = self.fetch(bus);
                 self.poll(bus);
-                let hi = bus.read(self.pc);
+                let hi = self.rd(bus, self.pc);
                 self.pc = u16::from_le_bytes([lo, hi]);
             }
             0x6C => {
                 let ptr = self.fetch_abs(bus);
-                let lo = bus.read(ptr);
+                let lo = self.rd(bus, ptr);
                 self.poll(bus);
                 // The pointer's high byte is read from the same page (no carry).
-                let hi = bus.read((ptr & 0xFF00) | (ptr.wrapping_add(1) & 0x00FF));
+                let hi = self.rd(bus, (ptr & 0xFF00) | (ptr.wrapping_add(1) & 0x00FF));
                 self.pc = u16::from_le_bytes([lo, hi]);
             }
             0x20 => {
                 let lo = self.fetch(bus);
-                bus.read(0x0100 | self.s as u16);
+                self.rd(bus, 0x0100 | self.s as u16);
                 let [rlo, rhi] = self.pc.to_le_bytes();
                 self.push(bus, rhi);
                 self.push(bus, rlo);
                 self.poll(bus);
-                let hi = bus.read(self.pc);
+                let hi = self.rd(bus, self.pc);
                 self.pc = u16::from_le_bytes([lo, hi]);
             }
             0x60 => {
-                bus.read(self.pc);
-                bus.read(0x0100 | self.s as u16);
+                self.rd(bus, self.pc);
+                self.rd(bus, 0x0100 | self.s as u16);
                 self.s = self.s.wrapping_add(1);
-                let lo = bus.read(0x0100 | self.s as u16);
+                let lo = self.rd(bus, 0x0100 | self.s as u16);
                 self.s = self.s.wrapping_add(1);
-                let hi = bus.read(0x0100 | self.s as u16);
+                let hi = self.rd(bus, 0x0100 | self.s as u16);
                 self.pc = u16::from_le_bytes([lo, hi]);
                 self.poll(bus);
-                bus.read(self.pc);
+                self.rd(bus, self.pc);
                 self.pc = self.pc.wrapping_add(1);
             }
             0x40 => {
-                bus.read(self.pc);
-                bus.read(0x0100 | self.s as u16);
+                self.rd(bus, self.pc);
+                self.rd(bus, 0x0100 | self.s as u16);
                 self.s = self.s.wrapping_add(1);
-                let p = bus.read(0x0100 | self.s as u16);
+                let p = self.rd(bus, 0x0100 | self.s as u16);
                 self.p = (p | FU) & !FB;
                 self.s = self.s.wrapping_add(1);
-                let lo = bus.read(0x0100 | self.s as u16);
+                let lo = self.rd(bus, 0x0100 | self.s as u16);
                 self.s = self.s.wrapping_add(1);
                 self.poll(bus);
-                let hi = bus.read(0x0100 | self.s as u16);
+                let hi = self.rd(bus, 0x0100 | self.s as u16);
                 self.pc = u16::from_le_bytes([lo, hi]);
             }
             0x00 => {
