@@ -35,7 +35,7 @@ mod mp3;
 mod wav;
 
 pub use fanout::Fanout;
-pub use file::{AtomicFile, FileEncoder};
+pub use file::{AtomicFile, FileEncoder, TEMP_SUFFIX};
 pub use flac::FlacEncoder;
 pub use mp3::Mp3Encoder;
 pub use wav::WavEncoder;
