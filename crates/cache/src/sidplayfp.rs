@@ -99,8 +99,7 @@ impl Sidplayfp {
         if !out.status.success() {
             let msg: String = banner
                 .lines()
-                .filter(|l| !l.trim().is_empty())
-                .next_back()
+                .rfind(|l| !l.trim().is_empty())
                 .unwrap_or("")
                 .to_string();
             return Err(CacheError::Sidplayfp(format!(
