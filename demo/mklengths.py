@@ -22,6 +22,8 @@ TUNES = {
     "three-wishes": [(256, 6, VBI_PAL), (192, 8, CIA_PAL), (256, 22, hz(63 * 312 // 4 - 1))],
     "sixty-hertz":  [(256, 7, VBI_NTSC)],
     "silicon-dawn": [(256, 7, VBI_PAL)],
+    "raster-rider": [(256, 6, VBI_PAL)],      # raster IRQ once per PAL frame
+    "pulse-code":   [(256, 6, VBI_PAL)],
 }
 
 def fmt(sec):
