@@ -110,12 +110,16 @@ impl Sidplayfp {
                 msg.trim()
             )));
         }
-        let version = banner
-            .split_whitespace()
-            .skip_while(|w| !w.eq_ignore_ascii_case("Sidplayfp"))
-            .nth(1)
-            .and_then(|v| v.strip_prefix('V').or(Some(v)))
-            .map(|v| v.trim_end_matches(',').to_string())
+        // The banner says "Sidplayfp V2.4.0, Libsidplayfp V2.4.2".
+        let words: Vec<&str> = banner.split_whitespace().collect();
+        let version = words
+            .windows(2)
+            .find_map(|w| {
+                let v = w[1].strip_prefix('V')?;
+                (w[0].eq_ignore_ascii_case("sidplayfp")
+                    && v.starts_with(|c: char| c.is_ascii_digit()))
+                .then(|| v.trim_end_matches(',').to_string())
+            })
             .unwrap_or_else(|| "unknown".into());
         let bytes = std::fs::read(&tmp)
             .map_err(|e| CacheError::Sidplayfp(format!("no WAV written: {e}")))?;
