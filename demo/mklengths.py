@@ -24,6 +24,9 @@ TUNES = {
     "silicon-dawn": [(256, 7, VBI_PAL)],
     "raster-rider": [(256, 6, VBI_PAL)],      # raster IRQ once per PAL frame
     "pulse-code":   [(256, 6, VBI_PAL)],
+    "left-and-right": [(256, 6, VBI_PAL)],
+    "illegal-tender": [(256, 12, hz(63 * 312 // 2 - 1))],   # CIA 2x: 100.25 Hz
+    "basement":     [(256, 7, VBI_PAL)],
 }
 
 def fmt(sec):

@@ -26,6 +26,7 @@ SIDOFS  = (0, 7, 14)
 CLOCK   = PAL_CLOCK
 ILLEGAL = 0
 HOOK    = 1
+BANKIO  = 0
 ZP      = $e0
 LOAD    = $0900
 RASTER  = $105

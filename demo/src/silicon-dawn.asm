@@ -19,6 +19,7 @@ SIDOFS  = (0, 7, 14)
 CLOCK   = PAL_CLOCK
 ILLEGAL = 0
 HOOK    = 1
+BANKIO  = 0
 ZP      = $e0
 LOAD    = $1000
 FMIN    = 10                    ; cutoff sweep range, high byte of the 11-bit cutoff

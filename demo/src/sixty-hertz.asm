@@ -17,6 +17,7 @@ SIDOFS  = (0, 7, 14)
 CLOCK   = NTSC_CLOCK
 ILLEGAL = 0
 HOOK    = 0
+BANKIO  = 0
 ZP      = $e0
 LOAD    = $1000
 

@@ -21,6 +21,7 @@ SIDOFS  = (0, 7, 14)
 CLOCK   = PAL_CLOCK
 ILLEGAL = 0
 HOOK    = 0
+BANKIO  = 0
 ZP      = $e0
 LOAD    = $1000
 CIA4X   = PAL_FRAME / 4 - 1
