@@ -58,6 +58,13 @@ pub struct Machine {
     cia2: Cia,
     sid: SidBus,
     cycle: u64,
+    /// Ticks applied to each chip (they are brought up to `cycle` lazily: between events
+    /// a chip's ticks only count down, see `quiet_ticks`).
+    vic_done: u64,
+    cia1_done: u64,
+    cia2_done: u64,
+    /// The cycle count at which some chip has a tick that is not quiet.
+    next_due: u64,
     last_bus: u8,
     video: VideoStandard,
 }
@@ -96,6 +103,10 @@ impl Machine {
                 sid_bases
             }),
             cycle: 0,
+            vic_done: 0,
+            cia1_done: 0,
+            cia2_done: 0,
+            next_due: 0,
             last_bus: 0,
             video,
         };
@@ -143,6 +154,7 @@ impl Machine {
         self.vic.write(0x12, 0x37);
         self.vic.write(0x1A, 0x00);
         self.vic.write(0x19, 0x0F);
+        self.next_due = self.cycle;
     }
 
     /// Completed bus cycles.
@@ -153,8 +165,46 @@ impl Machine {
 
     /// Restarts the cycle count (the chips keep their phase).
     pub fn reset_cycle_counter(&mut self) {
+        self.sync();
         self.cycle = 0;
+        self.vic_done = 0;
+        self.cia1_done = 0;
+        self.cia2_done = 0;
         self.float_until = 0;
+        self.update_due();
+    }
+
+    /// Brings the chips up to the current cycle. The accessors [`Machine::vic`],
+    /// [`Machine::cia1`] and [`Machine::cia2`] show the state as of the last sync; the
+    /// machine syncs on every chip access and event, [`crate::Player::run_until`] before it
+    /// returns.
+    pub fn sync(&mut self) {
+        let to = self.cycle;
+        Self::sync_chip(&mut self.vic, &mut self.vic_done, to);
+        Self::sync_chip(&mut self.cia1, &mut self.cia1_done, to);
+        Self::sync_chip(&mut self.cia2, &mut self.cia2_done, to);
+        self.update_due();
+    }
+
+    #[inline]
+    fn sync_chip<C: Clocked>(chip: &mut C, done: &mut u64, to: u64) {
+        while *done < to {
+            let q = chip.quiet_ticks().min(to - *done);
+            if q > 0 {
+                chip.skip(q);
+                *done += q;
+            } else {
+                chip.tick();
+                *done += 1;
+            }
+        }
+    }
+
+    fn update_due(&mut self) {
+        let due = |q: u64, done: u64| done.saturating_add(q).saturating_add(1);
+        self.next_due = due(self.vic.quiet_ticks(), self.vic_done)
+            .min(due(self.cia1.quiet_ticks(), self.cia1_done))
+            .min(due(self.cia2.quiet_ticks(), self.cia2_done));
     }
 
     pub fn video(&self) -> VideoStandard {
@@ -181,18 +231,24 @@ impl Machine {
         &self.vic
     }
     pub fn vic_mut(&mut self) -> &mut Vic {
+        self.sync();
+        self.next_due = self.cycle;
         &mut self.vic
     }
     pub fn cia1(&self) -> &Cia {
         &self.cia1
     }
     pub fn cia1_mut(&mut self) -> &mut Cia {
+        self.sync();
+        self.next_due = self.cycle;
         &mut self.cia1
     }
     pub fn cia2(&self) -> &Cia {
         &self.cia2
     }
     pub fn cia2_mut(&mut self) -> &mut Cia {
+        self.sync();
+        self.next_due = self.cycle;
         &mut self.cia2
     }
 
@@ -292,10 +348,10 @@ impl Machine {
 
     #[inline(always)]
     fn end_cycle(&mut self) {
-        self.vic.tick();
-        self.cia1.tick();
-        self.cia2.tick();
         self.cycle += 1;
+        if self.cycle >= self.next_due {
+            self.sync();
+        }
     }
 
     /// One CPU read cycle.
@@ -332,13 +388,33 @@ impl Machine {
         self.end_cycle();
     }
 
+    /// Brings one chip up to the current cycle before an access (the access happens
+    /// before this cycle's tick); the next due cycle is recomputed after the access.
+    #[inline]
+    fn sync_for_access(&mut self, page: u16) {
+        let to = self.cycle;
+        match page {
+            0xD0..=0xD3 => Self::sync_chip(&mut self.vic, &mut self.vic_done, to),
+            0xDC => Self::sync_chip(&mut self.cia1, &mut self.cia1_done, to),
+            _ => Self::sync_chip(&mut self.cia2, &mut self.cia2_done, to),
+        }
+    }
+
     #[cold]
     fn io_read<S: SidDevice>(&mut self, addr: u16, sid: &mut S) -> u8 {
-        match addr >> 8 {
-            0xD0..=0xD3 => self.vic.read(addr as u8),
+        let page = addr >> 8;
+        if matches!(page, 0xD0..=0xD3 | 0xDC | 0xDD) {
+            self.sync_for_access(page);
+            let v = match page {
+                0xD0..=0xD3 => self.vic.read(addr as u8),
+                0xDC => self.cia1.read(addr as u8),
+                _ => self.cia2.read(addr as u8),
+            };
+            self.update_due();
+            return v;
+        }
+        match page {
             0xD8..=0xDB => (self.color[usize::from(addr & 0x3FF)] & 0x0F) | (self.last_bus & 0xF0),
-            0xDC => self.cia1.read(addr as u8),
-            0xDD => self.cia2.read(addr as u8),
             _ => match self.sid.decode(addr) {
                 Some((chip, reg)) => sid.read(self.cycle, chip, reg),
                 None => self.last_bus,
@@ -348,11 +424,19 @@ impl Machine {
 
     #[cold]
     fn io_write<S: SidDevice>(&mut self, addr: u16, v: u8, sid: &mut S) {
-        match addr >> 8 {
-            0xD0..=0xD3 => self.vic.write(addr as u8, v),
+        let page = addr >> 8;
+        if matches!(page, 0xD0..=0xD3 | 0xDC | 0xDD) {
+            self.sync_for_access(page);
+            match page {
+                0xD0..=0xD3 => self.vic.write(addr as u8, v),
+                0xDC => self.cia1.write(addr as u8, v),
+                _ => self.cia2.write(addr as u8, v),
+            }
+            self.update_due();
+            return;
+        }
+        match page {
             0xD8..=0xDB => self.color[usize::from(addr & 0x3FF)] = v & 0x0F,
-            0xDC => self.cia1.write(addr as u8, v),
-            0xDD => self.cia2.write(addr as u8, v),
             _ => {
                 if let Some((chip, reg)) = self.sid.decode(addr) {
                     sid.write(self.cycle, chip, reg, v);
@@ -366,6 +450,43 @@ impl Machine {
         for _ in 0..n {
             self.end_cycle();
         }
+    }
+}
+
+/// A chip clocked once per cycle whose quiet stretches can be skipped in one step.
+trait Clocked {
+    fn quiet_ticks(&self) -> u64;
+    fn skip(&mut self, k: u64);
+    fn tick(&mut self);
+}
+
+impl Clocked for Vic {
+    #[inline]
+    fn quiet_ticks(&self) -> u64 {
+        Vic::quiet_ticks(self)
+    }
+    #[inline]
+    fn skip(&mut self, k: u64) {
+        Vic::skip(self, k)
+    }
+    #[inline]
+    fn tick(&mut self) {
+        Vic::tick(self)
+    }
+}
+
+impl Clocked for Cia {
+    #[inline]
+    fn quiet_ticks(&self) -> u64 {
+        Cia::quiet_ticks(self)
+    }
+    #[inline]
+    fn skip(&mut self, k: u64) {
+        Cia::skip(self, k)
+    }
+    #[inline]
+    fn tick(&mut self) {
+        Cia::tick(self)
     }
 }
 

@@ -140,6 +140,7 @@ impl Player {
             return Err(e.clone());
         }
         let r = self.run_inner(cycle, sid);
+        self.machine.sync();
         if let Err(e) = &r {
             self.failed = Some(e.clone());
         }
