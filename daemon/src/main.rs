@@ -5,7 +5,16 @@
 
 use clap::{Parser, Subcommand};
 
+mod app;
+mod auth;
 mod cmd;
+mod config;
+mod db;
+mod http;
+mod jobs;
+mod media;
+mod sessions;
+mod util;
 
 #[derive(Parser)]
 #[command(name = "sidflowd", version, about = "SIDFlow: C64 SID music for the home network")]

@@ -1,0 +1,280 @@
+//! The daemon's shared state, built once at start-up and handed to every request.
+
+use crate::auth::Auth;
+use crate::config::Config;
+use crate::db::Db;
+use crate::jobs::Jobs;
+use crate::media::{Chip, Media, Platform, RenderRequest, Variant};
+use crate::sessions::Sessions;
+use crate::util::{JsonLog, RateLimiter};
+use anyhow::{anyhow, Context};
+use include_dir::{include_dir, Dir};
+use library::{Index, Tune};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+/// Our own demo tunes, built into the binary: the library when none is configured.
+pub static DEMO: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../demo");
+
+/// Where tunes come from.
+pub enum Source {
+    Disk(PathBuf),
+    Demo,
+}
+
+impl Source {
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Disk(p) => p.display().to_string(),
+            Source::Demo => "built-in demo library".into(),
+        }
+    }
+
+    /// The bytes of a tune by its library path (already made safe by the caller).
+    pub fn read(&self, rel: &str) -> anyhow::Result<Vec<u8>> {
+        let rel = library::safe_relative(rel)?;
+        match self {
+            Source::Disk(root) => {
+                std::fs::read(root.join(&rel)).with_context(|| format!("reading {rel}"))
+            }
+            Source::Demo => DEMO
+                .get_file(&rel)
+                .map(|f| f.contents().to_vec())
+                .ok_or_else(|| anyhow!("{rel}: not in the demo library")),
+        }
+    }
+}
+
+pub struct App {
+    pub cfg: Config,
+    pub source: Source,
+    pub library: RwLock<Index>,
+    pub scanning: AtomicBool,
+    pub scan_errors: AtomicUsize,
+    pub media: Arc<Media>,
+    pub sessions: Sessions,
+    pub db: Arc<Db>,
+    pub auth: Auth,
+    pub ratings_log: JsonLog,
+    pub session_limit: RateLimiter,
+    pub feedback_limit: RateLimiter,
+    /// Public events (now playing) for `/api/events`.
+    pub events: broadcast::Sender<serde_json::Value>,
+    /// Operator events (job progress) for `/api/admin/events`.
+    pub admin_events: broadcast::Sender<serde_json::Value>,
+    pub jobs: Jobs,
+    pub started: std::time::Instant,
+}
+
+/// A listener's preferences as the UI sends them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Prefs {
+    /// `auto` (hardware if available, else software) or `hardware` (hardware only).
+    pub mode: String,
+    /// `tune-6581` (default), `tune-8580`, `6581` or `8580`.
+    pub chip: String,
+    /// `mp3` (default), `flac` or `wav`.
+    pub format: String,
+}
+
+#[derive(Debug)]
+pub enum PlayError {
+    Bad(String),
+    /// The preferences cannot be met (e.g. hardware only, and no hardware render exists).
+    Unavailable(String),
+}
+
+/// The chip a tune is played with: its own model, or the preference's default or force.
+pub fn choose_chip(tune_chip: &str, pref: &str) -> Chip {
+    match pref {
+        "6581" => Chip::Mos6581,
+        "8580" | "8580r5" => Chip::Mos8580R5,
+        _ => match tune_chip {
+            "6581" => Chip::Mos6581,
+            "8580" => Chip::Mos8580R5,
+            _ if pref == "tune-8580" => Chip::Mos8580R5,
+            _ => Chip::Mos6581,
+        },
+    }
+}
+
+impl App {
+    pub fn tune(&self, path: &str) -> Option<Tune> {
+        self.library.read().ok()?.get(path).cloned()
+    }
+
+    pub fn tune_by_md5(&self, md5: &str) -> Option<Tune> {
+        self.library.read().ok()?.by_md5(md5).cloned()
+    }
+
+    /// Chooses the variant for a listener: the cache issue's rules.
+    pub fn choose(&self, tune: &Tune, song: u16, prefs: &Prefs) -> Result<Variant, PlayError> {
+        if song == 0 || song > tune.songs {
+            return Err(PlayError::Bad(format!(
+                "song {song} does not exist: the tune has {} song(s)",
+                tune.songs
+            )));
+        }
+        let format = match prefs.format.as_str() {
+            "" => encode::Format::Mp3,
+            f => crate::media::format_from_ext(f)
+                .ok_or_else(|| PlayError::Bad(format!("unknown format {f:?}")))?,
+        };
+        if !matches!(
+            prefs.chip.as_str(),
+            "" | "tune-6581" | "tune-8580" | "6581" | "8580"
+        ) {
+            return Err(PlayError::Bad(format!(
+                "unknown chip preference {:?}",
+                prefs.chip
+            )));
+        }
+        let chip = choose_chip(tune.chip, &prefs.chip);
+        let mut v = Variant {
+            md5: tune.md5.clone(),
+            stem: crate::media::clean_stem(tune.file_name()),
+            song,
+            platform: Platform::Hardware,
+            chip,
+            format,
+        };
+        let hw = self.media.is_cached(&v);
+        match prefs.mode.as_str() {
+            "" | "auto" => {
+                if !hw {
+                    v.platform = Platform::Software;
+                }
+                Ok(v)
+            }
+            "hardware" => {
+                if hw || self.media.has_engine(Platform::Hardware) {
+                    Ok(v)
+                } else {
+                    Err(PlayError::Unavailable(
+                        "no hardware recording of this song exists and no C64 Ultimate is available; \
+                         choose \"hardware if available\" to hear the software rendering"
+                            .into(),
+                    ))
+                }
+            }
+            m => Err(PlayError::Bad(format!("unknown rendering mode {m:?}"))),
+        }
+    }
+
+    /// What the render of `v` needs (the tune's bytes and its length).
+    pub fn render_request(&self, tune: &Tune, v: &Variant) -> anyhow::Result<RenderRequest> {
+        let sid = self.source.read(&tune.path)?;
+        let length = tune
+            .duration_ms(v.song)
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis)
+            .unwrap_or(Duration::from_secs(self.cfg.playback.default_song_secs));
+        Ok(RenderRequest {
+            sid: Arc::new(sid),
+            song: v.song,
+            chip: v.chip,
+            length,
+            sample_rate: self.cfg.render.sample_rate,
+        })
+    }
+
+    /// Loads the library on a background thread, tune by tune.
+    pub fn start_scan(self: &Arc<Self>) {
+        let app = self.clone();
+        app.scanning.store(true, Ordering::Relaxed);
+        let spawned = std::thread::Builder::new()
+            .name("library-scan".into())
+            .spawn(move || {
+                let t0 = std::time::Instant::now();
+                let mut batch = Vec::with_capacity(256);
+                let flush = |batch: &mut Vec<Tune>| {
+                    if let Ok(mut idx) = app.library.write() {
+                        for t in batch.drain(..) {
+                            idx.insert(t);
+                        }
+                    }
+                };
+                let handle = |r: Result<Tune, library::LibraryError>, batch: &mut Vec<Tune>| {
+                    match r {
+                        Ok(t) => batch.push(t),
+                        Err(e) => {
+                            app.scan_errors.fetch_add(1, Ordering::Relaxed);
+                            tracing::debug!("library: {e}");
+                        }
+                    }
+                    if batch.len() >= 256 {
+                        flush(batch);
+                    }
+                };
+                match &app.source {
+                    Source::Disk(root) => {
+                        let lengths = library::find_songlengths(root)
+                            .and_then(|p| sidfile::SongLengths::load(&p).ok());
+                        for r in library::scan(root, lengths.as_ref()) {
+                            handle(r, &mut batch);
+                        }
+                    }
+                    Source::Demo => {
+                        let lengths = DEMO
+                            .get_file("Songlengths.md5")
+                            .and_then(|f| f.contents_utf8())
+                            .and_then(|t| sidfile::SongLengths::parse(t).ok());
+                        let mut stack = vec![&DEMO];
+                        let mut files = Vec::new();
+                        while let Some(d) = stack.pop() {
+                            for e in d.entries() {
+                                match e {
+                                    include_dir::DirEntry::Dir(sub) => stack.push(sub),
+                                    include_dir::DirEntry::File(f) => files.push(f),
+                                }
+                            }
+                        }
+                        files.sort_by_key(|f| f.path());
+                        for f in files {
+                            let rel = f.path().to_string_lossy().replace('\\', "/");
+                            if rel.to_ascii_lowercase().ends_with(".sid") {
+                                handle(
+                                    Tune::from_bytes(&rel, f.contents(), lengths.as_ref()),
+                                    &mut batch,
+                                );
+                            }
+                        }
+                    }
+                }
+                flush(&mut batch);
+                app.scanning.store(false, Ordering::Relaxed);
+                let n = app.library.read().map(|i| i.len()).unwrap_or(0);
+                tracing::info!(
+                    "library: {n} tunes from {} in {:.1} s ({} unreadable)",
+                    app.source.describe(),
+                    t0.elapsed().as_secs_f64(),
+                    app.scan_errors.load(Ordering::Relaxed)
+                );
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the library scan: {e}");
+            self.scanning.store(false, Ordering::Relaxed);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chip_rules() {
+        assert_eq!(choose_chip("8580", ""), Chip::Mos8580R5);
+        assert_eq!(choose_chip("6581", "tune-8580"), Chip::Mos6581);
+        assert_eq!(choose_chip("unknown", "tune-8580"), Chip::Mos8580R5);
+        assert_eq!(choose_chip("any", "tune-6581"), Chip::Mos6581);
+        assert_eq!(choose_chip("unknown", ""), Chip::Mos6581);
+        assert_eq!(choose_chip("8580", "6581"), Chip::Mos6581);
+        assert_eq!(choose_chip("6581", "8580"), Chip::Mos8580R5);
+    }
+}

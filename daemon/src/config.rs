@@ -1,0 +1,432 @@
+//! `sidflow.toml`: every key has a built-in default, so the daemon runs with no file at all.
+//!
+//! A file that cannot be used is refused with the key, the value and the reason; unknown keys
+//! are refused too (a typo must not silently fall back to a default). A few environment
+//! variables override the file (see [`Config::apply_env`]).
+
+use anyhow::{anyhow, bail, Context};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_CONFIG: &str = "/etc/sidflow/sidflow.toml";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: Server,
+    pub paths: Paths,
+    pub playback: Playback,
+    pub cache: Cache,
+    pub render: Render,
+    pub admin: Admin,
+    pub limits: Limits,
+    pub devices: Devices,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Server {
+    /// `ADDR:PORT` the web UI and API listen on.
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Paths {
+    /// State: database, logs, audit trail.
+    pub data_dir: PathBuf,
+    /// Rendered audio. Empty: `<data_dir>/cache`.
+    pub cache_dir: PathBuf,
+    /// The SID collection. Empty: the built-in demo library.
+    pub library: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Playback {
+    /// How long a playback session lives without being used or renewed.
+    pub session_ttl_secs: u64,
+    /// Length rendered for songs the song-length database does not know.
+    pub default_song_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Cache {
+    /// Formats written to the cache: any of `mp3`, `flac`, `wav`.
+    pub formats: Vec<String>,
+    /// Stop caching WAV at this total disk usage (percent).
+    pub wav_stop_percent: u8,
+    /// Stop caching FLAC at this total disk usage (percent).
+    pub flac_stop_percent: u8,
+    /// Stop all caching, and refuse renders, at this total disk usage (percent).
+    pub max_disk_percent: u8,
+    pub mp3_bitrate_kbps: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Render {
+    pub sample_rate: u32,
+    /// Renders running at the same time (listeners and jobs together). 0: number of CPUs.
+    pub max_parallel: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Admin {
+    /// A plain password (prefer `SIDFLOW_ADMIN_PASSWORD` or `password_hash`).
+    pub password: String,
+    /// An argon2 PHC string (`$argon2id$...`).
+    pub password_hash: String,
+    pub session_ttl_secs: u64,
+    /// Failed logins allowed per client within `login_window_secs`.
+    pub login_attempts: u32,
+    pub login_window_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Playback sessions one client may create per minute.
+    pub sessions_per_minute: u32,
+    /// Ratings one client may send per minute.
+    pub feedback_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Devices {
+    /// Ultimate hosts to use besides the discovered ones.
+    pub hosts: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: Server::default(),
+            paths: Paths::default(),
+            playback: Playback::default(),
+            cache: Cache::default(),
+            render: Render::default(),
+            admin: Admin::default(),
+            limits: Limits::default(),
+            devices: Devices::default(),
+        }
+    }
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: "0.0.0.0:80".into(),
+        }
+    }
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            data_dir: "/var/lib/sidflow".into(),
+            cache_dir: "/var/cache/sidflow".into(),
+            library: PathBuf::new(),
+        }
+    }
+}
+
+impl Default for Playback {
+    fn default() -> Self {
+        Playback {
+            session_ttl_secs: 15 * 60,
+            default_song_secs: 180,
+        }
+    }
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Cache {
+            formats: vec!["mp3".into(), "flac".into()],
+            wav_stop_percent: 70,
+            flac_stop_percent: 80,
+            max_disk_percent: 90,
+            mp3_bitrate_kbps: 320,
+        }
+    }
+}
+
+impl Default for Render {
+    fn default() -> Self {
+        Render {
+            sample_rate: 44_100,
+            max_parallel: 0,
+        }
+    }
+}
+
+impl Default for Admin {
+    fn default() -> Self {
+        Admin {
+            password: String::new(),
+            password_hash: String::new(),
+            session_ttl_secs: 12 * 3600,
+            login_attempts: 5,
+            login_window_secs: 300,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            sessions_per_minute: 120,
+            feedback_per_minute: 120,
+        }
+    }
+}
+
+impl Default for Devices {
+    fn default() -> Self {
+        Devices { hosts: Vec::new() }
+    }
+}
+
+fn refuse(key: &str, value: impl std::fmt::Debug, why: &str) -> anyhow::Error {
+    anyhow!("invalid configuration: `{key}` = {value:?}: {why}")
+}
+
+impl Config {
+    /// Parses a TOML document (an empty one gives the defaults).
+    pub fn parse(text: &str) -> anyhow::Result<Config> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            // toml's message names the line, the key's position and the expected type.
+            anyhow!("invalid configuration: {}", e.to_string().trim_end())
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Loads `path`. A missing file is fine only when it is the default path (`required`
+    /// false): the built-in defaults apply.
+    pub fn load(path: &Path, required: bool) -> anyhow::Result<Config> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Config::parse(&text).with_context(|| format!("{}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                Ok(Config::default())
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Checks every value a type cannot check.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        if self.paths.data_dir.as_os_str().is_empty() {
+            bail!(refuse("paths.data_dir", "", "must name a folder"));
+        }
+        if self.playback.session_ttl_secs == 0 {
+            bail!(refuse("playback.session_ttl_secs", 0, "must be at least 1"));
+        }
+        if !(1..=3600).contains(&self.playback.default_song_secs) {
+            bail!(refuse(
+                "playback.default_song_secs",
+                self.playback.default_song_secs,
+                "must be 1..=3600"
+            ));
+        }
+        for f in &self.cache.formats {
+            if !matches!(f.as_str(), "mp3" | "flac" | "wav") {
+                bail!(refuse("cache.formats", f, "formats are mp3, flac and wav"));
+            }
+        }
+        for (k, v) in [
+            ("cache.wav_stop_percent", self.cache.wav_stop_percent),
+            ("cache.flac_stop_percent", self.cache.flac_stop_percent),
+            ("cache.max_disk_percent", self.cache.max_disk_percent),
+        ] {
+            if !(1..=100).contains(&v) {
+                bail!(refuse(k, v, "a percentage must be 1..=100"));
+            }
+        }
+        const RATES: [u32; 14] = [
+            32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+        ];
+        if !RATES.contains(&self.cache.mp3_bitrate_kbps) {
+            bail!(refuse(
+                "cache.mp3_bitrate_kbps",
+                self.cache.mp3_bitrate_kbps,
+                "must be an MPEG-1 layer III rate (32..320, e.g. 128, 192, 256, 320)"
+            ));
+        }
+        if !(8_000..=192_000).contains(&self.render.sample_rate) {
+            bail!(refuse(
+                "render.sample_rate",
+                self.render.sample_rate,
+                "must be 8000..=192000"
+            ));
+        }
+        if self.render.max_parallel > 64 {
+            bail!(refuse(
+                "render.max_parallel",
+                self.render.max_parallel,
+                "at most 64"
+            ));
+        }
+        if !self.admin.password_hash.is_empty()
+            && argon2::PasswordHash::new(&self.admin.password_hash).is_err()
+        {
+            bail!(refuse(
+                "admin.password_hash",
+                "(hidden)",
+                "not an argon2 PHC string such as $argon2id$v=19$..."
+            ));
+        }
+        if self.admin.login_attempts == 0 {
+            bail!(refuse("admin.login_attempts", 0, "must be at least 1"));
+        }
+        if self.admin.session_ttl_secs == 0 {
+            bail!(refuse("admin.session_ttl_secs", 0, "must be at least 1"));
+        }
+        if self.limits.sessions_per_minute == 0 {
+            bail!(refuse(
+                "limits.sessions_per_minute",
+                0,
+                "must be at least 1"
+            ));
+        }
+        if self.limits.feedback_per_minute == 0 {
+            bail!(refuse(
+                "limits.feedback_per_minute",
+                0,
+                "must be at least 1"
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.server.listen.parse().map_err(|_| {
+            refuse(
+                "server.listen",
+                &self.server.listen,
+                "expected ADDR:PORT such as 0.0.0.0:80 or [::1]:8080",
+            )
+        })
+    }
+
+    /// Environment overrides: `SIDFLOW_LISTEN`, `SIDFLOW_DATA_DIR`, `SIDFLOW_CACHE_DIR`,
+    /// `SIDFLOW_LIBRARY`, `SIDFLOW_ADMIN_PASSWORD`, `SIDFLOW_SESSION_TTL_SECS`.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
+        if let Some(v) = get("SIDFLOW_LISTEN") {
+            self.server.listen = v;
+        }
+        if let Some(v) = get("SIDFLOW_DATA_DIR") {
+            self.paths.data_dir = v.into();
+        }
+        if let Some(v) = get("SIDFLOW_CACHE_DIR") {
+            self.paths.cache_dir = v.into();
+        }
+        if let Some(v) = get("SIDFLOW_LIBRARY") {
+            self.paths.library = v.into();
+        }
+        if let Some(v) = get("SIDFLOW_ADMIN_PASSWORD") {
+            self.admin.password = v;
+        }
+        if let Some(v) = get("SIDFLOW_SESSION_TTL_SECS") {
+            self.playback.session_ttl_secs = v
+                .parse()
+                .map_err(|_| refuse("SIDFLOW_SESSION_TTL_SECS", &v, "not a number"))?;
+        }
+        self.validate()
+    }
+
+    /// The cache folder: configured, or `<data_dir>/cache`.
+    pub fn cache_dir(&self) -> PathBuf {
+        if self.paths.cache_dir.as_os_str().is_empty() {
+            self.paths.data_dir.join("cache")
+        } else {
+            self.paths.cache_dir.clone()
+        }
+    }
+
+    pub fn max_parallel(&self) -> usize {
+        match self.render.max_parallel {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            n => n,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+        assert_eq!(Config::default().playback.session_ttl_secs, 900);
+        assert_eq!(Config::default().cache.formats, vec!["mp3", "flac"]);
+    }
+
+    #[test]
+    fn missing_default_file_is_fine_missing_explicit_is_not() {
+        let p = Path::new("/nonexistent/sidflow.toml");
+        assert!(Config::load(p, false).is_ok());
+        assert!(Config::load(p, true).is_err());
+    }
+
+    #[test]
+    fn bad_values_name_key_value_and_reason() {
+        let e = Config::parse("[server]\nlisten = \"nowhere\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("server.listen") && e.contains("nowhere") && e.contains("ADDR:PORT"),
+            "{e}"
+        );
+        let e = Config::parse("[cache]\nformats = [\"ogg\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cache.formats") && e.contains("ogg"), "{e}");
+        let e = Config::parse("[cache]\nmp3_bitrate_kbps = 300\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("mp3_bitrate_kbps") && e.contains("300"), "{e}");
+        let e = Config::parse("[server]\nlisten = 5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("listen") && e.contains("5") && e.contains("string"),
+            "{e}"
+        );
+        let e = Config::parse("[server]\nlisen = \"1.2.3.4:5\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lisen"), "{e}");
+        let e = Config::parse("[admin]\npassword_hash = \"plain\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("admin.password_hash"), "{e}");
+    }
+
+    #[test]
+    fn env_overrides() {
+        let mut c = Config::default();
+        c.apply_env(|k| match k {
+            "SIDFLOW_LISTEN" => Some("127.0.0.1:9".into()),
+            "SIDFLOW_ADMIN_PASSWORD" => Some("pw".into()),
+            "SIDFLOW_SESSION_TTL_SECS" => Some("3".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.server.listen, "127.0.0.1:9");
+        assert_eq!(c.admin.password, "pw");
+        assert_eq!(c.playback.session_ttl_secs, 3);
+        assert!(c
+            .apply_env(|k| (k == "SIDFLOW_LISTEN").then(|| "bad".to_string()))
+            .is_err());
+    }
+}

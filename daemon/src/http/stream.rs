@@ -1,0 +1,156 @@
+//! Streamed bodies: a render in flight, a byte range of a file, server-sent events.
+
+use crate::media::Follower;
+use bytes::Bytes;
+use std::io::SeekFrom;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::{broadcast, mpsc};
+use warp::http::{header, HeaderValue};
+use warp::reply::{Reply, Response};
+
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// An mpsc receiver as a `Stream` (Send + Sync, as warp asks).
+pub struct Rx(mpsc::Receiver<Chunk>);
+
+impl futures_util::Stream for Rx {
+    type Item = Chunk;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Chunk>> {
+        self.0.poll_recv(cx)
+    }
+}
+
+fn body(rx: mpsc::Receiver<Chunk>) -> Response {
+    warp::reply::stream(Rx(rx)).into_response()
+}
+
+/// Follows a render as it grows; ends when the render ends (with an error if it failed,
+/// so the client sees a truncated transfer rather than a "complete" short file).
+pub fn follow(f: Follower) -> Response {
+    let (tx, rx) = mpsc::channel::<Chunk>(8);
+    tokio::spawn(async move {
+        let mut state = f.state;
+        let mut file = tokio::fs::File::from_std(f.file);
+        let mut pos = 0u64;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let st = state.borrow_and_update().clone();
+            if pos < st.written {
+                let n = ((st.written - pos) as usize).min(buf.len());
+                if let Err(e) = file.read_exact(&mut buf[..n]).await {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+                pos += n as u64;
+                if tx
+                    .send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                    .await
+                    .is_err()
+                {
+                    return; // the listener left; the render goes on for the cache
+                }
+                continue;
+            }
+            match st.done {
+                Some(Ok(_)) => return,
+                Some(Err(e)) => {
+                    let _ = tx.send(Err(std::io::Error::other(e))).await;
+                    return;
+                }
+                None => {
+                    if state.changed().await.is_err() {
+                        let _ = tx.send(Err(std::io::Error::other("render stopped"))).await;
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    body(rx)
+}
+
+/// Bytes `start..=end` of a file.
+pub fn file_range(path: std::path::PathBuf, start: u64, end: u64) -> Response {
+    let (tx, rx) = mpsc::channel::<Chunk>(8);
+    tokio::spawn(async move {
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        if let Err(e) = file.seek(SeekFrom::Start(start)).await {
+            let _ = tx.send(Err(e)).await;
+            return;
+        }
+        let mut left = end + 1 - start;
+        let mut buf = vec![0u8; 64 * 1024];
+        while left > 0 {
+            let want = (left as usize).min(buf.len());
+            match file.read(&mut buf[..want]).await {
+                Ok(0) => {
+                    let _ = tx.send(Err(std::io::Error::other("file shrank"))).await;
+                    return;
+                }
+                Ok(n) => {
+                    left -= n as u64;
+                    if tx
+                        .send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+    });
+    body(rx)
+}
+
+/// Server-sent events from a broadcast channel, with a keep-alive comment every 15 s.
+pub fn sse(mut events: broadcast::Receiver<serde_json::Value>) -> Response {
+    let (tx, rx) = mpsc::channel::<Chunk>(16);
+    tokio::spawn(async move {
+        if tx
+            .send(Ok(Bytes::from_static(b"retry: 3000\n\n")))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        loop {
+            let chunk = tokio::select! {
+                ev = events.recv() => match ev {
+                    Ok(v) => {
+                        let kind = v.get("type").and_then(|t| t.as_str()).unwrap_or("message").to_string();
+                        format!("event: {kind}\ndata: {v}\n\n")
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tick.tick() => ": keep-alive\n\n".to_string(),
+            };
+            let last = chunk.starts_with("event: shutdown");
+            if tx.send(Ok(Bytes::from(chunk))).await.is_err() || last {
+                return;
+            }
+        }
+    });
+    let mut res = body(rx);
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
