@@ -27,6 +27,7 @@ TUNES = {
     "left-and-right": [(256, 6, VBI_PAL)],
     "illegal-tender": [(256, 12, hz(63 * 312 // 2 - 1))],   # CIA 2x: 100.25 Hz
     "basement":     [(256, 7, VBI_PAL)],
+    "trinity":      [(256, 6, VBI_PAL)],
 }
 
 def fmt(sec):
