@@ -15,13 +15,24 @@
 //! opcodes, which halt the CPU until [`Cpu::reset`].
 //!
 //! Interrupts follow the 6502 rules: the NMI edge detector looks at the NMI line after
-//! every cycle and latches a released-to-asserted transition; after the penultimate cycle
-//! of each instruction the CPU "polls" the latched NMI and the IRQ line (level, masked by
-//! I), and an interrupt recognised there is taken before the next instruction. The poll happens
-//! before CLI/SEI/PLP change I, after RTI restored it; a taken branch that does not
-//! cross a page does not poll on its last cycle; an NMI that arrives during the first
-//! four cycles of a BRK or IRQ sequence hijacks it (the NMI vector is used, the pushed
-//! B flag stays as it was).
+//! every cycle and latches a released-to-asserted transition; after the penultimate
+//! cycle of each instruction the CPU "polls" the latched NMI and the IRQ line (level,
+//! masked by I), and an interrupt recognised there is taken before the next instruction.
+//! The poll happens before CLI/SEI/PLP change I, after RTI restored it; a taken branch
+//! that does not cross a page does not poll on its last cycle (a page-crossing one polls
+//! before its fix-up cycle); an NMI that arrives up to the fourth cycle of a BRK or IRQ
+//! sequence hijacks it (the NMI vector is used, the pushed B flag stays as it was). The
+//! interrupt sequence itself does not poll, so the handler's first instruction always runs.
+//!
+//! Limits, all deliberate:
+//! * RDY is the bus's business: a bus that models VIC bad-line DMA can stall the CPU
+//!   inside [`Bus::read`] (the 6510 only stops on read cycles; writes go through).
+//!   The SHA/SHX/SHY/TAS quirk where the `AND (high byte + 1)` term drops out when RDY
+//!   stalls the instruction is not modelled.
+//! * ANE/LXA use the fixed magic constant `$EE`; real chips vary (and vary with
+//!   temperature), so tunes that depend on it are unreliable on real hardware too.
+//! * After a JAM's own three cycles (opcode, then the next byte twice, as the
+//!   single-step vectors list them) each further step reads `$FFFF`.
 
 mod alu;
 mod disasm;
