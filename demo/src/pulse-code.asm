@@ -101,11 +101,11 @@ nmipage   inc smpop+2
         bne +
         lda #>silence           ; sample finished: loop the silence page
         sta smpop+2
-        lda #>silence+1
+        lda #(>silence)+1
         sta smpend
 +       bit $dd0d
         jmp nmia
-smpend  .byte >silence+1
+smpend  .byte (>silence)+1
 
 ; ---- raster IRQ: music
 irq     pha
@@ -212,10 +212,10 @@ tt := i / RATE
         .byte 15 - round(7.5 * exp(-tt / 0.05) * (1.0 - i / 1024.0) * (1.0 - cos(2 * pi * (45.0 * tt + 120.0 * 0.025 * (1.0 - exp(-tt / 0.025))))))
         .next
 lfsr := $ace1
-s_snare .for i := 0, i < 768, i += 1
+s_snare .for i := 0, i < 1024, i += 1
 tt := i / RATE
 lfsr := (lfsr >> 1) ^ ((lfsr & 1) * $b400)
-        .byte 15 - round(15.0 * exp(-tt / 0.04) * (1.0 - i / 768.0) * (0.65 * (lfsr & 255) / 255.0 + 0.35 * (0.5 - 0.5 * cos(2 * pi * 185.0 * tt))))
+        .byte 15 - round(15.0 * exp(-tt / 0.07) * (1.0 - i / 1024.0) * (0.7 * (lfsr & 255) / 255.0 + 0.3 * (0.5 - 0.5 * cos(2 * pi * 185.0 * tt))))
         .next
 s_tom   .for i := 0, i < 1024, i += 1
 tt := i / RATE
