@@ -101,7 +101,7 @@ impl Timer {
     fn quiet(&self) -> u64 {
         let flags = self.count2 || self.count3 || self.load || self.step || self.pulse;
         let started = self.cr & CR_START != 0;
-        if !flags && !(started && self.phi2) {
+        if !(flags || started && self.phi2) {
             return u64::MAX;
         }
         if started

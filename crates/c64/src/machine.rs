@@ -350,14 +350,31 @@ impl Machine {
     fn end_cycle(&mut self) {
         self.cycle += 1;
         if self.cycle >= self.next_due {
-            self.sync();
+            self.sync_due();
         }
     }
 
+    #[inline(never)]
+    fn sync_due(&mut self) {
+        self.sync();
+    }
+
     /// One CPU read cycle.
-    #[inline]
+    #[inline(always)]
     pub fn read<S: SidDevice>(&mut self, addr: u16, sid: &mut S) -> u8 {
-        let v = match self.map[usize::from(addr >> 12)] {
+        let v = if self.map[usize::from(addr >> 12)] == Region::Ram && addr >= 2 {
+            self.ram[usize::from(addr)]
+        } else {
+            self.read_other(addr, sid)
+        };
+        self.last_bus = v;
+        self.end_cycle();
+        v
+    }
+
+    #[inline(never)]
+    fn read_other<S: SidDevice>(&mut self, addr: u16, sid: &mut S) -> u8 {
+        match self.map[usize::from(addr >> 12)] {
             Region::Ram => {
                 if addr < 2 {
                     self.port_read(addr)
@@ -368,24 +385,28 @@ impl Machine {
             Region::Kernal => self.kernal[usize::from(addr - 0xE000)],
             Region::Io => self.io_read(addr, sid),
             Region::Char => 0,
-        };
-        self.last_bus = v;
-        self.end_cycle();
-        v
+        }
     }
 
     /// One CPU write cycle.
-    #[inline]
+    #[inline(always)]
     pub fn write<S: SidDevice>(&mut self, addr: u16, v: u8, sid: &mut S) {
         self.last_bus = v;
-        if addr < 2 {
-            self.port_write(addr, v);
-        } else if self.map[usize::from(addr >> 12)] == Region::Io {
-            self.io_write(addr, v, sid);
-        } else {
+        if addr >= 2 && self.map[usize::from(addr >> 12)] != Region::Io {
             self.ram[usize::from(addr)] = v;
+        } else {
+            self.write_other(addr, v, sid);
         }
         self.end_cycle();
+    }
+
+    #[inline(never)]
+    fn write_other<S: SidDevice>(&mut self, addr: u16, v: u8, sid: &mut S) {
+        if addr < 2 {
+            self.port_write(addr, v);
+        } else {
+            self.io_write(addr, v, sid);
+        }
     }
 
     /// Brings one chip up to the current cycle before an access (the access happens

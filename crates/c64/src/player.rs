@@ -60,11 +60,11 @@ pub struct Player {
     cfg: PlayerConfig,
     init: u16,
     play: u16,
-    /// Init budget applies (PSID with a play address).
-    limit_init: bool,
     init_returned: bool,
     play_started: Option<u64>,
     play_calls: u64,
+    /// The earliest cycle at which a budget would be exceeded (`u64::MAX`: none running).
+    deadline: u64,
     /// The first error; the player stays stopped afterwards.
     failed: Option<C64Error>,
 }
@@ -117,6 +117,7 @@ impl Player {
         machine.reset_cycle_counter();
 
         let has_play = tune.format == Format::Psid && tune.play_address != 0;
+        let cfg_init_budget = cfg.init_budget_cycles;
         Ok(Player {
             cpu,
             machine,
@@ -124,10 +125,10 @@ impl Player {
             cfg,
             init: tune.init_address,
             play: tune.play_address,
-            limit_init: has_play,
             init_returned: false,
             play_started: None,
             play_calls: 0,
+            deadline: if has_play { cfg_init_budget } else { u64::MAX },
             failed: None,
         })
     }
@@ -148,8 +149,9 @@ impl Player {
     }
 
     fn run_inner<S: SidDevice>(&mut self, target: u64, sid: &mut S) -> Result<(), C64Error> {
-        let page = self.layout.base >> 8;
-        let last_page = (self.layout.base + self.layout.len - 1) >> 8;
+        // Watched addresses: the driver (idle loop, play call and return) and the BRK trap.
+        let watch_lo = self.layout.base;
+        let watch_len = self.layout.len;
         let mut bus = self.machine.bus(sid);
         while bus.machine.cycle() < target {
             let pc = self.cpu.pc;
@@ -163,40 +165,42 @@ impl Player {
                 });
             }
             let npc = self.cpu.pc;
-            let hi = npc >> 8;
-            if hi == page || hi == last_page {
+            if npc.wrapping_sub(watch_lo) < watch_len || npc == kernal::BRK_TRAP {
                 if npc == self.layout.idle {
-                    self.init_returned = true;
+                    if !self.init_returned {
+                        self.init_returned = true;
+                        self.deadline = u64::MAX;
+                    }
                 } else if Some(npc) == self.layout.play_call {
                     if self.play_started.is_none() {
                         self.play_started = Some(now);
                         self.play_calls += 1;
+                        self.deadline = now.saturating_add(self.cfg.play_budget_cycles);
                     }
                 } else if Some(npc) == self.layout.play_return {
                     self.play_started = None;
+                    self.deadline = u64::MAX;
+                } else if npc == kernal::BRK_TRAP && bus.machine.bank_config() & 2 != 0 {
+                    // stack: Y X A P PCL PCH (BRK pushed its address + 2)
+                    let s = usize::from(self.cpu.s);
+                    let ram = bus.machine.ram();
+                    let lo = ram[0x100 + ((s + 5) & 0xFF)];
+                    let hi = ram[0x100 + ((s + 6) & 0xFF)];
+                    let pc = u16::from_le_bytes([lo, hi]).wrapping_sub(2);
+                    return Err(C64Error::Brk { pc, cycle: now });
                 }
-            } else if npc == kernal::BRK_TRAP && bus.machine.bank_config() & 2 != 0 {
-                // stack: Y X A P PCL PCH (BRK pushed its address + 2)
-                let s = usize::from(self.cpu.s);
-                let ram = bus.machine.ram();
-                let lo = ram[0x100 + ((s + 5) & 0xFF)];
-                let hi = ram[0x100 + ((s + 6) & 0xFF)];
-                let pc = u16::from_le_bytes([lo, hi]).wrapping_sub(2);
-                return Err(C64Error::Brk { pc, cycle: now });
             }
-            if let Some(t) = self.play_started {
-                if now - t > self.cfg.play_budget_cycles {
-                    return Err(C64Error::PlayTimeout {
+            if now > self.deadline {
+                return Err(match self.play_started {
+                    Some(t) => C64Error::PlayTimeout {
                         play: self.play,
                         budget: self.cfg.play_budget_cycles,
                         called_at: t,
-                    });
-                }
-            }
-            if self.limit_init && !self.init_returned && now > self.cfg.init_budget_cycles {
-                return Err(C64Error::InitTimeout {
-                    init: self.init,
-                    budget: self.cfg.init_budget_cycles,
+                    },
+                    None => C64Error::InitTimeout {
+                        init: self.init,
+                        budget: self.cfg.init_budget_cycles,
+                    },
                 });
             }
         }

@@ -72,20 +72,33 @@ impl Vic {
         self.cycle = cycle % self.cycles_per_line;
     }
 
-    /// How many upcoming [`Vic::tick`]s only advance the cycle within the line.
+    /// How many upcoming [`Vic::tick`]s cannot raise the raster flag (they only move the
+    /// raster position): the ticks before the one that reaches the compare position
+    /// (cycle 0 of the compare line, cycle 1 for line 0).
     #[inline]
     pub fn quiet_ticks(&self) -> u64 {
-        if self.line == 0 && self.cycle == 0 {
-            0
-        } else {
-            u64::from(self.cycles_per_line - self.cycle - 1)
-        }
+        let cpl = u32::from(self.cycles_per_line);
+        let frame = u32::from(self.lines) * cpl;
+        let pos = u32::from(self.line) * cpl + u32::from(self.cycle);
+        let target = match self.compare {
+            0 => 1,
+            c if c < self.lines => u32::from(c) * cpl,
+            _ => return u64::MAX, // a line that does not exist never matches
+        };
+        // the tick that moves the position onto `target`
+        let d = (target + frame - pos) % frame;
+        let d = if d == 0 { frame } else { d };
+        u64::from(d - 1)
     }
 
     /// Applies `k <= quiet_ticks()` ticks at once.
     #[inline]
     pub fn skip(&mut self, k: u64) {
-        self.cycle += k as u16;
+        let cpl = u64::from(self.cycles_per_line);
+        let frame = u64::from(self.lines) * cpl;
+        let pos = (u64::from(self.line) * cpl + u64::from(self.cycle) + k) % frame;
+        self.line = (pos / cpl) as u16;
+        self.cycle = (pos % cpl) as u16;
     }
 
     /// End of one cycle.
