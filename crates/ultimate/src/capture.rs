@@ -293,22 +293,24 @@ pub fn receive_loop<F: FnMut(&[i16], bool) -> Flow>(
         if adapter.flow == Flow::Stop {
             break Ok(());
         }
-        let Some((n, from)) = sock.recv(&mut buf)? else {
-            if last_packet.elapsed() > packet_timeout {
-                if r.stats.packets == 0 {
-                    break Err(Error::NoPackets {
-                        host: filter
-                            .addrs
-                            .first()
-                            .map(|a| a.to_string())
-                            .unwrap_or_default(),
-                        seconds: start.elapsed().as_secs_f64(),
-                    });
-                }
-                // The stream stopped: keep what we have.
-                tracing::warn!("audio stream stalled; ending capture");
-                break Ok(());
+        let received = sock.recv(&mut buf)?;
+        // Checked on every turn: a flood of foreign/invalid datagrams must not hide the
+        // absence of real audio packets.
+        if last_packet.elapsed() > packet_timeout {
+            if r.stats.packets == 0 && r.stats.lost == 0 {
+                break Err(Error::NoPackets {
+                    host: filter
+                        .addrs
+                        .first()
+                        .map(|a| a.to_string())
+                        .unwrap_or_default(),
+                    seconds: start.elapsed().as_secs_f64(),
+                });
             }
+            tracing::warn!("audio stream stalled; ending capture");
+            break Ok(());
+        }
+        let Some((n, from)) = received else {
             continue;
         };
         if !filter.accepts(&from) {
