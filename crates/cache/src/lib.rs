@@ -363,37 +363,9 @@ impl Cache {
             }
         }
         // On disk but not (correctly) indexed: probe it and record it.
-        let entry = self.entry_for_file(&path, &key, v, size, None);
+        let entry = entry_for_file(&path, &key, v, size, None);
         self.inner.store.cache_put(&entry)?;
         Ok(CachedFile { path, entry })
-    }
-
-    fn entry_for_file(
-        &self,
-        path: &Path,
-        key: &str,
-        v: &Variant,
-        size: u64,
-        engine: Option<&Engine>,
-    ) -> CacheEntry {
-        let created = std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map_or(0, |d| d.as_secs());
-        CacheEntry {
-            file: key.to_string(),
-            tune: naming::rel_key(v.key.tune.path()),
-            song: v.key.song,
-            platform: v.key.platform.to_string(),
-            chip: v.key.chip.to_string(),
-            format: v.format.to_string(),
-            size,
-            duration_secs: probe::duration_secs(path, v.format).unwrap_or(0.0),
-            engine: engine.map_or_else(|| v.key.platform.to_string(), |e| e.name.clone()),
-            engine_version: engine.map_or_else(|| "unknown".to_string(), |e| e.version.clone()),
-            created_unix: created,
-        }
     }
 
     /// Decides, without blocking on any render, what each requested format needs:
@@ -528,92 +500,23 @@ impl Cache {
         Ok(self.inner.store.cache_list(prefix)?)
     }
 
+    /// Files and bytes per format (from the index), disk usage and thresholds.
     pub fn stats(&self) -> Result<CacheStats, CacheError> {
-        let cfg = &self.inner.cfg;
-        let usage = disk_usage(&cfg.root).ok();
         let entries = self.inner.store.cache_list("")?;
-        let formats = Format::ALL
-            .into_iter()
-            .map(|format| {
-                let (files, bytes) = entries
-                    .iter()
-                    .filter(|e| e.format == format.extension())
-                    .fold((0u64, 0u64), |(n, b), e| (n + 1, b + e.size));
-                let enabled = cfg.formats.contains(&format);
-                FormatStats {
-                    format,
-                    files,
-                    bytes,
-                    enabled,
-                    stop_percent: cfg.thresholds.stop_percent(format),
-                    caching_now: enabled
-                        && usage.is_some_and(|u| cfg.thresholds.allows(format, &u)),
-                }
-            })
-            .collect();
-        Ok(CacheStats {
-            root: cfg.root.clone(),
-            usage,
-            thresholds: cfg.thresholds,
-            formats,
-            renders_in_flight: self.inner.inflight().len(),
-        })
+        let mut st = stats_from(&self.inner.cfg, &entries);
+        st.renders_in_flight = self.inner.inflight().len();
+        Ok(st)
     }
 
     /// Rebuilds the index from the files in the cache folder: names parsed, durations
     /// read from the files' headers; engine versions are unknown ("unknown").
     pub fn rebuild_index(&self) -> Result<RebuildReport, CacheError> {
-        let root = &self.inner.cfg.root;
-        let mut entries = Vec::new();
-        let mut report = RebuildReport::default();
-        let mut dirs = vec![PathBuf::new()];
-        while let Some(rel_dir) = dirs.pop() {
-            let dir = root.join(&rel_dir);
-            for e in std::fs::read_dir(&dir).map_err(io_err(&dir))? {
-                let e = e.map_err(io_err(&dir))?;
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with('.') {
-                    continue;
-                }
-                let ft = e.file_type().map_err(io_err(&dir))?;
-                if ft.is_dir() {
-                    dirs.push(rel_dir.join(&name));
-                    continue;
-                }
-                if !ft.is_file() {
-                    continue;
-                }
-                let Some(p) = parse_file_name(&name) else {
-                    report.ignored += 1;
-                    continue;
-                };
-                let tune_path = rel_dir.join(format!("{}.sid", p.name));
-                let song = p.track.unwrap_or(1);
-                // A track index means a multi-song tune (the real count is not in the name).
-                let songs = p.track.map_or(1, |t| t.max(2));
-                let Ok(tune) = TuneRef::new(tune_path, songs) else {
-                    report.ignored += 1;
-                    continue;
-                };
-                let Ok(key) = RenderKey::new(tune, song, p.platform, p.chip) else {
-                    report.ignored += 1;
-                    continue;
-                };
-                let v = key.variant(p.format);
-                let path = e.path();
-                let size = e.metadata().map_err(io_err(&path))?.len();
-                entries.push(self.entry_for_file(
-                    &path,
-                    &naming::rel_key(&rel_dir.join(&name)),
-                    &v,
-                    size,
-                    None,
-                ));
-            }
-        }
-        report.files = entries.len();
+        let (entries, ignored) = scan(&self.inner.cfg.root)?;
         self.inner.store.cache_replace_all(&entries)?;
-        Ok(report)
+        Ok(RebuildReport {
+            files: entries.len(),
+            ignored,
+        })
     }
 
     /// Deletes `.*.part` files (unfinished writes) that no render in flight owns.
@@ -644,6 +547,111 @@ impl Cache {
             }
         }
         Ok(removed)
+    }
+}
+
+/// Statistics for `entries` (from the index or from [`scan`]) under `cfg`.
+pub fn stats_from(cfg: &CacheConfig, entries: &[CacheEntry]) -> CacheStats {
+    let usage = disk_usage(&cfg.root).ok();
+    let formats = Format::ALL
+        .into_iter()
+        .map(|format| {
+            let (files, bytes) = entries
+                .iter()
+                .filter(|e| e.format == format.extension())
+                .fold((0u64, 0u64), |(n, b), e| (n + 1, b + e.size));
+            let enabled = cfg.formats.contains(&format);
+            FormatStats {
+                format,
+                files,
+                bytes,
+                enabled,
+                stop_percent: cfg.thresholds.stop_percent(format),
+                caching_now: enabled && usage.is_some_and(|u| cfg.thresholds.allows(format, &u)),
+            }
+        })
+        .collect();
+    CacheStats {
+        root: cfg.root.clone(),
+        usage,
+        thresholds: cfg.thresholds,
+        formats,
+        renders_in_flight: 0,
+    }
+}
+
+/// Index entries for every cache file under `root`, from the file system alone (names
+/// parsed, durations read from the files), plus the count of files that do not follow the
+/// naming scheme. Used by the index rebuild, and by tools when the database is busy.
+pub fn scan(root: &Path) -> Result<(Vec<CacheEntry>, usize), CacheError> {
+    let mut entries = Vec::new();
+    let mut ignored = 0;
+    let mut dirs = vec![PathBuf::new()];
+    while let Some(rel_dir) = dirs.pop() {
+        let dir = root.join(&rel_dir);
+        for e in std::fs::read_dir(&dir).map_err(io_err(&dir))? {
+            let e = e.map_err(io_err(&dir))?;
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            let ft = e.file_type().map_err(io_err(&dir))?;
+            if ft.is_dir() {
+                dirs.push(rel_dir.join(&name));
+                continue;
+            }
+            if !ft.is_file() {
+                continue;
+            }
+            let Some(p) = parse_file_name(&name) else {
+                ignored += 1;
+                continue;
+            };
+            let tune_path = rel_dir.join(format!("{}.sid", p.name));
+            let song = p.track.unwrap_or(1);
+            // A track index means a multi-song tune (the real count is not in the name).
+            let songs = p.track.map_or(1, |t| t.max(2));
+            let key = TuneRef::new(tune_path, songs)
+                .and_then(|tune| RenderKey::new(tune, song, p.platform, p.chip));
+            let Ok(key) = key else {
+                ignored += 1;
+                continue;
+            };
+            let v = key.variant(p.format);
+            let path = e.path();
+            let size = e.metadata().map_err(io_err(&path))?.len();
+            let file_key = naming::rel_key(&rel_dir.join(&name));
+            entries.push(entry_for_file(&path, &file_key, &v, size, None));
+        }
+    }
+    entries.sort_by(|a, b| a.file.cmp(&b.file));
+    Ok((entries, ignored))
+}
+
+fn entry_for_file(
+    path: &Path,
+    key: &str,
+    v: &Variant,
+    size: u64,
+    engine: Option<&Engine>,
+) -> CacheEntry {
+    let created = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_secs());
+    CacheEntry {
+        file: key.to_string(),
+        tune: naming::rel_key(v.key.tune.path()),
+        song: v.key.song,
+        platform: v.key.platform.to_string(),
+        chip: v.key.chip.to_string(),
+        format: v.format.to_string(),
+        size,
+        duration_secs: probe::duration_secs(path, v.format).unwrap_or(0.0),
+        engine: engine.map_or_else(|| v.key.platform.to_string(), |e| e.name.clone()),
+        engine_version: engine.map_or_else(|| "unknown".to_string(), |e| e.version.clone()),
+        created_unix: created,
     }
 }
 
@@ -770,13 +778,8 @@ impl RenderJob {
                     let size = f.commit()?;
                     let path = cfg.root.join(w.out.variant.rel_path());
                     let key = w.out.variant.index_key();
-                    let mut entry = self.inner_cache().entry_for_file(
-                        &path,
-                        &key,
-                        &w.out.variant,
-                        size,
-                        Some(&engine),
-                    );
+                    let mut entry =
+                        entry_for_file(&path, &key, &w.out.variant, size, Some(&engine));
                     entry.duration_secs = pcm.frames_to_secs(frames);
                     self.inner.store.cache_put(&entry)?;
                     {
@@ -796,12 +799,6 @@ impl RenderJob {
             frames,
             duration_secs: pcm.frames_to_secs(frames),
         })
-    }
-
-    fn inner_cache(&self) -> Cache {
-        Cache {
-            inner: self.inner.clone(),
-        }
     }
 
     /// Writes encoder output to the file (checking the disk limit first) and hands it

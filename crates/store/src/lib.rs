@@ -30,6 +30,9 @@ use thiserror::Error;
 mod jsonl;
 pub use jsonl::{JsonlLog, JsonlRead};
 
+/// The database's file name inside the daemon's state folder (`paths.data_dir`).
+pub const DEFAULT_FILE_NAME: &str = "sidflow.redb";
+
 /// A named table: string keys, JSON values.
 #[derive(Debug, Clone, Copy)]
 pub struct Table(&'static str);
@@ -68,6 +71,9 @@ pub enum StoreError {
         #[source]
         source: Box<redb::Error>,
     },
+    /// Another process (normally the running daemon) has the database open.
+    #[error("the database {path} is in use by another process (is sidflowd running?)")]
+    InUse { path: String },
     #[error("record {table}/{key} is not valid JSON for its type: {source}")]
     Decode {
         table: &'static str,
@@ -135,7 +141,12 @@ impl Store {
             path: path.display().to_string(),
             source: Box::new(e),
         };
-        let db = Database::create(path).map_err(|e| err(e.into()))?;
+        let db = Database::create(path).map_err(|e| match e {
+            redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                path: path.display().to_string(),
+            },
+            e => err(e.into()),
+        })?;
         let store = Store {
             db,
             path: path.to_path_buf(),
