@@ -251,3 +251,15 @@ fn killed_writer_loses_no_committed_record() {
         assert_eq!(j.done, i);
     }
 }
+
+#[test]
+fn a_second_opener_gets_a_clear_in_use_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.redb");
+    let _first = Store::open(&path).unwrap();
+    let e = Store::open(&path).err().expect("second open must fail");
+    assert!(matches!(e, StoreError::InUse { .. }), "{e}");
+    assert!(e.to_string().contains("is sidflowd running"), "{e}");
+    // And it is not mistaken for a broken file.
+    assert!(matches!(Store::open_or_recreate(&path), Err(StoreError::InUse { .. })));
+}
