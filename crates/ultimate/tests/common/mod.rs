@@ -107,3 +107,41 @@ fn unsafe_geteuid() -> u32 {
         })
         .unwrap_or(u32::MAX)
 }
+
+/// Frequency of the left channel of interleaved stereo by positive-going zero crossings
+/// with linear interpolation (first to last crossing).
+pub fn tone_frequency(pcm: &[i16], rate: f64) -> f64 {
+    let left: Vec<f64> = pcm.chunks_exact(2).map(|f| f[0] as f64).collect();
+    let mut first = None;
+    let mut last = 0.0;
+    let mut count = 0u64;
+    for i in 1..left.len() {
+        let (a, b) = (left[i - 1], left[i]);
+        if a < 0.0 && b >= 0.0 {
+            let t = (i - 1) as f64 + (-a) / (b - a);
+            if first.is_none() {
+                first = Some(t);
+            }
+            last = t;
+            count += 1;
+        }
+    }
+    let first = first.expect("signal crosses zero");
+    (count - 1) as f64 / ((last - first) / rate)
+}
+
+/// A minimal valid PSID v2 file with `songs` songs.
+pub fn tune_bytes(songs: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 0x7C];
+    h[0..4].copy_from_slice(b"PSID");
+    h[4..6].copy_from_slice(&2u16.to_be_bytes());
+    h[6..8].copy_from_slice(&0x7Cu16.to_be_bytes());
+    h[8..10].copy_from_slice(&0x1000u16.to_be_bytes());
+    h[10..12].copy_from_slice(&0x1000u16.to_be_bytes());
+    h[12..14].copy_from_slice(&0x1000u16.to_be_bytes());
+    h[14..16].copy_from_slice(&songs.to_be_bytes());
+    h[16..18].copy_from_slice(&1u16.to_be_bytes());
+    h[0x16..0x1a].copy_from_slice(b"Test");
+    h.push(0x60);
+    h
+}
