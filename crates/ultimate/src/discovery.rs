@@ -315,10 +315,11 @@ pub fn mdns_scan(opts: &DiscoveryOptions) -> Result<Vec<SocketAddr>> {
                 }
             }
         }
-        // Names all answered and nothing to browse: done early.
-        let names_done = resolvers.is_empty()
-            || found.len() >= resolvers.len() && browsers.is_empty()
-            || open_resolvers == 0 && browsers.is_empty();
+        // Names all answered (or timed out) and nothing to browse: done early. Browsing
+        // collects for the whole window.
+        let names_done = !resolvers.is_empty()
+            && browsers.is_empty()
+            && (found.len() >= resolvers.len() || open_resolvers == 0);
         if names_done {
             break;
         }

@@ -59,7 +59,8 @@ pub fn netns_child(test: &str, setup: &[&[&str]]) -> bool {
         eprintln!("SKIP {test}: not root (network-namespace test)");
         return false;
     }
-    let ns = format!("ultt-{}-{}", std::process::id(), test.len() ^ (test.as_bytes()[0] as usize));
+    let tag: u32 = test.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    let ns = format!("ultt-{}-{:x}", std::process::id(), tag & 0xffff);
     let run = |args: &[&str]| {
         let st = std::process::Command::new("ip").args(args).status().expect("ip runs");
         assert!(st.success(), "ip {args:?} failed");

@@ -1,0 +1,216 @@
+//! Discovery against simulators: ident (unicast on loopback; broadcast in a netns), manual
+//! hosts, mDNS `.local` resolution and browsing (netns), confirmation with /v1/info, merge
+//! by unique_id preferring the wired address, password-protected devices, offline marking.
+
+mod common;
+use common::*;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+use ultimate::discovery::{discover, DiscoveryOptions, Registry, Source};
+use ultimate_sim::{Pacing, SimConfig, Simulator};
+
+/// Wired .2 + WiFi .1 with one unique_id; a second device with a password and no
+/// unique_id. All REST on one port, all ident on one port.
+fn two_devices(net: u8) -> (Simulator, Simulator) {
+    let a = sim(SimConfig {
+        ip: std::net::Ipv4Addr::new(127, net, 0, 2),
+        extra_ips: vec![std::net::Ipv4Addr::new(127, net, 0, 1)],
+        ident_port: Some(0),
+        unique_id: Some("AAAAAA".into()),
+        hostname: "Ultimate-64-Elite-AAAAAA".into(),
+        pacing: Pacing::RealTime,
+        ..SimConfig::default()
+    });
+    let b = sim(SimConfig {
+        ip: std::net::Ipv4Addr::new(127, net, 1, 1),
+        http_port: a.http_addr().port(),
+        ident_port: Some(a.ident_addr().unwrap().port()),
+        unique_id: None,
+        hostname: "C64-Ultimate-BBBBBB".into(),
+        product: "C64 Ultimate".into(),
+        password: Some("pw".into()),
+        ..SimConfig::default()
+    });
+    assert_eq!(b.http_addr().port(), a.http_addr().port(), "same REST port");
+    (a, b)
+}
+
+fn opts_for(a: &Simulator, b: &Simulator) -> DiscoveryOptions {
+    let ident_port = a.ident_addr().unwrap().port();
+    let targets = a
+        .http_addrs()
+        .iter()
+        .chain(b.http_addrs())
+        .map(|h| SocketAddr::new(h.ip(), ident_port))
+        .collect();
+    DiscoveryOptions {
+        broadcast: false,
+        ident_port,
+        ident_targets: targets,
+        ident_window: Duration::from_millis(400),
+        http_port: a.http_addr().port(),
+        ..DiscoveryOptions::default()
+    }
+}
+
+#[test]
+fn two_devices_discovered_and_merged_wired_preferred() {
+    let (a, b) = two_devices(40);
+    let mut opts = opts_for(&a, &b);
+    // A manual entry for A's WiFi address merges with the ident candidate.
+    opts.manual = vec![a.http_addrs()[1].to_string()];
+    // Something on the network that is not an Ultimate: never listed.
+    let junk = std::net::TcpListener::bind("127.0.40.9:0").unwrap();
+    opts.manual.push(junk.local_addr().unwrap().to_string());
+    std::thread::spawn(move || {
+        for s in junk.incoming().flatten() {
+            use std::io::Write;
+            let mut s = s;
+            let _ = s.write_all(b"SSH-2.0-nope\r\n");
+        }
+    });
+    let devs = discover(&opts).unwrap();
+    eprintln!("{devs:#?}");
+    assert_eq!(devs.len(), 2, "{devs:#?}");
+    let da = devs.iter().find(|d| d.id == "AAAAAA").unwrap();
+    assert_eq!(da.addresses.len(), 2);
+    assert!(da.can_stream && da.simulator && da.online && !da.password_needed);
+    // The stream probe found the wired address (.2), although .1 sorts first and was also
+    // given manually.
+    let wired: IpAddr = "127.40.0.2".parse().unwrap();
+    assert_eq!(da.preferred.ip(), wired);
+    for addr in &da.addresses {
+        assert_eq!(addr.wired, Some(addr.addr.ip() == wired));
+    }
+    let wifi = da.addresses.iter().find(|x| x.addr.ip() != wired).unwrap();
+    assert!(wifi.sources.contains(&Source::Manual) && wifi.sources.contains(&Source::Ident));
+    assert!(!a.streaming(), "probe stopped its stream");
+    // B: password-protected, no unique_id: listed by hostname, from the ident data.
+    let db = devs.iter().find(|d| d.id == "C64-Ultimate-BBBBBB").unwrap();
+    assert!(db.password_needed);
+    assert_eq!(db.info.product, "C64 Ultimate");
+    assert!(db.can_stream);
+}
+
+#[test]
+fn with_the_password_the_device_confirms_fully() {
+    let (a, b) = two_devices(41);
+    let mut opts = opts_for(&a, &b);
+    opts.client.password = Some("pw".into());
+    opts.probe_wired = false;
+    let devs = discover(&opts).unwrap();
+    let db = devs.iter().find(|d| d.id == "C64-Ultimate-BBBBBB").unwrap();
+    assert!(db.password_needed, "ident says password_protected");
+    assert!(!db.password_rejected);
+    assert_eq!(db.info.firmware_version, "3.14d");
+    // Without the probe the first address is kept and wiring is unknown.
+    let da = devs.iter().find(|d| d.id == "AAAAAA").unwrap();
+    assert!(da.addresses.iter().all(|x| x.wired.is_none()));
+    // A wrong password is reported as rejected.
+    opts.client.password = Some("nope".into());
+    let devs = discover(&opts).unwrap();
+    let db = devs.iter().find(|d| d.id == "C64-Ultimate-BBBBBB").unwrap();
+    assert!(db.password_rejected);
+}
+
+#[test]
+fn registry_refresh_marks_offline_and_keeps_wiring() {
+    let (a, b) = two_devices(42);
+    let reg = Registry::new(opts_for(&a, &b));
+    let list = reg.refresh().unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|d| d.online));
+    let c = reg.client("AAAAAA").unwrap();
+    assert_eq!(c.addr().ip(), "127.42.0.2".parse::<IpAddr>().unwrap());
+    drop(b);
+    let list = reg.refresh().unwrap();
+    let db = list.iter().find(|d| d.id == "C64-Ultimate-BBBBBB").unwrap();
+    assert!(!db.online, "vanished device kept, offline");
+    assert!(reg.get("AAAAAA").unwrap().online);
+    // One job at a time per device.
+    let l1 = reg.job_lock("AAAAAA");
+    let g = l1.lock().unwrap();
+    assert!(reg.job_lock("AAAAAA").try_lock().is_err());
+    assert!(reg.job_lock("C64-Ultimate-BBBBBB").try_lock().is_ok());
+    drop(g);
+    drop(a);
+}
+
+/// mDNS in a private network namespace (never in the root netns): the simulator advertises
+/// `<hostname>.local` with mdns-sd; discovery resolves the name and browses `_http._tcp`.
+#[test]
+fn mdns_local_name_and_browse_in_netns() {
+    if !netns_child("mdns_local_name_and_browse_in_netns", &[]) {
+        return;
+    }
+    let s = sim(SimConfig {
+        ip: std::net::Ipv4Addr::LOCALHOST,
+        mdns: true,
+        hostname: "simu64-netns".into(),
+        unique_id: Some("MDNS01".into()),
+        ..SimConfig::default()
+    });
+    let port = s.http_addr().port();
+    let opts = DiscoveryOptions {
+        broadcast: false,
+        mdns_names: vec!["simu64-netns.local".into()],
+        mdns_timeout: Duration::from_secs(4),
+        http_port: port,
+        probe_wired: false,
+        ..DiscoveryOptions::default()
+    };
+    let devs = discover(&opts).unwrap();
+    eprintln!("resolve: {devs:#?}");
+    assert_eq!(devs.len(), 1);
+    assert_eq!(devs[0].id, "MDNS01");
+    assert!(devs[0].addresses[0].sources.contains(&Source::Mdns));
+    // Browsing finds it with the port from its SRV record (no http_port needed).
+    let opts = DiscoveryOptions {
+        broadcast: false,
+        mdns_browse: vec!["_http._tcp.local.".into()],
+        mdns_timeout: Duration::from_secs(3),
+        http_port: 1,
+        probe_wired: false,
+        ..DiscoveryOptions::default()
+    };
+    let devs = discover(&opts).unwrap();
+    eprintln!("browse: {devs:#?}");
+    assert!(devs.iter().any(|d| d.id == "MDNS01" && d.preferred.port() == port));
+}
+
+/// The real broadcast path: a veth pair in a private netns; the simulator's ident
+/// service listens on 0.0.0.0 like the firmware; discovery broadcasts on every interface.
+#[test]
+fn ident_broadcast_in_netns() {
+    if !netns_child(
+        "ident_broadcast_in_netns",
+        &[
+            &["link", "add", "u0", "type", "veth", "peer", "name", "u1"],
+            &["addr", "add", "10.77.0.1/24", "dev", "u0"],
+            &["link", "set", "u0", "up"],
+            &["link", "set", "u1", "up"],
+        ],
+    ) {
+        return;
+    }
+    let s = sim(SimConfig {
+        ip: "10.77.0.1".parse().unwrap(),
+        ident_port: Some(6464),
+        ident_any: true,
+        unique_id: Some("BCAST1".into()),
+        ..SimConfig::default()
+    });
+    let opts = DiscoveryOptions {
+        broadcast: true,
+        ident_port: 6464,
+        ident_window: Duration::from_millis(500),
+        http_port: s.http_addr().port(),
+        probe_wired: false,
+        ..DiscoveryOptions::default()
+    };
+    let devs = discover(&opts).unwrap();
+    eprintln!("{devs:#?}");
+    assert_eq!(devs.len(), 1);
+    assert_eq!(devs[0].id, "BCAST1");
+    assert_eq!(devs[0].preferred.ip(), "10.77.0.1".parse::<IpAddr>().unwrap());
+}
