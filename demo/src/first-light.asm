@@ -4,7 +4,8 @@
 ;
 ; PSID v2, PAL, 6581, one song, VBI speed (speed bit 0 = 0, play address set).
 ; The plain fixture: load address in the header (no embedded load address),
-; documented opcodes only, no filter. C - Am - F - G, 16 bars at 125 bpm, ~30.7 s loop.
+; documented opcodes only, no filter, and a driver area in the header (start page $04,
+; 8 pages: $0400-$0bff is free for the PSID driver). C - Am - F - G, 16 bars at 125 bpm, ~30.7 s loop.
 ;
 ; Build: 64tass -a -b -o ../first-light.sid first-light.asm
 
@@ -21,7 +22,7 @@ ZP      = $e0
 LOAD    = $1000
 
 * = 0
-        #sidheader "PSID", 2, LOAD, init, play, 1, 1, 0, "First Light", AUTHOR, RELEASED, F_PAL | F_6581, 0, 0, 0, 0
+        #sidheader "PSID", 2, LOAD, init, play, 1, 1, 0, "First Light", AUTHOR, RELEASED, F_PAL | F_6581, $04, $08, 0, 0
 
         .logical LOAD
 init    pha

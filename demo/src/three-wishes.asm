@@ -9,7 +9,8 @@
 ;   song 3 "Wish Three" speed bit 2 = 1: CIA, and init reprograms $dc04/$dc05 to
 ;                       PAL_FRAME/4 - 1 = $1331, i.e. play is called 4 times per frame
 ;                       (multi-speed, 200.5 Hz). E minor, Em C D B, ~28.1 s
-; init selects the song from A = song - 1.
+; init selects the song from A = song - 1. Header start page $c0, 16 pages ($c000-$cfff
+; free for the PSID driver).
 ;
 ; Build: 64tass -a -b -o ../three-wishes.sid three-wishes.asm
 
@@ -27,7 +28,7 @@ LOAD    = $1000
 CIA4X   = PAL_FRAME / 4 - 1
 
 * = 0
-        #sidheader "PSID", 2, 0, init, play, 3, 1, %110, "Three Wishes", AUTHOR, RELEASED, F_PAL | F_6581, 0, 0, 0, 0
+        #sidheader "PSID", 2, 0, init, play, 3, 1, %110, "Three Wishes", AUTHOR, RELEASED, F_PAL | F_6581, $c0, $10, 0, 0
         .word LOAD
 
         .logical LOAD
