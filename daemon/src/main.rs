@@ -12,8 +12,10 @@ mod config;
 mod db;
 mod http;
 mod jobs;
+mod mdns;
 mod media;
 mod sessions;
+mod systemd;
 mod util;
 
 #[derive(Parser)]
@@ -39,6 +41,9 @@ enum Command {
     SimUltimate(cmd::sim::Args),
     /// ALSA line-out tools.
     Lineout(cmd::lineout::Args),
+    /// Advertise over mDNS without serving (for the Avahi interoperability test).
+    #[command(hide = true)]
+    MdnsAdvertise(cmd::mdns_advertise::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +58,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Capture(a)) => cmd::capture::run(a),
         Some(Command::SimUltimate(a)) => cmd::sim::run(a),
         Some(Command::Lineout(a)) => cmd::lineout::run(a),
+        Some(Command::MdnsAdvertise(a)) => cmd::mdns_advertise::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

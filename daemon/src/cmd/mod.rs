@@ -4,6 +4,7 @@ pub mod cache;
 pub mod capture;
 pub mod devices;
 pub mod lineout;
+pub mod mdns_advertise;
 pub mod render;
 pub mod serve;
 pub mod sim;

@@ -1,0 +1,157 @@
+//! mDNS self-advertisement against an independent peer, Avahi, inside a network namespace this
+//! test creates (never the root namespace: mDNS must not reach a real network from here).
+//!
+//! In the namespace a script mounts a private /run, starts its own system bus and an
+//! avahi-daemon restricted to `lo`, and runs `sidflowd mdns-advertise` for a few seconds.
+//! Avahi must browse and resolve the `_http._tcp` service (host, address, port, TXT path=/)
+//! and the host name; after sidflowd withdraws, the goodbye packets must have removed both.
+//! Needs root, iproute2, dbus and avahi-daemon/avahi-utils; skipped with a message when not
+//! root outside CI, a failure in CI.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+const SCRIPT: &str = r#"#!/bin/bash
+set -u
+BIN=$1; NAME=$2; PORT=$3; WORK=$4
+mount -t tmpfs tmpfs /run || exit 3
+mkdir -p /run/dbus
+ip link set lo up
+dbus-daemon --system --fork --print-pid > "$WORK/dbus.pid" || exit 4
+cat > "$WORK/avahi.conf" <<CONF
+[server]
+host-name=avahipeer
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=lo
+ratelimit-interval-usec=1000000
+ratelimit-burst=1000
+[wide-area]
+enable-wide-area=no
+[publish]
+publish-hinfo=no
+publish-workstation=no
+CONF
+avahi-daemon -f "$WORK/avahi.conf" --no-chroot --no-rlimits > "$WORK/avahi.log" 2>&1 &
+AVAHI=$!
+ADV=
+cleanup() { kill $AVAHI 2>/dev/null; kill "$(cat "$WORK/dbus.pid")" 2>/dev/null; [ -n "$ADV" ] && kill $ADV 2>/dev/null; }
+trap cleanup EXIT
+for i in $(seq 100); do grep -q 'Server startup complete' "$WORK/avahi.log" && break; sleep 0.1; done
+"$BIN" mdns-advertise --name "$NAME" --port "$PORT" --interface lo --seconds 6 > "$WORK/adv.log" 2>&1 &
+ADV=$!
+sleep 1
+echo "== browse"
+timeout 10 avahi-browse -k -r -t -p _http._tcp
+echo "== resolve"
+timeout 10 avahi-resolve -4 -n "$NAME.local"
+wait $ADV; echo "== advertiser exit $?"; ADV=
+sleep 2
+echo "== after"
+timeout 10 avahi-browse -k -r -t -p _http._tcp
+timeout 3 avahi-resolve -4 -n "$NAME.local" 2>/dev/null
+echo "== end"
+"#;
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn have(cmd: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {cmd}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn section<'a>(out: &'a str, name: &str) -> &'a str {
+    let start = out
+        .find(&format!("== {name}\n"))
+        .map(|i| i + name.len() + 4)
+        .unwrap_or(out.len());
+    let rest = &out[start..];
+    &rest[..rest.find("\n== ").map(|i| i + 1).unwrap_or(rest.len())]
+}
+
+#[test]
+fn avahi_sees_the_service_and_the_host_then_the_goodbye() {
+    let ci = std::env::var_os("CI").is_some();
+    let tools = [
+        "ip",
+        "dbus-daemon",
+        "avahi-daemon",
+        "avahi-browse",
+        "avahi-resolve",
+    ];
+    if !is_root() || !tools.iter().all(|t| have(t)) {
+        assert!(!ci, "CI must run this test as root with iproute2, dbus, avahi-daemon and avahi-utils installed");
+        eprintln!("skipped: needs root and {tools:?}");
+        return;
+    }
+    let work: PathBuf = std::env::temp_dir().join(format!("sidflow-mdns-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let script = work.join("run.sh");
+    std::fs::write(&script, SCRIPT).unwrap();
+    let ns = Netns(format!("sidflow-mdns-{}", std::process::id()));
+    assert!(Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .status()
+        .unwrap()
+        .success());
+
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "bash"])
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_sidflowd"))
+        .args(["sidflowtest", "8080"])
+        .arg(&work)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let log = std::fs::read_to_string(work.join("adv.log")).unwrap_or_default();
+    let ctx = format!(
+        "--- stdout\n{stdout}\n--- stderr\n{}\n--- sidflowd\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let browse = section(&stdout, "browse");
+    let resolved = browse
+        .lines()
+        .find(|l| l.starts_with("=;lo;IPv4;SIDFlow;"))
+        .unwrap_or_else(|| panic!("avahi did not resolve the service\n{ctx}"));
+    let f: Vec<&str> = resolved.split(';').collect();
+    assert_eq!(f[4], "_http._tcp", "{ctx}");
+    assert_eq!(f[6], "sidflowtest.local", "{ctx}");
+    assert_eq!(f[7], "127.0.0.1", "{ctx}");
+    assert_eq!(f[8], "8080", "{ctx}");
+    assert!(f[9].contains("\"path=/\""), "TXT record: {}\n{ctx}", f[9]);
+
+    let resolve = section(&stdout, "resolve");
+    assert!(resolve.lines().any(|l| l.split_whitespace().collect::<Vec<_>>() == ["sidflowtest.local", "127.0.0.1"]), "{ctx}");
+    assert!(stdout.contains("== advertiser exit 0"), "{ctx}");
+
+    let after = section(&stdout, "after");
+    assert!(
+        !after.contains("SIDFlow"),
+        "service still listed after the goodbye\n{ctx}"
+    );
+    assert!(
+        !after.contains("127.0.0.1"),
+        "host still resolves after the goodbye\n{ctx}"
+    );
+    let _ = std::fs::remove_dir_all(&work);
+}
