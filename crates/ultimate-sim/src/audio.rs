@@ -105,3 +105,85 @@ impl TuneRenderer for PlaceholderRenderer {
         Ok(Box::new(Tone::new(freq, rate, 8000.0)))
     }
 }
+
+/// Plays uploaded tunes through our own engine (`render` crate: cycle-exact C64 + reSID),
+/// clocked like the device's system mode, at the device's audio rate rounded to whole Hz
+/// (the renderer takes an integer rate: 47 983 vs 47 982.887 Hz is 2.4 ppm, 47 940 vs
+/// 47 940.341 Hz 7 ppm: far below audibility, and the stream's pacing stays exact).
+pub struct EngineRenderer {
+    /// Chip used when the tune does not say (like the device's autoconfig "either").
+    pub default_chip: render::Chip,
+    /// The machine's video standard (the device runs its system mode, not the tune's).
+    pub ntsc: bool,
+}
+
+struct EngineSource {
+    r: render::Renderer,
+    buf: Vec<i16>,
+    channels: usize,
+    done: bool,
+}
+
+impl AudioSource for EngineSource {
+    fn fill(&mut self, out: &mut [i16]) {
+        let frames = out.len() / 2;
+        if self.done {
+            out.fill(0);
+            return;
+        }
+        self.buf.resize(frames * self.channels, 0);
+        let got = match self.r.render(&mut self.buf) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!("simulator engine stopped: {e}");
+                0
+            }
+        };
+        if got == 0 {
+            self.done = true;
+        }
+        for (i, fr) in out.chunks_exact_mut(2).enumerate() {
+            if i >= got {
+                fr[0] = 0;
+                fr[1] = 0;
+            } else if self.channels == 1 {
+                fr[0] = self.buf[i];
+                fr[1] = self.buf[i];
+            } else {
+                fr[0] = self.buf[i * self.channels];
+                fr[1] = self.buf[i * self.channels + 1];
+            }
+        }
+    }
+}
+
+impl TuneRenderer for EngineRenderer {
+    fn open(
+        &self,
+        tune: &[u8],
+        song: Option<u16>,
+        rate: f64,
+    ) -> Result<Box<dyn AudioSource>, String> {
+        let opts = render::RenderOptions {
+            song,
+            default_chip: self.default_chip,
+            video: Some(if self.ntsc {
+                render::VideoStandard::Ntsc
+            } else {
+                render::VideoStandard::Pal
+            }),
+            sample_rate: rate.round() as u32,
+            // The real player runs until the next command.
+            length: Some(std::time::Duration::from_secs(3600)),
+            ..render::RenderOptions::default()
+        };
+        let r = render::Renderer::from_bytes(tune, &opts).map_err(|e| e.to_string())?;
+        let channels = r.channels().max(1);
+        Ok(Box::new(EngineSource {
+            r,
+            buf: Vec::new(),
+            channels,
+            done: false,
+        }))
+    }
+}

@@ -16,7 +16,7 @@ mod http;
 mod ident;
 pub mod streamer;
 
-use audio::{AudioSource, PlaceholderRenderer, Silence, TuneRenderer};
+use audio::{AudioSource, EngineRenderer, Silence, TuneRenderer};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -153,7 +153,7 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Source of the foreign packets (e.g. 127.0.0.2).
     pub foreign_ip: Option<Ipv4Addr>,
-    /// Plays uploaded tunes.
+    /// Plays uploaded tunes (our engine by default; match `ntsc` to `standard`).
     pub renderer: Arc<dyn TuneRenderer>,
     /// Plays before any upload.
     pub idle: SourceFactory,
@@ -183,7 +183,10 @@ impl Default for SimConfig {
             pacing: Pacing::RealTime,
             faults: Faults::default(),
             foreign_ip: None,
-            renderer: Arc::new(PlaceholderRenderer),
+            renderer: Arc::new(EngineRenderer {
+                default_chip: render::Chip::Mos6581,
+                ntsc: false,
+            }),
             idle: Arc::new(|_| Box::new(Silence)),
             reset_gap_ms: 300,
             mdns: false,
