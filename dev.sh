@@ -58,6 +58,8 @@ run)
     ;;
 test)
     deps
+    # The committed demo .sid files must be exactly what their sources assemble to.
+    demo/build.sh
     cargo test --workspace --locked
     ;;
 *)
