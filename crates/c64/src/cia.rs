@@ -7,9 +7,12 @@
 //! pipeline:
 //! * Starting a timer (CR bit 0 written 1 in cycle `t`): the counter is decremented for the
 //!   first time at the end of cycle `t+2`; a read in cycle `t+3` sees `latch-1`.
-//! * Force load (CR bit 4), or a write of the latch high byte while the timer is stopped,
-//!   loads the counter at the end of the write cycle and suppresses the decrement of the
-//!   next cycle.
+//! * A write of the latch high byte while the timer is stopped loads the counter at the
+//!   end of the write cycle; force load (CR bit 4) one cycle later (a read in the cycle
+//!   after the write still sees the old value). Either load suppresses the decrement of
+//!   the next cycle.
+//! * One-shot: an underflow stops the timer if CR bit 3 is set in the underflow cycle or
+//!   was set in the cycle before.
 //! * Continuous mode period = latch + 1 cycles: the counter never reads 0 while counting,
 //!   it reloads in the cycle it reaches 0 and holds the latch value for one extra cycle.
 //! * Timer B in cascade mode (CRB bits 6-5 = `1x`) counts timer A underflows; the decrement
@@ -72,8 +75,13 @@ struct Timer {
     count3: bool,
     /// A cascade pulse arrived this cycle.
     step: bool,
-    /// Reload at the end of this cycle (force load / latch-high write while stopped).
+    /// Reload at the end of this cycle (latch-high write while stopped) ...
     load: bool,
+    /// ... or at the end of the next one (CR force load, one more pipeline stage).
+    load1: bool,
+    /// The one-shot bit as it was at the previous tick (a one-shot bit cleared in the
+    /// cycle before an underflow still stops the timer).
+    oneshot1: bool,
     /// PB6/PB7 toggle flip-flop and one-cycle pulse.
     toggle: bool,
     pulse: bool,
@@ -92,14 +100,19 @@ impl Timer {
     /// Is there anything to do this cycle? (Fast path: a stopped, idle timer.)
     #[inline(always)]
     fn idle(&self) -> bool {
-        !(self.count2 || self.count3 || self.load || self.step || self.pulse)
+        !(self.count2 || self.count3 || self.load || self.load1 || self.step || self.pulse)
             && self.cr & CR_START == 0
+            && self.oneshot1 == (self.cr & CR_ONESHOT != 0)
     }
 
     /// How many upcoming ticks only decrement the counter (or do nothing): `u64::MAX`
     /// for a timer that is idle or waits for cascade pulses.
     fn quiet(&self) -> u64 {
-        let flags = self.count2 || self.count3 || self.load || self.step || self.pulse;
+        if self.oneshot1 != (self.cr & CR_ONESHOT != 0) {
+            return 0;
+        }
+        let flags =
+            self.count2 || self.count3 || self.load || self.load1 || self.step || self.pulse;
         let started = self.cr & CR_START != 0;
         if !(flags || started && self.phi2) {
             return u64::MAX;
@@ -109,6 +122,7 @@ impl Timer {
             && self.count2
             && self.count3
             && !self.load
+            && !self.load1
             && !self.step
             && !self.pulse
         {
@@ -136,14 +150,14 @@ impl Timer {
         self.count3 = next3;
         self.step = false;
         self.pulse = false;
-        let mut load = std::mem::take(&mut self.load);
+        let mut load = std::mem::replace(&mut self.load, std::mem::take(&mut self.load1));
         let mut underflow = false;
         if self.counter == 0 && self.count3 {
             underflow = true;
             load = true;
             self.toggle = !self.toggle;
             self.pulse = true;
-            if self.cr & CR_ONESHOT != 0 {
+            if self.cr & CR_ONESHOT != 0 || self.oneshot1 {
                 self.cr &= !CR_START;
                 self.count2 = false;
             }
@@ -152,6 +166,7 @@ impl Timer {
             self.counter = self.latch;
             self.count3 = false;
         }
+        self.oneshot1 = self.cr & CR_ONESHOT != 0;
         underflow
     }
 
@@ -160,7 +175,7 @@ impl Timer {
             self.toggle = true;
         }
         if v & CR_LOAD != 0 {
-            self.load = true;
+            self.load1 = true;
         }
         self.cr = v & !CR_LOAD;
         if is_b {
@@ -268,8 +283,10 @@ pub struct Cia {
     imr: u8,
     /// The interrupt output (active = true); also ICR bit 7.
     irq: bool,
-    /// Old 6526: assert the output at the end of the next cycle.
-    irq_delayed: bool,
+    /// Ticks until the output is asserted (0 = nothing scheduled).
+    irq_countdown: u8,
+    /// Ticks until an IMR write is evaluated against the flags (0 = none pending).
+    imr_check: u8,
     tod: Tod,
 }
 
@@ -288,7 +305,8 @@ impl Cia {
             icr: 0,
             imr: 0,
             irq: false,
-            irq_delayed: false,
+            irq_countdown: 0,
+            imr_check: 0,
             tod: Tod::new(cpu_hz),
         }
     }
@@ -324,11 +342,13 @@ impl Cia {
         self.check_irq();
     }
 
+    /// Asserts the output when an enabled source is flagged: at once (6526A) or at the
+    /// next tick (6526).
     fn check_irq(&mut self) {
-        if self.icr & self.imr != 0 && !self.irq {
+        if self.icr & self.imr != 0 && !self.irq && self.irq_countdown == 0 {
             match self.model {
                 CiaModel::Mos6526A => self.irq = true,
-                CiaModel::Mos6526 => self.irq_delayed = true,
+                CiaModel::Mos6526 => self.irq_countdown = 1,
             }
         }
     }
@@ -336,9 +356,17 @@ impl Cia {
     /// End of one φ2 cycle.
     #[inline]
     pub fn tick(&mut self) {
-        if self.irq_delayed {
-            self.irq_delayed = false;
-            self.irq = true;
+        if self.irq_countdown != 0 {
+            self.irq_countdown -= 1;
+            if self.irq_countdown == 0 {
+                self.irq = true;
+            }
+        }
+        if self.imr_check != 0 {
+            self.imr_check -= 1;
+            if self.imr_check == 0 {
+                self.check_irq();
+            }
         }
         if !self.ta.idle() && self.ta.tick() {
             if self.tb.cascade {
@@ -361,7 +389,7 @@ impl Cia {
     /// How many upcoming [`Cia::tick`]s change nothing but the counters of running
     /// timers and the TOD prescaler (so they can be applied at once with [`Cia::skip`]).
     pub fn quiet_ticks(&self) -> u64 {
-        if self.irq_delayed {
+        if self.irq_countdown != 0 || self.imr_check != 0 {
             return 0;
         }
         self.ta
@@ -418,7 +446,7 @@ impl Cia {
                 let v = self.icr | if self.irq { 0x80 } else { 0 };
                 self.icr = 0;
                 self.irq = false;
-                self.irq_delayed = false;
+                self.irq_countdown = 0;
                 v
             }
             0xE => self.ta.cr,
@@ -463,7 +491,7 @@ impl Cia {
                 } else {
                     self.imr &= !(v & 0x1F);
                 }
-                self.check_irq();
+                self.imr_check = 1;
             }
             0xE => self.ta.write_cr(v, false),
             _ => self.tb.write_cr(v, true),
@@ -563,9 +591,12 @@ mod tests {
         wr(&mut c, 4, 0x34); // latch only while running
         wr(&mut c, 5, 0x12);
         assert!(c.timer_a() < 0x1000);
+        let before = c.timer_a();
         wr(&mut c, 0xE, 0x11);
+        assert_eq!(c.timer_a(), before - 1, "not loaded yet in the next cycle");
+        c.tick();
         assert_eq!(c.timer_a(), 0x1234);
-        c.tick(); // load suppresses this decrement
+        c.tick(); // the load suppresses this decrement
         assert_eq!(c.timer_a(), 0x1234);
         c.tick();
         assert_eq!(c.timer_a(), 0x1233);
@@ -618,8 +649,10 @@ mod tests {
         }
         assert!(!c.irq(), "masked: flag only");
         assert_eq!(c.peek_icr(), ICR_TA);
-        // enabling an already-set source asserts the line
+        // enabling an already-set source asserts the line (at the end of the cycle)
         c.write(0xD, 0x81);
+        assert!(!c.irq());
+        c.tick();
         assert!(c.irq());
         assert_eq!(c.read(0xD), 0x81);
         assert!(!c.irq());

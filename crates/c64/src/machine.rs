@@ -65,6 +65,11 @@ pub struct Machine {
     cia2_done: u64,
     /// The cycle count at which some chip has a tick that is not quiet.
     next_due: u64,
+    /// The interrupt lines the CPU sees at the end of the cycle that makes the count
+    /// `lines_cycle`: as they were before that cycle's chip accesses and tick.
+    prev_irq: bool,
+    prev_nmi: bool,
+    lines_cycle: u64,
     last_bus: u8,
     video: VideoStandard,
 }
@@ -107,6 +112,9 @@ impl Machine {
             cia1_done: 0,
             cia2_done: 0,
             next_due: 0,
+            prev_irq: false,
+            prev_nmi: false,
+            lines_cycle: u64::MAX,
             last_bus: 0,
             video,
         };
@@ -171,6 +179,7 @@ impl Machine {
         self.cia1_done = 0;
         self.cia2_done = 0;
         self.float_until = 0;
+        self.lines_cycle = u64::MAX;
         self.update_due();
     }
 
@@ -267,16 +276,25 @@ impl Machine {
         MachineBus { machine: self, sid }
     }
 
-    /// The IRQ line (VIC or CIA 1).
+    /// The IRQ line (VIC or CIA 1) as the CPU sees it after the cycle just performed.
     #[inline(always)]
     pub fn irq_line(&self) -> bool {
-        self.vic.irq() || self.cia1.irq()
+        if self.lines_cycle == self.cycle {
+            self.prev_irq
+        } else {
+            self.vic.irq() || self.cia1.irq()
+        }
     }
 
-    /// The NMI line (CIA 2; there is no RESTORE key).
+    /// The NMI line (CIA 2; there is no RESTORE key) as the CPU sees it after the cycle
+    /// just performed.
     #[inline(always)]
     pub fn nmi_line(&self) -> bool {
-        self.cia2.irq()
+        if self.lines_cycle == self.cycle {
+            self.prev_nmi
+        } else {
+            self.cia2.irq()
+        }
     }
 
     fn update_map(&mut self) {
@@ -356,6 +374,11 @@ impl Machine {
 
     #[inline(never)]
     fn sync_due(&mut self) {
+        // The chips' tick at the end of a cycle is the first half (φ1) of the next one on
+        // the real machine: the CPU sees interrupt lines it changes one cycle later.
+        if self.lines_cycle != self.cycle {
+            self.capture_lines(self.cycle);
+        }
         self.sync();
     }
 
@@ -409,6 +432,15 @@ impl Machine {
         }
     }
 
+    /// Remembers the interrupt lines as they are now as what the CPU sees after the cycle
+    /// that makes the count `at`.
+    #[inline]
+    fn capture_lines(&mut self, at: u64) {
+        self.prev_irq = self.vic.irq() || self.cia1.irq();
+        self.prev_nmi = self.cia2.irq();
+        self.lines_cycle = at;
+    }
+
     /// Brings one chip up to the current cycle before an access (the access happens
     /// before this cycle's tick); the next due cycle is recomputed after the access.
     #[inline]
@@ -418,6 +450,11 @@ impl Machine {
             0xD0..=0xD3 => Self::sync_chip(&mut self.vic, &mut self.vic_done, to),
             0xDC => Self::sync_chip(&mut self.cia1, &mut self.cia1_done, to),
             _ => Self::sync_chip(&mut self.cia2, &mut self.cia2_done, to),
+        }
+        // The CPU sees the lines of this cycle as they were before the access (an ICR read
+        // that clears a just-raised NMI still leaves a pulse the edge detector catches).
+        if self.lines_cycle != to + 1 {
+            self.capture_lines(to + 1);
         }
     }
 
