@@ -1,1 +1,362 @@
 //! Tune + song + chip + clock -> PCM through resid-rs.
+//!
+//! A [`Renderer`] runs our C64 model ([`c64::Player`]) and feeds every SID register write,
+//! stamped with its cycle, to one boxed `resid::Sid` per chip. Each chip is clocked lazily up
+//! to the cycle of the write (and of reads, so `OSC3`/`ENV3` return the chip's real value),
+//! then written. The chips' output is mixed (mono for one SID; libsidplayfp's stereo matrix
+//! for two or three) and resampled to the output rate; [`Renderer::render`] hands out
+//! interleaved 16-bit frames block by block, so a caller can stream while rendering.
+//!
+//! ```no_run
+//! # fn demo(bytes: &[u8]) -> Result<(), render::RenderError> {
+//! let tune = sidfile::SidTune::parse(bytes)?;
+//! let mut r = render::Renderer::new(&tune, &render::RenderOptions::default())?;
+//! let mut buf = vec![0i16; 4096 * r.channels()];
+//! loop {
+//!     let frames = r.render(&mut buf)?;
+//!     if frames == 0 { break; }
+//!     // use buf[..frames * r.channels()]
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Sampling ([`SamplingQuality`]): `High` (default) clocks every chip cycle by cycle and
+//! resamples with our own two-stage windowed-sinc filter (module [`resample`]); resid-rs'
+//! own `Resample` mode is never used because its interpolation overflows `i32` (see
+//! `doc/engine.md`). `Fast` is resid-rs' cheapest sampler, for low-power real-time use.
+//! resid-rs' `Interpolate` is not offered: it drops one cycle per output sample, so
+//! everything plays ~3 % (55 cents) flat (test `resid_interpolate_is_off_pitch`).
+//!
+//! Output is deterministic: the same tune, song and options give bit-identical PCM.
+
+mod bank;
+pub mod resample;
+
+use bank::{to_i16, Bank};
+use sidfile::{Clock, SidModel, SidTune, SongLengths};
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+use thiserror::Error;
+
+pub use c64::VideoStandard;
+
+/// Emulated cycles the machine runs per step of [`Renderer::render`].
+const CHUNK_CYCLES: u64 = 8192;
+
+/// Lowest and highest output rates we accept.
+pub const MIN_RATE: u32 = 8_000;
+pub const MAX_RATE: u32 = 96_000;
+/// Longest render we accept (a runaway `--seconds` would otherwise allocate forever).
+pub const MAX_LENGTH: Duration = Duration::from_secs(24 * 3600);
+
+/// A SID chip model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Chip {
+    Mos6581,
+    Mos8580,
+}
+
+impl Chip {
+    fn resid(self) -> resid::ChipModel {
+        match self {
+            Chip::Mos6581 => resid::ChipModel::Mos6581,
+            Chip::Mos8580 => resid::ChipModel::Mos8580,
+        }
+    }
+}
+
+impl fmt::Display for Chip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Chip::Mos6581 => "6581",
+            Chip::Mos8580 => "8580",
+        })
+    }
+}
+
+impl FromStr for Chip {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Chip, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "6581" | "mos6581" => Ok(Chip::Mos6581),
+            "8580" | "8580r5" | "mos8580" => Ok(Chip::Mos8580),
+            _ => Err(format!("unknown SID model {s:?} (use 6581 or 8580)")),
+        }
+    }
+}
+
+/// How the SID's ~1 MHz output becomes the output rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SamplingQuality {
+    /// Every chip clocked cycle by cycle, our own two-stage Kaiser-windowed sinc resampler
+    /// (100 dB stop band, pass band to 20 kHz). For file renders.
+    #[default]
+    High,
+    /// resid-rs `Fast`: nearest sample, big clock steps. Cheapest, audible aliasing.
+    Fast,
+}
+
+impl FromStr for SamplingQuality {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SamplingQuality, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "high" | "resample" => Ok(SamplingQuality::High),
+            "fast" => Ok(SamplingQuality::Fast),
+            _ => Err(format!("unknown sampling quality {s:?} (use high or fast)")),
+        }
+    }
+}
+
+/// Where the render length came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LengthSource {
+    /// [`RenderOptions::length`] (e.g. `--seconds`).
+    Forced,
+    /// The `Songlengths.md5` database.
+    SongLengths,
+    /// [`RenderOptions::default_length`].
+    Default,
+}
+
+/// What to render and how.
+#[derive(Debug, Clone)]
+pub struct RenderOptions<'a> {
+    /// 1-based song; `None` = the tune's start song.
+    pub song: Option<u16>,
+    /// Force a chip model; `None` = the tune's (first chip's) model.
+    pub chip: Option<Chip>,
+    /// The model used when the tune does not name one (unknown or "any").
+    pub default_chip: Chip,
+    /// Force the video standard (CPU clock); `None` = the tune's, PAL when unknown.
+    pub video: Option<VideoStandard>,
+    /// Output rate in Hz (44 100 or 48 000 usually; [`MIN_RATE`]..=[`MAX_RATE`]).
+    pub sample_rate: u32,
+    pub quality: SamplingQuality,
+    /// Exact length; overrides the database and the default.
+    pub length: Option<Duration>,
+    /// Song lengths looked up by the tune's MD5.
+    pub songlengths: Option<&'a SongLengths>,
+    /// Length when neither `length` nor the database gives one.
+    pub default_length: Duration,
+}
+
+impl Default for RenderOptions<'_> {
+    fn default() -> Self {
+        RenderOptions {
+            song: None,
+            chip: None,
+            default_chip: Chip::Mos6581,
+            video: None,
+            sample_rate: 44_100,
+            quality: SamplingQuality::High,
+            length: None,
+            songlengths: None,
+            default_length: Duration::from_secs(180),
+        }
+    }
+}
+
+/// Why a render cannot start or continue.
+#[derive(Debug, Error)]
+pub enum RenderError {
+    #[error("not a playable SID file: {0}")]
+    Tune(#[from] sidfile::SidError),
+    #[error("song {song} does not exist: the tune has {songs} song(s), numbered from 1")]
+    BadSong { song: u16, songs: u16 },
+    #[error("unsupported sample rate {0} Hz (use {MIN_RATE}-{MAX_RATE}, e.g. 44100 or 48000)")]
+    UnsupportedRate(u32),
+    #[error("render length {0:?} is not usable (must be above 0 and at most 24 hours)")]
+    BadLength(Duration),
+    #[error("the C64 emulation stopped: {0}")]
+    Machine(#[from] c64::C64Error),
+}
+
+/// The resolved parameters of a render.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderInfo {
+    pub song: u16,
+    pub chip: Chip,
+    pub video: VideoStandard,
+    pub sample_rate: u32,
+    pub channels: usize,
+    pub length: Duration,
+    pub length_source: LengthSource,
+    pub total_frames: u64,
+    pub quality: SamplingQuality,
+}
+
+/// Resolves song, chip, clock and length without starting the machine.
+pub fn resolve(tune: &SidTune, opts: &RenderOptions<'_>) -> Result<RenderInfo, RenderError> {
+    let song = opts.song.unwrap_or(tune.start_song);
+    if song == 0 || song > tune.songs {
+        return Err(RenderError::BadSong {
+            song,
+            songs: tune.songs,
+        });
+    }
+    if !(MIN_RATE..=MAX_RATE).contains(&opts.sample_rate) {
+        return Err(RenderError::UnsupportedRate(opts.sample_rate));
+    }
+    let chip = opts.chip.unwrap_or(match tune.model() {
+        SidModel::Mos6581 => Chip::Mos6581,
+        SidModel::Mos8580 => Chip::Mos8580,
+        SidModel::Unknown | SidModel::Any => opts.default_chip,
+    });
+    let video = opts.video.unwrap_or(match tune.clock {
+        Clock::Ntsc => VideoStandard::Ntsc,
+        Clock::Pal | Clock::Unknown | Clock::Any => VideoStandard::Pal,
+    });
+    let (length, length_source) = if let Some(l) = opts.length {
+        (l, LengthSource::Forced)
+    } else if let Some(l) = opts.songlengths.and_then(|db| db.song(&tune.md5, song)) {
+        (l, LengthSource::SongLengths)
+    } else {
+        (opts.default_length, LengthSource::Default)
+    };
+    if length.is_zero() || length > MAX_LENGTH {
+        return Err(RenderError::BadLength(length));
+    }
+    let total_frames = (length.as_secs_f64() * f64::from(opts.sample_rate)).round() as u64;
+    Ok(RenderInfo {
+        song,
+        chip,
+        video,
+        sample_rate: opts.sample_rate,
+        channels: if tune.chips.len() > 1 { 2 } else { 1 },
+        length,
+        length_source,
+        total_frames: total_frames.max(1),
+        quality: opts.quality,
+    })
+}
+
+impl c64::SidDevice for Bank {
+    fn write(&mut self, cycle: u64, chip: usize, reg: u8, value: u8) {
+        Bank::write(self, cycle, chip, reg, value);
+    }
+    fn read(&mut self, cycle: u64, chip: usize, reg: u8) -> u8 {
+        Bank::read(self, cycle, chip, reg)
+    }
+}
+
+/// One render in progress.
+pub struct Renderer {
+    player: c64::Player,
+    bank: Bank,
+    info: RenderInfo,
+    done_frames: u64,
+    /// Read position in `bank.out`.
+    out_pos: usize,
+}
+
+impl Renderer {
+    /// Prepares a render: resolves the options and starts the machine (runs nothing yet).
+    pub fn new(tune: &SidTune, opts: &RenderOptions<'_>) -> Result<Renderer, RenderError> {
+        let info = resolve(tune, opts)?;
+        let cfg = c64::PlayerConfig {
+            video: info.video,
+            ..c64::PlayerConfig::default()
+        };
+        let player = c64::Player::new(tune, info.song, cfg)?;
+        let models: Vec<resid::ChipModel> = tune
+            .chips
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match (i, opts.chip, c.model) {
+                (0, _, _) | (_, Some(_), _) => info.chip.resid(),
+                (_, None, SidModel::Mos6581) => resid::ChipModel::Mos6581,
+                (_, None, SidModel::Mos8580) => resid::ChipModel::Mos8580,
+                (_, None, _) => info.chip.resid(),
+            })
+            .collect();
+        let bank = Bank::new(
+            &models,
+            info.video.cpu_hz(),
+            info.sample_rate,
+            info.quality,
+            player.cycle(),
+        );
+        Ok(Renderer {
+            player,
+            bank,
+            info,
+            done_frames: 0,
+            out_pos: 0,
+        })
+    }
+
+    /// Parses `bytes` (leniently, as HVSC players do) and prepares a render.
+    pub fn from_bytes(bytes: &[u8], opts: &RenderOptions<'_>) -> Result<Renderer, RenderError> {
+        let tune = SidTune::parse_lenient(bytes)?;
+        Renderer::new(&tune, opts)
+    }
+
+    /// Fills `out` with interleaved frames; returns how many frames (0 = the render is done).
+    /// `out.len()` should be a multiple of [`Renderer::channels`]; a partial frame is left alone.
+    pub fn render(&mut self, out: &mut [i16]) -> Result<usize, RenderError> {
+        let ch = self.info.channels;
+        let left = self.info.total_frames - self.done_frames;
+        let frames = ((out.len() / ch) as u64).min(left) as usize;
+        if frames == 0 {
+            return Ok(0);
+        }
+        let need = frames * ch;
+        while self.bank.out.len() - self.out_pos < need {
+            let target = self.bank.now().max(self.player.cycle()) + CHUNK_CYCLES;
+            self.player.run_until(target, &mut self.bank)?;
+            self.bank.advance(target);
+        }
+        for (d, &s) in out[..need]
+            .iter_mut()
+            .zip(&self.bank.out[self.out_pos..self.out_pos + need])
+        {
+            *d = to_i16(s);
+        }
+        self.out_pos += need;
+        if self.out_pos > 1 << 16 {
+            self.bank.out.drain(..self.out_pos);
+            self.out_pos = 0;
+        }
+        self.done_frames += frames as u64;
+        Ok(frames)
+    }
+
+    /// Renders everything that is left into one buffer.
+    pub fn render_to_end(&mut self) -> Result<Vec<i16>, RenderError> {
+        let left = (self.info.total_frames - self.done_frames) as usize * self.info.channels;
+        let mut pcm = vec![0i16; left];
+        let mut at = 0;
+        while at < pcm.len() {
+            let n = self.render(&mut pcm[at..])?;
+            if n == 0 {
+                break;
+            }
+            at += n * self.info.channels;
+        }
+        pcm.truncate(at);
+        Ok(pcm)
+    }
+
+    pub fn info(&self) -> &RenderInfo {
+        &self.info
+    }
+    pub fn channels(&self) -> usize {
+        self.info.channels
+    }
+    pub fn sample_rate(&self) -> u32 {
+        self.info.sample_rate
+    }
+    pub fn total_frames(&self) -> u64 {
+        self.info.total_frames
+    }
+    /// Frames handed out so far.
+    pub fn frames_done(&self) -> u64 {
+        self.done_frames
+    }
+}
+
+/// Renders a whole song into memory (tests, small tools).
+pub fn render_tune(tune: &SidTune, opts: &RenderOptions<'_>) -> Result<Vec<i16>, RenderError> {
+    Renderer::new(tune, opts)?.render_to_end()
+}

@@ -1,0 +1,236 @@
+//! The SID chips of one render: one boxed `resid::Sid` per chip, clocked lazily up to the
+//! cycle of each register access, their output mixed and resampled to the output rate.
+
+use crate::resample::{Chain, Design};
+use crate::SamplingQuality;
+use resid::{ChipModel, SamplingMethod, Sid};
+
+/// Cycles per internal block: bounds memory and keeps the resampler's buffers in cache.
+const BLOCK: usize = 4096;
+
+/// Stereo/mono mixing weights (libsidplayfp's matrix, see engine-research 3.3).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mix {
+    /// `left[i]`, `right[i]`: weight of chip `i` (already scaled by 1/sqrt(N)).
+    left: [f32; 3],
+    right: [f32; 3],
+    pub channels: usize,
+}
+
+impl Mix {
+    pub fn for_chips(n: usize) -> Mix {
+        match n {
+            0 | 1 => Mix {
+                left: [1.0, 0.0, 0.0],
+                right: [0.0; 3],
+                channels: 1,
+            },
+            2 => {
+                let s = std::f32::consts::FRAC_1_SQRT_2;
+                Mix {
+                    left: [s, 0.5 * s, 0.0],
+                    right: [0.5 * s, s, 0.0],
+                    channels: 2,
+                }
+            }
+            _ => {
+                let s = 1.0 / 3f32.sqrt();
+                Mix {
+                    left: [s, s, 0.5 * s],
+                    right: [0.5 * s, s, s],
+                    channels: 2,
+                }
+            }
+        }
+    }
+}
+
+/// Converts a mixed sample to 16 bits, rounding and saturating (never wrapping).
+#[inline]
+pub(crate) fn to_i16(v: f32) -> i16 {
+    // `as` from float saturates at the i16 limits (and maps NaN to 0).
+    v.round() as i16
+}
+
+pub(crate) struct Bank {
+    chips: Vec<Box<Sid>>,
+    /// The cycle every chip has been clocked to.
+    now: u64,
+    quality: SamplingQuality,
+    mix: Mix,
+    /// High quality: per-chip per-cycle output not yet resampled.
+    cycles: Vec<Vec<f32>>,
+    /// High quality: one resampler per output channel.
+    chains: Vec<Chain>,
+    chan_in: Vec<f32>,
+    chan_out: Vec<Vec<f32>>,
+    /// resid samplers: per-chip output-rate samples of the current step.
+    rate_bufs: Vec<Vec<i16>>,
+    scratch: Vec<i16>,
+    /// Interleaved output frames, mixed and scaled, not yet handed out.
+    pub out: Vec<f32>,
+}
+
+impl Bank {
+    pub fn new(
+        models: &[ChipModel],
+        clock: u32,
+        rate: u32,
+        quality: SamplingQuality,
+        start_cycle: u64,
+    ) -> Bank {
+        let method = match quality {
+            SamplingQuality::High => SamplingMethod::Fast, // unused: we clock cycle by cycle
+            SamplingQuality::Fast => SamplingMethod::Fast,
+        };
+        let chips: Vec<Box<Sid>> = models
+            .iter()
+            .map(|&m| {
+                let mut s = Box::new(Sid::new(m));
+                s.set_sampling_parameters(method, clock, rate);
+                s
+            })
+            .collect();
+        let mix = Mix::for_chips(chips.len());
+        let design = Design::new(clock, rate);
+        let (chains, cycles) = if quality == SamplingQuality::High {
+            (
+                (0..mix.channels).map(|_| Chain::new(&design)).collect(),
+                models.iter().map(|_| Vec::with_capacity(BLOCK)).collect(),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Bank {
+            rate_bufs: models.iter().map(|_| Vec::new()).collect(),
+            chips,
+            now: start_cycle,
+            quality,
+            mix,
+            cycles,
+            chains,
+            chan_in: Vec::with_capacity(BLOCK),
+            chan_out: (0..mix.channels).map(|_| Vec::new()).collect(),
+            scratch: vec![0; 2048],
+            out: Vec::new(),
+        }
+    }
+
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// Clocks every chip up to `target` (no-op if already there).
+    pub fn advance(&mut self, target: u64) {
+        while self.now < target {
+            let step = (target - self.now).min(BLOCK as u64) as usize;
+            match self.quality {
+                SamplingQuality::High => {
+                    let room = BLOCK - self.cycles[0].len();
+                    let step = step.min(room);
+                    for (sid, buf) in self.chips.iter_mut().zip(self.cycles.iter_mut()) {
+                        for _ in 0..step {
+                            sid.clock();
+                            buf.push(f32::from(sid.output()));
+                        }
+                    }
+                    self.now += step as u64;
+                    if self.cycles[0].len() >= BLOCK {
+                        self.flush_cycles();
+                    }
+                }
+                SamplingQuality::Fast => {
+                    for (sid, dst) in self.chips.iter_mut().zip(self.rate_bufs.iter_mut()) {
+                        let mut delta = step as u32;
+                        while delta > 0 {
+                            let (n, rest) = sid.sample(delta, &mut self.scratch, 1);
+                            dst.extend_from_slice(&self.scratch[..n]);
+                            delta = rest;
+                        }
+                    }
+                    self.now += step as u64;
+                    self.mix_rate_bufs();
+                }
+            }
+        }
+    }
+
+    /// Resamples whatever per-cycle output is pending (high quality only).
+    pub fn flush_cycles(&mut self) {
+        if self.quality != SamplingQuality::High || self.cycles[0].is_empty() {
+            return;
+        }
+        let n = self.cycles[0].len();
+        for ch in 0..self.mix.channels {
+            let w = if ch == 0 {
+                &self.mix.left
+            } else {
+                &self.mix.right
+            };
+            self.chan_out[ch].clear();
+            if self.cycles.len() == 1 && w[0] == 1.0 {
+                self.chains[ch].process(&self.cycles[0], &mut self.chan_out[ch]);
+                continue;
+            }
+            self.chan_in.clear();
+            self.chan_in.resize(n, 0.0);
+            for (chip, buf) in self.cycles.iter().enumerate() {
+                let g = w[chip];
+                for (acc, &v) in self.chan_in.iter_mut().zip(buf) {
+                    *acc += g * v;
+                }
+            }
+            self.chains[ch].process(&self.chan_in, &mut self.chan_out[ch]);
+        }
+        for buf in &mut self.cycles {
+            buf.clear();
+        }
+        let frames = self.chan_out[0].len();
+        if self.mix.channels == 1 {
+            self.out.extend_from_slice(&self.chan_out[0]);
+        } else {
+            self.out.reserve(frames * 2);
+            for i in 0..frames {
+                self.out.push(self.chan_out[0][i]);
+                self.out.push(self.chan_out[1][i]);
+            }
+        }
+    }
+
+    fn mix_rate_bufs(&mut self) {
+        let frames = self.rate_bufs.iter().map(Vec::len).min().unwrap_or(0);
+        for i in 0..frames {
+            for ch in 0..self.mix.channels {
+                let w = if ch == 0 {
+                    &self.mix.left
+                } else {
+                    &self.mix.right
+                };
+                let mut acc = 0f32;
+                for (chip, buf) in self.rate_bufs.iter().enumerate() {
+                    acc += w[chip] * f32::from(buf[i]);
+                }
+                self.out.push(acc);
+            }
+        }
+        for buf in &mut self.rate_bufs {
+            buf.drain(..frames);
+        }
+    }
+
+    pub fn write(&mut self, cycle: u64, chip: usize, reg: u8, value: u8) {
+        self.advance(cycle);
+        if let Some(sid) = self.chips.get_mut(chip) {
+            sid.write(reg & 0x1f, value);
+        }
+    }
+
+    pub fn read(&mut self, cycle: u64, chip: usize, reg: u8) -> u8 {
+        // Clock first so OSC3/ENV3 return what the chip holds at this cycle.
+        self.advance(cycle);
+        match self.chips.get(chip) {
+            Some(sid) => sid.read(reg & 0x1f),
+            None => 0xff,
+        }
+    }
+}
