@@ -258,3 +258,116 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// The default `/etc/sidflow/sidflow.toml` the Debian package ships (packaging/sidflow.toml)
+/// must stay in step with the configuration types: as shipped (all commented out) it parses;
+/// with every setting uncommented it still parses and equals the built-in defaults, and it
+/// names every key there is.
+#[cfg(test)]
+mod conffile_tests {
+    use crate::config::Config;
+
+    const SHIPPED: &str = include_str!("../../packaging/sidflow.toml");
+
+    /// Settings and section headers are commented as `#key` / `#[section]`; prose as `# text`.
+    fn uncommented() -> String {
+        SHIPPED
+            .lines()
+            .map(|l| match l.strip_prefix('#') {
+                Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => {
+                    rest
+                }
+                _ => l,
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn keys(v: &toml::Value) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(t) = v.as_table() {
+            for (section, inner) in t {
+                for k in inner
+                    .as_table()
+                    .map(|t| t.keys().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default()
+                {
+                    out.push(format!("{section}.{k}"));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn shipped_file_parses_as_is() {
+        assert_eq!(Config::parse(SHIPPED).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn every_documented_default_is_the_real_default_and_every_key_is_documented() {
+        let file: toml::Value = toml::from_str(&uncommented()).unwrap();
+        let file_tbl = file.as_table().unwrap();
+        let cfg_default = toml::Value::try_from(Config::default()).unwrap();
+        let cfg_sections: Vec<String> = cfg_default.as_table().unwrap().keys().cloned().collect();
+
+        // Sections the daemon's Config knows go through Config::parse; the appliance sections
+        // are checked against their own types until Config embeds them.
+        let mut for_config = toml::map::Map::new();
+        for (section, body) in file_tbl {
+            if cfg_sections.contains(section) {
+                for_config.insert(section.clone(), body.clone());
+                continue;
+            }
+            let ok = match section.as_str() {
+                "lineout" => {
+                    body.clone()
+                        .try_into::<crate::cmd::lineout::LineoutConfig>()
+                        .unwrap()
+                        == Default::default()
+                }
+                "gpio" => {
+                    body.clone().try_into::<gpio::GpioConfig>().unwrap() == Default::default()
+                }
+                "mdns" => {
+                    body.clone().try_into::<crate::mdns::MdnsConfig>().unwrap()
+                        == Default::default()
+                }
+                other => panic!(
+                    "packaging/sidflow.toml has a section [{other}] the daemon does not know"
+                ),
+            };
+            assert!(
+                ok,
+                "[{section}]: a documented default differs from the built-in one"
+            );
+            let own = match section.as_str() {
+                "lineout" => toml::Value::try_from(crate::cmd::lineout::LineoutConfig::default()),
+                "gpio" => toml::Value::try_from(gpio::GpioConfig::default()),
+                _ => toml::Value::try_from(crate::mdns::MdnsConfig::default()),
+            }
+            .unwrap();
+            let mut wrap = toml::map::Map::new();
+            wrap.insert(section.clone(), own);
+            let mut body_wrap = toml::map::Map::new();
+            body_wrap.insert(section.clone(), body.clone());
+            assert_eq!(
+                keys(&toml::Value::Table(body_wrap)),
+                keys(&toml::Value::Table(wrap)),
+                "[{section}] keys"
+            );
+        }
+        let text = toml::to_string(&toml::Value::Table(for_config.clone())).unwrap();
+        assert_eq!(
+            Config::parse(&text).unwrap(),
+            Config::default(),
+            "a documented default differs from the built-in one"
+        );
+        assert_eq!(
+            keys(&toml::Value::Table(for_config)),
+            keys(&cfg_default),
+            "keys documented vs keys in Config"
+        );
+    }
+}
