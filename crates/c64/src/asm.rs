@@ -89,6 +89,12 @@ impl Asm {
     pub fn and_imm(&mut self, v: u8) -> &mut Self {
         self.op8(0x29, v)
     }
+    pub fn ora_imm(&mut self, v: u8) -> &mut Self {
+        self.op8(0x09, v)
+    }
+    pub fn stx_abs(&mut self, a: u16) -> &mut Self {
+        self.op16(0x8E, a)
+    }
     pub fn lda_abs(&mut self, a: u16) -> &mut Self {
         self.op16(0xAD, a)
     }

@@ -13,11 +13,13 @@
 //!   the next cycle.
 //! * One-shot: an underflow stops the timer if CR bit 3 is set in the underflow cycle or
 //!   was set in the cycle before.
+//! * A load (any of the above or an underflow reload) stays active for the following
+//!   cycle: a latch write in that cycle also reaches the counter.
 //! * Continuous mode period = latch + 1 cycles: the counter never reads 0 while counting,
 //!   it reloads in the cycle it reaches 0 and holds the latch value for one extra cycle.
 //! * Timer B in cascade mode (CRB bits 6-5 = `1x`) counts timer A underflows; the decrement
-//!   happens one cycle after A's underflow (CNT is never driven, so mode `11` = `10`, and
-//!   the CNT modes `01` never count).
+//!   happens two cycles after A's underflow (CNT is never driven, so mode `11` = `10`,
+//!   and the CNT modes `01` never count).
 //! * The ICR data bit is set at the end of the underflow cycle. The interrupt output is
 //!   asserted then for a 6526A/8521 ("new CIA") and one cycle later for an old 6526
 //!   ([`CiaModel`]).
@@ -79,6 +81,9 @@ struct Timer {
     load: bool,
     /// ... or at the end of the next one (CR force load, one more pipeline stage).
     load1: bool,
+    /// The counter was (re)loaded at the last tick: the load is still active during this
+    /// cycle, so a latch write now also goes into the counter.
+    loaded: bool,
     /// The one-shot bit as it was at the previous tick (a one-shot bit cleared in the
     /// cycle before an underflow still stops the timer).
     oneshot1: bool,
@@ -100,7 +105,13 @@ impl Timer {
     /// Is there anything to do this cycle? (Fast path: a stopped, idle timer.)
     #[inline(always)]
     fn idle(&self) -> bool {
-        !(self.count2 || self.count3 || self.load || self.load1 || self.step || self.pulse)
+        !(self.count2
+            || self.count3
+            || self.load
+            || self.load1
+            || self.loaded
+            || self.step
+            || self.pulse)
             && self.cr & CR_START == 0
             && self.oneshot1 == (self.cr & CR_ONESHOT != 0)
     }
@@ -111,8 +122,13 @@ impl Timer {
         if self.oneshot1 != (self.cr & CR_ONESHOT != 0) {
             return 0;
         }
-        let flags =
-            self.count2 || self.count3 || self.load || self.load1 || self.step || self.pulse;
+        let flags = self.count2
+            || self.count3
+            || self.load
+            || self.load1
+            || self.loaded
+            || self.step
+            || self.pulse;
         let started = self.cr & CR_START != 0;
         if !(flags || started && self.phi2) {
             return u64::MAX;
@@ -123,6 +139,7 @@ impl Timer {
             && self.count3
             && !self.load
             && !self.load1
+            && !self.loaded
             && !self.step
             && !self.pulse
         {
@@ -166,6 +183,7 @@ impl Timer {
             self.counter = self.latch;
             self.count3 = false;
         }
+        self.loaded = load;
         self.oneshot1 = self.cr & CR_ONESHOT != 0;
         underflow
     }
@@ -189,10 +207,16 @@ impl Timer {
 
     fn write_lo(&mut self, v: u8) {
         self.latch = (self.latch & 0xFF00) | u16::from(v);
+        if self.loaded {
+            self.counter = self.latch;
+        }
     }
 
     fn write_hi(&mut self, v: u8) {
         self.latch = (self.latch & 0x00FF) | (u16::from(v) << 8);
+        if self.loaded {
+            self.counter = self.latch;
+        }
         if self.cr & CR_START == 0 {
             self.load = true;
         }
@@ -368,14 +392,15 @@ impl Cia {
                 self.check_irq();
             }
         }
+        // Timer B first: a timer A underflow reaches B's pipeline at the next tick.
+        if !self.tb.idle() && self.tb.tick() {
+            self.trigger(ICR_TB);
+        }
         if !self.ta.idle() && self.ta.tick() {
             if self.tb.cascade {
                 self.tb.step = true;
             }
             self.trigger(ICR_TA);
-        }
-        if !self.tb.idle() && self.tb.tick() {
-            self.trigger(ICR_TB);
         }
         self.tod.countdown -= 1;
         if self.tod.countdown == 0 {

@@ -13,6 +13,8 @@
 //! | `$FEBC` | pull Y, X, A; `RTI` |
 //! | `$FE66` | default BRK target (`$0316`): `JMP $FE66`; the [`crate::Player`] reports reaching it as [`crate::C64Error::Brk`] |
 //! | `$FCE2` | reset (`$FFFC`): `CLI`, then an endless `JMP` loop (the machine idles there during the power-on delay) |
+//! | `$FDA3` | IOINIT: both CIAs' interrupts masked, timers stopped (one-shot), port directions as the KERNAL sets them, `$01 = $E7` / `$00 = $2F`, then CIA 1 timer A latch `$4025` (PAL, `$02A6` = 1) or `$4295`, its IRQ enabled and the timer started continuously |
+//! | `$FD15` | RESTOR: `$0314/$0316/$0318` back to the values of [`reset_vectors`] |
 //! | `$FF81-$FFF3` | the 39 jump-table entries: `RTS` (unclean rips call e.g. `$FF84`/`$FF8A`) |
 //!
 //! Every other byte is `RTS` (`$60`), so a `JSR` into any other KERNAL routine returns at
@@ -29,6 +31,8 @@ pub const NMI_DEFAULT: u16 = 0xFE47;
 pub const NMI_EXIT: u16 = 0xFEBC;
 pub const BRK_TRAP: u16 = 0xFE66;
 pub const RESET: u16 = 0xFCE2;
+pub const IOINIT: u16 = 0xFDA3;
+pub const RESTOR: u16 = 0xFD15;
 /// The reset routine's idle loop.
 pub const RESET_IDLE: u16 = RESET + 1;
 
@@ -99,6 +103,51 @@ pub fn stub() -> Box<[u8; 0x2000]> {
         put(a);
     }
 
+    let mut a = Asm::new(IOINIT);
+    a.lda_imm(0x7F)
+        .sta_abs(0xDC0D)
+        .sta_abs(0xDD0D)
+        .sta_abs(0xDC00);
+    a.lda_imm(0x08)
+        .sta_abs(0xDC0E)
+        .sta_abs(0xDD0E)
+        .sta_abs(0xDC0F)
+        .sta_abs(0xDD0F);
+    a.ldx_imm(0x00).stx_abs(0xDC03).stx_abs(0xDD03);
+    a.ldx_imm(0xFF).stx_abs(0xDC02);
+    a.lda_imm(0x07)
+        .sta_abs(0xDD00)
+        .lda_imm(0x3F)
+        .sta_abs(0xDD02);
+    a.lda_imm(0xE7).sta_zp(0x01).lda_imm(0x2F).sta_zp(0x00);
+    // timer A: PAL or NTSC latch by $02A6
+    let [pl, ph] = crate::VideoStandard::Pal.kernal_timer_latch().to_le_bytes();
+    let [nl, nh] = crate::VideoStandard::Ntsc
+        .kernal_timer_latch()
+        .to_le_bytes();
+    a.lda_abs(PAL_FLAG).beq_skip(7);
+    a.lda_imm(pl).ldx_imm(ph).jmp(0); // patched below: skip the NTSC values
+    let jmp_operand = a.here() - 2;
+    a.lda_imm(nl).ldx_imm(nh);
+    let set = a.here();
+    a.bytes[usize::from(jmp_operand - IOINIT)] = set as u8;
+    a.bytes[usize::from(jmp_operand - IOINIT) + 1] = (set >> 8) as u8;
+    a.sta_abs(0xDC04).stx_abs(0xDC05);
+    a.lda_imm(0x81).sta_abs(0xDC0D);
+    a.lda_abs(0xDC0E)
+        .and_imm(0x80)
+        .ora_imm(0x11)
+        .sta_abs(0xDC0E);
+    a.rts();
+    put(a);
+
+    let mut a = Asm::new(RESTOR);
+    for (addr, v) in reset_vectors() {
+        a.lda_imm(v).sta_abs(addr);
+    }
+    a.rts();
+    put(a);
+
     // hardware vectors
     let mut a = Asm::new(0xFFFA);
     a.bytes.extend_from_slice(&NMI_ENTRY.to_le_bytes());
@@ -153,6 +202,8 @@ mod tests {
         assert_eq!(at(&rom, 0xFE43, 4), [0x78, 0x6C, 0x18, 0x03]);
         assert_eq!(at(&rom, 0xFE66, 3), [0x4C, 0x66, 0xFE]);
         assert_eq!(at(&rom, 0xFCE2, 4), [0x58, 0x4C, 0xE3, 0xFC]);
+        assert_eq!(at(&rom, 0xFD15, 5), [0xA9, 0x31, 0x8D, 0x14, 0x03]);
+        assert_eq!(at(&rom, 0xFDA3, 5), [0xA9, 0x7F, 0x8D, 0x0D, 0xDC]);
         for e in (0xFF81..=0xFFF3).step_by(3) {
             assert_eq!(at(&rom, e, 1), [0x60], "jump table entry ${e:04X}");
         }

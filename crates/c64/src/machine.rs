@@ -14,9 +14,9 @@
 //! # Processor port
 //! `$00` is the data direction register (power-on `$2F`), `$01` the port (`$37`). Reading
 //! `$01` gives the output latch for output bits; input bits read 1 for bits 0-2 and 4
-//! (pull-ups; no datasette button pressed), 0 for bits 3 and 5, and bits 6/7 keep the last
+//! (pull-ups; no datasette button pressed), 0 for bit 5, and bits 3, 6 and 7 keep the last
 //! value they drove for 350 000 cycles after becoming inputs, then read 0 (the floating
-//! capacitance effect). The RAM cells at `$00/$01` are not modelled (the CPU cannot read them).
+//! capacitance effect; Lorenz `cpuport` checks it). The RAM cells at `$00/$01` are not modelled (the CPU cannot read them).
 //!
 //! # Open bus
 //! Unmapped I/O (`$DE00-$DFFF` without a SID there, SID-range holes when a second SID stops
@@ -38,7 +38,10 @@ enum Region {
     Char,
 }
 
-/// Cycles a floating port bit 6/7 keeps its value.
+/// Port bits with no pull-up: as inputs they keep the level they last drove.
+const FLOAT_BITS: u8 = 0xC8;
+
+/// Cycles a floating port bit keeps its value.
 const PORT_FALLOFF_CYCLES: u64 = 350_000;
 
 /// The C64 around the CPU.
@@ -50,7 +53,7 @@ pub struct Machine {
     ddr: u8,
     port: u8,
     /// Values of bits 6/7 while floating, and when they fall to 0.
-    float67: u8,
+    floating: u8,
     float_until: u64,
     map: [Region; 16],
     vic: Vic,
@@ -96,7 +99,7 @@ impl Machine {
             color: Box::new([0; 0x400]),
             ddr: 0x2F,
             port: 0x37,
-            float67: 0,
+            floating: 0,
             float_until: 0,
             map: [Region::Ram; 16],
             vic: Vic::new(video),
@@ -325,27 +328,27 @@ impl Machine {
             return self.ddr;
         }
         let float = if self.cycle < self.float_until {
-            self.float67
+            self.floating
         } else {
             0
         };
-        let inputs = 0x17 | (float & 0xC0);
+        let inputs = 0x17 | (float & FLOAT_BITS);
         (self.port & self.ddr) | (inputs & !self.ddr)
     }
 
     fn port_write(&mut self, addr: u16, v: u8) {
         if addr == 0 {
-            // bits 6/7 switching from output to input keep the driven level for a while
-            let becoming_input = self.ddr & !v & 0xC0;
+            // floating bits switching from output to input keep the driven level a while
+            let becoming_input = self.ddr & !v & FLOAT_BITS;
             if becoming_input != 0 {
-                self.float67 = (self.float67 & !becoming_input) | (self.port & becoming_input);
+                self.floating = (self.floating & !becoming_input) | (self.port & becoming_input);
                 self.float_until = self.cycle + PORT_FALLOFF_CYCLES;
             }
             self.ddr = v;
         } else {
             self.port = v;
-            let out67 = self.ddr & 0xC0;
-            self.float67 = (self.float67 & !out67) | (v & out67);
+            let driven = self.ddr & FLOAT_BITS;
+            self.floating = (self.floating & !driven) | (v & driven);
         }
         self.update_map();
     }
@@ -645,7 +648,8 @@ mod tests {
         let mut s = RecordingSid::new();
         assert_eq!(m.read(0, &mut s), 0x2F);
         assert_eq!(m.read(1, &mut s), 0x37);
-        // all inputs: pull-ups on 0-2 and 4, bits 6/7 float at their last value (0 here)
+        // all inputs: pull-ups on 0-2 and 4, bits 3/6/7 float at their last value
+        // (bit 3 was driven 0 by $37)
         m.write(0, 0x00, &mut s);
         assert_eq!(m.read(1, &mut s), 0x17);
         assert_eq!(m.bank_config(), 7, "inputs pulled up -> $37 banking");

@@ -92,13 +92,16 @@ fn run(name: &str, prg: &[u8], model: CiaModel) -> Result<u64, String> {
     }
 }
 
-/// (program, CIA model it is meant for, passes today)
+/// (program, CIA model it is meant for, passes today). Not listed: the CPU-instruction
+/// programs (`cpu_lorenz.rs` runs them on the bare core), `mmu`/`mmufetch` (they compare
+/// against the real BASIC/KERNAL/character ROM bytes, which we do not ship) and the
+/// ANE/LXA trap variants (`trap*ane`, `trap*lxa`: chip-specific magic constants).
 const PROGRAMS: &[(&str, CiaModel, bool)] = &[
-    ("cia1ta", CiaModel::Mos6526, false),
-    ("cia1tb", CiaModel::Mos6526, false),
-    ("cia2ta", CiaModel::Mos6526, false),
-    ("cia2tb", CiaModel::Mos6526, false),
-    ("cia1tab", CiaModel::Mos6526, false),
+    ("cia1ta", CiaModel::Mos6526, true),
+    ("cia1tb", CiaModel::Mos6526, true),
+    ("cia2ta", CiaModel::Mos6526, true),
+    ("cia2tb", CiaModel::Mos6526, true),
+    ("cia1tab", CiaModel::Mos6526, true),
     ("cia1tb123", CiaModel::Mos6526, true),
     ("cia2tb123", CiaModel::Mos6526, true),
     ("cia1pb6", CiaModel::Mos6526, true),
@@ -114,17 +117,17 @@ const PROGRAMS: &[(&str, CiaModel, bool)] = &[
     ("cntdef", CiaModel::Mos6526, true),
     ("irq", CiaModel::Mos6526, true),
     ("nmi", CiaModel::Mos6526, true),
-    ("cia1tanew", CiaModel::Mos6526A, false),
-    ("cia1tbnew", CiaModel::Mos6526A, false),
-    ("cia2tanew", CiaModel::Mos6526A, false),
-    ("cia2tbnew", CiaModel::Mos6526A, false),
-    ("cia1tabnew", CiaModel::Mos6526A, false),
+    ("cia1tanew", CiaModel::Mos6526A, true),
+    ("cia1tbnew", CiaModel::Mos6526A, true),
+    ("cia2tanew", CiaModel::Mos6526A, true),
+    ("cia2tbnew", CiaModel::Mos6526A, true),
+    ("cia1tabnew", CiaModel::Mos6526A, true),
     ("icr01new", CiaModel::Mos6526A, true),
     ("imrnew", CiaModel::Mos6526A, true),
     ("irqnew", CiaModel::Mos6526A, true),
     ("nminew", CiaModel::Mos6526A, true),
     ("cputiming", CiaModel::Mos6526, true),
-    ("cpuport", CiaModel::Mos6526, false),
+    ("cpuport", CiaModel::Mos6526, true),
     ("trap1", CiaModel::Mos6526, true),
     ("trap2", CiaModel::Mos6526, true),
     ("trap3", CiaModel::Mos6526, true),
