@@ -308,6 +308,8 @@ pub struct Media {
     inflight: Mutex<HashMap<Variant, Arc<Flight>>>,
     slots: Slots,
     pub shutdown: AtomicBool,
+    /// Renders started since start-up (a second listener joining one does not count).
+    pub renders_started: std::sync::atomic::AtomicU64,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
@@ -325,6 +327,7 @@ impl Media {
                 cv: Condvar::new(),
             },
             shutdown: AtomicBool::new(false),
+            renders_started: std::sync::atomic::AtomicU64::new(0),
             threads: Mutex::new(Vec::new()),
         }
     }
@@ -500,6 +503,7 @@ impl Media {
             cancel: AtomicBool::new(false),
         });
         map.insert(v.clone(), flight.clone());
+        self.renders_started.fetch_add(1, Ordering::Relaxed);
         let me = self.clone();
         let (v2, path2, f2) = (v.clone(), path.to_path_buf(), flight.clone());
         let handle = std::thread::Builder::new()

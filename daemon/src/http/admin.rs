@@ -210,6 +210,7 @@ pub async fn handle(app: &Arc<App>, req: &Req, id: R, ctx: (String, AdminSession
                     "unreadable": app.scan_errors.load(std::sync::atomic::Ordering::Relaxed) },
                 "sessions": app.sessions.len(),
                 "renders_in_flight": app.media.in_flight(),
+                "renders_started": app.media.renders_started.load(std::sync::atomic::Ordering::Relaxed),
                 "disk_used_percent": crate::media::disk_used_percent(&app.media.cache_dir),
                 "uptime_secs": app.started.elapsed().as_secs(),
                 "version": env!("CARGO_PKG_VERSION"),

@@ -18,6 +18,8 @@ pub fn health(app: &App) -> Response {
         "version": env!("CARGO_PKG_VERSION"),
         "library": { "tunes": n, "scanning": app.scanning.load(Ordering::Relaxed),
                      "source": app.source.describe() },
+        "renders": { "in_flight": app.media.in_flight(),
+                     "started": app.media.renders_started.load(Ordering::Relaxed) },
         "uptime_secs": app.started.elapsed().as_secs(),
     }))
 }

@@ -1,0 +1,226 @@
+// The operator's page: the same Play and Preferences components as the listener's page,
+// plus render jobs, cache, settings and the audit trail, behind a password.
+import { api, el, setCsrf } from "./api.js";
+import { createShell } from "./shell.js";
+import { playPanel } from "./play.js";
+import { prefsPanel } from "./prefs.js";
+
+const shell = createShell();
+const main = document.getElementById("main");
+
+function fmtBytes(n) {
+  if (n < 1024) return `${n} B`;
+  const u = ["KiB", "MiB", "GiB", "TiB"];
+  let i = -1;
+  do { n /= 1024; i++; } while (n >= 1024 && i < u.length - 1);
+  return `${n.toFixed(1)} ${u[i]}`;
+}
+
+async function boot() {
+  let s;
+  try { s = await api("/api/admin/session"); } catch (e) { shell.error(e.message); return; }
+  if (s.logged_in) { setCsrf(s.csrf); return start(); }
+  loginForm(!s.password_set);
+}
+
+function loginForm(first) {
+  const pw = el("input", { type: "password", id: "password", autocomplete: first ? "new-password" : "current-password", required: true, minlength: first ? "8" : null });
+  const msg = el("p", { class: "muted", id: "login-msg", role: "status" });
+  const form = el("form", { class: "card login", id: "login-form", "aria-label": first ? "Set the operator password" : "Operator login" },
+    el("h2", { text: first ? "Choose the operator password" : "Operator login" }),
+    first ? el("p", { class: "muted", text: "No password is set yet. The one you choose now protects this page (at least 8 characters)." }) : null,
+    el("label", { class: "field", for: "password" }, el("span", { text: "Password" }), pw),
+    el("button", { class: "btn primary", type: "submit", id: "login-submit", text: first ? "Set password and continue" : "Log in" }), msg);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    msg.textContent = "Checking…";
+    try {
+      const r = await api(first ? "/api/admin/setup" : "/api/admin/login", { method: "POST", body: { password: pw.value } });
+      setCsrf(r.csrf);
+      form.remove();
+      start();
+    } catch (err) { msg.textContent = err.message; pw.select(); }
+  });
+  main.append(form);
+  pw.focus();
+}
+
+function start() {
+  shell.add("play", "Play", playPanel(shell));
+  shell.add("prefs", "Preferences", prefsPanel(shell));
+  shell.add("jobs", "Render jobs", jobsPanel());
+  shell.add("cache", "Cache", cachePanel());
+  shell.add("settings", "Settings", settingsPanel());
+  shell.add("audit", "Audit log", auditPanel());
+  const out = el("button", { class: "btn", id: "logout", text: "Log out", onclick: async () => {
+    try { await api("/api/admin/logout", { method: "POST", body: {} }); } finally { location.reload(); }
+  } });
+  document.querySelector("header.top").append(out);
+}
+
+// ---- render jobs ----
+function jobsPanel() {
+  const folder = el("select", { id: "job-folder" });
+  const platform = el("select", { id: "job-platform" }, el("option", { value: "software", text: "Software (our emulator)" }),
+    el("option", { value: "hardware", text: "Hardware (C64 Ultimate)" }));
+  const chip = el("select", { id: "job-chip" }, ...[["tune-6581", "Tune's chip, else 6581"], ["tune-8580", "Tune's chip, else 8580"],
+    ["6581", "Always 6581"], ["8580", "Always 8580"]].map(([v, t]) => el("option", { value: v, text: t })));
+  const fmts = ["mp3", "flac", "wav"].map((f) => el("input", { type: "checkbox", value: f, id: `job-fmt-${f}`, checked: f !== "wav" }));
+  const startOnly = el("input", { type: "checkbox", id: "job-start-only" });
+  const list = el("ul", { class: "list", id: "jobs", "aria-label": "Render jobs", "aria-live": "polite" });
+  const form = el("form", { class: "card", id: "job-form", "aria-label": "New render job" },
+    el("h2", { text: "Render ahead of time" }),
+    el("label", { class: "field", for: "job-folder" }, el("span", { text: "Folder" }), folder),
+    el("div", { class: "row" }, el("label", { class: "field", for: "job-platform" }, el("span", { text: "Engine" }), platform),
+      el("label", { class: "field", for: "job-chip" }, el("span", { text: "Chip" }), chip)),
+    el("fieldset", {}, el("legend", { text: "Formats" }), ...fmts.map((f) => el("label", { for: f.id }, f, f.value.toUpperCase()))),
+    el("label", { for: "job-start-only", class: "row" }, startOnly, "Only each tune's main song"),
+    el("button", { class: "btn primary", type: "submit", id: "job-start", text: "Start render job" }));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      const j = await api("/api/admin/jobs", { method: "POST", body: { folder: folder.value, platform: platform.value,
+        chip: chip.value, formats: fmts.filter((f) => f.checked).map((f) => f.value), start_song_only: startOnly.checked } });
+      shell.toast(`Job ${j.id} started: ${j.total} song(s)`);
+      refresh();
+    } catch (err) { shell.error(err.message); }
+  });
+  const jobs = new Map();
+  function row(j) {
+    const pct = j.total ? Math.round(((j.done + j.failed) / j.total) * 100) : 0;
+    const act = (a, label) => el("button", { class: `btn${a === "cancel" ? " danger" : ""}`, text: label, "aria-label": `${label} job ${j.id}`,
+      onclick: async () => { try { await api(a === "delete" ? `/api/admin/jobs/${j.id}` : `/api/admin/jobs/${j.id}/${a}`, { method: a === "delete" ? "DELETE" : "POST", body: {} }); refresh(); } catch (err) { shell.error(err.message); } } });
+    const live = ["pending", "running", "paused"].includes(j.status);
+    return el("li", { id: `job-${j.id}`, "data-status": j.status },
+      el("div", { style: "flex:1;min-width:0" },
+        el("div", { class: "row" }, el("strong", { text: `#${j.id} ${j.label}` }), el("span", { class: "badge job-status", text: j.status }),
+          el("span", { class: "muted", text: `${j.platform} · ${j.formats.join(", ")}` })),
+        el("div", { class: "row" }, el("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100", "aria-valuenow": String(pct), "aria-label": `Job ${j.id} progress` },
+          el("div", { style: `width:${pct}%` })), el("span", { class: "muted job-count", text: `${j.done}/${j.total}${j.failed ? `, ${j.failed} failed` : ""}` })),
+        j.last_error ? el("div", { class: "muted", text: j.last_error }) : null),
+      j.status === "running" || j.status === "pending" ? act("pause", "Pause") : null,
+      j.status === "paused" || j.status === "failed" ? act("resume", "Resume") : null,
+      live ? act("cancel", "Cancel") : act("delete", "Delete"));
+  }
+  function draw() {
+    list.replaceChildren(...[...jobs.values()].sort((a, b) => b.id - a.id).map(row));
+    if (!jobs.size) list.append(el("li", { class: "empty", text: "No jobs yet." }));
+  }
+  async function refresh() {
+    try { const d = await api("/api/admin/jobs"); jobs.clear(); for (const j of d.jobs) jobs.set(j.id, j); draw(); }
+    catch (err) { shell.error(err.message); }
+  }
+  async function folders() {
+    const d = await api("/api/library/browse?path=");
+    folder.replaceChildren(el("option", { value: "", text: "Whole library" }),
+      ...d.folders.map((f) => el("option", { value: f.path, text: `${f.name} (${f.tunes})` })));
+  }
+  const es = new EventSource("/api/admin/events");
+  es.addEventListener("job", (m) => { try { const j = JSON.parse(m.data); jobs.set(j.id, j); draw(); } catch {} });
+  const panel = el("section", { class: "grid" }, form, el("div", { class: "card" }, el("h2", { text: "Jobs" }), list));
+  panel.addEventListener("shown", () => { refresh(); folders().catch(() => {}); });
+  setInterval(() => { if (!panel.hidden) refresh(); }, 5000);
+  return panel;
+}
+
+// ---- cache ----
+function cachePanel() {
+  const usage = el("tbody", { id: "cache-usage" });
+  const disk = el("p", { class: "muted", id: "cache-disk" });
+  const q = el("input", { type: "search", id: "cache-search", "aria-label": "Find a tune to manage its renders", placeholder: "Find a tune…" });
+  const found = el("ul", { class: "list", id: "cache-variants" });
+  async function load() {
+    try {
+      const d = await api("/api/admin/cache");
+      usage.replaceChildren(...Object.entries(d.usage).sort().map(([f, u]) => el("tr", {},
+        el("td", { text: f.toUpperCase() }), el("td", { text: String(u.files) }), el("td", { text: fmtBytes(u.bytes) }),
+        el("td", { text: d.policy.formats.includes(f) ? "yes" : "no" }))));
+      disk.textContent = `Cache folder ${d.dir}; disk ${d.disk_used_percent == null ? "?" : d.disk_used_percent.toFixed(1)}% used. ` +
+        `Caching stops at WAV ${d.policy.wav_stop_percent}%, FLAC ${d.policy.flac_stop_percent}%, everything ${d.policy.max_disk_percent}%.`;
+    } catch (e) { shell.error(e.message); }
+  }
+  let t = null;
+  q.addEventListener("input", () => { clearTimeout(t); t = setTimeout(find, 200); });
+  async function find() {
+    found.replaceChildren();
+    if (!q.value.trim()) return;
+    const d = await api(`/api/library/search?q=${encodeURIComponent(q.value)}&limit=10`);
+    for (const tune of d.tunes) {
+      const v = await api(`/api/variants?md5=${tune.md5}`);
+      for (const x of v.variants) {
+        found.append(el("li", {}, el("span", { style: "flex:1", text: `${tune.title} · song ${x.song} · ${x.platform} · ${x.chip} · ${x.format.toUpperCase()} · ${fmtBytes(x.size)}` }),
+          el("button", { class: "btn danger", text: "Delete", "aria-label": `Delete ${x.format} of ${tune.title} song ${x.song}`, onclick: async () => {
+            try { await api("/api/admin/cache/delete", { method: "POST", body: { md5: tune.md5, song: x.song, platform: x.platform, chip: x.chip, format: x.format } }); shell.toast("Deleted"); find(); load(); }
+            catch (e) { shell.error(e.message); } } })));
+      }
+    }
+    if (!found.children.length) found.append(el("li", { class: "empty", text: "No cached renders for that search." }));
+  }
+  const panel = el("section", { class: "grid" },
+    el("div", { class: "card" }, el("h2", { text: "Cache usage" }),
+      el("table", {}, el("thead", {}, el("tr", {}, ...["Format", "Files", "Size", "Cached"].map((h) => el("th", { text: h })))), usage), disk),
+    el("div", { class: "card" }, el("h2", { text: "Cached renders of a tune" }), q, found));
+  panel.addEventListener("shown", load);
+  return panel;
+}
+
+// ---- settings ----
+function settingsPanel() {
+  const fmts = ["mp3", "flac", "wav"].map((f) => el("input", { type: "checkbox", id: `set-fmt-${f}`, value: f }));
+  const num = (id, label, min, max) => {
+    const i = el("input", { type: "number", id, min: String(min), max: String(max), required: true });
+    return [i, el("label", { class: "field", for: id }, el("span", { text: label }), i)];
+  };
+  const [wav, wavL] = num("set-wav", "Stop caching WAV at disk use (%)", 1, 100);
+  const [flac, flacL] = num("set-flac", "Stop caching FLAC at disk use (%)", 1, 100);
+  const [max, maxL] = num("set-max", "Stop all caching and rendering at (%)", 1, 100);
+  const rate = el("select", { id: "set-bitrate" }, ...[128, 192, 256, 320].map((r) => el("option", { value: String(r), text: `${r} kbit/s` })));
+  const form = el("form", { class: "card", id: "settings-form" }, el("h2", { text: "Cache settings" }),
+    el("fieldset", {}, el("legend", { text: "Formats kept in the cache" }), ...fmts.map((f) => el("label", { for: f.id }, f, f.value.toUpperCase()))),
+    wavL, flacL, maxL, el("label", { class: "field", for: "set-bitrate" }, el("span", { text: "MP3 bit rate" }), rate),
+    el("button", { class: "btn primary", type: "submit", text: "Save settings" }));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try {
+      await api("/api/admin/settings", { method: "PUT", body: { cache: { formats: fmts.filter((f) => f.checked).map((f) => f.value),
+        wav_stop_percent: +wav.value, flac_stop_percent: +flac.value, max_disk_percent: +max.value, mp3_bitrate_kbps: +rate.value } } });
+      shell.toast("Settings saved");
+    } catch (err) { shell.error(err.message); }
+  });
+  const pw = el("input", { type: "password", id: "new-password", autocomplete: "new-password", minlength: "8", required: true });
+  const pwForm = el("form", { class: "card" }, el("h2", { text: "Operator password" }),
+    el("label", { class: "field", for: "new-password" }, el("span", { text: "New password" }), pw),
+    el("button", { class: "btn", type: "submit", text: "Change password" }));
+  pwForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try { await api("/api/admin/password", { method: "POST", body: { password: pw.value } }); pw.value = ""; shell.toast("Password changed"); }
+    catch (err) { shell.error(err.message); }
+  });
+  const panel = el("section", { class: "grid" }, form, pwForm);
+  panel.addEventListener("shown", async () => {
+    try {
+      const d = await api("/api/admin/settings");
+      for (const f of fmts) f.checked = d.cache.formats.includes(f.value);
+      wav.value = d.cache.wav_stop_percent; flac.value = d.cache.flac_stop_percent; max.value = d.cache.max_disk_percent;
+      rate.value = String(d.cache.mp3_bitrate_kbps);
+    } catch (err) { shell.error(err.message); }
+  });
+  return panel;
+}
+
+// ---- audit ----
+function auditPanel() {
+  const body = el("tbody", { id: "audit" });
+  const panel = el("section", {}, el("div", { class: "card" }, el("h2", { text: "Audit log (newest first)" }),
+    el("table", {}, el("thead", {}, el("tr", {}, ...["When", "Who", "What", "Result"].map((h) => el("th", { text: h })))), body)));
+  panel.addEventListener("shown", async () => {
+    try {
+      const d = await api("/api/admin/audit?n=200");
+      body.replaceChildren(...d.entries.map((a) => el("tr", {}, el("td", { text: a.ts }), el("td", { text: a.who }),
+        el("td", { text: a.action }), el("td", { text: a.result }))));
+    } catch (err) { shell.error(err.message); }
+  });
+  return panel;
+}
+
+boot();
