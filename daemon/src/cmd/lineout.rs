@@ -148,6 +148,60 @@ pub fn start_player(
     Ok(Some(p))
 }
 
+/// A software render as a line-out source: the player thread renders each period as it goes
+/// (the engine runs hundreds of times faster than real time, so a period costs little).
+pub struct RenderSource {
+    renderer: render::Renderer,
+    label: String,
+}
+
+impl RenderSource {
+    pub fn new(renderer: render::Renderer, label: impl Into<String>) -> Self {
+        Self {
+            renderer,
+            label: label.into(),
+        }
+    }
+
+    /// Parses a .sid file's bytes and prepares a render at `rate` (use the device rate to
+    /// avoid resampling).
+    pub fn from_sid(
+        bytes: &[u8],
+        song: Option<u16>,
+        rate: u32,
+        label: impl Into<String>,
+    ) -> anyhow::Result<Self> {
+        let opts = render::RenderOptions {
+            song,
+            sample_rate: rate,
+            ..Default::default()
+        };
+        Ok(Self::new(
+            render::Renderer::from_bytes(bytes, &opts)?,
+            label,
+        ))
+    }
+}
+
+impl lineout::Source for RenderSource {
+    fn rate(&self) -> u32 {
+        self.renderer.sample_rate()
+    }
+    fn channels(&self) -> u16 {
+        self.renderer.channels() as u16
+    }
+    fn read(&mut self, buf: &mut [i16]) -> Result<usize, lineout::Error> {
+        let frames = self
+            .renderer
+            .render(buf)
+            .map_err(|e| lineout::Error::Source(e.to_string()))?;
+        Ok(frames * self.renderer.channels())
+    }
+    fn label(&self) -> String {
+        self.label.clone()
+    }
+}
+
 #[derive(clap::Args, Debug, Default)]
 pub struct Args {
     #[command(subcommand)]
@@ -158,9 +212,13 @@ pub struct Args {
 enum Cmd {
     /// List the ALSA playback devices (names for `lineout.device`).
     Devices,
-    /// Play audio files (WAV, FLAC, MP3) on the line-out, one after the other.
+    /// Play audio files (WAV, FLAC, MP3) or SID tunes (rendered live) on the line-out, one
+    /// after the other.
     Play {
         files: Vec<PathBuf>,
+        /// Song of a .sid tune (1-based; default: the tune's start song).
+        #[arg(long)]
+        song: Option<u16>,
         #[command(flatten)]
         dev: DeviceArgs,
     },
@@ -260,15 +318,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Cmd::Play { files, dev } => {
+        Cmd::Play { files, song, dev } => {
             if files.is_empty() {
                 bail!("name at least one file to play");
             }
+            let cfg = dev.config();
             let mut sources: Vec<Box<dyn lineout::Source>> = Vec::new();
             for f in &files {
-                sources.push(Box::new(FileSource::open(f)?));
+                let bytes = std::fs::read(f).with_context(|| format!("{}", f.display()))?;
+                if bytes.starts_with(b"PSID") || bytes.starts_with(b"RSID") {
+                    let label = f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let src = RenderSource::from_sid(&bytes, song, cfg.rate, label)
+                        .with_context(|| format!("{}", f.display()))?;
+                    sources.push(Box::new(src));
+                } else {
+                    sources.push(Box::new(FileSource::open(f)?));
+                }
             }
-            play_all(&dev.config(), sources)
+            play_all(&cfg, sources)
         }
         Cmd::Tone { seconds, freq, dev } => {
             let cfg = dev.config();
@@ -336,6 +406,53 @@ mod tests {
         .unwrap();
         assert_eq!(a.format, Some(SampleFormat::S32Le));
         assert_eq!(a.mixer, MixerMode::Software);
+    }
+
+    #[test]
+    fn a_live_render_reaches_the_alsa_file_plugin_bit_exact() {
+        // The real-time render path (player thread + ALSA file PCM) must deliver exactly what
+        // the engine renders in one go.
+        let sid = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../demo/first-light.sid"
+        ))
+        .unwrap();
+        let opts = render::RenderOptions {
+            sample_rate: 48000,
+            length: Some(std::time::Duration::from_millis(1500)),
+            ..Default::default()
+        };
+        let want = render::Renderer::from_bytes(&sid, &opts)
+            .unwrap()
+            .render_to_end()
+            .unwrap();
+        let dir =
+            std::env::temp_dir().join(format!("sidflow-lineout-render-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("out.raw");
+        let renderer = render::Renderer::from_bytes(&sid, &opts).unwrap();
+        let ch = renderer.channels() as u16;
+        let cfg = LineoutConfig {
+            device: format!("file:FILE={},FORMAT=raw", out.display()),
+            channels: ch,
+            volume: 100,
+            ..Default::default()
+        };
+        let player = start_player(&cfg, None).unwrap().unwrap();
+        player
+            .play(Box::new(RenderSource::new(renderer, "first-light")))
+            .unwrap();
+        assert!(player.wait_idle(Duration::from_secs(60)));
+        drop(player);
+        let got: Vec<i16> = std::fs::read(&out)
+            .unwrap()
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "line-out PCM differs from the render");
+        assert!(want.iter().any(|&s| s != 0), "the tune is not silent");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
