@@ -1,7 +1,7 @@
 //! Encodes a 16-bit PCM WAV to several formats in one pass, as the render cache does.
 //!
 //! ```text
-//! cargo run --release -p encode --example encode_bench -- IN.wav OUTSTEM [mp3,flac]
+//! cargo run --release -p encode --example encode_bench -- IN.wav OUTSTEM [mp3,flac] [FLAC_LEVEL]
 //! ```
 //! Writes OUTSTEM.mp3, OUTSTEM.flac, ... (CBR 320 kbps MP3, FLAC level 5: the defaults).
 //! Used by the benchmark in doc/performance.md against `lame -b 320` + `flac`.
@@ -17,10 +17,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bytes = std::fs::read(&args[1])?;
     let (pcm, data) = wav_pcm(&bytes).ok_or("not a 16-bit PCM WAV")?;
     let formats = Format::parse_list(args.get(3).map_or("mp3,flac", String::as_str))?;
+    let mut opts = EncoderOptions::default();
+    if let Some(level) = args.get(4) {
+        opts.flac_level = level.parse()?;
+    }
     let mut fan = Fanout::new();
     for f in formats {
         let path = PathBuf::from(format!("{}.{}", args[2], f.extension()));
-        fan.push(Box::new(FileEncoder::create(&path, f, pcm, &EncoderOptions::default())?));
+        fan.push(Box::new(FileEncoder::create(&path, f, pcm, &opts)?));
     }
     let samples: Vec<i16> = data.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
     for chunk in samples.chunks(4096 * usize::from(pcm.channels)) {
