@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Browser tests: build sidflowd, start it on a free loopback port with a fresh state
+# folder (built-in demo library), run the Playwright specs in headless Debian Chromium,
+# stop the daemon with SIGTERM and check it exits cleanly.
+#   tests/browser/run.sh            (needs: node >= 18, npm, /usr/bin/chromium)
+# Environment: CARGO_TARGET_DIR (default <repo>/target), SIDFLOWD (a prebuilt binary),
+# CHROMIUM (default /usr/bin/chromium).
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$(cd ../.. && pwd)
+if [ ! -d node_modules/playwright-core ]; then
+    npm ci --no-audit --no-fund --loglevel=error
+fi
+if [ -z "${SIDFLOWD:-}" ]; then
+    (cd "$ROOT" && cargo build -q -p sidflowd)
+    SIDFLOWD="${CARGO_TARGET_DIR:-$ROOT/target}/debug/sidflowd"
+fi
+DATA=$(mktemp -d /tmp/sidflow-browser.XXXXXX)
+env -u SIDFLOW_ADMIN_PASSWORD RUST_LOG=info "$SIDFLOWD" serve --listen 127.0.0.1:0 --data-dir "$DATA" 2>"$DATA/daemon.log" &
+PID=$!
+cleanup() {
+    kill "$PID" 2>/dev/null || true
+    wait "$PID" 2>/dev/null || true
+    rm -rf "$DATA"
+}
+trap cleanup EXIT
+ADDR=""
+for _ in $(seq 200); do
+    ADDR=$(sed -n 's#.*listening on http://\([^ ]*\).*#\1#p' "$DATA/daemon.log" | head -1)
+    [ -n "$ADDR" ] && break
+    kill -0 "$PID" 2>/dev/null || { cat "$DATA/daemon.log" >&2; exit 1; }
+    sleep 0.1
+done
+[ -n "$ADDR" ] || { echo "sidflowd did not start" >&2; cat "$DATA/daemon.log" >&2; exit 1; }
+echo "sidflowd at http://$ADDR (state $DATA)"
+status=0
+SIDFLOW_URL="http://$ADDR" node --test --test-concurrency=1 ./*.test.mjs || status=$?
+kill -TERM "$PID"
+if ! wait "$PID"; then
+    echo "sidflowd did not exit cleanly on SIGTERM" >&2
+    tail -20 "$DATA/daemon.log" >&2
+    status=1
+fi
+if [ "$status" != 0 ]; then tail -30 "$DATA/daemon.log" >&2; fi
+exit "$status"

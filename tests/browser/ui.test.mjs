@@ -1,0 +1,138 @@
+// The web UI in headless Chromium against a real sidflowd (started by run.sh with a fresh
+// state folder and the built-in demo library).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { launch, BASE } from "./browser.mjs";
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+async function open(path) {
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => { if (m.type() === "error" && !/favicon|Failed to load resource/.test(m.text())) errors.push(m.text()); });
+  await page.goto(BASE + path);
+  return { page, errors };
+}
+
+test("search, play with time advancing, rate, keyboard", async () => {
+  const { page, errors } = await open("/");
+  await page.waitForSelector("#library li.tune");
+  // The listener's page shows nothing administrative.
+  const text = (await page.textContent("body")).toLowerCase();
+  for (const w of ["admin", "login", "password", "operator", "audit"]) assert.ok(!text.includes(w), `page says ${w}`);
+
+  // Search.
+  const first = await page.textContent("#library li.tune .t");
+  const word = first.trim().split(/\s+/)[0];
+  await page.fill("#search", word.toLowerCase());
+  await page.waitForFunction((w) => document.querySelector("#library li.tune .t")?.textContent.includes(w)
+    && document.querySelector(".crumbs")?.textContent.includes("result"), word);
+  await page.fill("#search", "zzzz-no-such-tune");
+  await page.waitForSelector("#library li.empty");
+  await page.fill("#search", word.toLowerCase());
+  await page.waitForSelector("#library li.tune");
+
+  // Play with the keyboard alone: focus the first tune's play button, press Enter.
+  await page.focus("#library li.tune button.name");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => {
+    const a = document.getElementById("audio");
+    return a && !a.paused && a.currentTime > 0.5;
+  }, null, { timeout: 30_000 });
+  assert.equal((await page.textContent("#now-title")).trim(), first.trim());
+  const t1 = await page.evaluate(() => document.getElementById("audio").currentTime);
+  await page.waitForTimeout(1200);
+  const t2 = await page.evaluate(() => document.getElementById("audio").currentTime);
+  assert.ok(t2 > t1 + 0.5, `time advances (${t1} -> ${t2})`);
+  assert.match(await page.textContent("#time"), /^0:0\d \/ \d+:\d\d$/);
+  assert.equal(await page.getAttribute("#play-pause", "aria-label"), "Pause");
+
+  // Space pauses (focus outside inputs), Space plays again.
+  await page.focus("#now-title").catch(() => {});
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => document.getElementById("audio").paused);
+  await page.keyboard.press(" ");
+  await page.waitForFunction(() => !document.getElementById("audio").paused);
+
+  // Rate: like and 4 stars; the server has them.
+  await page.click("#like");
+  await page.waitForFunction(() => document.getElementById("like").getAttribute("aria-pressed") === "true");
+  await page.click("label[for=star-4]");
+  await page.waitForFunction(() => document.getElementById("toast").textContent.includes("4 stars"));
+  const md5 = await page.evaluate(async (p) => {
+    const r = await fetch(`/api/library/search?q=${encodeURIComponent(p)}`);
+    return (await r.json()).tunes[0].md5;
+  }, word.toLowerCase());
+  const ratings = await page.evaluate(async (m) => (await (await fetch(`/api/ratings?md5=${m}&song=1`)).json()).ratings, md5);
+  assert.ok(ratings.likes >= 1 && ratings.stars_count >= 1, JSON.stringify(ratings));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a preference is applied at once and before first paint after a reload", async () => {
+  const { page, errors } = await open("/");
+  await page.click("#tab-prefs");
+  await page.check("#pref-theme-c64");
+  assert.equal(await page.getAttribute("html", "data-theme"), "c64");
+  await page.check("#pref-format-flac");
+  // Reload: the theme is on <html> before any module script has run.
+  await page.addInitScript(() => {
+    document.addEventListener("readystatechange", () => {
+      if (document.readyState === "interactive") window.__themeAtInteractive = document.documentElement.dataset.theme;
+    });
+  });
+  await page.reload();
+  assert.equal(await page.evaluate(() => window.__themeAtInteractive), "c64");
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  assert.equal(bg, "rgb(53, 40, 121)", "C64 blue background");
+  // The format preference picks the variant of the next play.
+  await page.waitForSelector("#library li.tune");
+  await page.click("#library li.tune button.name");
+  await page.waitForFunction(() => [...document.querySelectorAll("#now-badges .badge")].some((b) => b.textContent === "FLAC"));
+  await page.waitForFunction(() => { const a = document.getElementById("audio"); return !a.paused && a.currentTime > 0.3; }, null, { timeout: 30_000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("operator: first-run password, login, render job progress to completion", async () => {
+  const { page, errors } = await open("/admin");
+  await page.waitForSelector("#login-form");
+  const first = (await page.textContent("#login-form h2")).includes("Choose");
+  await page.fill("#password", "browser-test-pw");
+  await page.click("#login-submit");
+  await page.waitForSelector("#tab-jobs");
+  // The same Play component is there too.
+  await page.waitForSelector("#library li.tune");
+  await page.click("#tab-jobs");
+  await page.waitForSelector("#job-folder option", { state: "attached" });
+  await page.uncheck("#job-fmt-flac");
+  await page.check("#job-start-only");
+  await page.click("#job-start");
+  await page.waitForSelector("#jobs li[data-status]");
+  // Progress arrives (server-sent events and polling) until the job completes.
+  const seen = new Set();
+  const t0 = Date.now();
+  for (;;) {
+    const s = await page.getAttribute("#jobs li[data-status]", "data-status");
+    seen.add(await page.textContent("#jobs li[data-status] .job-count"));
+    if (s === "completed") break;
+    assert.ok(["pending", "running"].includes(s), `job status ${s}`);
+    assert.ok(Date.now() - t0 < 240_000, "job finishes");
+    await page.waitForTimeout(200);
+  }
+  const count = await page.textContent("#jobs li[data-status] .job-count");
+  const [done, total] = count.split("/").map((x) => parseInt(x, 10));
+  assert.equal(done, total);
+  assert.ok(seen.size >= 2, `progress was shown: ${[...seen]}`);
+  assert.equal(await page.getAttribute("#jobs li[data-status] [role=progressbar]", "aria-valuenow"), "100");
+  // The audit log panel lists the job start.
+  await page.click("#tab-audit");
+  await page.waitForFunction(() => document.getElementById("audit").textContent.includes("start render job"));
+  assert.ok(first, "a fresh box asks to choose the password");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
