@@ -19,13 +19,26 @@
 //! # What is modelled and what is not (known limitations)
 //! * No Commodore ROMs are shipped. KERNAL space maps our own stub ([`kernal`]); BASIC space
 //!   reads the RAM underneath even when the PLA selects BASIC; the character ROM reads as
-//!   `$00` everywhere.
+//!   `$00` everywhere. Tunes that need BASIC (RSID BASIC flag) or MUS data are rejected.
 //! * VIC-II: only the raster counter, raster compare IRQ, `$D019/$D01A`; other registers are
-//!   plain storage. No badline or sprite DMA: the CPU is never stalled (digi timing on real
+//!   plain storage. No bad lines or sprite DMA: the CPU is never stalled (digi timing on real
 //!   hardware differs by those stolen cycles).
-//! * CIA: timers A/B with the 6526 pipeline delays, ICR/IMR, TOD counting at 10 Hz from the
-//!   CPU clock with alarm; the serial shift register only stores `$xC`; the keyboard and
-//!   joysticks read as "nothing pressed"; CNT never toggles.
+//! * CIA ([`cia`]): timers A/B with the 6526 pipeline delays, ICR/IMR with old-6526 or
+//!   6526A interrupt timing ([`CiaModel`]), TOD counting at 10 Hz from the CPU clock with
+//!   alarm; the serial shift register only stores `$xC`; the keyboard and joysticks read as
+//!   "nothing pressed"; CNT never toggles. Validated by Wolfgang Lorenz's CIA, IRQ/NMI,
+//!   CPU-port and trap programs (`tests/machine_lorenz.rs`, 49 programs).
+//! * Interrupt lines: the chips change state at the end of a cycle (their φ1 half of the
+//!   next one), so the CPU sees a change one cycle after a register read would.
+//! * Budgets: a PSID whose init (with a play address) or play routine does not return, a
+//!   JAM and a BRK into the default vector stop the player with a [`C64Error`]; RSID inits
+//!   may legitimately never return and are not limited.
+//!
+//! # Fuzzing entry points
+//! `sidfile::SidTune::parse(bytes)` then [`Player::new`] and [`Player::run_until`] with
+//! [`NullSid`]: for any tune the parser accepts and any song number they return `Ok` or a
+//! [`C64Error`] and never panic; `run_until` always terminates (it is bounded by the cycle
+//! target).
 pub mod cia;
 pub mod cpu;
 pub mod kernal;

@@ -503,7 +503,7 @@ fn power_on_delay_moves_the_phase() {
     assert_eq!(first(31_000), first(31_000));
 }
 
-/// Random code must never panic or hang the machine.
+/// Random code and random header fields must never panic or hang the machine.
 #[test]
 fn random_code_never_panics() {
     let mut seed = 0x1234_5678_9ABC_DEF0u64;
@@ -514,20 +514,29 @@ fn random_code_never_panics() {
         seed
     };
     let mut outcomes = [0u32; 3];
-    for i in 0..300 {
-        let len = 16 + (rnd() % 512) as usize;
+    for i in 0..400 {
+        let len = 16 + (rnd() % 2048) as usize;
         let data: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
-        let load = 0x0800 + (rnd() % 0x8000) as u16;
-        let mut t = if i % 3 == 0 {
+        let rsid = i % 3 == 0;
+        let load = if rsid {
+            0x07E8 + (rnd() % 0x8000) as u16
+        } else {
+            // anywhere, zero page, stack and vectors included
+            (rnd() % (0x1_0000 - len as u64)) as u16
+        };
+        let mut t = if rsid {
             TuneFile::rsid(load, data)
         } else {
             let mut t = TuneFile::psid(load, data);
-            t.play = if i % 2 == 0 {
-                0
-            } else {
-                load + (rnd() % len as u64) as u16
+            t.play = match i % 4 {
+                0 => 0,
+                1 => rnd() as u16,
+                _ => load + (rnd() % len as u64) as u16,
             };
             t.speed = rnd() as u32;
+            t.songs = 1 + (rnd() % 256) as u16;
+            t.start_song = 1;
+            t.flags = rnd() as u16 & 0x03FC; // no MUS; any clock/model/PlaySID bits
             t
         };
         t.init = load + (rnd() % len as u64) as u16;
@@ -535,17 +544,27 @@ fn random_code_never_panics() {
             continue;
         };
         let cfg = PlayerConfig {
+            video: if i % 2 == 0 {
+                VideoStandard::Pal
+            } else {
+                VideoStandard::Ntsc
+            },
+            power_on_delay: (rnd() % 50_000) as u32,
             init_budget_cycles: 30_000,
             play_budget_cycles: 20_000,
             ..PlayerConfig::default()
         };
-        let mut p = Player::new(&tune, 1, cfg).unwrap();
-        let mut sid = RecordingSid::new();
-        match p.run_until(60_000, &mut sid) {
+        let song = (rnd() % (u64::from(tune.songs) + 2)) as u16;
+        let Ok(mut p) = Player::new(&tune, song, cfg) else {
+            assert!(song == 0 || song > tune.songs || tune.start_page == 0xFF || load < 0x0400);
+            continue;
+        };
+        match p.run_until(60_000, &mut c64::NullSid) {
             Ok(()) => outcomes[0] += 1,
             Err(C64Error::Jam { .. }) => outcomes[1] += 1,
             Err(_) => outcomes[2] += 1,
         }
+        assert!(p.cycle() < 60_000 + 8);
     }
     assert!(outcomes.iter().sum::<u32>() >= 250, "{outcomes:?}");
 }
