@@ -101,8 +101,9 @@ fn url_decode(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() + 0 && i + 2 <= b.len() - 1 => {
-                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16) {
+            b'%' if i + 2 < b.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("zz"), 16)
+                {
                     Ok(v) => {
                         out.push(v);
                         i += 2;
@@ -239,7 +240,10 @@ fn split_path(path: &str) -> Option<(String, Vec<String>, String)> {
 fn check_args(req: &Req, cmd: &str, allowed: &[&str], required: &[&str]) -> Option<Resp> {
     for (k, _) in &req.query {
         if !allowed.iter().any(|a| a == k) {
-            return Some(err(400, &format!("Function {cmd} does not have parameter {k}")));
+            return Some(err(
+                400,
+                &format!("Function {cmd} does not have parameter {k}"),
+            ));
         }
     }
     for r in required {
@@ -269,7 +273,8 @@ fn route(req: &Req, state: &Arc<Mutex<State>>, peer: SocketAddr) -> Resp {
     let m = req.method.as_str();
     let mut st = state.lock().unwrap_or_else(|e| e.into_inner());
     st.counters.requests += 1;
-    let is_u64 = st.cfg.product.starts_with("Ultimate 64") || st.cfg.product.starts_with("C64 Ultimate");
+    let is_u64 =
+        st.cfg.product.starts_with("Ultimate 64") || st.cfg.product.starts_with("C64 Ultimate");
     // Which (route, command, method) exist, with their parameters.
     let spec: Option<(&[&str], &[&str])> = match (route.as_str(), cmd.as_str(), m) {
         ("version", "none", "GET") | ("info", "none", "GET") => Some((&[], &[])),
@@ -337,7 +342,9 @@ fn route(req: &Req, state: &Arc<Mutex<State>>, peer: SocketAddr) -> Resp {
         }
         ("configs", "none", "GET") => config_get(&st, &path),
         ("configs", "none", "PUT") => {
-            let value = arg(req, "value").map(str::to_string).or_else(|| path.get(2).cloned());
+            let value = arg(req, "value")
+                .map(str::to_string)
+                .or_else(|| path.get(2).cloned());
             match (path.first(), path.get(1), value) {
                 (Some(c), Some(i), Some(v)) => set_config(&mut st, c, i, &v),
                 _ => err(400, "Function none requires parameter value"),
@@ -386,9 +393,12 @@ fn route(req: &Req, state: &Arc<Mutex<State>>, peer: SocketAddr) -> Resp {
         }
         ("configs", _, _) => ok(),
         ("streams", c, _) => {
-            if path.len() != 1 || path[0].to_ascii_lowercase() != "audio" {
+            if path.len() != 1 || !path[0].eq_ignore_ascii_case("audio") {
                 // video/debug are not simulated; unknown names are 404 on hardware.
-                return if matches!(path.first().map(|s| s.to_ascii_lowercase()).as_deref(), Some("video" | "debug")) {
+                return if matches!(
+                    path.first().map(|s| s.to_ascii_lowercase()).as_deref(),
+                    Some("video" | "debug")
+                ) {
                     err(501, "Not simulated")
                 } else {
                     not_found
@@ -417,7 +427,8 @@ fn find_key(st: &State, c: &str, i: &str) -> Option<(String, String)> {
 fn config_get(st: &State, path: &[String]) -> Resp {
     match path {
         [] => {
-            let cats: std::collections::BTreeSet<&String> = st.configs.keys().map(|(c, _)| c).collect();
+            let cats: std::collections::BTreeSet<&String> =
+                st.configs.keys().map(|(c, _)| c).collect();
             json(200, serde_json::json!({ "categories": cats }))
         }
         [c] => {
@@ -475,7 +486,9 @@ fn set_config(st: &mut State, c: &str, i: &str, v: &str) -> Resp {
 }
 
 fn multipart_parts(ct: &str, body: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let b = ct.split(';').find_map(|p| p.trim().strip_prefix("boundary="))?;
+    let b = ct
+        .split(';')
+        .find_map(|p| p.trim().strip_prefix("boundary="))?;
     let b = b.trim_matches('"');
     let delim = format!("--{b}").into_bytes();
     let mut parts = Vec::new();
@@ -557,7 +570,10 @@ fn stream_start(st: &mut State, ip: &str, peer: SocketAddr) -> Resp {
     } else {
         ip.chars().take(36).collect()
     };
-    let with_port = if ip.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    let with_port = if ip
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         ip.clone()
     } else {
         format!("{ip}:11001")
@@ -565,7 +581,11 @@ fn stream_start(st: &mut State, ip: &str, peer: SocketAddr) -> Resp {
     if with_port.ends_with(":0") {
         return err(400, "Invalid port");
     }
-    let Some(dest) = with_port.to_socket_addrs().ok().and_then(|mut a| a.find(|a| a.is_ipv4())) else {
+    let Some(dest) = with_port
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.find(|a| a.is_ipv4()))
+    else {
         return err(404, "Network Host Resolve Error");
     };
     let _ = peer;
@@ -611,7 +631,10 @@ mod tests {
     #[test]
     fn splits_paths() {
         let (r, p, c) = split_path("/v1/streams/audio:start").unwrap();
-        assert_eq!((r.as_str(), p, c.as_str()), ("streams", vec!["audio".to_string()], "start"));
+        assert_eq!(
+            (r.as_str(), p, c.as_str()),
+            ("streams", vec!["audio".to_string()], "start")
+        );
         let (r, p, c) = split_path("/v1/configs/U64%20Specific%20Settings/System%20Mode").unwrap();
         assert_eq!(r, "configs");
         assert_eq!(p, vec!["U64 Specific Settings", "System Mode"]);

@@ -19,7 +19,10 @@ pub(crate) fn serve(sock: UdpSocket, state: Arc<Mutex<State>>, stop: Arc<AtomicB
             let c = &st.cfg;
             let menu = format!("*** {} {} SIMULATOR ***", c.product, c.firmware_version);
             if req.starts_with(b"json") {
-                let yours: String = String::from_utf8_lossy(&req[4..]).chars().take(32).collect();
+                let yours: String = String::from_utf8_lossy(&req[4..])
+                    .chars()
+                    .take(32)
+                    .collect();
                 let mut o = serde_json::json!({
                     "product": format!("{} (V1.49) {}", c.product, c.firmware_version),
                     "firmware_version": c.firmware_version,

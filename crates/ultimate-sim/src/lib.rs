@@ -111,7 +111,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.max(1))
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -120,7 +120,7 @@ impl Rng {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
     pub fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && ((self.next() >> 11) as f64 / (1u64 << 53) as f64) < p
+        p > 0.0 && ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
     }
 }
 
@@ -260,11 +260,23 @@ fn initial_configs(cfg: &SimConfig) -> BTreeMap<(String, String), ConfigItem> {
             &["PAL", "NTSC", "PAL-60", "NTSC-50", "PAL-60/L", "NTSC-50/L"],
         ),
     );
-    put(u64s, "SID Player Autoconfig", choice("Enabled", &["Disabled", "Enabled"]));
-    put(u64s, "Allow Autoconfig uses UltiSid", choice("Yes", &["No", "Yes"]));
+    put(
+        u64s,
+        "SID Player Autoconfig",
+        choice("Enabled", &["Disabled", "Enabled"]),
+    );
+    put(
+        u64s,
+        "Allow Autoconfig uses UltiSid",
+        choice("Yes", &["No", "Yes"]),
+    );
     let socks = "SID Sockets Configuration";
     for n in 1..=2 {
-        put(socks, &format!("SID Socket {n}"), choice("Enabled", &["Disabled", "Enabled"]));
+        put(
+            socks,
+            &format!("SID Socket {n}"),
+            choice("Enabled", &["Disabled", "Enabled"]),
+        );
         put(
             socks,
             &format!("SID Detected Socket {n}"),
@@ -282,10 +294,16 @@ fn initial_configs(cfg: &SimConfig) -> BTreeMap<(String, String), ConfigItem> {
             &format!("UltiSID {n} Filter Curve"),
             choice(
                 "8580 Lo",
-                &["8580 Lo", "8580 Hi", "6581", "6581 Alt", "U2 Low", "U2 Mid", "U2 High"],
+                &[
+                    "8580 Lo", "8580 Hi", "6581", "6581 Alt", "U2 Low", "U2 Mid", "U2 High",
+                ],
             ),
         );
-        put(us, &format!("UltiSID {n} Combined Waveforms"), choice("8580", &["6581", "8580"]));
+        put(
+            us,
+            &format!("UltiSID {n} Combined Waveforms"),
+            choice("8580", &["6581", "8580"]),
+        );
     }
     put(
         "Data Streams",
@@ -357,7 +375,10 @@ impl Simulator {
         if let Some(p) = cfg.ident_port {
             let mut socks = Vec::new();
             if cfg.ident_any {
-                socks.push(UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, p))?);
+                socks.push(UdpSocket::bind(SocketAddrV4::new(
+                    Ipv4Addr::UNSPECIFIED,
+                    p,
+                ))?);
             } else {
                 let mut port = p;
                 for ip in std::iter::once(cfg.ip).chain(cfg.extra_ips.iter().copied()) {
@@ -468,10 +489,7 @@ fn advertise(cfg: &SimConfig, port: u16) -> Result<mdns_sd::ServiceDaemon, Strin
     let host = format!("{}.local.", cfg.hostname);
     let mut ips: Vec<std::net::IpAddr> = vec![cfg.ip.into()];
     ips.extend(cfg.extra_ips.iter().map(|&i| std::net::IpAddr::from(i)));
-    let props = [
-        ("product", cfg.product.as_str()),
-        ("simulator", "1"),
-    ];
+    let props = [("product", cfg.product.as_str()), ("simulator", "1")];
     let info = mdns_sd::ServiceInfo::new(
         "_http._tcp.local.",
         &cfg.hostname,

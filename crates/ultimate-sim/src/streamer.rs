@@ -154,7 +154,7 @@ fn run(
             log.first_seq = match p.faults.first_seq {
                 FirstSeq::Zero => 0,
                 FirstSeq::Fixed(s) => s,
-                FirstSeq::Random => (rng.next() >> 16) as u16,
+                FirstSeq::Random => (rng.next_u64() >> 16) as u16,
             };
         }
     }
@@ -211,7 +211,7 @@ fn run(
             }
         }
         if let Some(fs) = &foreign {
-            if f.foreign_every > 0 && k % f.foreign_every == 0 {
+            if f.foreign_every > 0 && k.is_multiple_of(f.foreign_every) {
                 // Same sequence number, different content: must never reach a capture.
                 let mut bogus = pkt;
                 for b in bogus[2..].iter_mut() {

@@ -22,7 +22,10 @@ pub const RECV_BUFFER_REQUEST: usize = 4 << 20;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
     /// To this host: `local_ip` (None = the address our routing uses towards the device).
-    Unicast { local_ip: Option<Ipv4Addr>, port: u16 },
+    Unicast {
+        local_ip: Option<Ipv4Addr>,
+        port: u16,
+    },
     /// To a multicast group (several receivers); joined on `interface` (None = any).
     Multicast {
         group: Ipv4Addr,
@@ -86,7 +89,11 @@ pub fn local_ip_towards(peer: IpAddr) -> Result<Ipv4Addr> {
     let s = UdpSocket::bind("0.0.0.0:0").map_err(|e| Error::io("route lookup", e))?;
     s.connect(SocketAddr::new(peer, 9))
         .map_err(|e| Error::io(format!("route to {peer}"), e))?;
-    match s.local_addr().map_err(|e| Error::io("route lookup", e))?.ip() {
+    match s
+        .local_addr()
+        .map_err(|e| Error::io("route lookup", e))?
+        .ip()
+    {
         IpAddr::V4(v4) => Ok(v4),
         IpAddr::V6(_) => Err(Error::Invalid(format!("no IPv4 route to {peer}"))),
     }
@@ -339,7 +346,8 @@ pub fn receive_loop<F: FnMut(&[i16], bool) -> Flow>(
     r.stats.ignored_size += ignored_size;
     r.stats.ignored_foreign += ignored_foreign;
     if let (Some((t0, f0)), Some((t1, f1))) = (first_arrival, last_arrival) {
-        r.stats.set_measured(f1.saturating_sub(f0), (t1 - t0).as_secs_f64());
+        r.stats
+            .set_measured(f1.saturating_sub(f0), (t1 - t0).as_secs_f64());
     }
     result.map(|()| r.stats)
 }

@@ -71,10 +71,7 @@ pub fn detected_tag(detected: &str) -> Option<String> {
 
 /// The settings a choice needs, given the sockets' detection results. Returns the settings
 /// and the chip tag for cache variants (`c64u-<tag>`).
-pub fn plan(
-    choice: ChipChoice,
-    detected: [Option<String>; 2],
-) -> Result<(Vec<Setting>, String)> {
+pub fn plan(choice: ChipChoice, detected: [Option<String>; 2]) -> Result<(Vec<Setting>, String)> {
     Ok(match choice {
         ChipChoice::Device => (Vec::new(), "device".to_string()),
         ChipChoice::Real => {
@@ -111,7 +108,11 @@ pub fn plan(
             ];
             for n in 1..=2 {
                 v.push(s(CAT_ULTISID, &format!("UltiSID {n} Filter Curve"), curve));
-                v.push(s(CAT_ULTISID, &format!("UltiSID {n} Combined Waveforms"), wave));
+                v.push(s(
+                    CAT_ULTISID,
+                    &format!("UltiSID {n} Combined Waveforms"),
+                    wave,
+                ));
             }
             (v, tag.to_string())
         }
@@ -132,7 +133,8 @@ impl ChipSession {
         let detected = if choice == ChipChoice::Real {
             let mut d = [None, None];
             for (i, slot) in d.iter_mut().enumerate() {
-                let v = client.config_get(CAT_SOCKETS, &format!("SID Detected Socket {}", i + 1))?;
+                let v =
+                    client.config_get(CAT_SOCKETS, &format!("SID Detected Socket {}", i + 1))?;
                 *slot = detected_tag(&v);
             }
             d
@@ -145,11 +147,7 @@ impl ChipSession {
             let old = client.config_get(c, i)?;
             saved.push((c.clone(), i.clone(), old));
         }
-        let session = ChipSession {
-            client,
-            saved,
-            tag,
-        };
+        let session = ChipSession { client, saved, tag };
         if !settings.is_empty() {
             tracing::info!(device = %session.client.addr(), chip = %session.tag, "applying SID configuration (not saved to flash)");
             session.client.configs_post(&settings)?;
@@ -205,6 +203,9 @@ mod tests {
     #[test]
     fn tags() {
         assert_eq!(detected_tag("None"), None);
-        assert_eq!(detected_tag("SIDKick (Teensy)").as_deref(), Some("sidkick-teensy"));
+        assert_eq!(
+            detected_tag("SIDKick (Teensy)").as_deref(),
+            Some("sidkick-teensy")
+        );
     }
 }

@@ -421,7 +421,12 @@ pub fn discover(opts: &DiscoveryOptions) -> Result<Vec<Device>> {
     Ok(devices)
 }
 
-type Confirmation = (SocketAddr, Vec<Source>, Option<IdentReply>, Option<Confirmed>);
+type Confirmation = (
+    SocketAddr,
+    Vec<Source>,
+    Option<IdentReply>,
+    Option<Confirmed>,
+);
 
 /// Strip " (V1.49) 3.14d" from the ident version string.
 fn bare_product(p: &str) -> String {

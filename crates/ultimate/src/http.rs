@@ -218,7 +218,10 @@ mod tests {
     #[test]
     fn encodes_components() {
         assert_eq!(encode_component(" 0 dB"), "%200%20dB");
-        assert_eq!(encode_component("U64 Specific Settings"), "U64%20Specific%20Settings");
+        assert_eq!(
+            encode_component("U64 Specific Settings"),
+            "U64%20Specific%20Settings"
+        );
         assert_eq!(encode_component("127.0.0.1:11001"), "127.0.0.1%3A11001");
     }
 }

@@ -168,7 +168,9 @@ fn record(
     let target = sock.stream_target(&opts.capture.dest);
     let mut filter = SourceFilter::device(device);
     filter.port = opts.capture.source_port;
-    filter.addrs.extend(opts.capture.extra_sources.iter().copied());
+    filter
+        .addrs
+        .extend(opts.capture.extra_sources.iter().copied());
     let mut guard = StreamGuard::start(client.clone(), &target)?;
     let frames_now = AtomicU64::new(0);
     let mark = AtomicU64::new(u64::MAX);
@@ -205,7 +207,9 @@ fn record(
             if frames_now.load(Ordering::Acquire) > 0 {
                 break client.sidplay(tune, opts.song, opts.ssl.as_deref());
             }
-            if rx.is_finished() || t0.elapsed() > opts.capture.packet_timeout + Duration::from_secs(1) {
+            if rx.is_finished()
+                || t0.elapsed() > opts.capture.packet_timeout + Duration::from_secs(1)
+            {
                 break Ok(()); // the receiver reports the error
             }
             if cancel.load(Ordering::Relaxed) {
@@ -224,7 +228,9 @@ fn record(
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let stats = rx.join().unwrap_or(Err(Error::Invalid("capture thread panicked".into())));
+        let stats = rx
+            .join()
+            .unwrap_or(Err(Error::Invalid("capture thread panicked".into())));
         (stats, play)
     });
     let stop = guard.stop();
@@ -272,7 +278,9 @@ impl RenderSink {
     fn after_mark(&mut self, block: &[i16]) -> Flow {
         let mut b = block;
         if let Phase::Lead = self.phase {
-            let first = b.iter().position(|s| s.unsigned_abs() > self.threshold as u16);
+            let first = b
+                .iter()
+                .position(|s| s.unsigned_abs() > self.threshold as u16);
             match first {
                 Some(i) => {
                     let i = i & !1; // frame boundary

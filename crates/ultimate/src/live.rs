@@ -27,7 +27,11 @@ pub struct LiveStream {
 
 impl LiveStream {
     /// Start streaming from `client` until [`LiveStream::stop`].
-    pub fn start(client: Arc<Client>, mode: SystemMode, opts: CaptureOptions) -> Result<LiveStream> {
+    pub fn start(
+        client: Arc<Client>,
+        mode: SystemMode,
+        opts: CaptureOptions,
+    ) -> Result<LiveStream> {
         let subscribers: Arc<Mutex<Vec<SyncSender<Block>>>> = Arc::default();
         let cancel = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicU64::new(0));

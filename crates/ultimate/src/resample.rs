@@ -71,8 +71,8 @@ impl StreamResampler {
         let n_in = self.inner.input_frames_next();
         // Fixed input: n_in == CHUNK; a short final chunk is zero-padded by the caller.
         let input = &self.pending[..n_in * ch];
-        let ad_in = InterleavedSlice::new(input, ch, n_in)
-            .map_err(|e| Error::Resample(e.to_string()))?;
+        let ad_in =
+            InterleavedSlice::new(input, ch, n_in).map_err(|e| Error::Resample(e.to_string()))?;
         let out_frames_cap = self.out_buf.len() / ch;
         let mut ad_out = InterleavedSlice::new_mut(&mut self.out_buf[..], ch, out_frames_cap)
             .map_err(|e| Error::Resample(e.to_string()))?;

@@ -105,7 +105,10 @@ pub fn parse_host(host: &str) -> Result<SocketAddr> {
             Ok(IpAddr::V6(v6)) => format!("[{v6}]:80"),
             _ => format!("{host}:80"),
         }
-    } else if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    } else if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         host.to_string()
     } else {
         format!("{host}:80")
@@ -235,12 +238,7 @@ impl Client {
     }
 
     fn machine(&self, cmd: &str) -> Result<()> {
-        self.request(
-            "PUT",
-            format!("/v1/machine:{cmd}"),
-            None,
-            self.opts.timeout,
-        )?;
+        self.request("PUT", format!("/v1/machine:{cmd}"), None, self.opts.timeout)?;
         Ok(())
     }
 
@@ -375,14 +373,22 @@ fn firmware_message(body: &[u8]) -> String {
         if let Some(errs) = v.get("errors").and_then(|e| e.as_array()) {
             let msgs: Vec<String> = errs
                 .iter()
-                .map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string()))
+                .map(|e| {
+                    e.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| e.to_string())
+                })
                 .collect();
             if !msgs.is_empty() {
                 return msgs.join("; ");
             }
         }
     }
-    String::from_utf8_lossy(body).trim().chars().take(200).collect()
+    String::from_utf8_lossy(body)
+        .trim()
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// A `multipart/form-data` body with one file part per entry.
@@ -429,7 +435,10 @@ mod tests {
 
     #[test]
     fn ssl_is_bcd() {
-        assert_eq!(ssl_bytes(&[83_000, 5 * 60_000 + 9_500]), vec![0x01, 0x23, 0x05, 0x10]);
+        assert_eq!(
+            ssl_bytes(&[83_000, 5 * 60_000 + 9_500]),
+            vec![0x01, 0x23, 0x05, 0x10]
+        );
     }
 
     #[test]

@@ -67,7 +67,10 @@ pub fn parse_packet(datagram: &[u8]) -> Option<(u16, &[u8])> {
     if datagram.len() != PACKET_LEN {
         return None;
     }
-    Some((u16::from_le_bytes([datagram[0], datagram[1]]), &datagram[2..]))
+    Some((
+        u16::from_le_bytes([datagram[0], datagram[1]]),
+        &datagram[2..],
+    ))
 }
 
 /// Build one datagram (used by the simulator and by tests).
@@ -311,7 +314,10 @@ impl Reassembler {
         self.pending.rotate_left(1);
         let new_next = next.wrapping_add(1);
         self.next = Some(new_next);
-        if self.highest.is_some_and(|h| h.wrapping_sub(new_next) >= 0x8000) {
+        if self
+            .highest
+            .is_some_and(|h| h.wrapping_sub(new_next) >= 0x8000)
+        {
             self.highest = Some(new_next);
         }
     }
@@ -363,7 +369,10 @@ mod tests {
         let (tags, st) = run(&[65534, 65535, 0, 1]);
         assert_eq!(tags, vec![535, 536, 1, 2]);
         assert_eq!(st.first_seq, Some(65534));
-        assert_eq!((st.packets, st.lost, st.reordered, st.duplicates), (4, 0, 0, 0));
+        assert_eq!(
+            (st.packets, st.lost, st.reordered, st.duplicates),
+            (4, 0, 0, 0)
+        );
         assert_eq!(st.frames, 4 * 192);
     }
 

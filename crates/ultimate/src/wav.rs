@@ -34,7 +34,10 @@ pub fn write_wav(path: &Path, rate: u32, channels: u16, pcm: &[i16]) -> io::Resu
 /// The 44-byte RIFF header.
 pub fn wav_header(rate: u32, channels: u16, data_bytes: u64) -> io::Result<[u8; 44]> {
     if data_bytes > u32::MAX as u64 - 36 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "WAV larger than 4 GiB"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "WAV larger than 4 GiB",
+        ));
     }
     let mut h = [0u8; 44];
     let block = channels as u32 * 2;

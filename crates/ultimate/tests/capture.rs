@@ -18,13 +18,23 @@ fn counter_sim(ip: std::net::Ipv4Addr, faults: Faults, speed: f64) -> ultimate_s
         pacing: Pacing::Speed(speed),
         faults,
         idle: Arc::new(|_| Box::new(Counter::default())),
-        foreign_ip: Some(std::net::Ipv4Addr::new(ip.octets()[0], ip.octets()[1], ip.octets()[2], 2)),
+        foreign_ip: Some(std::net::Ipv4Addr::new(
+            ip.octets()[0],
+            ip.octets()[1],
+            ip.octets()[2],
+            2,
+        )),
         ..SimConfig::default()
     })
 }
 
 /// Capture `frames` and check every frame and the statistics against the simulator's log.
-fn check(name: &str, s: &ultimate_sim::Simulator, frames: u64, source_port_filter: bool) -> ultimate::CaptureStats {
+fn check(
+    name: &str,
+    s: &ultimate_sim::Simulator,
+    frames: u64,
+    source_port_filter: bool,
+) -> ultimate::CaptureStats {
     let c = client(s, None);
     let mut opts = capture_opts();
     if !source_port_filter {
@@ -42,7 +52,12 @@ fn check(name: &str, s: &ultimate_sim::Simulator, frames: u64, source_port_filte
     // Every output block is a real packet or a counted loss.
     let covered = st.frames / 192;
     assert_eq!(st.packets + st.lost, covered, "{name}: packets + lost");
-    let dropped: BTreeSet<u64> = log.dropped.iter().copied().filter(|&i| i < covered).collect();
+    let dropped: BTreeSet<u64> = log
+        .dropped
+        .iter()
+        .copied()
+        .filter(|&i| i < covered)
+        .collect();
     assert_eq!(st.lost, dropped.len() as u64, "{name}: lost count");
     // Frame by frame: counter data, or silence exactly where the simulator dropped.
     for (j, fr) in cap.pcm.chunks_exact(2).enumerate() {
@@ -62,7 +77,10 @@ fn check(name: &str, s: &ultimate_sim::Simulator, frames: u64, source_port_filte
         ("duplicates", st.duplicates, &log.duplicated),
     ] {
         let (lo, hi) = (in_range(set, lo_bound), in_range(set, covered + 40));
-        assert!(lo <= got && got <= hi, "{name}: {what} {got} not in {lo}..={hi}");
+        assert!(
+            lo <= got && got <= hi,
+            "{name}: {what} {got} not in {lo}..={hi}"
+        );
     }
     assert_eq!(st.late, 0);
     assert_eq!(st.resyncs, 0);
@@ -74,7 +92,15 @@ fn check(name: &str, s: &ultimate_sim::Simulator, frames: u64, source_port_filte
 
 #[test]
 fn clean_stream_random_first_sequence() {
-    let s = counter_sim(lo(20, 1), Faults { first_seq: FirstSeq::Random, seed: 77, ..Faults::default() }, 10.0);
+    let s = counter_sim(
+        lo(20, 1),
+        Faults {
+            first_seq: FirstSeq::Random,
+            seed: 77,
+            ..Faults::default()
+        },
+        10.0,
+    );
     let st = check("clean", &s, 192 * 500, true);
     assert_eq!((st.lost, st.reordered, st.duplicates), (0, 0, 0));
     assert_ne!(st.first_seq, Some(0), "seed 77 gives a nonzero start");
@@ -88,7 +114,13 @@ fn loss_fills_silence() {
     let drops: BTreeSet<u64> = [5, 6, 7, 100, 250, 251].into_iter().collect();
     let s = counter_sim(
         lo(20, 2),
-        Faults { loss: 0.02, drop_indices: drops, clean_packets: 1, seed: 3, ..Faults::default() },
+        Faults {
+            loss: 0.02,
+            drop_indices: drops,
+            clean_packets: 1,
+            seed: 3,
+            ..Faults::default()
+        },
         10.0,
     );
     let st = check("loss", &s, 192 * 800 + 17, true);
@@ -97,7 +129,16 @@ fn loss_fills_silence() {
 
 #[test]
 fn reordering_is_undone() {
-    let s = counter_sim(lo(20, 3), Faults { reorder: 0.1, clean_packets: 1, seed: 5, ..Faults::default() }, 10.0);
+    let s = counter_sim(
+        lo(20, 3),
+        Faults {
+            reorder: 0.1,
+            clean_packets: 1,
+            seed: 5,
+            ..Faults::default()
+        },
+        10.0,
+    );
     let st = check("reorder", &s, 192 * 800, true);
     assert!(st.reordered > 20, "{st:?}");
     assert_eq!(st.lost, 0);
@@ -105,7 +146,16 @@ fn reordering_is_undone() {
 
 #[test]
 fn duplicates_dropped() {
-    let s = counter_sim(lo(20, 4), Faults { duplicate: 0.1, clean_packets: 1, seed: 9, ..Faults::default() }, 10.0);
+    let s = counter_sim(
+        lo(20, 4),
+        Faults {
+            duplicate: 0.1,
+            clean_packets: 1,
+            seed: 9,
+            ..Faults::default()
+        },
+        10.0,
+    );
     let st = check("duplicates", &s, 192 * 800, true);
     assert!(st.duplicates > 20, "{st:?}");
 }
@@ -137,7 +187,11 @@ fn foreign_address_same_port_ignored_and_primers_by_size() {
     // rejected by address, and the 2-byte primers by size.
     let s = counter_sim(
         lo(20, 6),
-        Faults { foreign_every: 1, clean_packets: 1, ..Faults::default() },
+        Faults {
+            foreign_every: 1,
+            clean_packets: 1,
+            ..Faults::default()
+        },
         10.0,
     );
     let st = check("foreign", &s, 192 * 400, false);
@@ -230,7 +284,12 @@ fn u2_plus_cannot_stream() {
         Err(Error::NotFound { .. }) => {}
         other => panic!("{other:?}"),
     }
-    let r = ultimate::hwrender::hardware_render(&c, b"PSID", &Default::default(), &AtomicBool::new(false));
+    let r = ultimate::hwrender::hardware_render(
+        &c,
+        b"PSID",
+        &Default::default(),
+        &AtomicBool::new(false),
+    );
     assert!(matches!(r, Err(Error::NoAudioStream(_))), "{r:?}");
 }
 

@@ -175,7 +175,9 @@ fn mdns_local_name_and_browse_in_netns() {
     };
     let devs = discover(&opts).unwrap();
     eprintln!("browse: {devs:#?}");
-    assert!(devs.iter().any(|d| d.id == "MDNS01" && d.preferred.port() == port));
+    assert!(devs
+        .iter()
+        .any(|d| d.id == "MDNS01" && d.preferred.port() == port));
 }
 
 /// The real broadcast path: a veth pair in a private netns; the simulator's ident
@@ -212,5 +214,8 @@ fn ident_broadcast_in_netns() {
     eprintln!("{devs:#?}");
     assert_eq!(devs.len(), 1);
     assert_eq!(devs[0].id, "BCAST1");
-    assert_eq!(devs[0].preferred.ip(), "10.77.0.1".parse::<IpAddr>().unwrap());
+    assert_eq!(
+        devs[0].preferred.ip(),
+        "10.77.0.1".parse::<IpAddr>().unwrap()
+    );
 }

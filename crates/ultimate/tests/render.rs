@@ -88,14 +88,21 @@ fn hardware_render_trims_reset_and_restores() {
     let sock_before = s.config("SID Sockets Configuration", "SID Socket 1");
     let r = hardware_render(&c, &tune_bytes(5), &render_opts(), &AtomicBool::new(false)).unwrap();
     let rate = SystemMode::Pal.sample_rate();
-    eprintln!("{:?} lead={} pre={}", r.stats, r.lead_trimmed_frames, r.pre_play_frames);
+    eprintln!(
+        "{:?} lead={} pre={}",
+        r.stats, r.lead_trimmed_frames, r.pre_play_frames
+    );
     assert_eq!(r.pcm.len(), (2.5 * rate) as usize * 2);
     assert_eq!(r.rate_hz, rate);
     assert_eq!(r.variant(), "c64u-ultisid-8580");
     // The reset gap (300 ms) was trimmed, minus what passed before the play call returned.
     let gap = (0.3 * rate) as u64;
     // (+1: the tone itself starts at a zero sample.)
-    assert!(r.lead_trimmed_frames <= gap + 1 && r.lead_trimmed_frames > gap / 2, "{}", r.lead_trimmed_frames);
+    assert!(
+        r.lead_trimmed_frames <= gap + 1 && r.lead_trimmed_frames > gap / 2,
+        "{}",
+        r.lead_trimmed_frames
+    );
     // It starts with sound at once and is song 3's tone (440 * 2^(2/12) Hz), not the idle one.
     assert!(r.pcm[..20].iter().any(|&v| v != 0));
     let f = tone_frequency(&r.pcm, rate);
@@ -103,10 +110,19 @@ fn hardware_render_trims_reset_and_restores() {
     assert!((1200.0 * (f / want).log2()).abs() < 0.1, "{f}");
     // Device state: stream stopped, config restored, machine reset before and after.
     assert!(!s.streaming());
-    assert_eq!(s.config("UltiSID Configuration", "UltiSID 1 Filter Curve"), curve_before);
-    assert_eq!(s.config("SID Sockets Configuration", "SID Socket 1"), sock_before);
+    assert_eq!(
+        s.config("UltiSID Configuration", "UltiSID 1 Filter Curve"),
+        curve_before
+    );
+    assert_eq!(
+        s.config("SID Sockets Configuration", "SID Socket 1"),
+        sock_before
+    );
     let k = s.counters();
-    assert_eq!((k.uploads, k.resets, k.stream_stops, k.save_to_flash), (1, 2, 1, 0));
+    assert_eq!(
+        (k.uploads, k.resets, k.stream_stops, k.save_to_flash),
+        (1, 2, 1, 0)
+    );
     assert_eq!(k.last_songnr, Some(3));
 }
 
@@ -122,9 +138,15 @@ fn failed_upload_still_stops_stream_and_restores() {
     let mut o = render_opts();
     o.chip = ChipChoice::UltiSid6581;
     let r = hardware_render(&c, b"garbage, not a SID", &o, &AtomicBool::new(false));
-    assert!(matches!(r, Err(ultimate::Error::Status { status: 415, .. })), "{r:?}");
+    assert!(
+        matches!(r, Err(ultimate::Error::Status { status: 415, .. })),
+        "{r:?}"
+    );
     assert!(!s.streaming());
-    assert_eq!(s.config("UltiSID Configuration", "UltiSID 2 Combined Waveforms"), before);
+    assert_eq!(
+        s.config("UltiSID Configuration", "UltiSID 2 Combined Waveforms"),
+        before
+    );
 }
 
 #[test]
@@ -144,7 +166,9 @@ fn two_devices_render_in_parallel() {
             .iter()
             .map(|s| {
                 let c = client(s, None);
-                sc.spawn(move || hardware_render(&c, &tune_bytes(3), &render_opts(), &AtomicBool::new(false)))
+                sc.spawn(move || {
+                    hardware_render(&c, &tune_bytes(3), &render_opts(), &AtomicBool::new(false))
+                })
             })
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
@@ -191,5 +215,9 @@ fn simulator_plays_the_tune_through_our_engine_sample_exact() {
     let got: Vec<i16> = r.pcm.chunks_exact(2).map(|f| f[0]).collect();
     let n = got.len().min(mono.len() - first);
     assert!(n > 100_000);
-    assert_eq!(&got[..n], &mono[first..first + n], "capture == engine output");
+    assert_eq!(
+        &got[..n],
+        &mono[first..first + n],
+        "capture == engine output"
+    );
 }

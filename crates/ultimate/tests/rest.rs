@@ -126,14 +126,21 @@ fn error_statuses_are_typed_with_messages() {
     }
     // Upload failures: not a SID -> 415, song out of range -> 400, > 256 refused locally.
     match c.sidplay(b"not a sid file at all", None, None) {
-        Err(Error::Status { status: 415, message, .. }) => assert!(message.contains("format")),
+        Err(Error::Status {
+            status: 415,
+            message,
+            ..
+        }) => assert!(message.contains("format")),
         other => panic!("{other:?}"),
     }
     match c.sidplay(&tune_bytes(), Some(13), None) {
         Err(Error::BadRequest { message, .. }) => assert!(message.contains("song")),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(c.sidplay(&tune_bytes(), Some(300), None), Err(Error::Invalid(_))));
+    assert!(matches!(
+        c.sidplay(&tune_bytes(), Some(300), None),
+        Err(Error::Invalid(_))
+    ));
     // Unknown route: 404 without JSON envelope.
     let r = http::send(
         s.http_addr(),
@@ -151,7 +158,10 @@ fn error_statuses_are_typed_with_messages() {
     assert_eq!(r.status, 404);
     // Nothing listening: a typed I/O error, not a panic.
     let dead = ultimate::Client::new("127.0.10.99:9".parse().unwrap(), Default::default());
-    assert!(matches!(dead.info(), Err(Error::Io { .. }) | Err(Error::Timeout(_))));
+    assert!(matches!(
+        dead.info(),
+        Err(Error::Io { .. }) | Err(Error::Timeout(_))
+    ));
 }
 
 #[test]
@@ -195,11 +205,13 @@ fn chip_choice_restores_and_never_saves() {
         let sess = ChipSession::apply(c.clone(), ChipChoice::UltiSid6581).unwrap();
         assert_eq!(sess.tag, "ultisid-6581");
         assert_eq!(
-            s.config("UltiSID Configuration", "UltiSID 1 Filter Curve").as_deref(),
+            s.config("UltiSID Configuration", "UltiSID 1 Filter Curve")
+                .as_deref(),
             Some("6581")
         );
         assert_eq!(
-            s.config("SID Sockets Configuration", "SID Socket 1").as_deref(),
+            s.config("SID Sockets Configuration", "SID Socket 1")
+                .as_deref(),
             Some("Disabled")
         );
         sess.restore().unwrap();
@@ -210,7 +222,8 @@ fn chip_choice_restores_and_never_saves() {
         let sess = ChipSession::apply(c.clone(), ChipChoice::Real).unwrap();
         assert_eq!(sess.tag, "8580");
         assert_eq!(
-            s.config("U64 Specific Settings", "Allow Autoconfig uses UltiSid").as_deref(),
+            s.config("U64 Specific Settings", "Allow Autoconfig uses UltiSid")
+                .as_deref(),
             Some("No")
         );
     }

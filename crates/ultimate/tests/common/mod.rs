@@ -59,10 +59,15 @@ pub fn netns_child(test: &str, setup: &[&[&str]]) -> bool {
         eprintln!("SKIP {test}: not root (network-namespace test)");
         return false;
     }
-    let tag: u32 = test.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
+    let tag: u32 = test
+        .bytes()
+        .fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(b as u32));
     let ns = format!("ultt-{}-{:x}", std::process::id(), tag & 0xffff);
     let run = |args: &[&str]| {
-        let st = std::process::Command::new("ip").args(args).status().expect("ip runs");
+        let st = std::process::Command::new("ip")
+            .args(args)
+            .status()
+            .expect("ip runs");
         assert!(st.success(), "ip {args:?} failed");
     };
     run(&["netns", "add", &ns]);
@@ -90,7 +95,9 @@ pub fn netns_child(test: &str, setup: &[&[&str]]) -> bool {
         assert!(out.status.success(), "child test failed in netns");
         assert!(text.contains("1 passed"), "child did not run the test");
     });
-    let _ = std::process::Command::new("ip").args(["netns", "del", &ns]).status();
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "del", &ns])
+        .status();
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
