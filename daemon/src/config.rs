@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT_CONFIG: &str = "/etc/sidflow/sidflow.toml";
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub server: Server,
@@ -95,26 +95,11 @@ pub struct Limits {
     pub feedback_per_minute: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct Devices {
     /// Ultimate hosts to use besides the discovered ones.
     pub hosts: Vec<String>,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: Server::default(),
-            paths: Paths::default(),
-            playback: Playback::default(),
-            cache: Cache::default(),
-            render: Render::default(),
-            admin: Admin::default(),
-            limits: Limits::default(),
-            devices: Devices::default(),
-        }
-    }
 }
 
 impl Default for Server {
@@ -183,12 +168,6 @@ impl Default for Limits {
             sessions_per_minute: 120,
             feedback_per_minute: 120,
         }
-    }
-}
-
-impl Default for Devices {
-    fn default() -> Self {
-        Devices { hosts: Vec::new() }
     }
 }
 

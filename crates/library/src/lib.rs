@@ -429,7 +429,7 @@ impl Index {
                 };
                 if ok {
                     if t.title.to_lowercase().contains(word.as_str()) {
-                        rank = rank.min(0);
+                        rank = 0;
                     } else if t.author.to_lowercase().contains(word.as_str()) {
                         rank = rank.min(1);
                     } else {
