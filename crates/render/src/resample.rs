@@ -96,11 +96,18 @@ impl Kernel {
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let x: &[f32; 8] = x.try_into().unwrap_or(&[0.0; 8]);
+        let y: &[f32; 8] = y.try_into().unwrap_or(&[0.0; 8]);
         for i in 0..8 {
             acc[i] += x[i] * y[i];
         }
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
+    lanes_sum(acc)
+}
+
+#[inline]
+fn lanes_sum(a: [f32; 8]) -> f32 {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
 }
 
 /// Two dot products of `x` against `a` and `b` in one pass.
@@ -113,13 +120,15 @@ fn dot2(a: &[f32], b: &[f32], x: &[f32]) -> (f32, f32) {
         .zip(b.chunks_exact(8))
         .zip(x.chunks_exact(8))
     {
+        let p: &[f32; 8] = p.try_into().unwrap_or(&[0.0; 8]);
+        let q: &[f32; 8] = q.try_into().unwrap_or(&[0.0; 8]);
+        let s: &[f32; 8] = s.try_into().unwrap_or(&[0.0; 8]);
         for i in 0..8 {
             acc_a[i] += p[i] * s[i];
             acc_b[i] += q[i] * s[i];
         }
     }
-    let sum = |a: [f32; 8]| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
-    (sum(acc_a), sum(acc_b))
+    (lanes_sum(acc_a), lanes_sum(acc_b))
 }
 
 fn round_up8(n: usize) -> usize {
