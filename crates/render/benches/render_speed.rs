@@ -3,8 +3,9 @@
 //! For every demo tune (song 1, 30 s of C64 time, PAL/NTSC as the tune says, 44.1 kHz):
 //! * `high`: the full render in the default quality (machine + resid per cycle + resampler);
 //! * `fast`: the full render with resid-rs `Fast`;
-//! * `machine`: the C64 model alone, SID accesses dropped (`c64::NullSid`);
-//! and once, independent of the tune: resid clocked per cycle alone (`Sid::clock` +
+//! * `machine`: the C64 model alone, SID accesses dropped (`c64::NullSid`).
+//!
+//! And once, independent of the tune: resid clocked per cycle alone (`Sid::clock` +
 //! `Sid::output`) and our resampler alone on the same number of cycles.
 //! Numbers are "x real time" (emulated seconds per wall second; best of 3).
 
