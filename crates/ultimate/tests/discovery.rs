@@ -219,3 +219,74 @@ fn ident_broadcast_in_netns() {
         "10.77.0.1".parse::<IpAddr>().unwrap()
     );
 }
+
+/// `.local` resolution against an independent mDNS responder: Avahi (`avahi-daemon` +
+/// `avahi-publish -a`) in the test's netns, with its own dbus and a private /run (mount
+/// namespace), so nothing outside the test is touched. Skipped when Avahi is not installed
+/// (CI installs avahi-daemon, avahi-utils and dbus).
+#[test]
+fn mdns_local_name_against_avahi_in_netns() {
+    let have = |b: &str| {
+        std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {b}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !(have("avahi-daemon") && have("avahi-publish") && have("dbus-daemon") && have("unshare")) {
+        if std::env::var_os("CI").is_some() {
+            panic!("avahi-daemon/avahi-utils/dbus missing in CI");
+        }
+        eprintln!("SKIP mdns_local_name_against_avahi_in_netns: Avahi not installed");
+        return;
+    }
+    if !netns_child("mdns_local_name_against_avahi_in_netns", &[]) {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("ult-avahi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/avahi-peer.sh");
+    let mut peer = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "bash", script, "avahiu64.local", "127.0.0.1"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("avahi peer starts");
+    // Wait for READY.
+    let mut out = peer.stdout.take().unwrap();
+    let mut seen = String::new();
+    let t0 = std::time::Instant::now();
+    while !seen.contains("READY") && t0.elapsed() < Duration::from_secs(10) {
+        use std::io::Read;
+        let mut b = [0u8; 64];
+        match out.read(&mut b) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&b[..n])),
+        }
+    }
+    let s = sim(SimConfig {
+        ip: std::net::Ipv4Addr::LOCALHOST,
+        unique_id: Some("AVAHI1".into()),
+        ..SimConfig::default()
+    });
+    let opts = DiscoveryOptions {
+        broadcast: false,
+        mdns_names: vec!["avahiu64".into()],
+        mdns_timeout: Duration::from_secs(4),
+        http_port: s.http_addr().port(),
+        probe_wired: false,
+        ..DiscoveryOptions::default()
+    };
+    let devs = discover(&opts);
+    // Always stop the peer (its trap kills avahi-daemon and dbus-daemon).
+    let _ = std::process::Command::new("kill").arg(peer.id().to_string()).status();
+    let _ = peer.wait();
+    let log = std::fs::read_to_string(dir.join("avahi.log")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(seen.contains("READY"), "avahi peer did not start: {seen}\n{log}");
+    let devs = devs.unwrap();
+    eprintln!("{devs:#?}");
+    assert_eq!(devs.len(), 1, "{log}");
+    assert_eq!(devs[0].id, "AVAHI1");
+    assert!(devs[0].addresses[0].sources.contains(&Source::Mdns));
+}
