@@ -20,9 +20,10 @@
 //! * No Commodore ROMs are shipped. KERNAL space maps our own stub ([`kernal`]); BASIC space
 //!   reads the RAM underneath even when the PLA selects BASIC; the character ROM reads as
 //!   `$00` everywhere. Tunes that need BASIC (RSID BASIC flag) or MUS data are rejected.
-//! * VIC-II: only the raster counter, raster compare IRQ, `$D019/$D01A`; other registers are
-//!   plain storage. No bad lines or sprite DMA: the CPU is never stalled (digi timing on real
-//!   hardware differs by those stolen cycles).
+//! * VIC-II: the raster counter, raster compare IRQ, `$D019/$D01A` and bad-line DMA
+//!   (CPU read cycles stall for the 40 character fetches, [`Machine::set_bad_lines`], on by
+//!   default in the [`Player`]); other registers are plain storage. No sprite DMA, no
+//!   graphics.
 //! * CIA ([`cia`]): timers A/B with the 6526 pipeline delays, ICR/IMR with old-6526 or
 //!   6526A interrupt timing ([`CiaModel`]), TOD counting at 10 Hz from the CPU clock with
 //!   alarm; the serial shift register only stores `$xC`; the keyboard and joysticks read as

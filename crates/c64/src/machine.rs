@@ -75,6 +75,11 @@ pub struct Machine {
     lines_cycle: u64,
     last_bus: u8,
     video: VideoStandard,
+    /// Model the VIC's bad-line DMA (CPU read cycles stall while it fetches).
+    bad_lines: bool,
+    /// The next bad-line window: read cycles in `ba_start..ba_end` wait until `ba_end`.
+    ba_start: u64,
+    ba_end: u64,
 }
 
 impl std::fmt::Debug for Machine {
@@ -120,6 +125,9 @@ impl Machine {
             lines_cycle: u64::MAX,
             last_bus: 0,
             video,
+            bad_lines: false,
+            ba_start: u64::MAX,
+            ba_end: 0,
         };
         m.update_map();
         m
@@ -168,6 +176,70 @@ impl Machine {
         self.next_due = self.cycle;
     }
 
+    /// Turns the VIC's bad-line DMA on or off (off for a new machine; the
+    /// [`crate::Player`] turns it on by default). On a bad line — raster line `$30-$F7`
+    /// whose low 3 bits equal the `$D011` Y scroll, display enabled (`$D011` bit 4) — the
+    /// VIC pulls BA low at cycle 12 of the line (1-based) and owns the bus for the 40
+    /// character fetches up to cycle 54: a CPU read cycle in that stretch waits until
+    /// cycle 55 (writes in the first 3 cycles still go through, as on the chip). Sprite
+    /// DMA is not modelled (no sprites are ever enabled by tunes that matter here).
+    pub fn set_bad_lines(&mut self, on: bool) {
+        self.bad_lines = on;
+        self.ba_start = if on { 0 } else { u64::MAX };
+        self.ba_end = 0;
+    }
+
+    /// Computes the next bad-line window at or after the current cycle.
+    fn next_bad_line(&mut self) {
+        self.ba_start = u64::MAX;
+        if !self.bad_lines {
+            return;
+        }
+        let to = self.cycle;
+        Self::sync_chip(&mut self.vic, &mut self.vic_done, to);
+        let d011 = self.vic.control1();
+        if d011 & 0x10 == 0 {
+            return; // display off: a $D011 write re-evaluates
+        }
+        let lines = self.video.lines();
+        let cpl = u64::from(self.video.cycles_per_line());
+        // cycles from now to the start of the current line (the count may have been reset
+        // in the middle of a line, so work relative to now)
+        let into_line = u64::from(self.vic.line_cycle());
+        let line = self.vic.line();
+        for k in 0..u64::from(lines) + 8 {
+            let l = ((u64::from(line) + k) % u64::from(lines)) as u16;
+            if (0x30..=0xF7).contains(&l) && l & 7 == u16::from(d011 & 7) {
+                let from_line_start = k * cpl;
+                if from_line_start + 54 > into_line {
+                    let rel_start = (from_line_start + 11).saturating_sub(into_line);
+                    self.ba_start = to + rel_start;
+                    self.ba_end = to + (from_line_start + 54 - into_line);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// A read cycle at or after `ba_start`: wait out the DMA if inside the window.
+    #[cold]
+    #[inline(never)]
+    fn bad_line_stall(&mut self) {
+        if self.cycle < self.ba_end {
+            while self.cycle < self.ba_end {
+                self.end_cycle();
+            }
+        }
+        self.next_bad_line();
+        // a window computed here may already be open (we are in the middle of it)
+        if self.cycle >= self.ba_start && self.cycle < self.ba_end {
+            while self.cycle < self.ba_end {
+                self.end_cycle();
+            }
+            self.next_bad_line();
+        }
+    }
+
     /// Completed bus cycles.
     #[inline]
     pub fn cycle(&self) -> u64 {
@@ -184,6 +256,10 @@ impl Machine {
         self.float_until = 0;
         self.lines_cycle = u64::MAX;
         self.update_due();
+        if self.bad_lines {
+            self.ba_start = 0;
+            self.ba_end = 0;
+        }
     }
 
     /// Brings the chips up to the current cycle. The accessors [`Machine::vic`],
@@ -388,6 +464,9 @@ impl Machine {
     /// One CPU read cycle.
     #[inline(always)]
     pub fn read<S: SidDevice>(&mut self, addr: u16, sid: &mut S) -> u8 {
+        if self.cycle >= self.ba_start {
+            self.bad_line_stall();
+        }
         let v = if self.map[usize::from(addr >> 12)] == Region::Ram && addr >= 2 {
             self.ram[usize::from(addr)]
         } else {
@@ -494,6 +573,11 @@ impl Machine {
                 _ => self.cia2.write(addr as u8, v),
             }
             self.update_due();
+            if self.bad_lines && page <= 0xD3 && addr & 0x3F == 0x11 {
+                // Y scroll / display enable changed: the next bad line moves
+                self.ba_start = 0;
+                self.ba_end = 0;
+            }
             return;
         }
         match page {

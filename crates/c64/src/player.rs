@@ -18,6 +18,9 @@ pub struct PlayerConfig {
     /// before the driver starts. It fixes the raster and CIA phase the tune starts in;
     /// a fixed value keeps renders reproducible. Default 31 000.
     pub power_on_delay: u32,
+    /// Model the VIC's bad-line DMA stalling the CPU ([`Machine::set_bad_lines`]), as a
+    /// real C64 with the screen on does. Default on.
+    pub bad_lines: bool,
     /// A PSID with a play address whose init has not returned after this many cycles is
     /// stopped with [`C64Error::InitTimeout`]. Default 10 s of PAL time (9 852 480 cycles):
     /// decrunching inits take well under a second. RSID inits and PSID inits without a play
@@ -35,6 +38,7 @@ impl Default for PlayerConfig {
             video: VideoStandard::Pal,
             cia_model: CiaModel::Mos6526,
             power_on_delay: 31_000,
+            bad_lines: true,
             init_budget_cycles: 10 * 985_248,
             play_budget_cycles: 2 * 985_248,
         }
@@ -88,6 +92,7 @@ impl Player {
         let bases: Vec<u16> = tune.chips.iter().map(|c| c.address).collect();
         let mut machine = Machine::new(cfg.video, cfg.cia_model, &bases);
         machine.kernal_reset();
+        machine.set_bad_lines(cfg.bad_lines);
         let mut cpu = Cpu::new();
         {
             let mut nul = NullSid;

@@ -13,7 +13,8 @@
 //!   `$D02F-$D03F` read `$FF`, colour registers `$D020-$D02E` read with the upper nibble
 //!   set, collision registers `$D01E/$D01F` read 0).
 //!
-//! Known limitation: no bad lines, no sprite DMA, so the CPU is never stalled.
+//! Bad lines are timed by the machine (it stalls the CPU's read cycles, see
+//! [`crate::Machine::set_bad_lines`]); sprite DMA is not modelled.
 
 use crate::VideoStandard;
 
@@ -53,6 +54,11 @@ impl Vic {
     /// Cycle within the current line (0-based).
     pub fn line_cycle(&self) -> u16 {
         self.cycle
+    }
+
+    /// `$D011` as last written (display enable = bit 4, Y scroll = bits 0-2).
+    pub fn control1(&self) -> u8 {
+        self.regs[0x11]
     }
 
     /// The compare line.

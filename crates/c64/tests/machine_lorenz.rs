@@ -42,6 +42,7 @@ fn petscii(c: u8) -> char {
 fn run(name: &str, prg: &[u8], model: CiaModel) -> Result<u64, String> {
     let mut m = Machine::new(VideoStandard::Pal, model, &[0xD400]);
     m.kernal_reset();
+    m.set_bad_lines(true); // as on a real C64 with the screen on
     let load = u16::from_le_bytes([prg[0], prg[1]]);
     m.load(load, &prg[2..]);
     let mut sid = ResultSid { result: None };

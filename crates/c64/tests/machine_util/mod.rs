@@ -186,3 +186,24 @@ impl Code {
         self
     }
 }
+
+/// Every interval within `tol` cycles of `period`, and the whole span within `tol` of
+/// `period` x intervals (the rate is exact on average).
+pub fn assert_period(c: &[u64], period: u64, tol: u64) {
+    assert!(c.len() >= 3, "only {} events", c.len());
+    let d = diffs(c);
+    assert!(
+        d.iter().all(|&x| x.abs_diff(period) <= tol),
+        "period {period} +-{tol}: {d:?}"
+    );
+    let span = c[c.len() - 1] - c[0];
+    let n = (c.len() - 1) as u64;
+    assert!(
+        span.abs_diff(n * period) <= tol,
+        "span {span} vs {n} x {period}"
+    );
+}
+
+/// Largest bad-line delay of an interrupt: 40 DMA cycles + 3 BA cycles + 2 of the
+/// interrupted instruction.
+pub const BAD_LINE_TOL: u64 = 45;
