@@ -67,6 +67,7 @@ pub struct App {
     /// Operator events (job progress) for `/api/admin/events`.
     pub admin_events: broadcast::Sender<serde_json::Value>,
     pub jobs: Jobs,
+    pub devices: Arc<crate::hw::Devices>,
     pub started: std::time::Instant,
 }
 
@@ -152,11 +153,11 @@ impl App {
                 Ok(v)
             }
             "hardware" => {
-                if hw || self.media.has_engine(Platform::Hardware) {
+                if hw {
                     Ok(v)
                 } else {
                     Err(PlayError::Unavailable(
-                        "no hardware recording of this song exists and no C64 Ultimate is available; \
+                        "no recording of this song on real C64 hardware exists yet; \
                          choose \"hardware if available\" to hear the software rendering"
                             .into(),
                     ))

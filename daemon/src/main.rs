@@ -11,6 +11,7 @@ mod cmd;
 mod config;
 mod db;
 mod http;
+mod hw;
 mod jobs;
 mod mdns;
 mod media;

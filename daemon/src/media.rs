@@ -338,10 +338,6 @@ impl Media {
         self.engines.insert(p, e);
     }
 
-    pub fn has_engine(&self, p: Platform) -> bool {
-        self.engines.contains_key(&p)
-    }
-
     pub fn tune_dir(&self, md5: &str) -> Option<PathBuf> {
         valid_md5(md5).then(|| self.cache_dir.join(&md5[..2]).join(md5))
     }

@@ -52,6 +52,12 @@ fn documented_routes_match_the_daemon() {
             ));
         }
     }
+    let missing: Vec<_> = live.difference(&documented).collect();
+    let extra: Vec<_> = documented.difference(&live).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "undocumented: {missing:?}; not served: {extra:?}"
+    );
     assert_eq!(
         documented, live,
         "doc/http-api.md's route table must list exactly the daemon's routes"
@@ -93,11 +99,16 @@ fn every_admin_route_requires_a_session_and_every_mutation_a_csrf_token() {
             other => panic!("unknown access {other}"),
         }
     }
-    // The only mutations open to listeners: playing, renewing, rating.
+    // The only mutations open to listeners: playing (here or on a device), renewing, rating.
     public_mutating.sort();
     assert_eq!(
         public_mutating,
-        vec!["/api/play", "/api/playback/{id}/renew", "/api/rate"]
+        vec![
+            "/api/devices/{id}/play",
+            "/api/play",
+            "/api/playback/{id}/renew",
+            "/api/rate"
+        ]
     );
 
     // With a session but no (or a wrong) CSRF token: every admin mutation is refused.

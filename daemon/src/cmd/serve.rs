@@ -92,7 +92,17 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     {
         policy = p; // the operator's settings from the admin page win over the file
     }
-    let media = Arc::new(Media::new(cache.clone(), policy, cfg.max_parallel()));
+    let devices = crate::hw::Devices::new(db.clone(), cfg.devices.hosts.clone());
+    let mut media = Media::new(cache.clone(), policy, cfg.max_parallel());
+    let hw_cancel = Arc::new(AtomicBool::new(false));
+    media.set_engine(
+        crate::media::Platform::Hardware,
+        Arc::new(crate::hw::HardwareEngine {
+            devices: devices.clone(),
+            cancel: hw_cancel.clone(),
+        }),
+    );
+    let media = Arc::new(media);
     let source = if cfg.paths.library.as_os_str().is_empty() {
         Source::Demo
     } else {
@@ -125,9 +135,19 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         events,
         admin_events,
         jobs,
+        devices: devices.clone(),
         started: std::time::Instant::now(),
     });
     app.start_scan();
+    if !devices.hosts().is_empty() {
+        // Probe the known hosts (no broadcast) so the list is ready.
+        let d = devices.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = d.refresh(false) {
+                tracing::warn!("devices: {e:#}");
+            }
+        });
+    }
     crate::jobs::Jobs::start(&app);
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -171,6 +191,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     media
         .shutdown
         .store(true, std::sync::atomic::Ordering::Relaxed);
+    hw_cancel.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = app.events.send(serde_json::json!({"type": "shutdown"}));
     let _ = app
         .admin_events

@@ -368,13 +368,73 @@ pub async fn handle(app: &Arc<App>, req: &Req, id: R, ctx: (String, AdminSession
                 .collect();
             json(&serde_json::json!({ "entries": lines }))
         }
+        R::AdminDevicesDiscover => {
+            let a = app.clone();
+            let res = match tokio::task::spawn_blocking(move || a.devices.refresh(true)).await {
+                Ok(Ok(list)) => json(&serde_json::json!({ "devices": list })),
+                Ok(Err(e)) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
+                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+            };
+            audited(app, req, "discover devices", serde_json::json!({}), res)
+        }
+        R::AdminDevicesAdd => {
+            #[derive(Deserialize)]
+            struct Body {
+                host: String,
+            }
+            let b: Body = match req.json() {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            let (a, host) = (app.clone(), b.host.clone());
+            let res = match tokio::task::spawn_blocking(move || a.devices.add_host(&host)).await {
+                Ok(Ok(info)) => json(
+                    &serde_json::json!({ "added": b.host, "info": info, "devices": app.devices.list() }),
+                ),
+                Ok(Err(e)) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
+                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+            };
+            audited(
+                app,
+                req,
+                "add device",
+                serde_json::json!({"host": b.host}),
+                res,
+            )
+        }
+        R::AdminDeviceTest => {
+            let (a, id) = (app.clone(), req.params[0].clone());
+            let res = match tokio::task::spawn_blocking(move || a.devices.test(&id)).await {
+                Ok(Ok(info)) => json(&serde_json::json!({ "ok": true, "info": info })),
+                Ok(Err(e)) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
+                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+            };
+            audited(
+                app,
+                req,
+                "test device",
+                serde_json::json!({"device": req.params[0]}),
+                res,
+            )
+        }
+        R::AdminDevicesPassword => {
+            let b: PasswordBody = match req.json() {
+                Ok(b) => b,
+                Err(r) => return r,
+            };
+            let res = match app.devices.set_password(&b.password) {
+                Ok(()) => json(&serde_json::json!({ "ok": true })),
+                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+            };
+            audited(app, req, "set device password", serde_json::json!({}), res)
+        }
         _ => error(StatusCode::NOT_FOUND, "not found"),
     }
 }
 
 fn create_job(app: &App, b: JobBody) -> Response {
     let platform = b.platform.unwrap_or(Platform::Software);
-    if !app.media.has_engine(platform) {
+    if platform == Platform::Hardware && app.devices.recorder().is_none() {
         return error(
             StatusCode::CONFLICT,
             "no C64 Ultimate is available for hardware rendering",

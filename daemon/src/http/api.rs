@@ -414,3 +414,77 @@ pub fn ratings(app: &App, req: &Req) -> Response {
         .unwrap_or_default();
     json(&serde_json::json!({ "md5": md5, "song": song, "ratings": agg }))
 }
+
+pub fn devices(app: &App) -> Response {
+    let list: Vec<serde_json::Value> = app
+        .devices
+        .list()
+        .iter()
+        .map(|d| {
+            serde_json::json!({
+                "id": d.id, "name": d.info.hostname, "product": d.info.product,
+                "online": d.online, "can_stream": d.can_stream,
+                "simulator": d.simulator,
+            })
+        })
+        .collect();
+    json(&serde_json::json!({ "devices": list }))
+}
+
+#[derive(Deserialize)]
+struct DevicePlayBody {
+    path: String,
+    song: Option<u16>,
+}
+
+pub async fn device_play(app: &std::sync::Arc<App>, req: &Req) -> Response {
+    if let Err(wait) = app.session_limit.check(req.ip) {
+        return too_many(wait, "playback requests");
+    }
+    let b: DevicePlayBody = match req.json() {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(t) = library::safe_relative(&b.path)
+        .ok()
+        .and_then(|p| app.tune(&p))
+    else {
+        return error(StatusCode::NOT_FOUND, "no such tune");
+    };
+    let song = b.song.unwrap_or(t.start_song);
+    if song == 0 || song > t.songs {
+        return error(StatusCode::BAD_REQUEST, "no such song");
+    }
+    let bytes = match app.source.read(&t.path) {
+        Ok(b) => b,
+        Err(e) => return error(StatusCode::NOT_FOUND, &format!("{e:#}")),
+    };
+    let (a, id) = (app.clone(), req.params[0].clone());
+    match tokio::task::spawn_blocking(move || a.devices.play(&id, &bytes, song)).await {
+        Ok(Ok(())) => {
+            let _ = app.events.send(serde_json::json!({
+                "type": "playing", "path": t.path, "title": t.title, "author": t.author,
+                "song": song, "at": rfc3339(now_secs()), "device": req.params[0],
+            }));
+            json(
+                &serde_json::json!({ "playing": true, "device": req.params[0], "path": t.path, "song": song }),
+            )
+        }
+        Ok(Err(e)) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+    }
+}
+
+pub async fn device_live(app: &std::sync::Arc<App>, req: &Req) -> Response {
+    let (a, id) = (app.clone(), req.params[0].clone());
+    let rx = match tokio::task::spawn_blocking(move || a.devices.live(&id)).await {
+        Ok(Ok(rx)) => rx,
+        Ok(Err(e)) => return error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
+        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+    };
+    let mut res = stream::live(rx);
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/mpeg"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}

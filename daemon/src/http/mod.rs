@@ -71,6 +71,13 @@ pub enum R {
     AdminJobDelete,
     AdminEvents,
     AdminAudit,
+    Devices,
+    DevicePlay,
+    DeviceLive,
+    AdminDevicesDiscover,
+    AdminDevicesAdd,
+    AdminDeviceTest,
+    AdminDevicesPassword,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -111,6 +118,9 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/api/rate", Public, R::Rate),
     r("GET", "/api/ratings", Public, R::Ratings),
     r("GET", "/api/events", Public, R::Events),
+    r("GET", "/api/devices", Public, R::Devices),
+    r("POST", "/api/devices/{id}/play", Public, R::DevicePlay),
+    r("GET", "/api/devices/{id}/live", Public, R::DeviceLive),
     r("GET", "/api/admin/session", Bootstrap, R::AdminSession),
     r("POST", "/api/admin/setup", Bootstrap, R::AdminSetup),
     r("POST", "/api/admin/login", Bootstrap, R::AdminLogin),
@@ -138,6 +148,25 @@ pub const ROUTES: &[Route] = &[
     r("DELETE", "/api/admin/jobs/{id}", Admin, R::AdminJobDelete),
     r("GET", "/api/admin/events", Admin, R::AdminEvents),
     r("GET", "/api/admin/audit", Admin, R::AdminAudit),
+    r(
+        "POST",
+        "/api/admin/devices/discover",
+        Admin,
+        R::AdminDevicesDiscover,
+    ),
+    r("POST", "/api/admin/devices/add", Admin, R::AdminDevicesAdd),
+    r(
+        "POST",
+        "/api/admin/devices/{id}/test",
+        Admin,
+        R::AdminDeviceTest,
+    ),
+    r(
+        "POST",
+        "/api/admin/devices/password",
+        Admin,
+        R::AdminDevicesPassword,
+    ),
 ];
 
 /// One request, read whole (bodies are small JSON; audio only flows out).
@@ -346,6 +375,9 @@ pub async fn dispatch(app: Arc<App>, mut req: Req) -> Response {
         R::Rate => api::rate(&app, &req),
         R::Ratings => api::ratings(&app, &req),
         R::Events => stream::sse(app.events.subscribe()),
+        R::Devices => api::devices(&app),
+        R::DevicePlay => api::device_play(&app, &req).await,
+        R::DeviceLive => api::device_live(&app, &req).await,
         R::AdminSession => admin::session(&app, &req),
         R::AdminSetup => admin::setup(&app, &req).await,
         R::AdminLogin => admin::login(&app, &req).await,

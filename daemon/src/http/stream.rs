@@ -154,3 +154,23 @@ pub fn sse(mut events: broadcast::Receiver<serde_json::Value>) -> Response {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
+
+/// A shared live stream: every listener gets the same encoded bytes from the moment it
+/// joins (MP3 frames resynchronise by themselves); a listener that falls behind skips.
+pub fn live(mut rx: broadcast::Receiver<Bytes>) -> Response {
+    let (tx, out) = mpsc::channel::<Chunk>(32);
+    tokio::spawn(async move {
+        loop {
+            match rx.recv().await {
+                Ok(b) => {
+                    if tx.send(Ok(b)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
+    body(out)
+}
