@@ -1,6 +1,6 @@
 //! Capture CPU cost: a packet generator sends 770-byte audio packets over loopback to the
 //! real receive loop (socket, filter, reassembly, PCM into memory); the receiving thread's
-//! CPU time is read from /proc/thread-self/stat. Also times the rubato resampling of the
+//! CPU time is read with getrusage(RUSAGE_THREAD). Also times the rubato resampling of the
 //! captured audio.
 //!
 //! ```text
@@ -13,14 +13,13 @@ use std::time::{Duration, Instant};
 use ultimate::capture::{receive_loop, AudioSocket, Destination, Flow, SourceFilter};
 use ultimate::stream::{build_packet, ReorderOptions, SystemMode, SAMPLES_PER_PACKET};
 
-/// utime + stime of the calling thread, seconds.
+/// User + system CPU time of the calling thread, seconds (getrusage RUSAGE_THREAD, µs).
 fn thread_cpu() -> f64 {
-    let s = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    let after = s.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Fields after ')' start at state (field 3): utime is field 14, stime 15.
-    (ticks(11) + ticks(12)) / 100.0
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 /// Send `packets` packets: `burst` back-to-back every `burst * period / speed`.
@@ -93,11 +92,13 @@ fn run(name: &str, seconds: f64, speed: f64, burst: u64) {
         stats.recv_buffer_bytes
     );
     if name.starts_with("real") {
-        let t = Instant::now();
-        let out = ultimate::resample::resample_all(&pcm, SystemMode::Pal.sample_rate(), 44_100.0, 2).unwrap();
-        let dt = t.elapsed().as_secs_f64();
+        let c0 = thread_cpu();
+        let out =
+            ultimate::resample::resample_all(&pcm, SystemMode::Pal.sample_rate(), 44_100.0, 2)
+                .unwrap();
+        let dt = thread_cpu() - c0;
         println!(
-            "{:<32} {:.1} s of stereo audio in {dt:.2} s = {:.0}x real time ({} frames out)",
+            "{:<32} {:.1} s of stereo audio in {dt:.2} s CPU = {:.0}x real time ({} frames out)",
             "resample 47982.887 -> 44100",
             audio,
             audio / dt,

@@ -83,6 +83,23 @@ pub struct AudioSocket {
     pub local: SocketAddr,
 }
 
+/// SO_RCVBUFFORCE (needs CAP_NET_ADMIN); true when the kernel accepted it.
+fn force_recv_buffer(sock: &Socket, bytes: usize) -> bool {
+    use std::os::fd::AsRawFd;
+    let v: libc::c_int = bytes.min(i32::MAX as usize) as libc::c_int;
+    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a valid c_int.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            &v as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    r == 0
+}
+
 /// The local IPv4 address the kernel would use to reach `peer` (no packet is sent:
 /// `connect` on UDP only selects a route).
 pub fn local_ip_towards(peer: IpAddr) -> Result<Ipv4Addr> {
@@ -105,7 +122,11 @@ impl AudioSocket {
     pub fn open(dest: &Destination, device: IpAddr) -> Result<AudioSocket> {
         let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))
             .map_err(|e| Error::io("UDP socket", e))?;
-        let _ = sock.set_recv_buffer_size(RECV_BUFFER_REQUEST);
+        // With CAP_NET_ADMIN, SO_RCVBUFFORCE ignores net.core.rmem_max; otherwise the
+        // ordinary request is capped by it.
+        if !force_recv_buffer(&sock, RECV_BUFFER_REQUEST) {
+            let _ = sock.set_recv_buffer_size(RECV_BUFFER_REQUEST);
+        }
         let recv_buffer_bytes = sock.recv_buffer_size().unwrap_or(0);
         if recv_buffer_bytes < RECV_BUFFER_REQUEST {
             tracing::info!(

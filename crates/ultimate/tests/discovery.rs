@@ -247,7 +247,15 @@ fn mdns_local_name_against_avahi_in_netns() {
     std::fs::create_dir_all(&dir).unwrap();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/avahi-peer.sh");
     let mut peer = std::process::Command::new("unshare")
-        .args(["-m", "--propagation", "private", "bash", script, "avahiu64.local", "127.0.0.1"])
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "bash",
+            script,
+            "avahiu64.local",
+            "127.0.0.1",
+        ])
         .arg(&dir)
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -279,11 +287,16 @@ fn mdns_local_name_against_avahi_in_netns() {
     };
     let devs = discover(&opts);
     // Always stop the peer (its trap kills avahi-daemon and dbus-daemon).
-    let _ = std::process::Command::new("kill").arg(peer.id().to_string()).status();
+    let _ = std::process::Command::new("kill")
+        .arg(peer.id().to_string())
+        .status();
     let _ = peer.wait();
     let log = std::fs::read_to_string(dir.join("avahi.log")).unwrap_or_default();
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(seen.contains("READY"), "avahi peer did not start: {seen}\n{log}");
+    assert!(
+        seen.contains("READY"),
+        "avahi peer did not start: {seen}\n{log}"
+    );
     let devs = devs.unwrap();
     eprintln!("{devs:#?}");
     assert_eq!(devs.len(), 1, "{log}");
