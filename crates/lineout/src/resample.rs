@@ -64,6 +64,11 @@ fn kernel_table(cutoff: f64) -> Vec<f32> {
     table
 }
 
+fn to_i16(v: f32) -> i16 {
+    // Round half away from zero without a libm call; `as` saturates.
+    (v + 0.5f32.copysign(v)) as i16
+}
+
 /// Converts a source's rate to `out_rate`, pulling input as needed.
 pub struct Resampler {
     channels: usize,
@@ -157,16 +162,38 @@ impl Resampler {
                 &self.table[j * TAPS..(j + 1) * TAPS],
                 &self.table[(j + 1) * TAPS..(j + 2) * TAPS],
             );
-            for t in 0..TAPS {
-                self.coeffs[t] = a[t] + (b[t] - a[t]) * w;
+            for ((c, &x), &y) in self.coeffs.iter_mut().zip(a).zip(b) {
+                *c = x + (y - x) * w;
             }
             let first = (base + 1 - HALF) * ch;
-            for c in 0..ch {
-                let mut acc = 0f32;
-                for t in 0..TAPS {
-                    acc += self.hist[first + t * ch + c] * self.coeffs[t];
+            let window = &self.hist[first..first + TAPS * ch];
+            let o = &mut out[produced * ch..(produced + 1) * ch];
+            match ch {
+                1 => {
+                    let acc: f32 = window.iter().zip(&self.coeffs).map(|(x, c)| x * c).sum();
+                    o[0] = to_i16(acc);
                 }
-                out[produced * ch + c] = acc.round().clamp(-32768.0, 32767.0) as i16;
+                2 => {
+                    let (mut l, mut r) = (0f32, 0f32);
+                    for (fr, c) in window.chunks_exact(2).zip(&self.coeffs) {
+                        l += fr[0] * c;
+                        r += fr[1] * c;
+                    }
+                    o[0] = to_i16(l);
+                    o[1] = to_i16(r);
+                }
+                _ => {
+                    for (k, d) in o.iter_mut().enumerate() {
+                        let acc: f32 = window
+                            .iter()
+                            .skip(k)
+                            .step_by(ch)
+                            .zip(&self.coeffs)
+                            .map(|(x, c)| x * c)
+                            .sum();
+                        *d = to_i16(acc);
+                    }
+                }
             }
             produced += 1;
             self.pos += step;
