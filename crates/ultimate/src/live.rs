@@ -18,6 +18,9 @@ pub type Block = Arc<[i16]>;
 /// A running live capture.
 pub struct LiveStream {
     subscribers: Arc<Mutex<Vec<SyncSender<Block>>>>,
+    /// Graceful stop: the sink ends the capture at the next block (statistics kept).
+    stop: Arc<AtomicBool>,
+    /// Hard stop if no block comes (stream already dead).
     cancel: Arc<AtomicBool>,
     thread: Option<JoinHandle<Result<CaptureStats>>>,
     /// Blocks a slow subscriber missed.
@@ -34,8 +37,14 @@ impl LiveStream {
     ) -> Result<LiveStream> {
         let subscribers: Arc<Mutex<Vec<SyncSender<Block>>>> = Arc::default();
         let cancel = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicU64::new(0));
-        let (subs, c, d) = (subscribers.clone(), cancel.clone(), dropped.clone());
+        let (subs, c, d, st) = (
+            subscribers.clone(),
+            cancel.clone(),
+            dropped.clone(),
+            stop.clone(),
+        );
         let thread = std::thread::Builder::new()
             .name("ultimate-live".into())
             .spawn(move || {
@@ -50,7 +59,11 @@ impl LiveStream {
                         }
                         Err(TrySendError::Disconnected(_)) => false,
                     });
-                    Flow::Continue
+                    if st.load(Ordering::Relaxed) {
+                        Flow::Stop
+                    } else {
+                        Flow::Continue
+                    }
                 });
                 match r {
                     Err(crate::Error::Cancelled) => Ok(CaptureStats::default()),
@@ -60,6 +73,7 @@ impl LiveStream {
             .map_err(|e| crate::Error::io("spawn live capture", e))?;
         Ok(LiveStream {
             subscribers,
+            stop,
             cancel,
             thread: Some(thread),
             dropped,
@@ -79,7 +93,14 @@ impl LiveStream {
 
     /// Stop the capture (the device's stream is stopped too).
     pub fn stop(mut self) -> Result<CaptureStats> {
-        self.cancel.store(true, Ordering::SeqCst);
+        self.stop.store(true, Ordering::SeqCst);
+        let t0 = std::time::Instant::now();
+        while self.thread.as_ref().is_some_and(|t| !t.is_finished()) {
+            if t0.elapsed() > std::time::Duration::from_millis(500) {
+                self.cancel.store(true, Ordering::SeqCst);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         match self.thread.take().map(|t| t.join()) {
             Some(Ok(r)) => r,
             _ => Ok(CaptureStats::default()),
