@@ -643,6 +643,21 @@ impl Registry {
         lock(&self.jobs).entry(id.to_string()).or_default().clone()
     }
 
+    /// Run `job` with the device's shared client while holding its job lock: jobs on one
+    /// device wait for each other, jobs on different devices run in parallel.
+    pub fn with_device_job<T>(
+        &self,
+        id: &str,
+        job: impl FnOnce(Arc<Client>) -> Result<T>,
+    ) -> Result<T> {
+        let client = self
+            .client(id)
+            .ok_or_else(|| Error::Invalid(format!("unknown device {id}")))?;
+        let lock = self.job_lock(id);
+        let _busy = lock.lock().unwrap_or_else(|e| e.into_inner());
+        job(client)
+    }
+
     pub fn set_options(&self, opts: DiscoveryOptions) {
         *lock(&self.opts) = opts;
     }

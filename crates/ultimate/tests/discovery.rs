@@ -133,6 +133,10 @@ fn registry_refresh_marks_offline_and_keeps_wiring() {
     assert!(reg.job_lock("AAAAAA").try_lock().is_err());
     assert!(reg.job_lock("C64-Ultimate-BBBBBB").try_lock().is_ok());
     drop(g);
+    // with_device_job: the shared client, under the lock; unknown ids are an error.
+    let info = reg.with_device_job("AAAAAA", |c| c.info()).unwrap();
+    assert_eq!(info.unique_id.as_deref(), Some("AAAAAA"));
+    assert!(reg.with_device_job("nope", |c| c.info()).is_err());
     drop(a);
 }
 
