@@ -116,6 +116,22 @@ where
     spawn_watchdog_to(addr, timeout / 2, healthy).ok()
 }
 
+/// True if the async runtime runs a freshly spawned task within `within`: a wedged runtime
+/// (all workers blocked) fails this, and the watchdog then lets systemd restart the daemon.
+pub fn runtime_healthy(handle: &tokio::runtime::Handle, within: Duration) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    handle.spawn(async move {
+        let _ = tx.send(());
+    });
+    rx.recv_timeout(within).is_ok()
+}
+
+/// [`spawn_watchdog`] with [`runtime_healthy`] as the health check: what `serve` should use.
+pub fn spawn_runtime_watchdog(handle: tokio::runtime::Handle) -> Option<JoinHandle<()>> {
+    let check = (watchdog_timeout()? / 4).min(Duration::from_secs(5));
+    spawn_watchdog(move || runtime_healthy(&handle, check))
+}
+
 fn spawn_watchdog_to<F>(addr: NotifyAddr, every: Duration, healthy: F) -> io::Result<JoinHandle<()>>
 where
     F: Fn() -> bool + Send + 'static,
@@ -226,6 +242,23 @@ mod tests {
             None
         );
         assert_eq!(watchdog_timeout_from(env(&[]), 7), None);
+    }
+
+    #[test]
+    fn runtime_health_check() {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .build()
+            .unwrap();
+        assert!(runtime_healthy(rt.handle(), Duration::from_secs(5)));
+        // A current-thread runtime nobody drives never runs the probe task: unhealthy.
+        let stalled = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        assert!(!runtime_healthy(
+            stalled.handle(),
+            Duration::from_millis(100)
+        ));
     }
 
     #[test]
