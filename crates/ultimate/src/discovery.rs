@@ -588,10 +588,32 @@ impl Registry {
         })
     }
 
-    /// Run discovery now; returns the updated list.
+    /// Run discovery now; returns the updated list. The stream probe (which briefly takes
+    /// over the device's audio stream) runs at most once per device, only while no job holds
+    /// the device, and only when its wiring is not known yet.
     pub fn refresh(&self) -> Result<Vec<Device>> {
         let opts = lock(&self.opts).clone();
-        let found = discover(&opts)?;
+        let mut quiet = opts.clone();
+        quiet.probe_wired = false;
+        let mut found = discover(&quiet)?;
+        if opts.probe_wired {
+            for d in found.iter_mut() {
+                let known = lock(&self.devices)
+                    .get(&d.id)
+                    .is_some_and(|old| old.addresses.iter().any(|a| a.wired.is_some()));
+                if known || d.addresses.len() < 2 || !d.can_stream || d.password_rejected {
+                    continue;
+                }
+                let job = self.job_lock(&d.id);
+                let Ok(_busy) = job.try_lock() else { continue };
+                let client = Arc::new(Client::new(d.preferred, opts.client.clone()));
+                match probe_wired(&client, Duration::from_millis(1500)) {
+                    Ok(Some(ip)) => apply_wired(d, ip),
+                    Ok(None) => tracing::info!(device = %d.id, "stream probe saw no packets"),
+                    Err(e) => tracing::info!(device = %d.id, "stream probe: {e}"),
+                }
+            }
+        }
         let mut devs = lock(&self.devices);
         for d in devs.values_mut() {
             d.online = false;

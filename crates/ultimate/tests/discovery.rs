@@ -122,6 +122,15 @@ fn registry_refresh_marks_offline_and_keeps_wiring() {
     assert!(list.iter().all(|d| d.online));
     let c = reg.client("AAAAAA").unwrap();
     assert_eq!(c.addr().ip(), "127.42.0.2".parse::<IpAddr>().unwrap());
+    // The probe ran once (one stream start); later refreshes keep its result without
+    // touching the stream again.
+    assert_eq!(a.counters().stream_starts, 1);
+    reg.refresh().unwrap();
+    assert_eq!(a.counters().stream_starts, 1);
+    assert_eq!(
+        reg.client("AAAAAA").unwrap().addr().ip(),
+        "127.42.0.2".parse::<IpAddr>().unwrap()
+    );
     drop(b);
     let list = reg.refresh().unwrap();
     let db = list.iter().find(|d| d.id == "C64-Ultimate-BBBBBB").unwrap();
