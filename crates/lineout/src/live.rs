@@ -247,11 +247,13 @@ impl Source for LiveSource {
             *d = v;
         }
         if take < want {
-            buf[take..want].fill(0);
-            if !s.ended {
-                s.stats.underruns += 1;
-                self.buffering = true;
+            if s.ended {
+                // The stream's last samples: no padding, the next read ends the source.
+                return Ok(take);
             }
+            buf[take..want].fill(0);
+            s.stats.underruns += 1;
+            self.buffering = true;
         }
         Ok(want)
     }

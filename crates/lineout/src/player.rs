@@ -49,6 +49,8 @@ pub struct PlayerStatus {
     pub device: Option<SinkInfo>,
     /// The last error, if the last track stopped because of one.
     pub last_error: Option<String>,
+    /// Commands the player thread has handled (see [`Player::wait_idle`]).
+    pub commands_done: u64,
 }
 
 /// Things the player reports as they happen.
@@ -75,6 +77,7 @@ enum Command {
 /// Handle to the player thread. Dropping it stops playback and joins the thread.
 pub struct Player {
     tx: Sender<Command>,
+    sent: std::sync::atomic::AtomicU64,
     status: Arc<Mutex<PlayerStatus>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -101,21 +104,22 @@ impl Player {
             .name("lineout".into())
             .spawn(move || {
                 let sink = match open() {
-                    Ok(s) => {
-                        let _ = ready_tx.send(Ok(()));
-                        s
-                    }
+                    Ok(s) => s,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
-                Worker::new(sink, rx, st, events, volume).run();
+                // The status (device, volume) is published before spawn() returns.
+                let worker = Worker::new(sink, rx, st, events, volume);
+                let _ = ready_tx.send(Ok(()));
+                worker.run();
             })
             .map_err(|e| Error::Io(format!("starting the line-out thread: {e}")))?;
         match ready_rx.recv() {
             Ok(Ok(())) => Ok(Self {
                 tx,
+                sent: Default::default(),
                 status,
                 thread: Some(thread),
             }),
@@ -141,7 +145,9 @@ impl Player {
     }
 
     fn send(&self, c: Command) -> Result<(), Error> {
-        self.tx.send(c).map_err(|_| Error::PlayerGone)
+        self.tx.send(c).map_err(|_| Error::PlayerGone)?;
+        self.sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 
     /// Plays `src` now, replacing the current source and clearing the queue.
@@ -181,12 +187,12 @@ impl Player {
     /// whether it became idle. (For one-shot commands and tests.)
     pub fn wait_idle(&self, timeout: Duration) -> bool {
         let end = Instant::now() + timeout;
-        // Let a command sent just before reach the thread first.
-        std::thread::sleep(Duration::from_millis(5));
+        // Every command sent so far must have been handled first.
+        let sent = self.sent.load(std::sync::atomic::Ordering::SeqCst);
         loop {
             {
                 let s = lock(&self.status);
-                if s.state == PlayState::Idle && s.queued == 0 {
+                if s.commands_done >= sent && s.state == PlayState::Idle && s.queued == 0 {
                     return true;
                 }
             }
@@ -257,6 +263,7 @@ struct Worker {
     frames: u64,
     out: Vec<i16>,
     last_error: Option<String>,
+    commands_done: u64,
 }
 
 impl Worker {
@@ -281,6 +288,7 @@ impl Worker {
             frames: 0,
             out: Vec::new(),
             last_error: None,
+            commands_done: 0,
         };
         w.set_volume(volume.min(100));
         w.publish();
@@ -312,6 +320,7 @@ impl Worker {
         s.frames_played = self.frames;
         s.device = Some(self.sink.info().clone());
         s.last_error = self.last_error.clone();
+        s.commands_done = self.commands_done;
     }
 
     fn start(&mut self, src: Box<dyn Source>) {
@@ -415,6 +424,7 @@ impl Worker {
             };
             if let Some(c) = cmd {
                 let go_on = self.command(c);
+                self.commands_done += 1;
                 self.publish();
                 if !go_on {
                     break;

@@ -148,6 +148,44 @@ pub fn start_player(
     Ok(Some(p))
 }
 
+/// Plays a live stream (an Ultimate's audio: `ultimate::live::LiveStream::subscribe(250)`,
+/// interleaved stereo blocks at `rate_hz` by the device's clock) on the line-out, replacing
+/// what plays. A thread forwards the blocks into the live FIFO, whose rate servo keeps the
+/// two clocks from drifting apart; the returned feed gives the counters (underruns, overruns,
+/// fill, correction). When the sender side is dropped the stream ends after the FIFO drains.
+#[allow(dead_code)] // wired by `serve` ("play on the box" for a live device)
+pub fn play_live(
+    player: &Player,
+    cfg: &LineoutConfig,
+    blocks: std::sync::mpsc::Receiver<std::sync::Arc<[i16]>>,
+    rate_hz: f64,
+    label: &str,
+) -> anyhow::Result<lineout::LiveFeed> {
+    if !(8000.0..=192_000.0).contains(&rate_hz) {
+        bail!("live stream rate {rate_hz} Hz is out of range");
+    }
+    let (feed, source) = lineout::live(cfg.live(rate_hz.round() as u32, 2), label);
+    forward_blocks(blocks, feed.clone())?;
+    player.play(Box::new(source))?;
+    Ok(feed)
+}
+
+/// Pushes every block into `feed` on a thread; ends the feed when the sender goes away.
+fn forward_blocks(
+    blocks: std::sync::mpsc::Receiver<std::sync::Arc<[i16]>>,
+    feed: lineout::LiveFeed,
+) -> anyhow::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("lineout-live".into())
+        .spawn(move || {
+            for b in blocks {
+                feed.push(&b);
+            }
+            feed.end();
+        })
+        .context("starting the live forwarder")
+}
+
 /// A software render as a line-out source: the player thread renders each period as it goes
 /// (the engine runs hundreds of times faster than real time, so a period costs little).
 pub struct RenderSource {
@@ -453,6 +491,37 @@ mod tests {
         assert!(got == want, "line-out PCM differs from the render");
         assert!(want.iter().any(|&s| s != 0), "the tune is not silent");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn live_blocks_are_forwarded_and_the_end_is_passed_on() {
+        use lineout::Source;
+        let cfg = LineoutConfig {
+            live_buffer_ms: 20,
+            ..Default::default()
+        };
+        let (feed, mut src) = lineout::live(cfg.live(47983, 2), "live");
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<[i16]>>(16);
+        let t = forward_blocks(rx, feed.clone()).unwrap();
+        let block: Vec<i16> = (0..384).map(|i| i as i16).collect();
+        for _ in 0..10 {
+            tx.send(block.clone().into()).unwrap();
+        }
+        drop(tx);
+        t.join().unwrap();
+        assert_eq!(feed.stats().frames_in, 1920);
+        // 1920 frames = 40 ms > the 20 ms target: playing starts at once, then the end.
+        let mut got = Vec::new();
+        let mut buf = vec![0i16; 500];
+        loop {
+            let n = src.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(&got[..384], &block[..]);
+        assert_eq!(got.len(), 3840);
     }
 
     #[test]
