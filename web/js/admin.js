@@ -49,6 +49,7 @@ function start() {
   shell.add("play", "Play", playPanel(shell));
   shell.add("prefs", "Preferences", prefsPanel(shell));
   shell.add("jobs", "Render jobs", jobsPanel());
+  shell.add("devices", "Devices", devicesPanel());
   shell.add("cache", "Cache", cachePanel());
   shell.add("settings", "Settings", settingsPanel());
   shell.add("audit", "Audit log", auditPanel());
@@ -120,6 +121,46 @@ function jobsPanel() {
   const panel = el("section", { class: "grid" }, form, el("div", { class: "card" }, el("h2", { text: "Jobs" }), list));
   panel.addEventListener("shown", () => { refresh(); folders().catch(() => {}); });
   setInterval(() => { if (!panel.hidden) refresh(); }, 5000);
+  return panel;
+}
+
+// ---- devices ----
+function devicesPanel() {
+  const list = el("ul", { class: "list", id: "device-list", "aria-label": "C64 Ultimate devices" });
+  async function load() {
+    try {
+      const d = await api("/api/devices");
+      list.replaceChildren(...d.devices.map((x) => el("li", {},
+        el("span", { style: "flex:1", text: `${x.name || x.id} · ${x.product}${x.simulator ? " (simulator)" : ""} · ${x.online ? "online" : "offline"}${x.can_stream ? " · can record" : ""}` }),
+        el("button", { class: "btn", text: "Test", "aria-label": `Test ${x.name || x.id}`, onclick: async () => {
+          try { const r = await api(`/api/admin/devices/${encodeURIComponent(x.id)}/test`, { method: "POST", body: {} }); shell.toast(`${r.info.product} ${r.info.firmware_version}: OK`); }
+          catch (e) { shell.error(`Test failed: ${e.message}`); } } }))));
+      if (!d.devices.length) list.append(el("li", { class: "empty", text: "No devices yet: discover them or add a host." }));
+    } catch (e) { shell.error(e.message); }
+  }
+  const discover = el("button", { class: "btn primary", id: "discover", text: "Discover now", onclick: async () => {
+    discover.disabled = true;
+    try { await api("/api/admin/devices/discover", { method: "POST", body: {} }); await load(); }
+    catch (e) { shell.error(e.message); } finally { discover.disabled = false; }
+  } });
+  const host = el("input", { type: "text", id: "device-host", placeholder: "192.168.1.64 or u64.local", required: true });
+  const addForm = el("form", { class: "row" }, el("label", { for: "device-host", text: "Host" }), host, el("button", { class: "btn", type: "submit", text: "Add" }));
+  addForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try { await api("/api/admin/devices/add", { method: "POST", body: { host: host.value } }); host.value = ""; load(); }
+    catch (err) { shell.error(err.message); }
+  });
+  const pw = el("input", { type: "password", id: "device-password", autocomplete: "off" });
+  const pwForm = el("form", { class: "row" }, el("label", { for: "device-password", text: "Network password" }), pw, el("button", { class: "btn", type: "submit", text: "Save" }));
+  pwForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try { await api("/api/admin/devices/password", { method: "POST", body: { password: pw.value } }); pw.value = ""; shell.toast("Device password saved"); }
+    catch (err) { shell.error(err.message); }
+  });
+  const panel = el("section", { class: "grid" },
+    el("div", { class: "card" }, el("h2", { text: "C64 Ultimate devices" }), list, el("div", { class: "row", style: "margin-top:10px" }, discover)),
+    el("div", { class: "card stack" }, el("h2", { text: "Add a device" }), addForm, el("h2", { text: "Device password" }), pwForm));
+  panel.addEventListener("shown", load);
   return panel;
 }
 

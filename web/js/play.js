@@ -94,6 +94,33 @@ export function playPanel(shell) {
     stars.append(input, el("label", { for: id, title: `${i} star${i > 1 ? "s" : ""}`, text: "★" },
       el("span", { class: "sr", text: `${i} star${i > 1 ? "s" : ""}` })));
   }
+  // C64 Ultimates on the network: play the tune on one, or listen to one live.
+  const devSel = el("select", { id: "device", "aria-label": "C64 Ultimate" });
+  const devPlay = el("button", { class: "btn", id: "device-play", text: "Play on the C64", onclick: async () => {
+    if (!st.tune) return;
+    try { await api(`/api/devices/${encodeURIComponent(devSel.value)}/play`, { method: "POST", body: { path: st.tune.path, song: st.song } }); shell.toast("Playing on the C64"); }
+    catch (e) { shell.error(`The C64 did not start: ${e.message}`); }
+  } });
+  const devLive = el("button", { class: "btn", id: "device-live", text: "Listen live", onclick: () => {
+    st.session = null; st.tune = null; st.total = NaN;
+    title.textContent = `Live from ${devSel.selectedOptions[0]?.textContent || "the C64"}`;
+    meta.textContent = "Whatever the C64 is playing right now."; badges.replaceChildren();
+    setRatingEnabled(false);
+    audio.src = `/api/devices/${encodeURIComponent(devSel.value)}/live`;
+    audio.play().catch(() => {});
+  } });
+  const devRow = el("div", { class: "row", id: "devices-row", hidden: true }, el("label", { for: "device", text: "C64" }), devSel, devPlay, devLive);
+  async function loadDevices() {
+    try {
+      const d = await api("/api/devices");
+      const on = d.devices.filter((x) => x.online);
+      devSel.replaceChildren(...on.map((x) => el("option", { value: x.id, "data-stream": String(x.can_stream), text: x.name || x.product || x.id })));
+      devRow.hidden = !on.length;
+    } catch { devRow.hidden = true; }
+  }
+  loadDevices();
+  setInterval(loadDevices, 60_000);
+
   const nowCard = el("div", { class: "card now", "aria-label": "Now playing", role: "region" },
     el("h2", { text: "Now playing" }), title, meta, badges,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
@@ -101,7 +128,7 @@ export function playPanel(shell) {
     el("div", { class: "row" }, el("label", { for: "subtune", text: "Song" }), songSel,
       el("label", { for: "variant", text: "Format" }), fmtSel, variantsInfo),
     el("div", { class: "rate", role: "group", "aria-label": "Rate this song" }, likeBtn, dislikeBtn, skipBtn, stars),
-    audio);
+    devRow, audio);
   setRatingEnabled(false);
 
   // ---- queue ----
