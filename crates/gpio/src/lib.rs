@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! let cfg = gpio::GpioConfig { enabled: true, ..Default::default() };
-//! let panel = gpio::start(&cfg, |ev| println!("{ev:?}"));
+//! let panel = gpio::start(&cfg, |ev| println!("{:?}", ev.action()));
 //! panel.set_led(gpio::LedState::Playing);
 //! ```
 
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-pub use logic::{led_level, Button, ButtonEvent, LedState, Panel, Press, Timing, BUTTONS};
+pub use logic::{led_level, Action, Button, ButtonEvent, LedState, Panel, Press, Timing, BUTTONS};
 
 /// The `[gpio]` section of `sidflow.toml`. Pin numbers are BCM GPIO numbers (not header pins).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -27,6 +27,30 @@ pub struct ButtonEvent {
     pub at_ms: u64,
 }
 
+/// What a press asks the daemon to do (the documented button behaviour).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    TogglePause,
+    Stop,
+    Next,
+    Like,
+    Dislike,
+}
+
+impl ButtonEvent {
+    /// Play/pause: short toggles, long stops. Next: next (a long press too). Like: short likes
+    /// the current tune, long dislikes it.
+    pub fn action(&self) -> Action {
+        match (self.button, self.press) {
+            (Button::PlayPause, Press::Short) => Action::TogglePause,
+            (Button::PlayPause, Press::Long) => Action::Stop,
+            (Button::Next, _) => Action::Next,
+            (Button::Like, Press::Short) => Action::Like,
+            (Button::Like, Press::Long) => Action::Dislike,
+        }
+    }
+}
+
 /// What the status LED shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LedState {
@@ -190,6 +214,23 @@ impl Panel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn actions() {
+        let ev = |button, press| {
+            ButtonEvent {
+                button,
+                press,
+                at_ms: 0,
+            }
+            .action()
+        };
+        assert_eq!(ev(Button::PlayPause, Press::Short), Action::TogglePause);
+        assert_eq!(ev(Button::PlayPause, Press::Long), Action::Stop);
+        assert_eq!(ev(Button::Next, Press::Long), Action::Next);
+        assert_eq!(ev(Button::Like, Press::Short), Action::Like);
+        assert_eq!(ev(Button::Like, Press::Long), Action::Dislike);
+    }
 
     #[test]
     fn led_patterns() {
