@@ -34,19 +34,19 @@ const CENTS: f64 = 35.0;
 /// ... or within this many Hz (the resolution of a 100 ms window, for bass notes).
 const HZ: f64 = 3.0;
 /// Share of compared windows whose pitch must agree. Measured on the demo tunes
-/// (2026-11-24): 88-100 %; the wrong-clock control: 7 %.
+/// (2026-11-24): 90-100 %; the wrong-clock control: 7 %.
 const MIN_PITCH_AGREEMENT: f64 = 0.85;
-/// Minimum correlation of the 100 ms RMS envelopes. Measured: 0.815-0.945; control 0.07.
+/// Minimum correlation of the 100 ms RMS envelopes. Measured: 0.829-0.944; control 0.07.
 /// (Music at a steady level gives modest correlations even when the renders agree, because
 /// the window-to-window changes are small; hence also the dB measure below.)
 const MIN_ENVELOPE_CORRELATION: f64 = 0.75;
-/// Maximum mean dB distance of the level-normalised envelopes. Measured: 0.19-0.85 dB;
+/// Maximum mean dB distance of the level-normalised envelopes. Measured: 0.19-0.80 dB;
 /// control 1.60 dB.
 const MAX_ENVELOPE_DB: f64 = 1.2;
 /// Tunes that are reported but not asserted, with the reason. `trinity.sid` (3SID): Debian's
 /// libsidplayfp 2.4.2 plays the third chip much quieter than the first two (its solo RMS is
 /// ~40 % of chips 1+2 together; ours mixes the three with the 1 / 1 / 0.5 matrix), so the
-/// stereo channels hold different mixes: pitch 69 %, r = 0.47, 0.60 dB. Open question, see
+/// stereo channels hold different mixes: pitch 71 %, r = 0.49, 0.65 dB. Open question, see
 /// doc/engine.md.
 const KNOWN_DIFFERENT: &[&str] = &["trinity.sid"];
 
@@ -134,7 +134,8 @@ fn align(a: &[f64], b: &[f64]) -> isize {
     best.0 * hop as isize
 }
 
-fn fft(re: &mut [f64], im: &mut [f64]) {
+/// In-place radix-2 FFT with a precomputed twiddle table (`tw[k] = e^(-2 pi i k / n)`).
+fn fft(re: &mut [f64], im: &mut [f64], tw: &[(f64, f64)]) {
     let n = re.len();
     let mut j = 0;
     for i in 1..n {
@@ -151,10 +152,10 @@ fn fft(re: &mut [f64], im: &mut [f64]) {
     }
     let mut len = 2;
     while len <= n {
-        let ang = -2.0 * std::f64::consts::PI / len as f64;
+        let step = n / len;
         for start in (0..n).step_by(len) {
             for k in 0..len / 2 {
-                let (wr, wi) = ((ang * k as f64).cos(), (ang * k as f64).sin());
+                let (wr, wi) = tw[k * step];
                 let (a, b) = (start + k, start + k + len / 2);
                 let tr = re[b] * wr - im[b] * wi;
                 let ti = re[b] * wi + im[b] * wr;
@@ -168,10 +169,24 @@ fn fft(re: &mut [f64], im: &mut [f64]) {
     }
 }
 
+const FFT_N: usize = 16_384;
+
+fn twiddles() -> &'static [(f64, f64)] {
+    static TW: std::sync::OnceLock<Vec<(f64, f64)>> = std::sync::OnceLock::new();
+    TW.get_or_init(|| {
+        (0..FFT_N / 2)
+            .map(|k| {
+                let a = -2.0 * std::f64::consts::PI * k as f64 / FFT_N as f64;
+                (a.cos(), a.sin())
+            })
+            .collect()
+    })
+}
+
 /// The three strongest spectral peaks between 60 Hz and 6 kHz, strongest first, in Hz
 /// (one 100 ms window, Hann, zero-padded to 16384 points).
 fn peaks_hz(x: &[f64]) -> Vec<f64> {
-    let n = 16_384;
+    let n = FFT_N;
     let len = (RATE / 10) as usize;
     let mut re: Vec<f64> = (0..n)
         .map(|i| {
@@ -183,7 +198,7 @@ fn peaks_hz(x: &[f64]) -> Vec<f64> {
         })
         .collect();
     let mut im = vec![0.0; n];
-    fft(&mut re, &mut im);
+    fft(&mut re, &mut im, twiddles());
     let mag: Vec<f64> = re
         .iter()
         .zip(&im)
