@@ -38,11 +38,17 @@ ADV=
 cleanup() { kill $AVAHI 2>/dev/null; kill "$(cat "$WORK/dbus.pid")" 2>/dev/null; [ -n "$ADV" ] && kill $ADV 2>/dev/null; }
 trap cleanup EXIT
 for i in $(seq 100); do grep -q 'Server startup complete' "$WORK/avahi.log" && break; sleep 0.1; done
-"$BIN" mdns-advertise --name "$NAME" --port "$PORT" --interface lo --seconds 6 > "$WORK/adv.log" 2>&1 &
+"$BIN" mdns-advertise --name "$NAME" --port "$PORT" --interface lo --seconds 8 > "$WORK/adv.log" 2>&1 &
 ADV=$!
-sleep 1
+for i in $(seq 100); do grep -q '^advertising' "$WORK/adv.log" && break; sleep 0.1; done
+sleep 0.5
 echo "== browse"
-timeout 10 avahi-browse -k -r -t -p _http._tcp
+for i in 1 2 3; do
+    out=$(timeout 10 avahi-browse -k -r -t -p _http._tcp)
+    printf '%s\n' "$out" | grep -q '^=;lo;IPv4;SIDFlow;' && break
+    sleep 0.5
+done
+printf '%s\n' "$out"
 echo "== resolve"
 timeout 10 avahi-resolve -4 -n "$NAME.local"
 wait $ADV; echo "== advertiser exit $?"; ADV=
