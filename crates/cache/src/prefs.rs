@@ -108,7 +108,7 @@ macro_rules! pref_text {
     ($t:ty, $what:literal) => {
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
         impl FromStr for $t {

@@ -26,7 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let path = PathBuf::from(format!("{}.{}", args[2], f.extension()));
         fan.push(Box::new(FileEncoder::create(&path, f, pcm, &opts)?));
     }
-    let samples: Vec<i16> = data.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+    let samples: Vec<i16> = data
+        .chunks_exact(2)
+        .map(|c| i16::from_le_bytes([c[0], c[1]]))
+        .collect();
     for chunk in samples.chunks(4096 * usize::from(pcm.channels)) {
         fan.write_pcm(chunk)?;
     }
