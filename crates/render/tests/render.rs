@@ -265,3 +265,19 @@ fn runaway_init_is_an_error_not_a_hang() {
         result.map(|p| p.len())
     );
 }
+
+/// resid's per-cycle external filter leaves a DC offset of hundreds of LSB; the renderer's
+/// DC blocker removes it (before it, a 60 s render of three-wishes had a mean of +459 LSB).
+#[test]
+fn output_has_no_dc_offset() {
+    for q in [SamplingQuality::High, SamplingQuality::Fast] {
+        let o = RenderOptions {
+            quality: q,
+            ..opts(2.0)
+        };
+        let (_, pcm) = render(&tone_tune(0x1D45), &o);
+        let tail = &pcm[44_100..];
+        let mean = tail.iter().map(|&v| f64::from(v)).sum::<f64>() / tail.len() as f64;
+        assert!(mean.abs() < 20.0, "{q:?}: DC {mean}");
+    }
+}

@@ -36,17 +36,17 @@ const HZ: f64 = 3.0;
 /// Share of compared windows whose pitch must agree. Measured on the demo tunes
 /// (2026-11-24): 90-100 %; the wrong-clock control: 7 %.
 const MIN_PITCH_AGREEMENT: f64 = 0.85;
-/// Minimum correlation of the 100 ms RMS envelopes. Measured: 0.829-0.944; control 0.07.
+/// Minimum correlation of the 100 ms RMS envelopes. Measured: 0.828-0.950; control 0.07.
 /// (Music at a steady level gives modest correlations even when the renders agree, because
 /// the window-to-window changes are small; hence also the dB measure below.)
 const MIN_ENVELOPE_CORRELATION: f64 = 0.75;
-/// Maximum mean dB distance of the level-normalised envelopes. Measured: 0.19-0.80 dB;
+/// Maximum mean dB distance of the level-normalised envelopes. Measured: 0.18-0.82 dB;
 /// control 1.60 dB.
 const MAX_ENVELOPE_DB: f64 = 1.2;
 /// Tunes that are reported but not asserted, with the reason. `trinity.sid` (3SID): Debian's
 /// libsidplayfp 2.4.2 plays the third chip much quieter than the first two (its solo RMS is
 /// ~40 % of chips 1+2 together; ours mixes the three with the 1 / 1 / 0.5 matrix), so the
-/// stereo channels hold different mixes: pitch 71 %, r = 0.49, 0.65 dB. Open question, see
+/// stereo channels hold different mixes: pitch 71 %, r = 0.50, 0.66 dB. Open question, see
 /// doc/engine.md.
 const KNOWN_DIFFERENT: &[&str] = &["trinity.sid"];
 
