@@ -4,7 +4,8 @@
 //! stamped with its cycle, to one boxed `resid::Sid` per chip. Each chip is clocked lazily up
 //! to the cycle of the write (and of reads, so `OSC3`/`ENV3` return the chip's real value),
 //! then written. The chips' output is mixed (mono for one SID; libsidplayfp's stereo matrix
-//! for two or three) and resampled to the output rate; [`Renderer::render`] hands out
+//! for two or three), resampled to the output rate and freed of resid's DC offset (a 2 Hz
+//! high-pass); [`Renderer::render`] hands out
 //! interleaved 16-bit frames block by block, so a caller can stream while rendering.
 //!
 //! ```no_run
@@ -292,8 +293,9 @@ impl Renderer {
         Renderer::new(&tune, opts)
     }
 
-    /// Fills `out` with interleaved frames; returns how many frames (0 = the render is done).
-    /// `out.len()` should be a multiple of [`Renderer::channels`]; a partial frame is left alone.
+    /// Fills `out` with interleaved frames; returns how many frames. 0 means the render is
+    /// done (or `out` holds less than one frame). Only whole frames are written: with
+    /// `out.len()` not a multiple of [`Renderer::channels`] the tail is left alone.
     pub fn render(&mut self, out: &mut [i16]) -> Result<usize, RenderError> {
         let ch = self.info.channels;
         let left = self.info.total_frames - self.done_frames;
