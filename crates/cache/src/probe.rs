@@ -9,17 +9,20 @@ use std::path::Path;
 pub fn duration_secs(path: &Path, format: Format) -> Option<f64> {
     let mut f = std::fs::File::open(path).ok()?;
     let len = f.metadata().ok()?.len();
-    // Headers are at the front: WAV and FLAC within a few bytes, MP3's ID3v2 tag + the
-    // first frames within a few KiB; the MP3 frame walk needs the whole file.
+    // Headers are at the front: WAV and FLAC within a few bytes, an MP3's LAME/Info tag
+    // in its first frame. Only an MP3 without a frame count needs the whole file (walk).
     let mut buf = Vec::new();
-    match format {
-        Format::Mp3 => f.read_to_end(&mut buf).ok()?,
-        _ => f.by_ref().take(64 * 1024).read_to_end(&mut buf).ok()?,
-    };
+    f.by_ref().take(64 * 1024).read_to_end(&mut buf).ok()?;
     match format {
         Format::Wav => wav(&buf, len),
         Format::Flac => flac(&buf),
-        Format::Mp3 => mp3(&buf),
+        Format::Mp3 => match mp3_tagged(&buf) {
+            Some(d) => Some(d),
+            None => {
+                f.read_to_end(&mut buf).ok()?;
+                mp3(&buf)
+            }
+        },
     }
 }
 
@@ -117,7 +120,16 @@ fn mp3_frame(h: &[u8]) -> Option<(usize, u32, u32)> {
     Some((len as usize, spf, rate))
 }
 
+/// Duration from the LAME/Info tag's frame count alone (no frame walk), if present.
+fn mp3_tagged(b: &[u8]) -> Option<f64> {
+    mp3_impl(b, false)
+}
+
 fn mp3(b: &[u8]) -> Option<f64> {
+    mp3_impl(b, true)
+}
+
+fn mp3_impl(b: &[u8], walk: bool) -> Option<f64> {
     let mut pos = 0usize;
     if b.get(0..3)? == b"ID3" {
         let s = b.get(6..10)?;
@@ -168,6 +180,9 @@ fn mp3(b: &[u8]) -> Option<f64> {
             let total = u64::from(n) * u64::from(spf);
             return Some(total.saturating_sub(trim) as f64 / f64::from(rate));
         }
+    }
+    if !walk {
+        return None;
     }
     while pos + 4 <= b.len() {
         match mp3_frame(&b[pos..]) {
