@@ -22,6 +22,10 @@ pub struct Config {
     pub admin: Admin,
     pub limits: Limits,
     pub devices: Devices,
+    /// The appliance's sections, owned by their modules.
+    pub lineout: crate::cmd::lineout::LineoutConfig,
+    pub gpio: gpio::GpioConfig,
+    pub mdns: crate::mdns::MdnsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -281,6 +285,15 @@ impl Config {
                 "must be at least 1"
             ));
         }
+        self.lineout
+            .validate()
+            .map_err(|e| anyhow!("invalid configuration: [lineout] {e:#}"))?;
+        self.gpio
+            .validate()
+            .map_err(|e| anyhow!("invalid configuration: [gpio] {e}"))?;
+        self.mdns
+            .validate()
+            .map_err(|e| anyhow!("invalid configuration: [mdns] {e:#}"))?;
         Ok(())
     }
 
@@ -389,6 +402,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("admin.password_hash"), "{e}");
+    }
+
+    #[test]
+    fn appliance_sections_are_part_of_the_file() {
+        let c =
+            Config::parse("[mdns]\nenabled = false\n[gpio]\nenabled = false\n[lineout]\n").unwrap();
+        assert!(!c.mdns.enabled);
+        let e = Config::parse("[mdns]\nhostname = \"bad name!\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("[mdns]"), "{e}");
     }
 
     #[test]

@@ -197,24 +197,20 @@ fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>) -> anyhow::Resul
     )?;
     let mut out = Vec::new();
     let mut idle_since: Option<Instant> = None;
-    loop {
-        match rx.recv_timeout(Duration::from_secs(5)) {
-            Ok(block) => {
-                out.clear();
-                rs.push(&block, &mut out)?;
-                enc.write(&out)?;
-                let bytes = enc.take_output();
-                if !bytes.is_empty() && tx.send(Bytes::from(bytes)).is_err() {
-                    // Nobody listening: give them a moment to come back, then stop.
-                    let since = *idle_since.get_or_insert_with(Instant::now);
-                    if since.elapsed() > Duration::from_secs(5) {
-                        break;
-                    }
-                } else {
-                    idle_since = None;
-                }
+    // Ends when the capture ends or stalls for 5 s.
+    while let Ok(block) = rx.recv_timeout(Duration::from_secs(5)) {
+        out.clear();
+        rs.push(&block, &mut out)?;
+        enc.write(&out)?;
+        let bytes = enc.take_output();
+        if !bytes.is_empty() && tx.send(Bytes::from(bytes)).is_err() {
+            // Nobody listening: give them a moment to come back, then stop.
+            let since = *idle_since.get_or_insert_with(Instant::now);
+            if since.elapsed() > Duration::from_secs(5) {
+                break;
             }
-            Err(_) => break, // the capture ended or stalled
+        } else {
+            idle_since = None;
         }
     }
     let _ = live.stop();

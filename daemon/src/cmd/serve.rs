@@ -154,6 +154,18 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let bound = listener.local_addr()?;
+    // mDNS only makes sense for a listener the LAN can reach (never for loopback: dev, tests).
+    let _mdns = if bound.ip().is_loopback() {
+        None
+    } else {
+        match crate::mdns::advertise(&app.cfg.mdns, bound.port()) {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!("mDNS advertisement failed: {e:#}");
+                None
+            }
+        }
+    };
     tracing::info!(
         "sidflowd {} listening on http://{bound} (state {}, cache {}, library: {})",
         env!("CARGO_PKG_VERSION"),
@@ -184,7 +196,11 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         .run();
     let server = tokio::spawn(server);
 
+    crate::systemd::notify_ready();
+    let _watchdog = crate::systemd::spawn_runtime_watchdog(tokio::runtime::Handle::current());
+
     let signal = wait_for_signal().await;
+    crate::systemd::notify_stopping();
     tracing::info!("{signal}: shutting down");
     sweeper.abort();
     // Renders stop first so that streams following them end, then the server drains.
