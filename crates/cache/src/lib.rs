@@ -495,6 +495,33 @@ impl Cache {
         Ok(out)
     }
 
+    /// The cached variants of one tune (every song, platform, chip and format), for
+    /// showing listeners what is available.
+    pub fn variants(&self, tune: &TuneRef) -> Result<Vec<CacheEntry>, CacheError> {
+        // Matched by file name against this tune's own name and song count (not by the
+        // index's tune field, which a rebuild can only guess).
+        let name = tune.name();
+        let prefix = naming::rel_key(&tune.folder().join(&name));
+        Ok(self
+            .inner
+            .store
+            .cache_list(&prefix)?
+            .into_iter()
+            .filter(|e| {
+                let Some(rest) = e.file.strip_prefix(&prefix) else {
+                    return false;
+                };
+                if rest.contains('/') {
+                    return false;
+                }
+                parse_file_name(&format!("x{rest}")).is_some_and(|p| match p.track {
+                    Some(t) => tune.songs() > 1 && (1..=tune.songs()).contains(&t) && p.name == "x",
+                    None => tune.songs() == 1 && p.name == "x",
+                })
+            })
+            .collect())
+    }
+
     /// Every indexed file whose path starts with `prefix` ("" for all).
     pub fn list(&self, prefix: &str) -> Result<Vec<CacheEntry>, CacheError> {
         Ok(self.inner.store.cache_list(prefix)?)

@@ -353,6 +353,18 @@ fn index_is_rebuilt_after_the_database_is_deleted() {
         .get_or_render(&req, |_| panic!("must not render"))
         .unwrap();
     assert!(matches!(out[0], Outcome::Cached(_)));
+    // The variants of one tune: not those of `B/y-2.sid` or of `A/x.sid`.
+    let v = c.variants(&TuneRef::new("B/x.sid", 3).unwrap()).unwrap();
+    let mut names: Vec<&str> = v.iter().map(|e| e.file.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "B/x-3-sidflow-6581.flac",
+            "B/x-3-sidflow-6581.mp3",
+            "B/x-3-sidflow-6581.wav"
+        ]
+    );
     let stats = c.stats().unwrap();
     let flac = stats
         .formats
