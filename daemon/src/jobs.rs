@@ -301,21 +301,23 @@ fn render_item(app: &App, job: &Job, it: &Item, cancel: &AtomicBool) -> anyhow::
         .tune(&it.path)
         .ok_or_else(|| anyhow::anyhow!("not in the library"))?;
     let chip = choose_chip(tune.chip, &job.chip);
+    let mut vs = Vec::new();
     for f in &job.formats {
         let format = format_from_ext(f).ok_or_else(|| anyhow::anyhow!("unknown format {f}"))?;
-        let v = Variant {
+        vs.push(Variant {
             md5: tune.md5.clone(),
             stem: clean_stem(tune.file_name()),
             song: it.song,
             platform: job.platform,
             chip,
             format,
-        };
-        if app.media.is_cached(&v) {
-            continue;
-        }
-        let req = app.render_request(&tune, &v)?;
-        app.media.ensure_blocking(&v, req, cancel)?;
+        });
+    }
+    vs.retain(|v| !app.media.is_cached(v));
+    if let Some(first) = vs.first() {
+        // One emulation feeds every format's encoder.
+        let req = app.render_request(&tune, first)?;
+        app.media.ensure_many_blocking(&vs, req, cancel)?;
     }
     Ok(())
 }

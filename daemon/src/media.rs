@@ -260,6 +260,14 @@ pub struct Flight {
     pub cancel: AtomicBool,
 }
 
+/// One encoded output of a render: its variant, final path, flight and partial file.
+struct Output {
+    variant: Variant,
+    path: PathBuf,
+    flight: Arc<Flight>,
+    file: Option<File>,
+}
+
 /// A listener's view of a render in flight.
 pub struct Follower {
     pub file: File,
@@ -433,39 +441,51 @@ impl Media {
         }))
     }
 
-    /// Renders `v` unless it is cached or in flight; waits for the result (blocking).
-    /// Used by jobs. `cancel` aborts the wait and this job's own render.
-    pub fn ensure_blocking(
+    /// Renders every variant of `vs` that is neither cached nor in flight with ONE render
+    /// (one emulation, one encoder per format), joins those in flight, and waits for all
+    /// (blocking). Used by jobs. `cancel` aborts the wait and the render this call started.
+    pub fn ensure_many_blocking(
         self: &Arc<Self>,
-        v: &Variant,
+        vs: &[Variant],
         req: RenderRequest,
         cancel: &AtomicBool,
     ) -> anyhow::Result<()> {
-        let path = self.path_of(v).ok_or_else(|| anyhow!("bad tune id"))?;
-        let (flight, owned) = {
+        let (waits, owned) = {
             let mut map = self.inflight.lock().map_err(|_| anyhow!("lock"))?;
-            if let Some(f) = map.get(v) {
-                (f.clone(), false)
-            } else if path.is_file() {
-                return Ok(());
-            } else {
-                (self.start_locked(&mut map, v, &path, req)?, true)
-            }
-        };
-        let rx = flight.state.subscribe();
-        loop {
-            if let Some(done) = rx.borrow().done.clone() {
-                return done.map(|_| ()).map_err(|e| anyhow!(e));
-            }
-            if cancel.load(Ordering::Relaxed) || self.shutdown.load(Ordering::Relaxed) {
-                if owned {
-                    flight.cancel.store(true, Ordering::Relaxed);
+            let mut waits = Vec::new();
+            let mut todo = Vec::new();
+            for v in vs {
+                let path = self.path_of(v).ok_or_else(|| anyhow!("bad tune id"))?;
+                if let Some(f) = map.get(v) {
+                    waits.push(f.clone());
+                } else if !path.is_file() {
+                    todo.push((v.clone(), path));
                 }
-                bail!("cancelled");
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            let _ = rx.has_changed();
+            let owned = if todo.is_empty() {
+                Vec::new()
+            } else {
+                self.start_many_locked(&mut map, &todo, req)?
+            };
+            (waits, owned)
+        };
+        for f in waits.iter().chain(owned.iter()) {
+            let rx = f.state.subscribe();
+            loop {
+                if let Some(done) = rx.borrow().done.clone() {
+                    done.map_err(|e| anyhow!(e))?;
+                    break;
+                }
+                if cancel.load(Ordering::Relaxed) || self.shutdown.load(Ordering::Relaxed) {
+                    for o in &owned {
+                        o.cancel.store(true, Ordering::Relaxed);
+                    }
+                    bail!("cancelled");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
         }
+        Ok(())
     }
 
     fn start_locked(
@@ -475,100 +495,131 @@ impl Media {
         path: &Path,
         req: RenderRequest,
     ) -> anyhow::Result<Arc<Flight>> {
+        let mut f = self.start_many_locked(map, &[(v.clone(), path.to_path_buf())], req)?;
+        f.pop().ok_or_else(|| anyhow!("no render started"))
+    }
+
+    /// Starts one render that feeds every output (same tune, song, platform and chip;
+    /// one encoder and one file per format): the emulation runs once for all formats.
+    fn start_many_locked(
+        self: &Arc<Self>,
+        map: &mut HashMap<Variant, Arc<Flight>>,
+        outs: &[(Variant, PathBuf)],
+        req: RenderRequest,
+    ) -> anyhow::Result<Vec<Arc<Flight>>> {
         if self.shutdown.load(Ordering::Relaxed) {
             bail!("shutting down");
         }
+        let platform = outs
+            .first()
+            .ok_or_else(|| anyhow!("nothing to render"))?
+            .0
+            .platform;
         let engine = self
             .engines
-            .get(&v.platform)
+            .get(&platform)
             .cloned()
-            .ok_or_else(|| anyhow!("no {:?} renderer available", v.platform))?;
+            .ok_or_else(|| anyhow!("no {platform:?} renderer available"))?;
         let used = disk_used_percent(&self.cache_dir).unwrap_or(0.0);
         let max = self.policy.read().map(|p| p.max_disk_percent).unwrap_or(90);
         if used >= f64::from(max) {
             bail!("the disk is {used:.0}% full (limit {max}%): rendering is stopped until space is freed");
         }
-        let dir = path.parent().ok_or_else(|| anyhow!("bad cache path"))?;
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let part = PathBuf::from(format!("{}.part-{}", path.display(), &token()[..8]));
-        let file = File::create(&part).with_context(|| format!("creating {}", part.display()))?;
-        let (tx, _) = watch::channel(FlightState::default());
-        let flight = Arc::new(Flight {
-            part,
-            state: tx,
-            cancel: AtomicBool::new(false),
-        });
-        map.insert(v.clone(), flight.clone());
+        let mut outputs = Vec::new();
+        for (v, path) in outs {
+            let dir = path.parent().ok_or_else(|| anyhow!("bad cache path"))?;
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let part = PathBuf::from(format!("{}.part-{}", path.display(), &token()[..8]));
+            let file =
+                File::create(&part).with_context(|| format!("creating {}", part.display()))?;
+            let (tx, _) = watch::channel(FlightState::default());
+            let flight = Arc::new(Flight {
+                part,
+                state: tx,
+                cancel: AtomicBool::new(false),
+            });
+            outputs.push(Output {
+                variant: v.clone(),
+                path: path.clone(),
+                flight,
+                file: Some(file),
+            });
+        }
+        for o in &outputs {
+            map.insert(o.variant.clone(), o.flight.clone());
+        }
         self.renders_started.fetch_add(1, Ordering::Relaxed);
+        let flights: Vec<Arc<Flight>> = outputs.iter().map(|o| o.flight.clone()).collect();
         let me = self.clone();
-        let (v2, path2, f2) = (v.clone(), path.to_path_buf(), flight.clone());
         let handle = std::thread::Builder::new()
             .name("render".into())
-            .spawn(move || me.run_flight(engine, req, v2, path2, f2, file))?;
+            .spawn(move || me.run_flight(engine, req, outputs))?;
         if let Ok(mut t) = self.threads.lock() {
             t.retain(|h| !h.is_finished());
             t.push(handle);
         }
-        Ok(flight)
+        Ok(flights)
     }
 
     fn run_flight(
         self: Arc<Self>,
         engine: Arc<dyn Engine>,
         req: RenderRequest,
-        v: Variant,
-        path: PathBuf,
-        flight: Arc<Flight>,
-        file: File,
+        mut outs: Vec<Output>,
     ) {
-        let cancelled =
-            || flight.cancel.load(Ordering::Relaxed) || self.shutdown.load(Ordering::Relaxed);
+        let flights: Vec<Arc<Flight>> = outs.iter().map(|o| o.flight.clone()).collect();
+        // Stops when the daemon stops, or when every output's owner gave up.
+        let cancelled = || {
+            self.shutdown.load(Ordering::Relaxed)
+                || flights.iter().all(|f| f.cancel.load(Ordering::Relaxed))
+        };
         let result = if self.slots.acquire(&cancelled) {
-            let r = self.render_into(&*engine, &req, v.format, &flight, file, &cancelled);
+            let r = self.render_into(&*engine, &req, &mut outs, &cancelled);
             self.slots.release();
             r
         } else {
             Err(anyhow!("cancelled"))
         };
         let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        let outcome = match result {
-            Ok(len) => {
-                let used = disk_used_percent(&self.cache_dir).unwrap_or(0.0);
-                let keep = self
-                    .policy
-                    .read()
-                    .map(|p| p.keeps(v.format, used))
-                    .unwrap_or(false);
-                if keep {
-                    match std::fs::rename(&flight.part, &path) {
-                        Ok(()) => tracing::info!("cached {}", path.display()),
-                        Err(e) => tracing::warn!("keeping {}: {e}", path.display()),
+        for o in &outs {
+            let outcome = match &result {
+                Ok(lens) => {
+                    let len = lens.get(&o.variant.format).copied().unwrap_or(0);
+                    let used = disk_used_percent(&self.cache_dir).unwrap_or(0.0);
+                    let keep = self
+                        .policy
+                        .read()
+                        .map(|p| p.keeps(o.variant.format, used))
+                        .unwrap_or(false);
+                    if keep {
+                        match std::fs::rename(&o.flight.part, &o.path) {
+                            Ok(()) => tracing::info!("cached {}", o.path.display()),
+                            Err(e) => tracing::warn!("keeping {}: {e}", o.path.display()),
+                        }
+                    } else {
+                        // Followers hold the file open and keep reading it after the unlink.
+                        let _ = std::fs::remove_file(&o.flight.part);
                     }
-                } else {
-                    // Followers hold the file open and keep reading it after the unlink.
-                    let _ = std::fs::remove_file(&flight.part);
+                    Ok(len)
                 }
-                Ok(len)
-            }
-            Err(e) => {
-                tracing::warn!("render of {} failed: {e:#}", path.display());
-                let _ = std::fs::remove_file(&flight.part);
-                Err(format!("{e:#}"))
-            }
-        };
-        flight.state.send_modify(|s| s.done = Some(outcome));
-        map.remove(&v);
+                Err(e) => {
+                    tracing::warn!("render of {} failed: {e:#}", o.path.display());
+                    let _ = std::fs::remove_file(&o.flight.part);
+                    Err(format!("{e:#}"))
+                }
+            };
+            o.flight.state.send_modify(|s| s.done = Some(outcome));
+            map.remove(&o.variant);
+        }
     }
 
     fn render_into(
         &self,
         engine: &dyn Engine,
         req: &RenderRequest,
-        format: Format,
-        flight: &Flight,
-        mut file: File,
+        outs: &mut [Output],
         cancelled: &dyn Fn() -> bool,
-    ) -> anyhow::Result<u64> {
+    ) -> anyhow::Result<HashMap<Format, u64>> {
         let mut src = engine.open(req)?;
         let pcm = src.pcm_format();
         let opts = EncoderOptions {
@@ -579,18 +630,22 @@ impl Media {
                 .unwrap_or(320),
             ..Default::default()
         };
-        let mut enc = encode::encoder(format, pcm, &opts)?;
-        let mut buf = vec![0i16; 4096 * usize::from(pcm.channels.max(1))];
-        let mut written = 0u64;
-        let mut push = |bytes: Vec<u8>, written: &mut u64| -> anyhow::Result<()> {
+        let mut encs = Vec::new();
+        for o in outs.iter() {
+            encs.push(encode::encoder(o.variant.format, pcm, &opts)?);
+        }
+        let mut written = vec![0u64; outs.len()];
+        let push = |o: &mut Output, bytes: Vec<u8>, written: &mut u64| -> anyhow::Result<()> {
             if !bytes.is_empty() {
-                file.write_all(&bytes)?;
+                let f = o.file.as_mut().ok_or_else(|| anyhow!("file closed"))?;
+                f.write_all(&bytes)?;
                 *written += bytes.len() as u64;
                 let w = *written;
-                flight.state.send_modify(|s| s.written = w);
+                o.flight.state.send_modify(|s| s.written = w);
             }
             Ok(())
         };
+        let mut buf = vec![0i16; 4096 * usize::from(pcm.channels.max(1))];
         loop {
             if cancelled() {
                 bail!("cancelled");
@@ -599,16 +654,26 @@ impl Media {
             if n == 0 {
                 break;
             }
-            enc.write(&buf[..n])?;
-            push(enc.take_output(), &mut written)?;
+            for (i, o) in outs.iter_mut().enumerate() {
+                encs[i].write(&buf[..n])?;
+                let bytes = encs[i].take_output();
+                push(o, bytes, &mut written[i])?;
+            }
         }
-        let patch = enc.finish()?;
-        push(enc.take_output(), &mut written)?;
-        if let Some(p) = patch {
-            file.write_all_at(&p.bytes, p.offset)?;
+        let mut lens = HashMap::new();
+        for (i, o) in outs.iter_mut().enumerate() {
+            let patch = encs[i].finish()?;
+            let bytes = encs[i].take_output();
+            push(o, bytes, &mut written[i])?;
+            if let Some(f) = o.file.as_mut() {
+                if let Some(p) = &patch {
+                    f.write_all_at(&p.bytes, p.offset)?;
+                }
+                f.sync_all()?;
+            }
+            lens.insert(o.variant.format, written[i]);
         }
-        file.sync_all()?;
-        Ok(written)
+        Ok(lens)
     }
 
     /// Stops every render (followers see an error) and waits for the threads.

@@ -193,8 +193,10 @@ fn ensure_blocking_renders_once_and_policy_rules() {
     let (m, eng, dir) = setup("ensure", 4_410, 0, &["mp3", "flac"]);
     let v = variant(Format::Mp3);
     let cancel = AtomicBool::new(false);
-    m.ensure_blocking(&v, req().unwrap(), &cancel).unwrap();
-    m.ensure_blocking(&v, req().unwrap(), &cancel).unwrap();
+    m.ensure_many_blocking(std::slice::from_ref(&v), req().unwrap(), &cancel)
+        .unwrap();
+    m.ensure_many_blocking(std::slice::from_ref(&v), req().unwrap(), &cancel)
+        .unwrap();
     assert_eq!(eng.opened.load(Ordering::SeqCst), 1);
     assert!(m.is_cached(&v));
     assert_eq!(m.usage()["mp3"].1, 1);
@@ -229,5 +231,37 @@ fn variant_names_round_trip_and_stems_are_clean() {
     let mut bad = variant(Format::Mp3);
     bad.md5 = "../../etc".into();
     assert!(m.path_of(&bad).is_none());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn one_render_feeds_every_format() {
+    let (m, eng, dir) = setup("many", 44_100, 0, &["mp3", "flac", "wav"]);
+    let vs = [
+        variant(Format::Mp3),
+        variant(Format::Flac),
+        variant(Format::Wav),
+    ];
+    let cancel = AtomicBool::new(false);
+    m.ensure_many_blocking(&vs, req().unwrap(), &cancel)
+        .unwrap();
+    assert_eq!(
+        eng.opened.load(Ordering::SeqCst),
+        1,
+        "one emulation for three formats"
+    );
+    for v in &vs {
+        assert!(m.is_cached(v), "{:?}", v.format);
+    }
+    let wav = std::fs::read(m.path_of(&vs[2]).unwrap()).unwrap();
+    assert_eq!(wav.len(), 44 + 44_100 * 2);
+    assert_eq!(
+        &std::fs::read(m.path_of(&vs[1]).unwrap()).unwrap()[..4],
+        b"fLaC"
+    );
+    // Cached now: nothing renders again.
+    m.ensure_many_blocking(&vs, req().unwrap(), &cancel)
+        .unwrap();
+    assert_eq!(eng.opened.load(Ordering::SeqCst), 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
