@@ -533,3 +533,25 @@ fn invalid_configuration_is_refused_with_key_value_and_reason() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn server_sent_events_announce_what_starts_playing() {
+    let d = Daemon::start("sse", &[]);
+    let t = first_tune(&d);
+    let mut ev = stream(&d.addr, "GET", "/api/events", &[], None);
+    assert_eq!(ev.status, 200);
+    assert_eq!(ev.headers["content-type"], "text/event-stream");
+    let hello = String::from_utf8(ev.next_bytes()).unwrap();
+    assert!(hello.contains("retry:"), "{hello}");
+    play(&d, t["path"].as_str().unwrap(), "");
+    let mut got = String::new();
+    while !got.contains("\n\n") {
+        got.push_str(&String::from_utf8(ev.next_bytes()).unwrap());
+    }
+    assert!(got.starts_with("event: playing\ndata: {"), "{got}");
+    let data: serde_json::Value =
+        serde_json::from_str(got.lines().nth(1).unwrap().strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(data["title"], t["title"]);
+    // The operator's stream needs a session.
+    assert_eq!(d.get("/api/admin/events").status, 401);
+}
