@@ -34,7 +34,7 @@ done
 [ -n "$ADDR" ] || { echo "sidflowd did not start" >&2; cat "$DATA/daemon.log" >&2; exit 1; }
 echo "sidflowd at http://$ADDR (state $DATA)"
 status=0
-SIDFLOW_URL="http://$ADDR" node --test --test-concurrency=1 ./*.test.mjs || status=$?
+SIDFLOW_URL="http://$ADDR" node --test ./*.test.mjs || status=$?
 kill -TERM "$PID"
 if ! wait "$PID"; then
     echo "sidflowd did not exit cleanly on SIGTERM" >&2
