@@ -213,6 +213,48 @@ fn two_sid_tune_renders_stereo() {
 }
 
 #[test]
+fn song_length_comes_from_songlengths_md5() {
+    let dir = TempDir::new("render-songlengths");
+    // Our own short database for three-wishes.sid (HVSC format: MD5 of the whole file,
+    // one length per song, m:ss or m:ss.mmm), with Windows line endings and a comment.
+    let md5 = std::process::Command::new("md5sum")
+        .arg(demo("three-wishes.sid"))
+        .output()
+        .unwrap();
+    let md5 = String::from_utf8(md5.stdout).unwrap();
+    let md5 = md5.split_whitespace().next().unwrap();
+    let db = dir.join("Songlengths.md5");
+    std::fs::write(
+        &db,
+        format!("[Database]\r\n; /three-wishes.sid\r\n{md5}=0:01.500 0:02 0:00.750\r\n"),
+    )
+    .unwrap();
+    for (song, frames) in [("1", 66_150), ("2", 88_200), ("3", 33_075)] {
+        let name = format!("s{song}.wav");
+        let mut c = sidflowd();
+        c.arg("render")
+            .arg(demo("three-wishes.sid"))
+            .args(["--song", song, "--songlengths"])
+            .arg(&db)
+            .arg("-o")
+            .arg(dir.join(&name));
+        let r = output(c).success();
+        assert!(r.stdout.contains("(Songlengths.md5)"), "{r}");
+        assert_eq!(read_wav(&dir.join(&name)).frames(), frames, "song {song}");
+    }
+    // --seconds overrides the database.
+    let mut c = sidflowd();
+    c.arg("render")
+        .arg(demo("three-wishes.sid"))
+        .args(["--seconds", "1", "--songlengths"])
+        .arg(&db)
+        .arg("-o")
+        .arg(dir.join("forced.wav"));
+    assert!(output(c).success().stdout.contains("(--seconds)"));
+    assert_eq!(read_wav(&dir.join("forced.wav")).frames(), 44_100);
+}
+
+#[test]
 fn renders_are_deterministic() {
     let dir = TempDir::new("render-determinism");
     for n in ["a.wav", "b.wav"] {

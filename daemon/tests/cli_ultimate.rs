@@ -449,6 +449,38 @@ fn capture_into_the_cache_stores_a_c64u_variant() {
         Some(true)
     );
 
+    // An UltiSID 8580 capture without --format: the configured formats (MP3 and FLAC),
+    // named for the chip, the UltiSID variant recorded beside each file.
+    let mut c = sidflowd();
+    c.args([
+        "capture",
+        "--device",
+        &sim.rest,
+        "--port",
+        "0",
+        "--margin",
+        "0",
+        "--seconds",
+        "1",
+        "--chip",
+        "ultisid-8580",
+        "--cache",
+        "--config",
+    ])
+    .arg(&cfg)
+    .arg("--cache-dir")
+    .arg(&cache)
+    .arg(demo("first-light.sid"));
+    let r = output(c).success();
+    assert!(r.stdout.contains("c64u-ultisid-8580"), "{r}");
+    for ext in ["mp3", "flac"] {
+        let f = cache.join(format!("first-light-c64u-8580r5.{ext}"));
+        let p = ffprobe(&f);
+        assert_eq!((p.rate, p.channels), (44_100, 2), "{p:?}");
+        let stats = json(&cache.join(format!("first-light-c64u-8580r5.{ext}.capture.json")));
+        assert_eq!(stats["variant"], "c64u-ultisid-8580", "{stats}");
+    }
+
     // The cache lists it as a hardware render, beside software renders of the same song.
     let mut c = sidflowd();
     c.args([
