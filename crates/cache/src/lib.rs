@@ -546,7 +546,9 @@ impl Cache {
         })
     }
 
-    /// Deletes `.*.part` files (unfinished writes) that no render in flight owns.
+    /// Deletes `.*.part` files (unfinished writes) that no render in flight owns and that
+    /// nobody wrote to for [`STALE_TEMP_SECS`] (another process, e.g. a running daemon
+    /// sharing the folder, may be writing the recent ones).
     pub fn remove_temp_files(&self) -> Result<usize, CacheError> {
         let root = &self.inner.cfg.root;
         let owned: Vec<PathBuf> = self
@@ -567,6 +569,7 @@ impl Cache {
                 } else if name.starts_with('.')
                     && name.ends_with(encode::TEMP_SUFFIX)
                     && !owned.contains(&e.path())
+                    && is_stale(&e)
                 {
                     std::fs::remove_file(e.path()).map_err(io_err(&e.path()))?;
                     removed += 1;
@@ -680,6 +683,17 @@ fn entry_for_file(
         engine_version: engine.map_or_else(|| "unknown".to_string(), |e| e.version.clone()),
         created_unix: created,
     }
+}
+
+/// A temporary file untouched for this long belongs to a render that died.
+pub const STALE_TEMP_SECS: u64 = 120;
+
+fn is_stale(e: &std::fs::DirEntry) -> bool {
+    e.metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age.as_secs() >= STALE_TEMP_SECS)
 }
 
 struct JobOutput {
