@@ -261,5 +261,8 @@ fn a_second_opener_gets_a_clear_in_use_error() {
     assert!(matches!(e, StoreError::InUse { .. }), "{e}");
     assert!(e.to_string().contains("is sidflowd running"), "{e}");
     // And it is not mistaken for a broken file.
-    assert!(matches!(Store::open_or_recreate(&path), Err(StoreError::InUse { .. })));
+    assert!(matches!(
+        Store::open_or_recreate(&path),
+        Err(StoreError::InUse { .. })
+    ));
 }
