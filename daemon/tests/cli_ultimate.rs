@@ -518,6 +518,65 @@ fn capture_into_the_cache_stores_a_c64u_variant() {
 }
 
 #[test]
+fn sigterm_cancels_a_capture_cleanly() {
+    let sim = Sim::start(&[]);
+    let dir = TempDir::new("ult-cancel");
+    let mut c = sidflowd();
+    c.args([
+        "capture",
+        "--device",
+        &sim.rest,
+        "--port",
+        "0",
+        "--seconds",
+        "60",
+    ])
+    .arg(demo("first-light.sid"))
+    .arg("-o")
+    .arg(dir.join("c.wav"))
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // It stops the device's stream, restores the device and exits (a bound against a
+    // hang, not a timing assertion: it takes about a second).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("capture did not stop within 30 s of SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = output_of(child);
+    r.clean_failure(&["cancelled"]);
+    assert!(dir.names().is_empty(), "{:?}", dir.names());
+    // The device is usable again right away.
+    let out = dir.join("after.wav");
+    capture(
+        &sim,
+        &demo("first-light.sid"),
+        &["--seconds", "1", "-o", out.to_str().unwrap()],
+    )
+    .success();
+    assert!((ffprobe(&out).duration - 1.0).abs() < 0.03);
+}
+
+fn output_of(child: Child) -> Run {
+    let o = child.wait_with_output().unwrap();
+    Run {
+        code: o.status.code(),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+    }
+}
+
+#[test]
 fn capture_errors_are_clean() {
     let dir = TempDir::new("ult-errors");
     let out = dir.join("x.wav");
