@@ -43,12 +43,25 @@ const MIN_ENVELOPE_CORRELATION: f64 = 0.75;
 /// Maximum mean dB distance of the level-normalised envelopes. Measured: 0.18-0.82 dB;
 /// control 1.60 dB.
 const MAX_ENVELOPE_DB: f64 = 1.2;
-/// Tunes that are reported but not asserted, with the reason. `trinity.sid` (3SID): Debian's
-/// libsidplayfp 2.4.2 plays the third chip much quieter than the first two (its solo RMS is
-/// ~40 % of chips 1+2 together; ours mixes the three with the 1 / 1 / 0.5 matrix), so the
-/// stereo channels hold different mixes: pitch 71 %, r = 0.50, 0.66 dB. Open question, see
-/// doc/engine.md.
-const KNOWN_DIFFERENT: &[&str] = &["trinity.sid"];
+/// 3SID tunes are compared on their mid signal (L + R). Debian's libsidplayfp 2.4 mixes three
+/// chips as L = S1 + 0.71 S2, R = 0.71 S2 + S3 (chip 3 only on the right, chip 1 only on the
+/// left), while we use L = S1 + S2 + 0.5 S3, R = 0.5 S1 + S2 + S3: channel by channel the two
+/// players hold different mixes (measured on trinity.sid: pitch 71 %, r = 0.50), but their
+/// sums weight the chips 0.71 : 1 : 0.71 and 0.75 : 1 : 0.75, the same music.
+fn comparable(chs: Vec<Vec<f64>>, sids: usize) -> Vec<Vec<f64>> {
+    if sids < 3 || chs.len() < 2 {
+        return chs;
+    }
+    let mid = chs[0].iter().zip(&chs[1]).map(|(l, r)| l + r).collect();
+    vec![mid]
+}
+
+/// Tunes whose envelope correlation is reported but not asserted (pitch and level distance
+/// still are). `trinity.sid` (3SID, mixed 6581/8580): on the mid signal pitch agrees in 98 %
+/// of windows and the level distance is 0.62 dB, but the envelope correlation is 0.63: the
+/// two players weight the three chips differently (see `comparable`), which moves the
+/// window-to-window level changes of this tune's dense nine-voice arrangement.
+const ENVELOPE_NOT_ASSERTED: &[&str] = &["trinity.sid"];
 
 const RATE: u32 = 44_100;
 
@@ -413,7 +426,11 @@ fn agrees_with_sidplayfp_on_pitch_and_loudness() {
                 theirs[i].len(),
                 "{name}: channel count differs"
             );
-            let v = compare_channels(&ours[i], &theirs[i]);
+            let sids = jobs[i].1.chips.len();
+            let v = compare_channels(
+                &comparable(ours[i].clone(), sids),
+                &comparable(theirs[i].clone(), sids),
+            );
             let line = format!(
                 "{name} song {song} ({} {:?}): lag {:+.0} ms, pitch agrees in {:.0}% of {} windows, envelope r = {:.3}, {:.2} dB",
                 info.chip,
@@ -425,20 +442,20 @@ fn agrees_with_sidplayfp_on_pitch_and_loudness() {
                 v.env_db
             );
             eprintln!("{line}");
+            let check_corr = !ENVELOPE_NOT_ASSERTED.iter().any(|k| name == *k);
             let bad = v.compared < 10
                 || v.pitch_agree < MIN_PITCH_AGREEMENT
-                || v.env_corr < MIN_ENVELOPE_CORRELATION
+                || (check_corr && v.env_corr < MIN_ENVELOPE_CORRELATION)
                 || v.env_db > MAX_ENVELOPE_DB;
-            if bad && KNOWN_DIFFERENT.iter().any(|k| name == *k) {
-                eprintln!("  (known difference, not asserted: see KNOWN_DIFFERENT)");
-            } else if bad {
+            if bad {
                 failures.push(line);
             }
         }
 
         // Control: the same comparison must reject a wrong render. Ours played on the other
         // clock (PAL <-> NTSC: 3.8 % = 65 cents off, tempo off too) against the right one.
-        let (_, tune, song, info) = &jobs[0];
+        let control = jobs.iter().position(|j| j.1.chips.len() < 3).unwrap_or(0);
+        let (_, tune, song, info) = &jobs[control];
         let wrong = RenderOptions {
             song: Some(*song),
             sample_rate: RATE,
@@ -453,7 +470,7 @@ fn agrees_with_sidplayfp_on_pitch_and_loudness() {
             .unwrap()
             .render_to_end()
             .unwrap();
-        let v = compare_channels(&channels(&pcm, info.channels), &theirs[0]);
+        let v = compare_channels(&channels(&pcm, info.channels), &theirs[control]);
         eprintln!(
             "control (wrong clock): pitch agrees in {:.0}%, envelope r = {:.3}, {:.2} dB",
             100.0 * v.pitch_agree,
