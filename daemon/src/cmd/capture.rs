@@ -131,6 +131,32 @@ pub fn run(args: Args) -> Result<()> {
         None => None,
         Some(m) => Some(SystemMode::from_config(m).context("--mode: pal or ntsc")?),
     };
+    // Everything that can be refused is refused before the device plays a note.
+    if !(8_000..=96_000).contains(&args.rate) {
+        bail!(
+            "--rate {}: use 8000-96000 Hz, e.g. 44100 or 48000",
+            args.rate
+        );
+    }
+    let outputs = match &args.output {
+        Some(out) => crate::cmd::render::output_paths(out, args.format.as_deref())?,
+        None => {
+            // --cache only: its --format list is checked now too.
+            encode::Format::parse_list(args.format.as_deref().unwrap_or(""))?;
+            Vec::new()
+        }
+    };
+    for (_, path) in &outputs {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                bail!(
+                    "cannot write {}: {} is not a directory",
+                    path.display(),
+                    dir.display()
+                );
+            }
+        }
+    }
     let client = Arc::new(Client::connect(
         &args.device,
         ClientOptions {
@@ -187,10 +213,10 @@ pub fn run(args: Args) -> Result<()> {
         s.recv_buffer_bytes
     );
     let pcm = resample(&hw, args.rate)?;
-    if let Some(out) = &args.output {
+    if !outputs.is_empty() {
         let mut fan = Fanout::new();
         let mut paths = Vec::new();
-        for (format, path) in crate::cmd::render::output_paths(out, args.format.as_deref())? {
+        for (format, path) in outputs {
             let enc = FileEncoder::create(
                 &path,
                 format,
