@@ -600,6 +600,22 @@ fn capture_errors_are_clean() {
     cap(&["--device", "127.0.0.1:9", fl, "--seconds=nan", "-o", o]).clean_failure(&["--seconds"]);
     cap(&["--device", "127.0.0.1:9", fl, "--mode", "secam", "-o", o]).clean_failure(&["--mode"]);
     cap(&["--device", "127.0.0.1:9", fl, "--chip", "sid9000", "-o", o]).usage_error(&["sid9000"]);
+    // Output options, also refused before the device plays (127.0.0.1:9 would refuse the
+    // connection, so these messages prove nothing was contacted).
+    cap(&["--device", "127.0.0.1:9", fl, "--rate", "0", "-o", o]).clean_failure(&["--rate 0"]);
+    cap(&["--device", "127.0.0.1:9", fl, "--rate", "1000000", "-o", o])
+        .clean_failure(&["--rate 1000000"]);
+    cap(&["--device", "127.0.0.1:9", fl, "--format", "ogg", "-o", o]).clean_failure(&["ogg"]);
+    cap(&["--device", "127.0.0.1:9", fl, "--format", "ogg", "--cache"]).clean_failure(&["ogg"]);
+    cap(&[
+        "--device",
+        "127.0.0.1:9",
+        fl,
+        "-o",
+        "/nonexistent/dir/x.wav",
+    ])
+    .clean_failure(&["cannot write", "is not a directory"]);
+    assert!(!Path::new("/nonexistent/dir").exists());
     // No device listening there.
     cap(&["--device", "127.0.0.1:9", fl, "--seconds", "1", "-o", o])
         .clean_failure(&["127.0.0.1:9"]);
