@@ -61,6 +61,12 @@ test)
     # The committed demo .sid files must be exactly what their sources assemble to.
     demo/build.sh
     cargo test --workspace --locked
+    # The web UI in headless Chromium (Playwright, playwright-core from npm).
+    command -v node >/dev/null 2>&1 || {
+        echo "node (>= 20) and npm are needed for the browser tests" >&2
+        exit 1
+    }
+    tests/browser/run.sh
     ;;
 *)
     echo "usage: ./dev.sh run|test|deps" >&2
