@@ -40,6 +40,22 @@ deps() {
             exit 1
         fi
     fi
+    # Node.js >= 20 drives the browser tests (playwright-core). Debian 13 ships 20; on older
+    # releases install a newer nodejs first.
+    if ! command -v node >/dev/null 2>&1; then
+        if [ "$(id -u)" = 0 ]; then
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+        else
+            echo "missing: Node.js >= 20 with npm (apt-get install nodejs npm)" >&2
+            exit 1
+        fi
+    fi
+    local major
+    major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+    if [ "$major" -lt 20 ]; then
+        echo "Node.js $(node --version) is too old for the browser tests: install Node.js >= 20" >&2
+        exit 1
+    fi
     command -v cargo >/dev/null 2>&1 || {
         echo "cargo not found: install Rust (rustup, stable >= 1.90)" >&2
         exit 1
@@ -62,10 +78,6 @@ test)
     demo/build.sh
     cargo test --workspace --locked
     # The web UI in headless Chromium (Playwright, playwright-core from npm).
-    command -v node >/dev/null 2>&1 || {
-        echo "node (>= 20) and npm are needed for the browser tests" >&2
-        exit 1
-    }
     tests/browser/run.sh
     ;;
 *)
