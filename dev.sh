@@ -40,6 +40,13 @@ deps() {
             exit 1
         fi
     fi
+    command -v cargo >/dev/null 2>&1 || {
+        echo "cargo not found: install Rust (rustup, stable >= 1.90)" >&2
+        exit 1
+    }
+}
+
+node_deps() {
     # Node.js >= 20 drives the browser tests (playwright-core). Debian 13 ships 20; on older
     # releases install a newer nodejs first.
     if ! command -v node >/dev/null 2>&1; then
@@ -56,15 +63,12 @@ deps() {
         echo "Node.js $(node --version) is too old for the browser tests: install Node.js >= 20" >&2
         exit 1
     fi
-    command -v cargo >/dev/null 2>&1 || {
-        echo "cargo not found: install Rust (rustup, stable >= 1.90)" >&2
-        exit 1
-    }
 }
 
 case "${1:-}" in
 deps)
     deps
+    node_deps
     ;;
 run)
     deps
@@ -74,6 +78,7 @@ run)
     ;;
 test)
     deps
+    node_deps
     # The committed demo .sid files must be exactly what their sources assemble to.
     demo/build.sh
     cargo test --workspace --locked
