@@ -73,8 +73,7 @@ deps)
 run)
     deps
     shift
-    cargo build --release -p sidflowd
-    exec ./target/release/sidflowd serve --dev "$@"
+    exec cargo run --release -p sidflowd -- serve --dev "$@"
     ;;
 test)
     deps
