@@ -20,7 +20,11 @@ mod systemd;
 mod util;
 
 #[derive(Parser)]
-#[command(name = "sidflowd", version, about = "SIDFlow: C64 SID music for the home network")]
+#[command(
+    name = "sidflowd",
+    version,
+    about = "SIDFlow: C64 SID music for the home network"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -65,8 +69,62 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The one place the daemon writes to stderr directly: a command-line error.
-            eprintln!("sidflowd: {e:#}");
+            eprintln!("sidflowd: {}", describe(&e));
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, like anyhow's `{:#}`, but without repeating a cause
+/// that the message before it already ends with (library errors often show their source in
+/// their own message *and* expose it as `source()`).
+fn describe(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let msg = cause.to_string();
+        if out.ends_with(&msg) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&msg);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    /// A library-style error that shows its source in its message and as `source()`.
+    #[derive(Debug)]
+    struct Io {
+        path: String,
+        source: std::io::Error,
+    }
+    impl std::fmt::Display for Io {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "I/O error on {}: {}", self.path, self.source)
+        }
+    }
+    impl std::error::Error for Io {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.source)
+        }
+    }
+
+    #[test]
+    fn describe_does_not_repeat_a_cause() {
+        let io = std::io::Error::other("Is a directory");
+        let e = anyhow::Error::new(Io {
+            path: "d.wav".into(),
+            source: io,
+        })
+        .context("finishing the output files");
+        assert_eq!(
+            super::describe(&e),
+            "finishing the output files: I/O error on d.wav: Is a directory"
+        );
+        let plain = anyhow::anyhow!("outer").context("top");
+        assert_eq!(super::describe(&plain), "top: outer");
     }
 }
