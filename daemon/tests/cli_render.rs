@@ -378,7 +378,8 @@ fn unwritable_outputs_are_clean_errors_and_leave_no_file() {
         .arg(demo("first-light.sid"))
         .args(["--seconds", "1", "-o"])
         .arg(dir.join("sub.wav"));
-    output(c).clean_failure(&["sub.wav"]);
+    // Refused before rendering, naming the problem.
+    output(c).clean_failure(&["sub.wav", "is a folder"]);
     assert!(names_in(&dir.join("sub.wav")).is_empty());
 
     assert_eq!(dir.names(), ["file", "sub.wav"]);

@@ -95,7 +95,7 @@ pub fn output_paths(output: &Path, format: Option<&str>) -> Result<Vec<(Format, 
         }
         None => vec![ext.unwrap_or(Format::Wav)],
     };
-    Ok(formats
+    let paths: Vec<(Format, PathBuf)> = formats
         .into_iter()
         .map(|f| {
             let path = if ext.is_some() {
@@ -108,7 +108,14 @@ pub fn output_paths(output: &Path, format: Option<&str>) -> Result<Vec<(Format, 
             };
             (f, path)
         })
-        .collect())
+        .collect();
+    // Refuse up front what would only fail after the whole render.
+    for (_, p) in &paths {
+        if p.is_dir() {
+            bail!("output {} is a folder, not a file", p.display());
+        }
+    }
+    Ok(paths)
 }
 
 /// Renders everything `renderer` has left into `sink`, with a progress bar on a terminal.
