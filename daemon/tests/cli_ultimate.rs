@@ -192,8 +192,13 @@ fn password_protected_simulator() {
     let sim = Sim::start(&["--password", "s3cret"]);
     let r = devices(&["--host", &sim.rest]).success();
     assert!(r.stdout.contains("password needed"), "{r}");
-    // A wrong password is reported as rejected. (Checked with the ident reply present: for
-    // a manual host alone, discovery reports "password needed" instead, see the report.)
+    // A manual host alone with a wrong password: rejected, and the 403 tells nothing about
+    // the product, so no claim about streaming is made.
+    let r = devices(&["--host", &sim.rest, "--password", "wrong"]).success();
+    assert!(r.stdout.contains("password REJECTED"), "{r}");
+    assert!(r.stdout.contains("capabilities unknown"), "{r}");
+    assert!(!r.stdout.contains("playback only"), "{r}");
+    // With the ident reply present the product is known too.
     let r = devices(&[
         "--host",
         &sim.rest,

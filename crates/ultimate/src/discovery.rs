@@ -450,7 +450,9 @@ fn merge(results: Vec<Confirmation>, have_password: bool) -> Vec<Device> {
                         hostname: addr.ip().to_string(),
                         ..Info::default()
                     };
-                    devices.push(new_device(addr, sources, info, true, now));
+                    let mut dev = new_device(addr, sources, info, true, now);
+                    dev.password_rejected = have_password;
+                    devices.push(dev);
                     continue;
                 };
                 (

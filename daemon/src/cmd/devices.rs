@@ -120,6 +120,9 @@ pub fn describe(d: &Device) -> String {
     let mut caps = Vec::new();
     caps.push(if d.can_stream {
         "audio capture"
+    } else if d.info.product.is_empty() {
+        // A 403 with no ident reply tells us nothing about the product.
+        "capabilities unknown until the password is accepted"
     } else {
         "playback only (no audio stream)"
     });
