@@ -69,6 +69,8 @@ pub struct App {
     pub jobs: Jobs,
     pub devices: Arc<crate::hw::Devices>,
     pub started: std::time::Instant,
+    /// "Play on the box": the line-out player and the GPIO panel.
+    pub box_out: crate::boxout::BoxOut,
 }
 
 /// A listener's preferences as the UI sends them.

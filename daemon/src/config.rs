@@ -285,12 +285,8 @@ impl Config {
                 "must be at least 1"
             ));
         }
-        self.lineout
-            .validate()
-            .map_err(|e| anyhow!("invalid configuration: [lineout] {e:#}"))?;
-        self.gpio
-            .validate()
-            .map_err(|e| anyhow!("invalid configuration: [gpio] {e}"))?;
+        self.lineout.validate().map_err(|e| anyhow!("{e:#}"))?;
+        self.gpio.validate().map_err(|e| anyhow!("{e}"))?;
         self.mdns
             .validate()
             .map_err(|e| anyhow!("invalid configuration: [mdns] {e:#}"))?;

@@ -252,6 +252,7 @@ impl Engine for HardwareEngine {
         let client = self.devices.client(&dev.id)?;
         let lock = self.devices.registry.job_lock(&dev.id);
         let _one_at_a_time = lock.lock().map_err(|_| anyhow!("device lock"))?;
+        let _capturing = crate::boxout::CaptureGuard::new(); // the status LED blinks
         let opts = ultimate::hwrender::HwRenderOptions {
             song: Some(req.song),
             length: req.length,

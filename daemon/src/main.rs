@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod app;
 mod auth;
+mod boxout;
 mod cmd;
 mod config;
 mod db;

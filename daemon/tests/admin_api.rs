@@ -99,11 +99,18 @@ fn every_admin_route_requires_a_session_and_every_mutation_a_csrf_token() {
             other => panic!("unknown access {other}"),
         }
     }
-    // The only mutations open to listeners: playing (here or on a device), renewing, rating.
+    // The only mutations open to listeners: playing (here, on the box or on a device),
+    // the box's controls, renewing, rating.
     public_mutating.sort();
     assert_eq!(
         public_mutating,
         vec![
+            "/api/box/next",
+            "/api/box/pause",
+            "/api/box/play",
+            "/api/box/resume",
+            "/api/box/stop",
+            "/api/box/volume",
             "/api/devices/{id}/play",
             "/api/play",
             "/api/playback/{id}/renew",

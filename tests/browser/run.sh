@@ -16,7 +16,9 @@ if [ -z "${SIDFLOWD:-}" ]; then
     SIDFLOWD="${CARGO_TARGET_DIR:-$ROOT/target}/debug/sidflowd"
 fi
 DATA=$(mktemp -d /tmp/sidflow-browser.XXXXXX)
-env -u SIDFLOW_ADMIN_PASSWORD RUST_LOG=info "$SIDFLOWD" serve --listen 127.0.0.1:0 --data-dir "$DATA" 2>"$DATA/daemon.log" &
+# "Play on the box" goes to ALSA's null device (no sound card needed).
+printf '[lineout]\ndevice = "null"\nformat = "S16_LE"\n' >"$DATA/sidflow.toml"
+env -u SIDFLOW_ADMIN_PASSWORD RUST_LOG=info "$SIDFLOWD" serve --config "$DATA/sidflow.toml" --listen 127.0.0.1:0 --data-dir "$DATA" 2>"$DATA/daemon.log" &
 PID=$!
 cleanup() {
     kill "$PID" 2>/dev/null || true

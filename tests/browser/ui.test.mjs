@@ -136,3 +136,60 @@ test("operator: first-run password, login, render job progress to completion", a
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("output choice: play on the box's line-out, pause, volume, back to the browser", async () => {
+  const { page, errors } = await open("/");
+  const box = () => page.evaluate(async () => (await fetch("/api/box")).json());
+  const until = async (what, ok) => {
+    const t0 = Date.now();
+    for (;;) {
+      const s = await box();
+      if (ok(s)) return s;
+      assert.ok(Date.now() - t0 < 15_000, `${what}: ${JSON.stringify(s)}`);
+      await page.waitForTimeout(100);
+    }
+  };
+  assert.equal((await box()).available, true, "run.sh gives the daemon a null line-out");
+  await page.waitForSelector("#library li.tune");
+  // The choice appears because the box has a line-out; choose it with the keyboard.
+  await page.waitForSelector("#output-browser", { state: "visible" });
+  assert.equal(await page.isChecked("#output-browser"), true);
+  await page.focus("#output-browser");
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await page.isChecked("#output-box"), true);
+  await page.waitForSelector("#box-controls", { state: "visible" });
+  assert.equal(await page.isDisabled("#seek"), true, "no seeking on the box");
+
+  // Play a tune: the box plays it, the browser does not.
+  const first = (await page.textContent("#library li.tune .t")).trim();
+  await page.click("#library li.tune button.name");
+  const s = await until("playing on the box", (s) => s.state === "playing" && s.frames_played > 0);
+  assert.equal(s.track.title, first);
+  assert.equal((await page.textContent("#now-title")).trim(), first);
+  assert.equal(await page.evaluate(() => document.getElementById("audio").paused), true);
+  await page.waitForFunction(() => document.getElementById("box-info").textContent.includes("playing"));
+  await page.waitForFunction(() => document.getElementById("play-pause").getAttribute("aria-label") === "Pause");
+
+  // The transport button pauses and resumes the box.
+  await page.click("#play-pause");
+  await until("paused", (s) => s.state === "paused");
+  await page.waitForFunction(() => document.getElementById("play-pause").getAttribute("aria-label") === "Play");
+  await page.click("#play-pause");
+  await until("resumed", (s) => s.state === "playing");
+
+  // Volume with the keyboard.
+  const v0 = (await box()).volume;
+  await page.focus("#box-volume");
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  await until("volume", (s) => s.volume === v0 - 2);
+
+  // Stop, then back to this browser.
+  await page.click("#box-stop");
+  await until("stopped", (s) => s.state === "idle");
+  await page.check("#output-browser");
+  await page.waitForSelector("#box-controls", { state: "hidden" });
+  assert.equal(await page.isDisabled("#seek"), false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -2,6 +2,7 @@
 // subtune, variant) and rating. The same component serves listeners and the operator.
 import { api, el, fmtTime, ApiError, icon } from "./api.js";
 import { loadPrefs, onPrefs } from "./prefs.js";
+import { boxOutput } from "./box.js";
 
 const RENEW_MS = 60_000;
 
@@ -94,6 +95,23 @@ export function playPanel(shell) {
     stars.append(input, el("label", { for: id, title: `${i} star${i > 1 ? "s" : ""}`, text: "★" },
       el("span", { class: "sr", text: `${i} star${i > 1 ? "s" : ""}` })));
   }
+  // Output: this browser, or the box's own line-out.
+  function setPlayIcon(playing) {
+    playBtn.replaceChildren(icon(playing ? "pause" : "play", 26));
+    playBtn.setAttribute("aria-label", playing ? "Pause" : "Play");
+  }
+  const box = boxOutput(shell, {
+    onState: (s) => {
+      setPlayIcon(s.state === "playing");
+      time.textContent = s.state === "idle" ? "on the box: idle" : `on the box: ${s.state}`;
+    },
+    onSelect: (on) => {
+      seek.disabled = on;
+      if (on) { audio.pause(); setPlayIcon(box.status()?.state === "playing"); }
+      else { setPlayIcon(!audio.paused); time.textContent = "0:00 / –:––"; }
+    },
+  });
+
   // C64 Ultimates on the network: play the tune on one, or listen to one live.
   const devSel = el("select", { id: "device", "aria-label": "C64 Ultimate" });
   const devPlay = el("button", { class: "btn", id: "device-play", text: "Play on the C64", onclick: async () => {
@@ -122,7 +140,7 @@ export function playPanel(shell) {
   setInterval(loadDevices, 60_000);
 
   const nowCard = el("div", { class: "card now", "aria-label": "Now playing", role: "region" },
-    el("h2", { text: "Now playing" }), title, meta, badges,
+    el("h2", { text: "Now playing" }), title, meta, badges, box.el,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
       el("div", { class: "seek", style: "flex:1" }, seek, time)),
     el("div", { class: "row" }, el("label", { for: "subtune", text: "Song" }), songSel,
@@ -152,13 +170,23 @@ export function playPanel(shell) {
   function playNow(t) { st.queue.splice(st.index + 1, 0, t); st.index++; renderQueue(); start(t, t.start_song); }
   function step(d) {
     const i = st.index + d;
-    if (i < 0 || i >= st.queue.length) return;
+    if (i < 0 || i >= st.queue.length) { if (box.active() && d > 0) box.next(); return; }
     st.index = i; renderQueue(); start(st.queue[i], st.queue[i].start_song);
   }
 
   async function start(t, song, { format = null, at = 0, keepPlaying = true } = {}) {
     const prefs = loadPrefs();
     const body = { path: t.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: format || prefs.format } };
+    if (box.active()) {
+      const tr = await box.play(t, song, body.prefs);
+      if (!tr) return;
+      clearInterval(st.renewing);
+      audio.pause();
+      st.session = null; st.tune = t; st.song = tr.song; st.format = tr.format; st.total = NaN; st.rated = null;
+      showNow({ platform: tr.platform, chip: tr.chip, format: tr.format || "live" });
+      loadVariants();
+      return;
+    }
     try {
       const s = await api("/api/play", { method: "POST", body });
       st.session = s; st.tune = s.tune; st.song = s.song; st.format = s.variant.format;
@@ -174,8 +202,8 @@ export function playPanel(shell) {
     }
   }
 
-  function showNow() {
-    const t = st.tune, v = st.session.variant;
+  function showNow(v = st.session.variant) {
+    const t = st.tune;
     title.textContent = t.title || t.path;
     meta.textContent = [t.author, t.released].filter(Boolean).join(" · ");
     badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : "software",
@@ -225,12 +253,13 @@ export function playPanel(shell) {
   }
 
   function toggle() {
+    if (box.active()) { box.toggle(); return; }
     if (!st.session) { if (st.queue.length) step(st.index < 0 ? 1 : 0); return; }
     if (audio.paused) audio.play().catch((e) => shell.error(`Playback failed: ${e.message}`)); else audio.pause();
   }
 
   function seekTo(t) {
-    if (!st.session) return;
+    if (!st.session || box.active()) return;
     const r = audio.seekable;
     for (let i = 0; i < r.length; i++) if (t >= r.start(i) && t <= r.end(i)) { audio.currentTime = t; return; }
     // Not seekable yet (still rendering): ask again, the finished file supports ranges.
@@ -248,8 +277,8 @@ export function playPanel(shell) {
       else if (t > 0) shell.toast("Seeking works once the song has finished rendering.");
     }
   });
-  audio.addEventListener("play", () => { playBtn.replaceChildren(icon("pause", 26)); playBtn.setAttribute("aria-label", "Pause"); });
-  audio.addEventListener("pause", () => { playBtn.replaceChildren(icon("play", 26)); playBtn.setAttribute("aria-label", "Play"); });
+  audio.addEventListener("play", () => { if (!box.active()) setPlayIcon(true); });
+  audio.addEventListener("pause", () => { if (!box.active()) setPlayIcon(false); });
   audio.addEventListener("timeupdate", () => {
     const total = isFinite(st.total) ? st.total : audio.duration;
     time.textContent = `${fmtTime(audio.currentTime)} / ${fmtTime(total)}`;

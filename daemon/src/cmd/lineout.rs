@@ -61,8 +61,6 @@ fn refuse(key: &str, value: impl std::fmt::Debug, why: &str) -> anyhow::Error {
     anyhow::anyhow!("invalid configuration: `lineout.{key}` = {value:?}: {why}")
 }
 
-// `validate`, `live` and `start_player` are the API `serve` wires.
-#[allow(dead_code)]
 impl LineoutConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         self.alsa().map(|_| ())
@@ -133,7 +131,6 @@ impl LineoutConfig {
 
 /// Opens the configured device and starts the player (for `serve`). `Ok(None)` when disabled;
 /// an error when the device cannot be opened (serve logs it and runs without line-out).
-#[allow(dead_code)]
 pub fn start_player(
     cfg: &LineoutConfig,
     events: Option<std::sync::mpsc::Sender<lineout::PlayerEvent>>,

@@ -115,6 +115,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     };
     let auth = crate::auth::Auth::new(db.clone(), &cfg.admin, &data)?;
     let jobs = crate::jobs::Jobs::new(db.clone())?;
+    let box_out = crate::boxout::BoxOut::start(&cfg.lineout);
     let (events, _) = tokio::sync::broadcast::channel(256);
     let (admin_events, _) = tokio::sync::broadcast::channel(256);
     let app = Arc::new(App {
@@ -137,7 +138,9 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         jobs,
         devices: devices.clone(),
         started: std::time::Instant::now(),
+        box_out,
     });
+    crate::boxout::wire(&app);
     app.start_scan();
     if !devices.hosts().is_empty() {
         // Probe the known hosts (no broadcast) so the list is ready.

@@ -370,10 +370,29 @@ pub fn rate(app: &App, req: &Req) -> Response {
             )
         }
     };
-    let key = format!("{}:{}", t.md5, b.song);
+    let agg = match record_rating(app, &t, b.song, &b.action, stars) {
+        Ok(a) => a,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
+    };
+    json_status(
+        StatusCode::CREATED,
+        &serde_json::json!({ "md5": t.md5, "song": b.song, "ratings": agg }),
+    )
+}
+
+/// Stores one rating (checked by the caller) and appends it to the ratings log: the path of
+/// `POST /api/rate` and of the box's like button.
+pub fn record_rating(
+    app: &App,
+    t: &library::Tune,
+    song: u16,
+    action: &str,
+    stars: Option<u8>,
+) -> anyhow::Result<Aggregate> {
+    let key = format!("{}:{}", t.md5, song);
     let agg = app
         .db
-        .update(RATINGS, &key, |a: &mut Aggregate| match b.action.as_str() {
+        .update(RATINGS, &key, |a: &mut Aggregate| match action {
             "like" => a.likes += 1,
             "dislike" => a.dislikes += 1,
             "skip" => a.skips += 1,
@@ -381,22 +400,15 @@ pub fn rate(app: &App, req: &Req) -> Response {
                 a.stars_sum += u64::from(stars.unwrap_or(0));
                 a.stars_count += 1;
             }
-        });
-    let agg = match agg {
-        Ok(a) => a,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
-    };
+        })?;
     let rec = serde_json::json!({
-        "ts": rfc3339(now_secs()), "md5": t.md5, "song": b.song, "path": t.path,
-        "action": b.action, "stars": stars,
+        "ts": rfc3339(now_secs()), "md5": t.md5, "song": song, "path": t.path,
+        "action": action, "stars": stars,
     });
     if let Err(e) = app.ratings_log.append(&rec) {
         tracing::error!("ratings log: {e}");
     }
-    json_status(
-        StatusCode::CREATED,
-        &serde_json::json!({ "md5": t.md5, "song": b.song, "ratings": agg }),
-    )
+    Ok(agg)
 }
 
 pub fn ratings(app: &App, req: &Req) -> Response {

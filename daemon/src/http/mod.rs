@@ -17,6 +17,7 @@
 pub mod admin;
 pub mod api;
 pub mod assets;
+pub mod boxctl;
 pub mod range;
 pub mod stream;
 
@@ -78,6 +79,10 @@ pub enum R {
     AdminDevicesAdd,
     AdminDeviceTest,
     AdminDevicesPassword,
+    BoxStatus,
+    BoxPlay,
+    BoxControl,
+    BoxVolume,
 }
 
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -121,6 +126,13 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/api/devices", Public, R::Devices),
     r("POST", "/api/devices/{id}/play", Public, R::DevicePlay),
     r("GET", "/api/devices/{id}/live", Public, R::DeviceLive),
+    r("GET", "/api/box", Public, R::BoxStatus),
+    r("POST", "/api/box/play", Public, R::BoxPlay),
+    r("POST", "/api/box/pause", Public, R::BoxControl),
+    r("POST", "/api/box/resume", Public, R::BoxControl),
+    r("POST", "/api/box/stop", Public, R::BoxControl),
+    r("POST", "/api/box/next", Public, R::BoxControl),
+    r("POST", "/api/box/volume", Public, R::BoxVolume),
     r("GET", "/api/admin/session", Bootstrap, R::AdminSession),
     r("POST", "/api/admin/setup", Bootstrap, R::AdminSetup),
     r("POST", "/api/admin/login", Bootstrap, R::AdminLogin),
@@ -378,6 +390,13 @@ pub async fn dispatch(app: Arc<App>, mut req: Req) -> Response {
         R::Devices => api::devices(&app),
         R::DevicePlay => api::device_play(&app, &req).await,
         R::DeviceLive => api::device_live(&app, &req).await,
+        R::BoxStatus => boxctl::status(&app),
+        R::BoxPlay => boxctl::play(&app, &req).await,
+        R::BoxControl => {
+            let action = req.path.rsplit('/').next().unwrap_or("").to_string();
+            boxctl::control(&app, &req, &action).await
+        }
+        R::BoxVolume => boxctl::volume(&app, &req).await,
         R::AdminSession => admin::session(&app, &req),
         R::AdminSetup => admin::setup(&app, &req).await,
         R::AdminLogin => admin::login(&app, &req).await,
