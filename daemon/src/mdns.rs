@@ -6,7 +6,6 @@
 //! `serve` calls [`advertise`] after binding its listener and keeps the [`Advertiser`];
 //! dropping it sends goodbye packets (TTL 0) so browsers forget the box at once.
 // The API is wired by `cmd::serve`; until then parts of it are only used by mdns-advertise.
-#![allow(dead_code)]
 
 use std::time::Duration;
 

@@ -6,7 +6,6 @@
 //! restarts it), and call [`notify_stopping`] when shutdown begins. Outside systemd every call
 //! is a no-op.
 // The API is wired by `cmd::serve`; until then parts of it are only used by tests.
-#![allow(dead_code)]
 
 use std::io;
 use std::os::unix::net::UnixDatagram;

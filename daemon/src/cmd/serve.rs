@@ -200,6 +200,18 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let server = tokio::spawn(server);
 
     crate::systemd::notify_ready();
+    // `systemctl status` shows where the UI is and whether the box can play.
+    crate::systemd::notify_status(&format!(
+        "serving http://{bound}; line-out: {}",
+        match app.box_out.player() {
+            Ok(p) => p
+                .status()
+                .device
+                .map(|d| d.device)
+                .unwrap_or_else(|| "open".into()),
+            Err(_) => "off".into(),
+        }
+    ));
     let _watchdog = crate::systemd::spawn_runtime_watchdog(tokio::runtime::Handle::current());
 
     let signal = wait_for_signal().await;
