@@ -126,7 +126,11 @@ impl BoxOut {
     pub fn current(&self) -> Option<Track> {
         let p = self.player.as_ref()?;
         let s = p.status();
-        let label = s.now_playing?;
+        self.track(&s.now_playing?)
+    }
+
+    /// The track sent to the player under `label`.
+    pub fn track(&self, label: &str) -> Option<Track> {
         let v = self.tracks.lock().unwrap_or_else(|p| p.into_inner());
         v.iter().rev().find(|t| t.label == label).cloned()
     }
@@ -317,11 +321,8 @@ fn publish(app: &App, ev: lineout::PlayerEvent) {
         lineout::PlayerEvent::Failed(l) => ("failed", Some(l)),
         lineout::PlayerEvent::Idle => ("idle", None),
     };
-    let track = if what == "started" {
-        app.box_out.current()
-    } else {
-        None
-    };
+    // By the label: the event can arrive before the player's status shows the track.
+    let track = label.as_deref().and_then(|l| app.box_out.track(l));
     let _ = app.events.send(serde_json::json!({
         "type": "box", "event": what, "label": label, "track": track,
         "at": crate::util::rfc3339(crate::util::now_secs()),

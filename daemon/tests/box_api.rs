@@ -224,12 +224,30 @@ fn a_cached_variant_plays_from_the_cache() {
         assert!(t0.elapsed() < Duration::from_secs(20), "{v}");
         std::thread::sleep(Duration::from_millis(50));
     }
+    let mut ev = stream(&d.addr, "GET", "/api/events", &[], None);
+    assert_eq!(ev.status, 200);
     let r = d.post_json(
         "/api/box/play",
         r#"{"path":"first-light.sid","song":1,"prefs":{"format":"flac"}}"#,
     );
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["track"]["source"], "cache", "{}", r.text());
+    // Server-sent events tell every page what the box started.
+    let mut got = String::new();
+    while !got.contains("event: box\n")
+        || !got[got.find("event: box\n").unwrap()..].contains("\n\n")
+    {
+        got.push_str(&String::from_utf8(ev.next_bytes()).unwrap());
+    }
+    let line = got[got.find("event: box\n").unwrap()..]
+        .lines()
+        .nth(1)
+        .unwrap();
+    let data: serde_json::Value =
+        serde_json::from_str(line.strip_prefix("data: ").unwrap()).unwrap();
+    assert_eq!(data["event"], "started", "{got}");
+    assert_eq!(data["track"]["path"], "first-light.sid", "{got}");
+    assert_eq!(data["track"]["source"], "cache", "{got}");
     assert_eq!(r.json()["track"]["format"], "flac");
     let s = wait_for(&d, "playing", |s| {
         s["state"] == "playing" && s["frames_played"].as_u64() > Some(0)
