@@ -275,7 +275,9 @@ pub struct Cache {
 }
 
 struct Inner {
-    cfg: CacheConfig,
+    root: PathBuf,
+    /// Everything but the root can change while the cache is in use ([`Cache::reconfigure`]).
+    cfg: std::sync::RwLock<CacheConfig>,
     store: Arc<Store>,
     inflight: Mutex<HashMap<String, Arc<Shared>>>,
     renders: AtomicU64,
@@ -284,6 +286,10 @@ struct Inner {
 impl Inner {
     fn inflight(&self) -> MutexGuard<'_, HashMap<String, Arc<Shared>>> {
         self.inflight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn cfg(&self) -> CacheConfig {
+        self.cfg.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -301,7 +307,8 @@ impl Cache {
         std::fs::create_dir_all(&cfg.root).map_err(io_err(&cfg.root))?;
         let cache = Cache {
             inner: Arc::new(Inner {
-                cfg,
+                root: cfg.root.clone(),
+                cfg: std::sync::RwLock::new(cfg),
                 store,
                 inflight: Mutex::new(HashMap::new()),
                 renders: AtomicU64::new(0),
@@ -323,17 +330,33 @@ impl Cache {
         Ok(cache)
     }
 
-    pub fn config(&self) -> &CacheConfig {
-        &self.inner.cfg
+    /// The configuration in force now.
+    pub fn config(&self) -> CacheConfig {
+        self.inner.cfg()
+    }
+
+    /// Changes the cached formats, thresholds and encoder options of a cache in use (the
+    /// operator's settings page). Renders in flight finish with the settings they started
+    /// with; later requests use the new ones. The root cannot change.
+    pub fn reconfigure(&self, cfg: CacheConfig) -> Result<(), CacheError> {
+        if cfg.root != self.inner.root {
+            return Err(CacheError::BadName(format!(
+                "the cache folder cannot change while in use ({} -> {})",
+                self.inner.root.display(),
+                cfg.root.display()
+            )));
+        }
+        *self.inner.cfg.write().unwrap_or_else(|p| p.into_inner()) = cfg;
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {
-        &self.inner.cfg.root
+        &self.inner.root
     }
 
     /// The absolute path a variant is (or would be) cached at.
     pub fn path_of(&self, v: &Variant) -> PathBuf {
-        self.inner.cfg.root.join(v.rel_path())
+        self.inner.root.join(v.rel_path())
     }
 
     /// Renders started since the cache was opened (for tests and statistics).
@@ -372,7 +395,7 @@ impl Cache {
     /// a cached file, a stream of a render in flight (joined, never started twice), or a
     /// new render, returned as the ticket's job for this caller to run.
     pub fn request(&self, req: &RenderRequest) -> Result<Ticket, CacheError> {
-        let cfg = &self.inner.cfg;
+        let cfg = &self.inner.cfg();
         let mut usage: Option<DiskUsage> = None;
         let mut outputs = Vec::new();
         let mut job_outputs = Vec::new();
@@ -530,7 +553,7 @@ impl Cache {
     /// Files and bytes per format (from the index), disk usage and thresholds.
     pub fn stats(&self) -> Result<CacheStats, CacheError> {
         let entries = self.inner.store.cache_list("")?;
-        let mut st = stats_from(&self.inner.cfg, &entries);
+        let mut st = stats_from(&self.inner.cfg(), &entries);
         st.renders_in_flight = self.inner.inflight().len();
         Ok(st)
     }
@@ -538,7 +561,7 @@ impl Cache {
     /// Rebuilds the index from the files in the cache folder: names parsed, durations
     /// read from the files' headers; engine versions are unknown ("unknown").
     pub fn rebuild_index(&self) -> Result<RebuildReport, CacheError> {
-        let (entries, ignored) = scan(&self.inner.cfg.root)?;
+        let (entries, ignored) = scan(&self.inner.root)?;
         self.inner.store.cache_replace_all(&entries)?;
         Ok(RebuildReport {
             files: entries.len(),
@@ -550,7 +573,7 @@ impl Cache {
     /// nobody wrote to for [`STALE_TEMP_SECS`] (another process, e.g. a running daemon
     /// sharing the folder, may be writing the recent ones).
     pub fn remove_temp_files(&self) -> Result<usize, CacheError> {
-        let root = &self.inner.cfg.root;
+        let root = &self.inner.root;
         let owned: Vec<PathBuf> = self
             .inner
             .inflight()
@@ -772,7 +795,7 @@ impl RenderJob {
     }
 
     fn run_inner(&self, source: &mut dyn PcmSource) -> Result<RenderReport, CacheError> {
-        let cfg = &self.inner.cfg;
+        let cfg = &self.inner.cfg();
         let pcm = source.pcm_format();
         let engine = source.engine();
         let mut writers = Vec::with_capacity(self.outputs.len());
@@ -849,7 +872,7 @@ impl RenderJob {
             return Ok(());
         }
         if let Some(f) = &mut w.file {
-            let cfg = &self.inner.cfg;
+            let cfg = &self.inner.cfg.read().unwrap_or_else(|p| p.into_inner());
             let usage = disk_usage(&cfg.root).map_err(|source| CacheError::DiskUsage {
                 path: cfg.root.clone(),
                 source,

@@ -112,6 +112,32 @@ fn disabled_formats_are_skipped_or_streamed_from_memory() {
 }
 
 #[test]
+fn reconfigure_changes_formats_of_a_cache_in_use_but_not_its_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cache");
+    let c = open(&root, &dir.path().join("db.redb"), |_| {});
+    let req = RenderRequest::new(key("a.sid", 1, 1), vec![Format::Wav]);
+    let out = c
+        .get_or_render(&req, |_| Ok(Box::new(Tone::new(0.25))))
+        .unwrap();
+    assert!(matches!(out[0], Outcome::Skipped { .. }));
+    let mut cfg = c.config();
+    cfg.formats.push(Format::Wav);
+    cfg.encoder.mp3_bitrate_kbps = 128;
+    c.reconfigure(cfg.clone()).unwrap();
+    assert_eq!(c.config(), cfg);
+    let out = c
+        .get_or_render(&req, |_| Ok(Box::new(Tone::new(0.25))))
+        .unwrap();
+    assert!(matches!(out[0], Outcome::Cached(_)));
+    assert_eq!(files(&root), ["a-sidflow-6581.wav"]);
+    let mut moved = cfg;
+    moved.root = dir.path().join("elsewhere");
+    assert!(c.reconfigure(moved).is_err());
+    assert_eq!(c.root(), root);
+}
+
+#[test]
 fn concurrent_requests_for_one_variant_share_one_render() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("cache");
