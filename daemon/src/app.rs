@@ -2,7 +2,6 @@
 
 use crate::auth::Auth;
 use crate::config::Config;
-use crate::db::Db;
 use crate::jobs::Jobs;
 use crate::media::{Chip, Media, Platform, RenderRequest, Variant};
 use crate::sessions::Sessions;
@@ -57,7 +56,7 @@ pub struct App {
     pub scan_errors: AtomicUsize,
     pub media: Arc<Media>,
     pub sessions: Sessions,
-    pub db: Arc<Db>,
+    pub db: Arc<store::Store>,
     pub auth: Auth,
     pub ratings_log: JsonLog,
     pub session_limit: RateLimiter,
@@ -138,21 +137,19 @@ impl App {
             )));
         }
         let chip = choose_chip(tune.chip, &prefs.chip);
-        let mut v = Variant {
-            md5: tune.md5.clone(),
-            stem: crate::media::clean_stem(tune.file_name()),
-            song,
-            platform: Platform::Hardware,
-            chip,
-            format,
+        let variant = |p: Platform| {
+            crate::media::variant(tune, song, p, chip, format)
+                .map_err(|e| PlayError::Bad(format!("{e:#}")))
         };
+        let v = variant(Platform::Hardware)?;
         let hw = self.media.is_cached(&v);
         match prefs.mode.as_str() {
             "" | "auto" => {
-                if !hw {
-                    v.platform = Platform::Software;
+                if hw {
+                    Ok(v)
+                } else {
+                    variant(Platform::Software)
                 }
-                Ok(v)
             }
             "hardware" => {
                 if hw {
@@ -173,14 +170,14 @@ impl App {
     pub fn render_request(&self, tune: &Tune, v: &Variant) -> anyhow::Result<RenderRequest> {
         let sid = self.source.read(&tune.path)?;
         let length = tune
-            .duration_ms(v.song)
+            .duration_ms(v.key.song)
             .filter(|&ms| ms > 0)
             .map(Duration::from_millis)
             .unwrap_or(Duration::from_secs(self.cfg.playback.default_song_secs));
         Ok(RenderRequest {
             sid: Arc::new(sid),
-            song: v.song,
-            chip: v.chip,
+            song: v.key.song,
+            chip: v.key.chip,
             length,
             sample_rate: self.cfg.render.sample_rate,
         })

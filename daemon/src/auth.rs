@@ -9,7 +9,10 @@
 //!   request must echo in `X-CSRF-Token`.
 //! * Every admin action (logins included) is one line of `audit/admin-actions.jsonl`.
 
-use crate::db::{Db, ADMIN_SESSIONS, SETTINGS};
+use store::{Store, SETTINGS};
+
+/// Admin sessions (key: digest of the cookie token).
+pub const ADMIN_SESSIONS: store::Table = store::Table::new("admin_sessions");
 use crate::util::{now_secs, rfc3339, token, JsonLog};
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
@@ -41,7 +44,7 @@ pub enum LoginError {
 }
 
 pub struct Auth {
-    db: Arc<Db>,
+    db: Arc<Store>,
     /// The hash in force (configuration first, then the database).
     hash: RwLock<Option<String>>,
     from_config: bool,
@@ -71,7 +74,11 @@ fn digest(token: &str) -> String {
 }
 
 impl Auth {
-    pub fn new(db: Arc<Db>, cfg: &crate::config::Admin, data_dir: &Path) -> anyhow::Result<Auth> {
+    pub fn new(
+        db: Arc<Store>,
+        cfg: &crate::config::Admin,
+        data_dir: &Path,
+    ) -> anyhow::Result<Auth> {
         let (hash, from_config) = if !cfg.password_hash.is_empty() {
             (Some(cfg.password_hash.clone()), true)
         } else if !cfg.password.is_empty() {
@@ -190,7 +197,7 @@ impl Auth {
     /// Drops expired sessions (called now and then).
     pub fn sweep(&self) {
         let now = now_secs();
-        if let Ok(all) = self.db.all::<AdminSession>(ADMIN_SESSIONS) {
+        if let Ok(all) = self.db.list::<AdminSession>(ADMIN_SESSIONS, "") {
             for (k, s) in all {
                 if s.expires <= now {
                     let _ = self.db.delete(ADMIN_SESSIONS, &k);
@@ -226,7 +233,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sidflow-auth-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let db = Arc::new(Db::open(&dir.join("db.redb")).unwrap());
+        let db = Arc::new(Store::open(&dir.join("db.redb")).unwrap());
         (Auth::new(db, &cfg, &dir).unwrap(), dir)
     }
 

@@ -5,15 +5,16 @@
 //! Discovery (a UDP broadcast on the LAN) only runs when the operator asks for it; hosts
 //! the operator adds are probed directly. The device password is stored in the database.
 
-use crate::db::{Db, SETTINGS};
-use crate::media::{Chip, Engine, PcmSource, RenderRequest};
+use crate::media::{Chip, Engine, RenderRequest};
 use anyhow::{anyhow, Context};
 use bytes::Bytes;
+use cache::PcmSource;
 use encode::{EncoderOptions, Format, PcmFormat};
 use std::collections::HashMap;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use store::{Store, SETTINGS};
 use tokio::sync::broadcast;
 use ultimate::discovery::{Device, DiscoveryOptions, Registry};
 use ultimate::{Client, ClientOptions};
@@ -25,13 +26,13 @@ const OUT_RATE: u32 = 48_000;
 
 pub struct Devices {
     pub registry: Arc<Registry>,
-    db: Arc<Db>,
+    db: Arc<Store>,
     config_hosts: Vec<String>,
     live: Mutex<HashMap<String, broadcast::Sender<Bytes>>>,
 }
 
 impl Devices {
-    pub fn new(db: Arc<Db>, config_hosts: Vec<String>) -> Arc<Devices> {
+    pub fn new(db: Arc<Store>, config_hosts: Vec<String>) -> Arc<Devices> {
         let d = Devices {
             registry: Registry::new(DiscoveryOptions::default()),
             db,
@@ -235,11 +236,17 @@ impl PcmSource for VecSource {
             channels: 2,
         }
     }
-    fn next(&mut self, buf: &mut [i16]) -> anyhow::Result<usize> {
+    fn read(&mut self, buf: &mut [i16]) -> Result<usize, cache::SourceError> {
         let n = buf.len().min(self.pcm.len() - self.pos);
         buf[..n].copy_from_slice(&self.pcm[self.pos..self.pos + n]);
         self.pos += n;
         Ok(n)
+    }
+    fn engine(&self) -> cache::Engine {
+        cache::Engine {
+            name: "c64u".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 

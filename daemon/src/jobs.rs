@@ -6,13 +6,13 @@
 //! or cancelling aborts the current render at once (a paused job redoes that item later).
 
 use crate::app::{choose_chip, App};
-use crate::db::{Db, JOBS};
-use crate::media::{clean_stem, format_from_ext, Platform, Variant};
+use crate::media::{format_from_ext, Platform};
 use crate::util::now_secs;
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+use store::{Store, JOBS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -66,7 +66,7 @@ fn key(id: u64) -> String {
 }
 
 pub struct Jobs {
-    db: Arc<Db>,
+    db: Arc<Store>,
     next_id: AtomicU64,
     wake: (Mutex<bool>, Condvar),
     /// Set to abort the render of the job being worked on.
@@ -76,8 +76,8 @@ pub struct Jobs {
 }
 
 impl Jobs {
-    pub fn new(db: Arc<Db>) -> anyhow::Result<Jobs> {
-        let all = db.all::<Job>(JOBS)?;
+    pub fn new(db: Arc<Store>) -> anyhow::Result<Jobs> {
+        let all = db.list::<Job>(JOBS, "")?;
         let max = all.iter().map(|(_, j)| j.id).max().unwrap_or(0);
         Ok(Jobs {
             db,
@@ -92,7 +92,7 @@ impl Jobs {
     pub fn list(&self) -> Vec<Job> {
         let mut v: Vec<Job> = self
             .db
-            .all::<Job>(JOBS)
+            .list::<Job>(JOBS, "")
             .map(|a| a.into_iter().map(|(_, j)| j).collect())
             .unwrap_or_default();
         v.sort_by_key(|j| std::cmp::Reverse(j.id));
@@ -168,7 +168,7 @@ impl Jobs {
             Some(j) if matches!(j.status, Status::Pending | Status::Running | Status::Paused) => {
                 anyhow::bail!("cancel the job before deleting it")
             }
-            Some(_) => self.db.delete(JOBS, &key(id)),
+            Some(_) => Ok(self.db.delete(JOBS, &key(id))?),
             None => Ok(false),
         }
     }
@@ -304,14 +304,13 @@ fn render_item(app: &App, job: &Job, it: &Item, cancel: &AtomicBool) -> anyhow::
     let mut vs = Vec::new();
     for f in &job.formats {
         let format = format_from_ext(f).ok_or_else(|| anyhow::anyhow!("unknown format {f}"))?;
-        vs.push(Variant {
-            md5: tune.md5.clone(),
-            stem: clean_stem(tune.file_name()),
-            song: it.song,
-            platform: job.platform,
+        vs.push(crate::media::variant(
+            &tune,
+            it.song,
+            job.platform,
             chip,
             format,
-        });
+        )?);
     }
     vs.retain(|v| !app.media.is_cached(v));
     if let Some(first) = vs.first() {

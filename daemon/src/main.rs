@@ -10,7 +10,6 @@ mod auth;
 mod boxout;
 mod cmd;
 mod config;
-mod db;
 mod http;
 mod hw;
 mod jobs;

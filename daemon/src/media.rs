@@ -1,30 +1,23 @@
-//! Render variants, the cache folder, and renders that several listeners share.
+//! The daemon's side of the render cache: which engine makes the audio, how many renders
+//! run at once, and stopping them on shutdown. Everything else (names, thresholds, one
+//! render per variant shared by every listener, atomic files, the index) is the `cache`
+//! crate's, on the daemon's one `store` database, so `sidflowd cache ls` sees web renders.
 //!
-//! A variant is (tune MD5, song, platform, chip, format). Its cached file lives at
-//! `<cache>/<md5[..2]>/<md5>/<name>-<song>-<platform>-<chip>.<ext>`, the seed plan's
-//! `$name-$track-$platform-$chip.$encoding` inside a folder per tune so equal file names
-//! from different folders never collide.
-//!
-//! [`Media::open`] returns either the finished file or a [`Follower`] of the render in
-//! flight. A render writes to `<final>.part-<token>` on its own thread; followers read that
-//! file as it grows (woken through a `watch` channel) and so receive exactly the bytes that
-//! reach the disk. On success the encoder's end-of-stream header patch is written, the file
-//! is synced and renamed into place; on failure or shutdown the partial file is deleted. A
-//! second listener of the same variant joins the render in flight instead of starting one.
+//! [`Media::open`] returns either the finished file or a [`cache::Stream`] of the render
+//! in flight (started on a thread of its own if nobody renders that variant yet).
 
-use crate::util::token;
-use anyhow::{anyhow, bail, Context};
-use encode::{EncoderOptions, Format, PcmFormat};
+use anyhow::{anyhow, bail};
+use cache::{Cache, CacheConfig, Output, PcmSource, RenderKey, SourceError, Thresholds, TuneRef};
+use encode::{EncoderOptions, Format};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
-use tokio::sync::watch;
 
+pub use cache::{Chip, Variant};
+
+/// Rendering platform as the HTTP API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
@@ -35,105 +28,69 @@ pub enum Platform {
 }
 
 impl Platform {
-    pub fn file_tag(self) -> &'static str {
+    pub fn cache(self) -> cache::Platform {
         match self {
-            Platform::Software => "sidflow",
-            Platform::Hardware => "c64u",
+            Platform::Software => cache::Platform::Sidflow,
+            Platform::Hardware => cache::Platform::C64u,
         }
     }
-    fn from_tag(s: &str) -> Option<Platform> {
-        match s {
-            "sidflow" => Some(Platform::Software),
-            "c64u" => Some(Platform::Hardware),
-            _ => None,
+    pub fn from_cache(p: cache::Platform) -> Option<Platform> {
+        match p {
+            cache::Platform::Sidflow => Some(Platform::Software),
+            cache::Platform::C64u => Some(Platform::Hardware),
+            cache::Platform::Sidplayfp => None,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Chip {
-    #[serde(rename = "6581")]
-    Mos6581,
-    #[serde(rename = "8580r5")]
-    Mos8580R5,
-}
-
-impl Chip {
-    pub fn tag(self) -> &'static str {
-        match self {
-            Chip::Mos6581 => "6581",
-            Chip::Mos8580R5 => "8580r5",
-        }
+/// A chip as the HTTP API spells it (`6581`, `8580r5`; `8580` accepted).
+pub mod chip_serde {
+    use super::Chip;
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(c: &Chip, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(c.as_str())
     }
-    pub fn from_tag(s: &str) -> Option<Chip> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Chip, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_chip(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown chip {s:?}")))
+    }
+    pub fn parse_chip(s: &str) -> Option<Chip> {
         match s {
-            "6581" => Some(Chip::Mos6581),
-            "8580r5" | "8580" => Some(Chip::Mos8580R5),
-            _ => None,
+            "8580" => Some(Chip::Mos8580R5),
+            s => s.parse().ok(),
         }
     }
 }
 
 pub fn format_from_ext(s: &str) -> Option<Format> {
-    match s {
-        "mp3" => Some(Format::Mp3),
-        "flac" => Some(Format::Flac),
-        "wav" => Some(Format::Wav),
-        _ => None,
-    }
+    Format::ALL.into_iter().find(|f| f.extension() == s)
 }
 
-/// One render variant of one song.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Variant {
-    pub md5: String,
-    /// File name stem used in the cache name (the tune's file name without `.sid`).
-    pub stem: String,
-    pub song: u16,
-    pub platform: Platform,
-    pub chip: Chip,
-    pub format: Format,
-}
-
-/// A variant found in the cache.
+/// A variant found in the cache, as the API lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CachedVariant {
     pub song: u16,
     pub platform: Platform,
+    #[serde(with = "chip_serde")]
     pub chip: Chip,
-    pub format: &'static str,
+    pub format: String,
     pub size: u64,
 }
 
-/// Keeps only characters that are safe in a file name.
-pub fn clean_stem(name: &str) -> String {
-    let base = name
-        .strip_suffix(".sid")
-        .or_else(|| name.strip_suffix(".SID"))
-        .unwrap_or(name);
-    let s: String = base
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(64)
-        .collect();
-    if s.is_empty() {
-        "tune".into()
-    } else {
-        s
-    }
+/// The cache's name for a library tune.
+pub fn tune_ref(tune: &library::Tune) -> anyhow::Result<TuneRef> {
+    Ok(TuneRef::new(&tune.path, tune.songs)?)
 }
 
-fn valid_md5(md5: &str) -> bool {
-    md5.len() == 32
-        && md5
-            .bytes()
-            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+/// The variant of one song of a library tune.
+pub fn variant(
+    tune: &library::Tune,
+    song: u16,
+    platform: Platform,
+    chip: Chip,
+    format: Format,
+) -> anyhow::Result<Variant> {
+    Ok(RenderKey::new(tune_ref(tune)?, song, platform.cache(), chip)?.variant(format))
 }
 
 /// What a render needs: the tune's bytes and the resolved parameters.
@@ -146,13 +103,6 @@ pub struct RenderRequest {
     pub sample_rate: u32,
 }
 
-/// A PCM producer: our emulator, or a hardware capture.
-pub trait PcmSource: Send {
-    fn pcm_format(&self) -> PcmFormat;
-    /// Fills `buf` with interleaved samples; returns how many (0 = finished).
-    fn next(&mut self, buf: &mut [i16]) -> anyhow::Result<usize>;
-}
-
 /// Opens PCM sources for a platform.
 pub trait Engine: Send + Sync {
     fn open(&self, req: &RenderRequest) -> anyhow::Result<Box<dyn PcmSource>>;
@@ -160,23 +110,6 @@ pub trait Engine: Send + Sync {
 
 /// The software engine: the `render` crate.
 pub struct SoftwareEngine;
-
-struct SoftwareSource(render::Renderer);
-
-impl PcmSource for SoftwareSource {
-    fn pcm_format(&self) -> PcmFormat {
-        PcmFormat {
-            sample_rate: self.0.sample_rate(),
-            channels: self.0.channels() as u16,
-        }
-    }
-    fn next(&mut self, buf: &mut [i16]) -> anyhow::Result<usize> {
-        let ch = self.0.channels().max(1);
-        let whole = buf.len() / ch * ch;
-        let frames = self.0.render(&mut buf[..whole])?;
-        Ok(frames * ch)
-    }
-}
 
 impl Engine for SoftwareEngine {
     fn open(&self, req: &RenderRequest) -> anyhow::Result<Box<dyn PcmSource>> {
@@ -191,7 +124,7 @@ impl Engine for SoftwareEngine {
             ..Default::default()
         };
         let r = render::Renderer::from_bytes(&req.sid, &opts)?;
-        Ok(Box::new(SoftwareSource(r)))
+        Ok(Box::new(crate::cmd::cache::RendererSource(r)))
     }
 }
 
@@ -216,67 +149,37 @@ impl CachePolicy {
         }
     }
 
-    /// Whether a finished render of `format` is kept, at `used` percent disk usage.
-    pub fn keeps(&self, format: Format, used: f64) -> bool {
-        let enabled = self.formats.iter().any(|f| f == format.extension());
-        let stop = match format {
-            Format::Wav => self.wav_stop_percent,
-            Format::Flac => self.flac_stop_percent,
-            Format::Mp3 => self.max_disk_percent,
+    /// The cache configuration these rules make for the cache folder `root`.
+    pub fn cache_config(&self, root: PathBuf) -> anyhow::Result<CacheConfig> {
+        let mut formats = Vec::new();
+        for f in &self.formats {
+            formats.push(f.parse::<Format>()?);
         }
-        .min(self.max_disk_percent);
-        enabled && used < f64::from(stop)
+        Ok(CacheConfig {
+            root,
+            formats,
+            thresholds: Thresholds {
+                wav_stop_percent: self.wav_stop_percent,
+                flac_stop_percent: self.flac_stop_percent,
+                all_stop_percent: self.max_disk_percent,
+                max_disk_percent: self.max_disk_percent,
+            },
+            encoder: EncoderOptions {
+                mp3_bitrate_kbps: self.mp3_bitrate_kbps,
+                ..EncoderOptions::default()
+            },
+        })
     }
 }
 
 /// Percentage of the file system holding `path` that is in use.
 pub fn disk_used_percent(path: &Path) -> Option<f64> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `st` a writable statvfs.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
-        return None;
-    }
-    let total = st.f_blocks as f64 * st.f_frsize as f64;
-    let avail = st.f_bavail as f64 * st.f_frsize as f64;
-    let free = st.f_bfree as f64 * st.f_frsize as f64;
-    // Like df: used / (used + available to users).
-    let used = total - free;
-    (used + avail > 0.0).then(|| used * 100.0 / (used + avail))
-}
-
-/// Progress of a render in flight, shared with its followers.
-#[derive(Debug, Clone, Default)]
-pub struct FlightState {
-    pub written: u64,
-    /// `Some(Ok(len))` when finished, `Some(Err(why))` when it failed.
-    pub done: Option<Result<u64, String>>,
-}
-
-pub struct Flight {
-    pub part: PathBuf,
-    pub state: watch::Sender<FlightState>,
-    pub cancel: AtomicBool,
-}
-
-/// One encoded output of a render: its variant, final path, flight and partial file.
-struct Output {
-    variant: Variant,
-    path: PathBuf,
-    flight: Arc<Flight>,
-    file: Option<File>,
-}
-
-/// A listener's view of a render in flight.
-pub struct Follower {
-    pub file: File,
-    pub state: watch::Receiver<FlightState>,
+    cache::disk_usage(path).ok().map(|u| u.percent_used())
 }
 
 pub enum Opened {
     Cached(PathBuf),
-    Rendering(Follower),
+    Rendering(cache::Stream),
 }
 
 /// A counting semaphore for render threads (at most `n` renders at once).
@@ -309,33 +212,50 @@ impl Slots {
     }
 }
 
+/// A source that stops (with an error, so the cache removes the partial files) when the
+/// daemon shuts down or the job that asked for it is cancelled.
+struct Stoppable<'a> {
+    inner: Box<dyn PcmSource>,
+    stop: &'a (dyn Fn() -> bool + Sync),
+}
+
+impl PcmSource for Stoppable<'_> {
+    fn pcm_format(&self) -> encode::PcmFormat {
+        self.inner.pcm_format()
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError> {
+        if (self.stop)() {
+            return Err("cancelled".into());
+        }
+        self.inner.read(out)
+    }
+    fn engine(&self) -> cache::Engine {
+        self.inner.engine()
+    }
+}
+
 pub struct Media {
-    pub cache_dir: PathBuf,
+    pub cache: Cache,
     pub policy: RwLock<CachePolicy>,
     engines: HashMap<Platform, Arc<dyn Engine>>,
-    inflight: Mutex<HashMap<Variant, Arc<Flight>>>,
     slots: Slots,
     pub shutdown: AtomicBool,
-    /// Renders started since start-up (a second listener joining one does not count).
-    pub renders_started: std::sync::atomic::AtomicU64,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Media {
-    pub fn new(cache_dir: PathBuf, policy: CachePolicy, parallel: usize) -> Media {
+    pub fn new(cache: Cache, policy: CachePolicy, parallel: usize) -> Media {
         let mut engines: HashMap<Platform, Arc<dyn Engine>> = HashMap::new();
         engines.insert(Platform::Software, Arc::new(SoftwareEngine));
         Media {
-            cache_dir,
+            cache,
             policy: RwLock::new(policy),
             engines,
-            inflight: Mutex::new(HashMap::new()),
             slots: Slots {
                 free: Mutex::new(parallel.max(1)),
                 cv: Condvar::new(),
             },
             shutdown: AtomicBool::new(false),
-            renders_started: std::sync::atomic::AtomicU64::new(0),
             threads: Mutex::new(Vec::new()),
         }
     }
@@ -346,337 +266,192 @@ impl Media {
         self.engines.insert(p, e);
     }
 
-    pub fn tune_dir(&self, md5: &str) -> Option<PathBuf> {
-        valid_md5(md5).then(|| self.cache_dir.join(&md5[..2]).join(md5))
+    pub fn cache_dir(&self) -> &Path {
+        self.cache.root()
     }
 
-    pub fn path_of(&self, v: &Variant) -> Option<PathBuf> {
-        Some(self.tune_dir(&v.md5)?.join(format!(
-            "{}-{}-{}-{}.{}",
-            v.stem,
-            v.song,
-            v.platform.file_tag(),
-            v.chip.tag(),
-            v.format.extension()
-        )))
+    /// Renders started since start-up (a second listener joining one does not count).
+    pub fn renders_started(&self) -> u64 {
+        self.cache.renders_started()
+    }
+
+    /// Applies new caching rules (saved by the caller).
+    pub fn set_policy(&self, p: CachePolicy) -> anyhow::Result<()> {
+        self.cache
+            .reconfigure(p.cache_config(self.cache.root().to_path_buf())?)?;
+        if let Ok(mut cur) = self.policy.write() {
+            *cur = p;
+        }
+        Ok(())
     }
 
     /// Every cached variant of a tune.
-    pub fn variants(&self, md5: &str) -> Vec<CachedVariant> {
-        let Some(dir) = self.tune_dir(md5) else {
+    pub fn variants(&self, tune: &library::Tune) -> Vec<CachedVariant> {
+        let Ok(t) = tune_ref(tune) else {
             return Vec::new();
         };
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.contains(".part-") {
-                continue;
-            }
-            let Some((rest, ext)) = name.rsplit_once('.') else {
-                continue;
-            };
-            let Some(format) = format_from_ext(ext) else {
-                continue;
-            };
-            let mut parts = rest.rsplitn(4, '-');
-            let (Some(chip), Some(plat), Some(song)) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            let (Some(chip), Some(platform), Ok(song)) = (
-                Chip::from_tag(chip),
-                Platform::from_tag(plat),
-                song.parse::<u16>(),
-            ) else {
-                continue;
-            };
-            let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-            out.push(CachedVariant {
-                song,
-                platform,
-                chip,
-                format: format.extension(),
-                size,
-            });
-        }
-        out.sort_by_key(|v| (v.song, v.platform.file_tag(), v.chip.tag(), v.format));
+        let mut out: Vec<CachedVariant> = self
+            .cache
+            .variants(&t)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|e| {
+                Some(CachedVariant {
+                    song: e.song,
+                    platform: Platform::from_cache(e.platform.parse().ok()?)?,
+                    chip: e.chip.parse().ok()?,
+                    format: e.format,
+                    size: e.size,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            (a.song, a.platform.cache(), a.chip, &a.format).cmp(&(
+                b.song,
+                b.platform.cache(),
+                b.chip,
+                &b.format,
+            ))
+        });
         out
     }
 
     pub fn is_cached(&self, v: &Variant) -> bool {
-        self.path_of(v).is_some_and(|p| p.is_file())
+        self.cache.lookup(v).ok().flatten().is_some()
     }
 
     pub fn in_flight(&self) -> usize {
-        self.inflight.lock().map(|m| m.len()).unwrap_or(0)
+        self.cache.stats().map(|s| s.renders_in_flight).unwrap_or(0)
     }
 
-    /// The cached file, or a follower of the render in flight (started if needed).
+    fn engine(&self, key: &RenderKey) -> anyhow::Result<Arc<dyn Engine>> {
+        let p = Platform::from_cache(key.platform)
+            .ok_or_else(|| anyhow!("no {} renderer in the daemon", key.platform))?;
+        self.engines
+            .get(&p)
+            .cloned()
+            .ok_or_else(|| anyhow!("no {p:?} renderer available"))
+    }
+
+    /// Runs a cache job with a render slot; stops on shutdown or when `cancel` says so.
+    fn run_job(
+        &self,
+        job: cache::RenderJob,
+        engine: &dyn Engine,
+        req: &RenderRequest,
+        cancel: &(dyn Fn() -> bool + Sync),
+    ) -> anyhow::Result<()> {
+        let stop = || self.shutdown.load(Ordering::Relaxed) || cancel();
+        if !self.slots.acquire(&stop) {
+            job.fail("cancelled");
+            bail!("cancelled");
+        }
+        let r = (|| -> anyhow::Result<()> {
+            let inner = match engine.open(req) {
+                Ok(s) => s,
+                Err(e) => {
+                    job.fail(&format!("{e:#}"));
+                    return Err(e);
+                }
+            };
+            let mut src = Stoppable { inner, stop: &stop };
+            let report = job.run(&mut src)?;
+            for f in &report.files {
+                tracing::info!("cached {}", f.path.display());
+            }
+            Ok(())
+        })();
+        self.slots.release();
+        if let Err(e) = &r {
+            tracing::warn!("render failed: {e:#}");
+        }
+        r
+    }
+
+    /// The cached file, or a stream of the render in flight (started if needed). A
+    /// format that is not cached (disabled, or over its disk threshold) is still rendered
+    /// and streamed, and left nowhere.
     pub fn open(
         self: &Arc<Self>,
         v: &Variant,
         req: impl FnOnce() -> anyhow::Result<RenderRequest>,
     ) -> anyhow::Result<Opened> {
-        let path = self.path_of(v).ok_or_else(|| anyhow!("bad tune id"))?;
-        let mut map = self.inflight.lock().map_err(|_| anyhow!("lock"))?;
-        if let Some(f) = map.get(v) {
-            // Opened under the lock: the render cannot rename the file away meanwhile.
-            let file = File::open(&f.part).context("joining a render")?;
-            return Ok(Opened::Rendering(Follower {
-                file,
-                state: f.state.subscribe(),
-            }));
+        if self.shutdown.load(Ordering::Relaxed) {
+            bail!("shutting down");
         }
-        if path.is_file() {
-            return Ok(Opened::Cached(path));
+        let mut creq = cache::RenderRequest::new(v.key.clone(), vec![v.format]);
+        creq.stream_uncached = true;
+        let mut ticket = self.cache.request(&creq)?;
+        if let Some(job) = ticket.take_job() {
+            let engine = self.engine(&v.key);
+            let render = req();
+            let (engine, render) = match (engine, render) {
+                (Ok(e), Ok(r)) => (e, r),
+                (Err(e), _) | (_, Err(e)) => {
+                    job.fail(&format!("{e:#}"));
+                    return Err(e);
+                }
+            };
+            let me = self.clone();
+            let handle = std::thread::Builder::new()
+                .name("render".into())
+                .spawn(move || {
+                    let _ = me.run_job(job, &*engine, &render, &|| false);
+                })?;
+            if let Ok(mut t) = self.threads.lock() {
+                t.retain(|h| !h.is_finished());
+                t.push(handle);
+            }
         }
-        let flight = self.start_locked(&mut map, v, &path, req()?)?;
-        let file = File::open(&flight.part)?;
-        Ok(Opened::Rendering(Follower {
-            file,
-            state: flight.state.subscribe(),
-        }))
+        match ticket.outputs.pop() {
+            Some(Output::Cached(c)) => Ok(Opened::Cached(c.path)),
+            Some(Output::Rendering(s)) => Ok(Opened::Rendering(s)),
+            Some(Output::Skipped { format, reason }) => bail!("{format}: {reason}"),
+            None => bail!("nothing to play"),
+        }
     }
 
-    /// Renders every variant of `vs` that is neither cached nor in flight with ONE render
-    /// (one emulation, one encoder per format), joins those in flight, and waits for all
-    /// (blocking). Used by jobs. `cancel` aborts the wait and the render this call started.
+    /// Renders the formats of `vs` (one key) that are not cached with ONE render (one
+    /// emulation, one encoder per format), joins those in flight, and waits for all
+    /// (blocking). Used by jobs. `cancel` stops the render this call runs.
     pub fn ensure_many_blocking(
-        self: &Arc<Self>,
+        &self,
         vs: &[Variant],
         req: RenderRequest,
         cancel: &AtomicBool,
     ) -> anyhow::Result<()> {
-        let (waits, owned) = {
-            let mut map = self.inflight.lock().map_err(|_| anyhow!("lock"))?;
-            let mut waits = Vec::new();
-            let mut todo = Vec::new();
-            for v in vs {
-                let path = self.path_of(v).ok_or_else(|| anyhow!("bad tune id"))?;
-                if let Some(f) = map.get(v) {
-                    waits.push(f.clone());
-                } else if !path.is_file() {
-                    todo.push((v.clone(), path));
-                }
-            }
-            let owned = if todo.is_empty() {
-                Vec::new()
-            } else {
-                self.start_many_locked(&mut map, &todo, req)?
-            };
-            (waits, owned)
+        let Some(first) = vs.first() else {
+            return Ok(());
         };
-        for f in waits.iter().chain(owned.iter()) {
-            let rx = f.state.subscribe();
-            loop {
-                if let Some(done) = rx.borrow().done.clone() {
-                    done.map_err(|e| anyhow!(e))?;
-                    break;
+        if self.shutdown.load(Ordering::Relaxed) {
+            bail!("shutting down");
+        }
+        let mut creq =
+            cache::RenderRequest::new(first.key.clone(), vs.iter().map(|v| v.format).collect());
+        // As for listeners: a format the cache does not keep is still rendered (and
+        // dropped), so a job's outcome does not depend on the disk's mood of the moment.
+        creq.stream_uncached = true;
+        let mut ticket = self.cache.request(&creq)?;
+        if let Some(job) = ticket.take_job() {
+            let engine = match self.engine(&first.key) {
+                Ok(e) => e,
+                Err(e) => {
+                    job.fail(&format!("{e:#}"));
+                    return Err(e);
                 }
-                if cancel.load(Ordering::Relaxed) || self.shutdown.load(Ordering::Relaxed) {
-                    for o in &owned {
-                        o.cancel.store(true, Ordering::Relaxed);
-                    }
-                    bail!("cancelled");
-                }
-                std::thread::sleep(std::time::Duration::from_millis(50));
+            };
+            self.run_job(job, &*engine, &req, &|| cancel.load(Ordering::Relaxed))?;
+        }
+        for o in &ticket.outputs {
+            if let Output::Rendering(s) = o {
+                s.wait()?;
             }
         }
         Ok(())
     }
 
-    fn start_locked(
-        self: &Arc<Self>,
-        map: &mut HashMap<Variant, Arc<Flight>>,
-        v: &Variant,
-        path: &Path,
-        req: RenderRequest,
-    ) -> anyhow::Result<Arc<Flight>> {
-        let mut f = self.start_many_locked(map, &[(v.clone(), path.to_path_buf())], req)?;
-        f.pop().ok_or_else(|| anyhow!("no render started"))
-    }
-
-    /// Starts one render that feeds every output (same tune, song, platform and chip;
-    /// one encoder and one file per format): the emulation runs once for all formats.
-    fn start_many_locked(
-        self: &Arc<Self>,
-        map: &mut HashMap<Variant, Arc<Flight>>,
-        outs: &[(Variant, PathBuf)],
-        req: RenderRequest,
-    ) -> anyhow::Result<Vec<Arc<Flight>>> {
-        if self.shutdown.load(Ordering::Relaxed) {
-            bail!("shutting down");
-        }
-        let platform = outs
-            .first()
-            .ok_or_else(|| anyhow!("nothing to render"))?
-            .0
-            .platform;
-        let engine = self
-            .engines
-            .get(&platform)
-            .cloned()
-            .ok_or_else(|| anyhow!("no {platform:?} renderer available"))?;
-        let used = disk_used_percent(&self.cache_dir).unwrap_or(0.0);
-        let max = self.policy.read().map(|p| p.max_disk_percent).unwrap_or(90);
-        if used >= f64::from(max) {
-            bail!("the disk is {used:.0}% full (limit {max}%): rendering is stopped until space is freed");
-        }
-        let mut outputs = Vec::new();
-        for (v, path) in outs {
-            let dir = path.parent().ok_or_else(|| anyhow!("bad cache path"))?;
-            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-            let part = PathBuf::from(format!("{}.part-{}", path.display(), &token()[..8]));
-            let file =
-                File::create(&part).with_context(|| format!("creating {}", part.display()))?;
-            let (tx, _) = watch::channel(FlightState::default());
-            let flight = Arc::new(Flight {
-                part,
-                state: tx,
-                cancel: AtomicBool::new(false),
-            });
-            outputs.push(Output {
-                variant: v.clone(),
-                path: path.clone(),
-                flight,
-                file: Some(file),
-            });
-        }
-        for o in &outputs {
-            map.insert(o.variant.clone(), o.flight.clone());
-        }
-        self.renders_started.fetch_add(1, Ordering::Relaxed);
-        let flights: Vec<Arc<Flight>> = outputs.iter().map(|o| o.flight.clone()).collect();
-        let me = self.clone();
-        let handle = std::thread::Builder::new()
-            .name("render".into())
-            .spawn(move || me.run_flight(engine, req, outputs))?;
-        if let Ok(mut t) = self.threads.lock() {
-            t.retain(|h| !h.is_finished());
-            t.push(handle);
-        }
-        Ok(flights)
-    }
-
-    fn run_flight(
-        self: Arc<Self>,
-        engine: Arc<dyn Engine>,
-        req: RenderRequest,
-        mut outs: Vec<Output>,
-    ) {
-        let flights: Vec<Arc<Flight>> = outs.iter().map(|o| o.flight.clone()).collect();
-        // Stops when the daemon stops, or when every output's owner gave up.
-        let cancelled = || {
-            self.shutdown.load(Ordering::Relaxed)
-                || flights.iter().all(|f| f.cancel.load(Ordering::Relaxed))
-        };
-        let result = if self.slots.acquire(&cancelled) {
-            let r = self.render_into(&*engine, &req, &mut outs, &cancelled);
-            self.slots.release();
-            r
-        } else {
-            Err(anyhow!("cancelled"))
-        };
-        let mut map = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        for o in &outs {
-            let outcome = match &result {
-                Ok(lens) => {
-                    let len = lens.get(&o.variant.format).copied().unwrap_or(0);
-                    let used = disk_used_percent(&self.cache_dir).unwrap_or(0.0);
-                    let keep = self
-                        .policy
-                        .read()
-                        .map(|p| p.keeps(o.variant.format, used))
-                        .unwrap_or(false);
-                    if keep {
-                        match std::fs::rename(&o.flight.part, &o.path) {
-                            Ok(()) => tracing::info!("cached {}", o.path.display()),
-                            Err(e) => tracing::warn!("keeping {}: {e}", o.path.display()),
-                        }
-                    } else {
-                        // Followers hold the file open and keep reading it after the unlink.
-                        let _ = std::fs::remove_file(&o.flight.part);
-                    }
-                    Ok(len)
-                }
-                Err(e) => {
-                    tracing::warn!("render of {} failed: {e:#}", o.path.display());
-                    let _ = std::fs::remove_file(&o.flight.part);
-                    Err(format!("{e:#}"))
-                }
-            };
-            o.flight.state.send_modify(|s| s.done = Some(outcome));
-            map.remove(&o.variant);
-        }
-    }
-
-    fn render_into(
-        &self,
-        engine: &dyn Engine,
-        req: &RenderRequest,
-        outs: &mut [Output],
-        cancelled: &dyn Fn() -> bool,
-    ) -> anyhow::Result<HashMap<Format, u64>> {
-        let mut src = engine.open(req)?;
-        let pcm = src.pcm_format();
-        let opts = EncoderOptions {
-            mp3_bitrate_kbps: self
-                .policy
-                .read()
-                .map(|p| p.mp3_bitrate_kbps)
-                .unwrap_or(320),
-            ..Default::default()
-        };
-        let mut encs = Vec::new();
-        for o in outs.iter() {
-            encs.push(encode::encoder(o.variant.format, pcm, &opts)?);
-        }
-        let mut written = vec![0u64; outs.len()];
-        let push = |o: &mut Output, bytes: Vec<u8>, written: &mut u64| -> anyhow::Result<()> {
-            if !bytes.is_empty() {
-                let f = o.file.as_mut().ok_or_else(|| anyhow!("file closed"))?;
-                f.write_all(&bytes)?;
-                *written += bytes.len() as u64;
-                let w = *written;
-                o.flight.state.send_modify(|s| s.written = w);
-            }
-            Ok(())
-        };
-        let mut buf = vec![0i16; 4096 * usize::from(pcm.channels.max(1))];
-        loop {
-            if cancelled() {
-                bail!("cancelled");
-            }
-            let n = src.next(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            for (i, o) in outs.iter_mut().enumerate() {
-                encs[i].write(&buf[..n])?;
-                let bytes = encs[i].take_output();
-                push(o, bytes, &mut written[i])?;
-            }
-        }
-        let mut lens = HashMap::new();
-        for (i, o) in outs.iter_mut().enumerate() {
-            let patch = encs[i].finish()?;
-            let bytes = encs[i].take_output();
-            push(o, bytes, &mut written[i])?;
-            if let Some(f) = o.file.as_mut() {
-                if let Some(p) = &patch {
-                    f.write_all_at(&p.bytes, p.offset)?;
-                }
-                f.sync_all()?;
-            }
-            lens.insert(o.variant.format, written[i]);
-        }
-        Ok(lens)
-    }
-
-    /// Stops every render (followers see an error) and waits for the threads.
+    /// Stops every render (listeners see an error, partial files are removed) and waits
+    /// for the threads.
     pub fn shutdown(&self) {
         self.shutdown.store(true, Ordering::Relaxed);
         let handles: Vec<_> = self
@@ -689,14 +464,17 @@ impl Media {
         }
     }
 
-    /// Deletes one cached variant file.
+    /// Deletes one cached variant file (and its index entry).
     pub fn delete(&self, v: &Variant) -> anyhow::Result<bool> {
-        let p = self.path_of(v).ok_or_else(|| anyhow!("bad tune id"))?;
-        match std::fs::remove_file(&p) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        let p = self.cache.path_of(v);
+        let existed = match std::fs::remove_file(&p) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e.into()),
+        };
+        // The lookup of a missing file drops its index entry.
+        self.cache.lookup(v)?;
+        Ok(existed)
     }
 
     /// Bytes and files in the cache per format.
@@ -705,26 +483,9 @@ impl Media {
         for f in Format::ALL {
             out.insert(f.extension(), (0, 0));
         }
-        let mut stack = vec![self.cache_dir.clone()];
-        while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let Ok(ft) = e.file_type() else { continue };
-                if ft.is_dir() {
-                    stack.push(e.path());
-                } else if let Some(f) = e
-                    .path()
-                    .extension()
-                    .and_then(|x| x.to_str())
-                    .and_then(format_from_ext)
-                {
-                    let size = e.metadata().map(|m| m.len()).unwrap_or(0);
-                    let ent = out.entry(f.extension()).or_default();
-                    ent.0 += size;
-                    ent.1 += 1;
-                }
+        if let Ok(st) = self.cache.stats() {
+            for f in st.formats {
+                out.insert(f.format.extension(), (f.bytes, f.files));
             }
         }
         out

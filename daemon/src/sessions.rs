@@ -17,6 +17,7 @@ pub struct PlaySession {
     pub md5: String,
     pub song: u16,
     pub platform: Platform,
+    #[serde(with = "crate::media::chip_serde")]
     pub chip: Chip,
     pub format: &'static str,
     #[serde(skip)]

@@ -13,10 +13,9 @@
 use crate::config::Config;
 use anyhow::{bail, Context, Result};
 use cache::{
-    Cache, CacheConfig, CacheEntry, Chip, Outcome, Platform, RenderKey, RenderRequest, Thresholds,
-    TuneRef,
+    Cache, CacheConfig, CacheEntry, Chip, Outcome, Platform, RenderKey, RenderRequest, TuneRef,
 };
-use encode::{EncoderOptions, Format};
+use encode::Format;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -89,21 +88,6 @@ pub fn resolve(loc: &Location) -> Result<Resolved> {
 
 /// The cache settings of a daemon configuration (`cache_dir` overrides the folder).
 pub fn cache_config(cfg: &Config, cache_dir: Option<&Path>) -> Result<Resolved> {
-    let mut formats = Vec::new();
-    for f in &cfg.cache.formats {
-        formats.push(f.parse::<Format>()?);
-    }
-    let c = &cfg.cache;
-    let thresholds = Thresholds {
-        wav_stop_percent: c.wav_stop_percent,
-        flac_stop_percent: c.flac_stop_percent,
-        all_stop_percent: c.max_disk_percent,
-        max_disk_percent: c.max_disk_percent,
-    };
-    let encoder = EncoderOptions {
-        mp3_bitrate_kbps: c.mp3_bitrate_kbps,
-        ..EncoderOptions::default()
-    };
     let (root, db) = match cache_dir {
         Some(d) => (d.to_path_buf(), d.join(".sidflow-index.redb")),
         None => (
@@ -112,12 +96,7 @@ pub fn cache_config(cfg: &Config, cache_dir: Option<&Path>) -> Result<Resolved> 
         ),
     };
     Ok(Resolved {
-        cache: CacheConfig {
-            root,
-            formats,
-            thresholds,
-            encoder,
-        },
+        cache: crate::media::CachePolicy::from_config(&cfg.cache).cache_config(root)?,
         db,
         library: cfg.paths.library.clone(),
     })
@@ -245,7 +224,7 @@ fn tune_path(file: &Path, library: &Path) -> PathBuf {
     PathBuf::from(file.file_name().unwrap_or(file.as_os_str()))
 }
 
-struct RendererSource(render::Renderer);
+pub(crate) struct RendererSource(pub(crate) render::Renderer);
 
 impl cache::PcmSource for RendererSource {
     fn pcm_format(&self) -> encode::PcmFormat {

@@ -79,21 +79,29 @@ fn make_dir(p: &std::path::Path, what: &str) -> anyhow::Result<()> {
         .with_context(|| format!("creating the {what} folder {}", p.display()))
 }
 
+/// The one database (shared with the cache index); an unreadable file is moved aside.
+fn open_store(path: &std::path::Path) -> anyhow::Result<store::Store> {
+    let (s, recreated) = store::Store::open_or_recreate(path)?;
+    if recreated {
+        tracing::warn!(db = %path.display(), "the database was unreadable; moved aside and recreated");
+    }
+    Ok(s)
+}
+
 async fn serve(cfg: Config) -> anyhow::Result<()> {
     let addr = cfg.listen_addr()?;
     let data = cfg.paths.data_dir.clone();
     let cache = cfg.cache_dir();
     make_dir(&data, "state")?;
     make_dir(&cache, "cache")?;
-    remove_stale_parts(&cache);
-    let db = Arc::new(crate::db::Db::open(&data.join("web.redb"))?);
+    let db = Arc::new(open_store(&data.join(store::DEFAULT_FILE_NAME))?);
     let mut policy = CachePolicy::from_config(&cfg.cache);
-    if let Ok(Some(p)) = db.get::<CachePolicy>(crate::db::SETTINGS, crate::http::admin::POLICY_KEY)
-    {
+    if let Ok(Some(p)) = db.get::<CachePolicy>(store::SETTINGS, crate::http::admin::POLICY_KEY) {
         policy = p; // the operator's settings from the admin page win over the file
     }
     let devices = crate::hw::Devices::new(db.clone(), cfg.devices.hosts.clone());
-    let mut media = Media::new(cache.clone(), policy, cfg.max_parallel());
+    let render_cache = cache::Cache::open(policy.cache_config(cache.clone())?, db.clone())?;
+    let mut media = Media::new(render_cache, policy, cfg.max_parallel());
     let hw_cancel = Arc::new(AtomicBool::new(false));
     media.set_engine(
         crate::media::Platform::Hardware,
@@ -247,22 +255,6 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
 }
 
 /// Partial renders left by a crash are never valid: delete them.
-fn remove_stale_parts(dir: &std::path::Path) {
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            if e.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                stack.push(p);
-            } else if p.to_string_lossy().contains(".part-") {
-                let _ = std::fs::remove_file(&p);
-            }
-        }
-    }
-}
 
 async fn wait_for_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};

@@ -5,7 +5,7 @@ use super::{error, json, json_status, stream, too_many, Req, R};
 use crate::app::App;
 use crate::auth::{AdminSession, LoginError, COOKIE};
 use crate::jobs::Item;
-use crate::media::{format_from_ext, CachePolicy, Chip, Platform, Variant};
+use crate::media::{format_from_ext, CachePolicy, Chip, Platform};
 use serde::Deserialize;
 use std::sync::Arc;
 use warp::http::{header, HeaderValue, StatusCode};
@@ -151,6 +151,7 @@ struct DeleteBody {
     md5: String,
     song: u16,
     platform: Platform,
+    #[serde(with = "crate::media::chip_serde")]
     chip: Chip,
     format: String,
 }
@@ -210,8 +211,8 @@ pub async fn handle(app: &Arc<App>, req: &Req, id: R, ctx: (String, AdminSession
                     "unreadable": app.scan_errors.load(std::sync::atomic::Ordering::Relaxed) },
                 "sessions": app.sessions.len(),
                 "renders_in_flight": app.media.in_flight(),
-                "renders_started": app.media.renders_started.load(std::sync::atomic::Ordering::Relaxed),
-                "disk_used_percent": crate::media::disk_used_percent(&app.media.cache_dir),
+                "renders_started": app.media.renders_started(),
+                "disk_used_percent": crate::media::disk_used_percent(app.media.cache_dir()),
                 "uptime_secs": app.started.elapsed().as_secs(),
                 "version": env!("CARGO_PKG_VERSION"),
             }))
@@ -223,9 +224,9 @@ pub async fn handle(app: &Arc<App>, req: &Req, id: R, ctx: (String, AdminSession
                 .unwrap_or_default();
             let policy = app.media.policy.read().map(|p| p.clone()).ok();
             json(&serde_json::json!({
-                "dir": app.media.cache_dir,
+                "dir": app.media.cache_dir(),
                 "usage": usage.iter().map(|(k, (bytes, files))| (k.to_string(), serde_json::json!({"bytes": bytes, "files": files}))).collect::<serde_json::Map<_, _>>(),
-                "disk_used_percent": crate::media::disk_used_percent(&app.media.cache_dir),
+                "disk_used_percent": crate::media::disk_used_percent(app.media.cache_dir()),
                 "policy": policy,
             }))
         }
@@ -240,15 +241,9 @@ pub async fn handle(app: &Arc<App>, req: &Req, id: R, ctx: (String, AdminSession
             let Some(t) = app.tune_by_md5(&b.md5) else {
                 return error(StatusCode::NOT_FOUND, "no such tune");
             };
-            let v = Variant {
-                md5: t.md5.clone(),
-                stem: crate::media::clean_stem(t.file_name()),
-                song: b.song,
-                platform: b.platform,
-                chip: b.chip,
-                format,
-            };
-            let res = match app.media.delete(&v) {
+            let res = match crate::media::variant(&t, b.song, b.platform, b.chip, format)
+                .and_then(|v| app.media.delete(&v))
+            {
                 Ok(true) => json(&serde_json::json!({ "deleted": true })),
                 Ok(false) => error(StatusCode::NOT_FOUND, "not cached"),
                 Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
@@ -257,7 +252,7 @@ pub async fn handle(app: &Arc<App>, req: &Req, id: R, ctx: (String, AdminSession
                 app,
                 req,
                 "delete cached variant",
-                serde_json::json!({"path": t.path, "song": b.song, "platform": b.platform, "chip": b.chip, "format": b.format}),
+                serde_json::json!({"path": t.path, "song": b.song, "platform": b.platform, "chip": b.chip.as_str(), "format": b.format}),
                 res,
             )
         }
@@ -287,13 +282,11 @@ pub async fn handle(app: &Arc<App>, req: &Req, id: R, ctx: (String, AdminSession
             };
             let res = match cfg.validate() {
                 Err(e) => error(StatusCode::BAD_REQUEST, &format!("{e:#}")),
-                Ok(()) => match app.db.put(crate::db::SETTINGS, POLICY_KEY, &b.cache) {
-                    Ok(()) => {
-                        if let Ok(mut p) = app.media.policy.write() {
-                            *p = b.cache.clone();
-                        }
-                        json(&serde_json::json!({ "cache": b.cache }))
-                    }
+                Ok(()) => match app.db.put(store::SETTINGS, POLICY_KEY, &b.cache) {
+                    Ok(()) => match app.media.set_policy(b.cache.clone()) {
+                        Ok(()) => json(&serde_json::json!({ "cache": b.cache })),
+                        Err(e) => error(StatusCode::BAD_REQUEST, &format!("{e:#}")),
+                    },
                     Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
                 },
             };

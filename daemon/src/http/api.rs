@@ -2,12 +2,12 @@
 
 use super::{error, json, json_status, range, stream, too_many, Req};
 use crate::app::{App, PlayError, Prefs};
-use crate::db::RATINGS;
-use crate::media::{Opened, Variant};
+use crate::media::Opened;
 use crate::sessions::PlaySession;
 use crate::util::{now_secs, rfc3339, token};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
+use store::RATINGS;
 use warp::http::{header, HeaderValue, StatusCode};
 use warp::reply::Response;
 
@@ -19,7 +19,7 @@ pub fn health(app: &App) -> Response {
         "library": { "tunes": n, "scanning": app.scanning.load(Ordering::Relaxed),
                      "source": app.source.describe() },
         "renders": { "in_flight": app.media.in_flight(),
-                     "started": app.media.renders_started.load(Ordering::Relaxed) },
+                     "started": app.media.renders_started() },
         "uptime_secs": app.started.elapsed().as_secs(),
     }))
 }
@@ -85,7 +85,7 @@ pub fn tune(app: &App, req: &Req) -> Response {
                 })
                 .collect();
             json(&serde_json::json!({
-                "tune": t, "variants": app.media.variants(&t.md5), "ratings": ratings,
+                "tune": t, "variants": app.media.variants(&t), "ratings": ratings,
             }))
         }
         Err(r) => r,
@@ -95,7 +95,7 @@ pub fn tune(app: &App, req: &Req) -> Response {
 pub fn variants(app: &App, req: &Req) -> Response {
     match tune_for(app, req) {
         Ok(t) => json(&serde_json::json!({
-            "md5": t.md5, "path": t.path, "variants": app.media.variants(&t.md5),
+            "md5": t.md5, "path": t.path, "variants": app.media.variants(&t),
             "renderable": [{"platform": "software", "formats": ["mp3", "flac", "wav"]}],
         })),
         Err(r) => r,
@@ -117,7 +117,7 @@ fn session_json(app: &App, s: &PlaySession, t: &library::Tune, cached: bool) -> 
         "tune": t,
         "song": s.song,
         "duration_ms": t.duration_ms(s.song),
-        "variant": { "platform": s.platform, "chip": s.chip, "format": s.format, "cached": cached },
+        "variant": { "platform": s.platform, "chip": s.chip.as_str(), "format": s.format, "cached": cached },
         "urls": {
             "audio": format!("/api/playback/{}/{}", s.id, s.format),
             "sid": format!("/api/playback/{}/sid", s.id),
@@ -152,8 +152,9 @@ pub fn play(app: &App, req: &Req) -> Response {
         path: t.path.clone(),
         md5: t.md5.clone(),
         song,
-        platform: v.platform,
-        chip: v.chip,
+        platform: crate::media::Platform::from_cache(v.key.platform)
+            .unwrap_or(crate::media::Platform::Software),
+        chip: v.key.chip,
         format: v.format.extension(),
         expires: std::time::Instant::now(),
     });
@@ -211,13 +212,9 @@ pub async fn playback(app: &std::sync::Arc<App>, req: &Req) -> Response {
             "unknown format (mp3, flac, wav or sid)",
         );
     };
-    let v = Variant {
-        md5: t.md5.clone(),
-        stem: crate::media::clean_stem(t.file_name()),
-        song: s.song,
-        platform: s.platform,
-        chip: s.chip,
-        format,
+    let v = match crate::media::variant(&t, s.song, s.platform, s.chip, format) {
+        Ok(v) => v,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("{e:#}")),
     };
     let media = app.media.clone();
     let app2 = app.clone();

@@ -1,6 +1,5 @@
 //! Streamed bodies: a render in flight, a byte range of a file, server-sent events.
 
-use crate::media::Follower;
 use bytes::Bytes;
 use std::io::SeekFrom;
 use std::pin::Pin;
@@ -28,42 +27,25 @@ fn body(rx: mpsc::Receiver<Chunk>) -> Response {
 
 /// Follows a render as it grows; ends when the render ends (with an error if it failed,
 /// so the client sees a truncated transfer rather than a "complete" short file).
-pub fn follow(f: Follower) -> Response {
+pub fn follow(mut f: cache::Stream) -> Response {
     let (tx, rx) = mpsc::channel::<Chunk>(8);
-    tokio::spawn(async move {
-        let mut state = f.state;
-        let mut file = tokio::fs::File::from_std(f.file);
-        let mut pos = 0u64;
+    // The cache's stream blocks until bytes come: one blocking thread per listener.
+    tokio::task::spawn_blocking(move || {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            let st = state.borrow_and_update().clone();
-            if pos < st.written {
-                let n = ((st.written - pos) as usize).min(buf.len());
-                if let Err(e) = file.read_exact(&mut buf[..n]).await {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-                pos += n as u64;
-                if tx
-                    .send(Ok(Bytes::copy_from_slice(&buf[..n])))
-                    .await
-                    .is_err()
-                {
-                    return; // the listener left; the render goes on for the cache
-                }
-                continue;
-            }
-            match st.done {
-                Some(Ok(_)) => return,
-                Some(Err(e)) => {
-                    let _ = tx.send(Err(std::io::Error::other(e))).await;
-                    return;
-                }
-                None => {
-                    if state.changed().await.is_err() {
-                        let _ = tx.send(Err(std::io::Error::other("render stopped"))).await;
-                        return;
+            match std::io::Read::read(&mut f, &mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx
+                        .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
+                        .is_err()
+                    {
+                        return; // the listener left; the render goes on for the cache
                     }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
                 }
             }
         }

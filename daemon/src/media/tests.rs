@@ -1,4 +1,6 @@
 use super::*;
+use encode::PcmFormat;
+use std::io::Read;
 use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
@@ -16,7 +18,7 @@ impl PcmSource for Slow {
             channels: 1,
         }
     }
-    fn next(&mut self, buf: &mut [i16]) -> anyhow::Result<usize> {
+    fn read(&mut self, buf: &mut [i16]) -> Result<usize, SourceError> {
         if self.left == 0 {
             return Ok(0);
         }
@@ -28,6 +30,12 @@ impl PcmSource for Slow {
         }
         self.left -= n;
         Ok(n)
+    }
+    fn engine(&self) -> cache::Engine {
+        cache::Engine {
+            name: "slow".into(),
+            version: "1".into(),
+        }
     }
 }
 
@@ -56,6 +64,7 @@ fn setup(
 ) -> (Arc<Media>, Arc<SlowEngine>, PathBuf) {
     let dir = std::env::temp_dir().join(format!("sidflow-media-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
     let policy = CachePolicy {
         formats: formats.iter().map(|s| s.to_string()).collect(),
         wav_stop_percent: 100,
@@ -63,7 +72,9 @@ fn setup(
         max_disk_percent: 100,
         mp3_bitrate_kbps: 128,
     };
-    let mut m = Media::new(dir.clone(), policy, 2);
+    let store = Arc::new(store::Store::open(&dir.join("sidflow.redb")).unwrap());
+    let cache = Cache::open(policy.cache_config(dir.join("cache")).unwrap(), store).unwrap();
+    let mut m = Media::new(cache, policy, 2);
     let eng = Arc::new(SlowEngine {
         opened: AtomicUsize::new(0),
         samples,
@@ -73,15 +84,14 @@ fn setup(
     (Arc::new(m), eng, dir)
 }
 
+fn tune() -> TuneRef {
+    TuneRef::new("GAMES/Tune.sid", 1).unwrap()
+}
+
 fn variant(format: Format) -> Variant {
-    Variant {
-        md5: "0123456789abcdef0123456789abcdef".into(),
-        stem: "Tune".into(),
-        song: 1,
-        platform: Platform::Software,
-        chip: Chip::Mos6581,
-        format,
-    }
+    RenderKey::new(tune(), 1, cache::Platform::Sidflow, Chip::Mos6581)
+        .unwrap()
+        .variant(format)
 }
 
 fn req() -> anyhow::Result<RenderRequest> {
@@ -94,26 +104,27 @@ fn req() -> anyhow::Result<RenderRequest> {
     })
 }
 
-/// Reads a follower to the end, the way the HTTP stream does (blocking version).
-fn drain(f: Follower) -> Result<Vec<u8>, String> {
-    use std::io::Read;
-    let mut file = f.file;
-    let mut state = f.state;
+/// Reads a stream to the end, the way the HTTP body does.
+fn drain(mut s: cache::Stream) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    loop {
-        let st = state.borrow_and_update().clone();
-        if (out.len() as u64) < st.written {
-            let mut buf = vec![0u8; (st.written - out.len() as u64) as usize];
-            file.read_exact(&mut buf).map_err(|e| e.to_string())?;
-            out.extend(buf);
-            continue;
-        }
-        match st.done {
-            Some(Ok(_)) => return Ok(out),
-            Some(Err(e)) => return Err(e),
-            None => std::thread::sleep(Duration::from_millis(5)),
+    s.read_to_end(&mut out).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Every file under `dir`, temporary ones included.
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            } else {
+                out.push(e.path());
+            }
         }
     }
+    out
 }
 
 #[test]
@@ -132,23 +143,27 @@ fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
         1,
         "one render for two listeners"
     );
-    // b was read after the render finished: it sees the patched header; the rest is equal.
+    assert_eq!(m.renders_started(), 1);
     assert_eq!(a.len(), b.len());
     assert!(a[44..] == b[44..], "same audio bytes");
-    let path = m.path_of(&v).unwrap();
+    let path = m.cache.path_of(&v);
+    assert!(
+        path.ends_with("cache/GAMES/Tune-sidflow-6581.wav"),
+        "{path:?}"
+    );
     let cached = std::fs::read(&path).unwrap();
     assert_eq!(cached.len(), a.len());
     // WAV: only the two size fields are patched at the end.
     let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != cached[i]).collect();
     assert!(differ.iter().all(|&i| i < 44), "{differ:?}");
-    assert!(cached[44..] == a[44..]);
-    assert!(cached == b, "a late reader gets the finished file");
     assert_eq!(cached.len(), 44 + 44_100 * 2);
-    // Now it is cached: no new render.
+    // Now it is cached (and indexed): no new render.
     assert!(matches!(m.open(&v, req).unwrap(), Opened::Cached(_)));
     assert_eq!(eng.opened.load(Ordering::SeqCst), 1);
-    assert_eq!(m.variants(&v.md5).len(), 1);
-    assert_eq!(m.variants(&v.md5)[0].format, "wav");
+    let listed = m.cache.variants(&tune()).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].format, "wav");
+    assert_eq!(m.cache.list("").unwrap().len(), 1, "the index has it");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -161,11 +176,9 @@ fn formats_not_cached_still_stream_and_leave_nothing() {
     };
     let a = drain(a).unwrap();
     assert_eq!(&a[..4], b"fLaC");
+    m.shutdown(); // joins the render thread
     assert!(!m.is_cached(&v));
-    let left: Vec<_> = std::fs::read_dir(m.tune_dir(&v.md5).unwrap())
-        .unwrap()
-        .collect();
-    assert!(left.is_empty(), "no partial file remains");
+    assert!(files(&dir.join("cache")).is_empty(), "nothing written");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -177,19 +190,38 @@ fn shutdown_cancels_and_deletes_the_partial_file() {
         panic!()
     };
     std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        !files(&dir.join("cache")).is_empty(),
+        "a temporary file while rendering"
+    );
     m.shutdown();
-    assert!(drain(a).is_err(), "the follower sees the failure");
+    assert!(drain(a).is_err(), "the listener sees the failure");
     assert!(!m.is_cached(&v));
-    let left: Vec<_> = std::fs::read_dir(m.tune_dir(&v.md5).unwrap())
-        .unwrap()
-        .collect();
-    assert!(left.is_empty(), "no half file");
+    assert!(files(&dir.join("cache")).is_empty(), "no half file");
     assert!(m.open(&v, req).is_err(), "no new renders after shutdown");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
-fn ensure_blocking_renders_once_and_policy_rules() {
+fn a_cancelled_job_render_leaves_no_file() {
+    let (m, _eng, dir) = setup("jobcancel", 44_100 * 60, 20, &["flac"]);
+    let v = variant(Format::Flac);
+    let cancel = Arc::new(AtomicBool::new(false));
+    let c2 = cancel.clone();
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        c2.store(true, Ordering::Relaxed);
+    });
+    let r = m.ensure_many_blocking(std::slice::from_ref(&v), req().unwrap(), &cancel);
+    stopper.join().unwrap();
+    assert!(r.is_err());
+    assert!(!m.is_cached(&v));
+    assert!(files(&dir.join("cache")).is_empty(), "no half file");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ensure_blocking_renders_once_delete_and_policy_changes() {
     let (m, eng, dir) = setup("ensure", 4_410, 0, &["mp3", "flac"]);
     let v = variant(Format::Mp3);
     let cancel = AtomicBool::new(false);
@@ -202,35 +234,21 @@ fn ensure_blocking_renders_once_and_policy_rules() {
     assert_eq!(m.usage()["mp3"].1, 1);
     assert!(m.delete(&v).unwrap());
     assert!(!m.delete(&v).unwrap());
-    let p = m.policy.read().unwrap().clone();
-    assert!(p.keeps(Format::Mp3, 50.0));
-    assert!(!p.keeps(Format::Wav, 50.0));
-    let strict = CachePolicy {
-        formats: vec!["wav".into(), "flac".into(), "mp3".into()],
-        wav_stop_percent: 70,
-        flac_stop_percent: 80,
-        max_disk_percent: 90,
-        mp3_bitrate_kbps: 320,
-    };
-    assert!(!strict.keeps(Format::Wav, 75.0));
-    assert!(strict.keeps(Format::Flac, 75.0));
-    assert!(!strict.keeps(Format::Flac, 85.0));
-    assert!(strict.keeps(Format::Mp3, 85.0));
-    assert!(!strict.keeps(Format::Mp3, 95.0));
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-#[test]
-fn variant_names_round_trip_and_stems_are_clean() {
-    assert_eq!(clean_stem("Monty on the Run.sid"), "Monty_on_the_Run");
-    assert_eq!(clean_stem("../x.sid"), "___x");
-    assert_eq!(clean_stem(""), "tune");
-    let (m, _e, dir) = setup("names", 10, 0, &["mp3"]);
-    let p = m.path_of(&variant(Format::Flac)).unwrap();
-    assert!(p.ends_with("01/0123456789abcdef0123456789abcdef/Tune-1-sidflow-6581.flac"));
-    let mut bad = variant(Format::Mp3);
-    bad.md5 = "../../etc".into();
-    assert!(m.path_of(&bad).is_none());
+    assert_eq!(m.usage()["mp3"].1, 0, "the index forgot it");
+    // WAV is not cached by this policy: rendered, not kept. After enabling it, kept.
+    let w = variant(Format::Wav);
+    m.ensure_many_blocking(std::slice::from_ref(&w), req().unwrap(), &cancel)
+        .unwrap();
+    assert!(!m.is_cached(&w));
+    let mut p = m.policy.read().unwrap().clone();
+    p.formats.push("wav".into());
+    m.set_policy(p.clone()).unwrap();
+    assert_eq!(*m.policy.read().unwrap(), p);
+    m.ensure_many_blocking(std::slice::from_ref(&w), req().unwrap(), &cancel)
+        .unwrap();
+    assert!(m.is_cached(&w));
+    p.formats.push("ogg".into());
+    assert!(m.set_policy(p).is_err(), "a bad format is refused");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -253,10 +271,10 @@ fn one_render_feeds_every_format() {
     for v in &vs {
         assert!(m.is_cached(v), "{:?}", v.format);
     }
-    let wav = std::fs::read(m.path_of(&vs[2]).unwrap()).unwrap();
+    let wav = std::fs::read(m.cache.path_of(&vs[2])).unwrap();
     assert_eq!(wav.len(), 44 + 44_100 * 2);
     assert_eq!(
-        &std::fs::read(m.path_of(&vs[1]).unwrap()).unwrap()[..4],
+        &std::fs::read(m.cache.path_of(&vs[1])).unwrap()[..4],
         b"fLaC"
     );
     // Cached now: nothing renders again.
