@@ -254,8 +254,6 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Partial renders left by a crash are never valid: delete them.
-
 async fn wait_for_signal() -> &'static str {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = match signal(SignalKind::terminate()) {
