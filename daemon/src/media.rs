@@ -321,7 +321,7 @@ impl Media {
     }
 
     pub fn in_flight(&self) -> usize {
-        self.cache.stats().map(|s| s.renders_in_flight).unwrap_or(0)
+        self.cache.renders_in_flight()
     }
 
     fn engine(&self, key: &RenderKey) -> anyhow::Result<Arc<dyn Engine>> {

@@ -364,6 +364,11 @@ impl Cache {
         self.inner.renders.load(Ordering::Relaxed)
     }
 
+    /// Cached variants being rendered right now (cheap: no index or disk access).
+    pub fn renders_in_flight(&self) -> usize {
+        self.inner.inflight().len()
+    }
+
     /// The cached file of a variant, if it exists (the index is healed on the way).
     pub fn lookup(&self, v: &Variant) -> Result<Option<CachedFile>, CacheError> {
         let path = self.path_of(v);
@@ -554,7 +559,7 @@ impl Cache {
     pub fn stats(&self) -> Result<CacheStats, CacheError> {
         let entries = self.inner.store.cache_list("")?;
         let mut st = stats_from(&self.inner.cfg(), &entries);
-        st.renders_in_flight = self.inner.inflight().len();
+        st.renders_in_flight = self.renders_in_flight();
         Ok(st)
     }
 

@@ -183,6 +183,7 @@ fn a_second_listener_joins_the_render_and_streams_its_bytes() {
     // Joins while the render runs: no job, a stream per format.
     let mut second = c.request(&req).unwrap();
     assert!(second.take_job().is_none(), "no second render");
+    assert_eq!(c.renders_in_flight(), 2, "one per cached format");
     let mut streams = Vec::new();
     for o in first.outputs.into_iter().chain(second.outputs) {
         let Output::Rendering(s) = o else {
@@ -212,6 +213,7 @@ fn a_second_listener_joins_the_render_and_streams_its_bytes() {
     let report = runner.join().unwrap();
     assert_eq!(report.files.len(), 2);
     assert_eq!(c.renders_started(), 1);
+    assert_eq!(c.renders_in_flight(), 0);
     for r in readers {
         let (format, bytes, reads, path) = r.join().unwrap();
         let file = std::fs::read(path.unwrap()).unwrap();

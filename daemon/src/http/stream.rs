@@ -108,7 +108,10 @@ pub fn sse(mut events: broadcast::Receiver<serde_json::Value>) -> Response {
         {
             return;
         }
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+        // The first keep-alive after 15 s (an interval's first tick would be immediate and
+        // could reach the client before the first event).
+        let every = std::time::Duration::from_secs(15);
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         loop {
             let chunk = tokio::select! {
                 ev = events.recv() => match ev {
