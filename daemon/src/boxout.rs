@@ -44,6 +44,7 @@ pub struct Track {
     /// `cache` (a cached file) or `render` (a live software render).
     pub source: &'static str,
     pub platform: crate::media::Platform,
+    #[serde(with = "crate::media::chip_serde")]
     pub chip: crate::media::Chip,
     /// The cached file's format (`mp3`, `flac`, `wav`), none for a live render.
     pub format: Option<&'static str>,

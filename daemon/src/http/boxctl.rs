@@ -87,21 +87,21 @@ fn start(
     } else {
         t.title.clone()
     };
-    let cached = app.media.path_of(v).filter(|p| p.is_file());
+    let cached = app.media.cache.lookup(v)?.map(|c| c.path);
     let from_cache = cached.is_some();
     let (source, label): (Box<dyn lineout::Source>, _) = match cached {
         Some(p) => {
-            let label = format!("{title} (song {}, {})", v.song, v.format.extension());
+            let label = format!("{title} (song {}, {})", v.key.song, v.format.extension());
             let src = lineout::FileSource::open(&p)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
             (Box::new(src), label)
         }
         None => {
-            let label = format!("{title} (song {}, live render)", v.song);
+            let label = format!("{title} (song {}, live render)", v.key.song);
             let req = app.render_request(t, v)?;
             let opts = render::RenderOptions {
-                song: Some(v.song),
-                chip: Some(match v.chip {
+                song: Some(v.key.song),
+                chip: Some(match v.key.chip {
                     crate::media::Chip::Mos6581 => render::Chip::Mos6581,
                     crate::media::Chip::Mos8580R5 => render::Chip::Mos8580,
                 }),
@@ -124,10 +124,11 @@ fn start(
         md5: t.md5.clone(),
         title,
         author: t.author.clone(),
-        song: v.song,
+        song: v.key.song,
         source: if from_cache { "cache" } else { "render" },
-        platform: v.platform,
-        chip: v.chip,
+        platform: crate::media::Platform::from_cache(v.key.platform)
+            .unwrap_or(crate::media::Platform::Software),
+        chip: v.key.chip,
         format: from_cache.then(|| v.format.extension()),
         label,
     };
