@@ -41,11 +41,12 @@ pub struct Track {
     pub title: String,
     pub author: String,
     pub song: u16,
-    /// `cache` (a cached file) or `render` (a live software render).
+    /// `cache` (a cached file), `render` (a live software render) or `live` (a C64
+    /// Ultimate's audio; no path, md5 or song).
     pub source: &'static str,
     pub platform: crate::media::Platform,
-    #[serde(with = "crate::media::chip_serde")]
-    pub chip: crate::media::Chip,
+    /// The chip (`6581`, `8580r5`, ...); none for a live stream.
+    pub chip: Option<&'static str>,
     /// The cached file's format (`mp3`, `flac`, `wav`), none for a live render.
     pub format: Option<&'static str>,
     /// The player's label for it (how the track is recognised in the player's status).
@@ -222,6 +223,7 @@ impl Control for App {
         let t = self
             .box_out
             .current()
+            .filter(|t| !t.md5.is_empty())
             .ok_or_else(|| anyhow::anyhow!("nothing from the library is playing on the box"))?;
         let tune = self
             .tune_by_md5(&t.md5)

@@ -170,6 +170,26 @@ impl Devices {
         Ok(rx)
     }
 
+    /// Starts capturing a device's audio as PCM for the box's line-out. Refused while the
+    /// device streams to listeners (it sends its audio to one destination at a time).
+    pub fn live_pcm(&self, id: &str) -> anyhow::Result<ultimate::live::LiveStream> {
+        if self
+            .live
+            .lock()
+            .map_err(|_| anyhow!("lock"))?
+            .contains_key(id)
+        {
+            anyhow::bail!("the device is streaming to listeners now; try again when they stop");
+        }
+        let client = self.client(id)?;
+        let mode = ultimate::hwrender::device_mode(&client);
+        Ok(ultimate::live::LiveStream::start(
+            client,
+            mode,
+            Default::default(),
+        )?)
+    }
+
     /// The first online device that can record audio.
     pub fn recorder(&self) -> Option<Device> {
         self.registry

@@ -1,5 +1,7 @@
 //! "Play on the box" over real HTTP: the daemon's line-out goes to ALSA's `file` plugin
-//! (over `null`), so the PCM that would reach the sound card lands in a file we read.
+//! (over `null`), so the PCM that would reach the sound card lands in a file we read. ALSA's
+//! `null` device takes samples as fast as they come; the file is a FIFO that the test drains
+//! at the card's real rate (48 kHz x 4 bytes), so the box plays in real time as on a card.
 
 mod common;
 use common::*;
@@ -33,38 +35,91 @@ fn wait_for(d: &Daemon, what: &str, ok: impl Fn(&serde_json::Value) -> bool) -> 
     }
 }
 
-fn file_len(p: &std::path::Path) -> u64 {
-    std::fs::metadata(p).map(|m| m.len()).unwrap_or(0)
+/// A FIFO at `path` drained at 192 000 bytes/s (48 kHz, 2 ch, S16) into a buffer, like a
+/// sound card would; a stall (pause) does not build up a burst of more than 100 ms.
+struct PacedSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl PacedSink {
+    fn new(path: &std::path::Path) -> PacedSink {
+        use std::io::Read;
+        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (b2, path) = (buf.clone(), path.to_path_buf());
+        std::thread::spawn(move || {
+            // Blocks until the daemon opens the device.
+            let mut f = std::fs::File::open(&path).unwrap();
+            let mut chunk = vec![0u8; 3840];
+            let mut budget = 0.0f64;
+            let mut last = Instant::now();
+            loop {
+                let now = Instant::now();
+                budget = (budget + now.duration_since(last).as_secs_f64() * 192_000.0)
+                    .min(192_000.0 / 10.0);
+                last = now;
+                if budget < chunk.len() as f64 {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                match f.read(&mut chunk) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => {
+                        budget -= n as f64;
+                        b2.lock().unwrap().extend_from_slice(&chunk[..n]);
+                    }
+                }
+            }
+        });
+        PacedSink(buf)
+    }
+
+    fn len(&self) -> u64 {
+        self.0.lock().unwrap().len() as u64
+    }
+
+    /// Waits until `by` more bytes than `from` arrived; returns the new length.
+    fn grows(&self, from: u64, by: u64) -> u64 {
+        let t0 = Instant::now();
+        loop {
+            let n = self.len();
+            if n >= from + by {
+                return n;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(15),
+                "line-out stuck at {n} bytes (from {from})"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The largest sample magnitude in bytes `from..to`.
+    fn peak(&self, from: u64, to: u64) -> u16 {
+        self.0.lock().unwrap()[from as usize..to as usize]
+            .chunks_exact(2)
+            .map(|b| i16::from_le_bytes([b[0], b[1]]).unsigned_abs())
+            .max()
+            .unwrap_or(0)
+    }
 }
 
-/// Waits until the file grows past `from` (by at least `by` bytes); returns its length.
-fn grows(p: &std::path::Path, from: u64, by: u64) -> u64 {
-    let t0 = Instant::now();
-    loop {
-        let n = file_len(p);
-        if n >= from + by {
-            return n;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(15),
-            "{} stuck at {n} bytes (from {from})",
+fn fifo_device(dir: &std::path::Path) -> (PacedSink, String) {
+    let p = dir.join("out.raw");
+    let sink = PacedSink::new(&p);
+    (
+        sink,
+        format!(
+            "device = \"file:FILE={},FORMAT=raw\"\nrate = 48000\nchannels = 2\nformat = \"S16_LE\"\nmixer = \"software\"\nvolume = 100",
             p.display()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+        ),
+    )
 }
 
 #[test]
 fn play_on_the_box_through_alsa_file_plugin() {
     let dir = tempdir("box");
-    let raw = dir.join("out.raw");
-    let cfg = config(
-        &dir,
-        &format!(
-            "device = \"file:FILE={},FORMAT=raw\"\nrate = 48000\nchannels = 2\nformat = \"S16_LE\"\nmixer = \"software\"\nvolume = 100",
-            raw.display()
-        ),
-    );
+    let (out, dev) = fifo_device(&dir);
+    let cfg = config(&dir, &dev);
     let d = Daemon::start_in(dir.clone(), &[], &["--config", cfg.to_str().unwrap()]);
     let s = box_status(&d);
     assert_eq!(s["available"], true, "{s}\n{}", d.log());
@@ -87,13 +142,8 @@ fn play_on_the_box_through_alsa_file_plugin() {
         "{s}"
     );
     // The PCM reaches the device: the file grows and is not silence.
-    let n = grows(&raw, 0, 48000 * 4 / 2);
-    let pcm = std::fs::read(&raw).unwrap();
-    let peak = pcm[..n as usize]
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]).unsigned_abs())
-        .max()
-        .unwrap();
+    let n = out.grows(0, 48000 * 4 / 2);
+    let peak = out.peak(0, n);
     assert!(peak > 1000, "peak {peak}: silence reached the line-out");
     assert!(
         wait_for(&d, "frames", |s| s["frames_played"].as_u64() > Some(0))["underruns"].is_u64()
@@ -115,8 +165,7 @@ fn play_on_the_box_through_alsa_file_plugin() {
     );
     let r = d.post_json("/api/box/resume", "{}");
     assert_eq!(r.json()["state"], "playing", "{}", r.text());
-    let now = file_len(&raw);
-    grows(&raw, now, 48000);
+    out.grows(out.len(), 48000);
 
     // Volume: stored and reported; out of range refused.
     let r = d.post_json("/api/box/volume", r#"{"volume":35}"#);
@@ -131,14 +180,9 @@ fn play_on_the_box_through_alsa_file_plugin() {
         400
     );
     // A quieter volume really scales the samples: the newest PCM peaks lower.
-    let before = file_len(&raw);
-    let after = grows(&raw, before, 48000 * 4);
-    let pcm = std::fs::read(&raw).unwrap();
-    let quiet_peak = pcm[before as usize..after as usize]
-        .chunks_exact(2)
-        .map(|b| i16::from_le_bytes([b[0], b[1]]).unsigned_abs())
-        .max()
-        .unwrap();
+    let before = out.len();
+    let after = out.grows(before, 48000 * 4);
+    let quiet_peak = out.peak(before, after);
     assert!(
         quiet_peak < peak,
         "volume 35 %: peak {quiet_peak} not below {peak}"
@@ -205,7 +249,8 @@ fn play_on_the_box_through_alsa_file_plugin() {
 #[test]
 fn a_cached_variant_plays_from_the_cache() {
     let dir = tempdir("box-cache");
-    let cfg = config(&dir, "device = \"null\"\nformat = \"S16_LE\"");
+    let (out, dev) = fifo_device(&dir);
+    let cfg = config(&dir, &dev);
     let d = Daemon::start_in(dir.clone(), &[], &["--config", cfg.to_str().unwrap()]);
     // Listen once in the browser (FLAC): the render fills the cache.
     let r = d.post_json(
@@ -253,6 +298,11 @@ fn a_cached_variant_plays_from_the_cache() {
         s["state"] == "playing" && s["frames_played"].as_u64() > Some(0)
     });
     assert!(s["now_playing"].as_str().unwrap().contains("flac"), "{s}");
+    let n = out.grows(0, 48000 * 4 / 2);
+    assert!(
+        out.peak(0, n) > 1000,
+        "the cached file reached the line-out as silence"
+    );
 }
 
 #[test]
@@ -286,4 +336,99 @@ fn without_a_line_out_the_box_routes_answer_503() {
     assert!(d.log().contains("line-out unavailable"), "{}", d.log());
     assert_eq!(d.post_json("/api/box/stop", "{}").status, 503);
     assert_eq!(d.get("/api/health").status, 200);
+}
+
+struct Sim(std::process::Child);
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Our virtual Ultimate 64 on loopback (`sidflowd sim-ultimate`).
+fn start_sim() -> (Sim, String) {
+    use std::io::BufRead;
+    let ident = 20000 + ((std::process::id() + 7919) % 20000) as u16;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sidflowd"))
+        .args(["sim-ultimate", "--ip", "127.0.0.1", "--port", "0"])
+        .args(["--ident-port", &ident.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("simulator said {line:?}"))
+        .to_string();
+    (Sim(child), addr)
+}
+
+#[test]
+fn a_c64_ultimate_plays_live_on_the_box() {
+    let (_sim, sim_addr) = start_sim();
+    let dir = tempdir("box-live");
+    let (out, dev) = fifo_device(&dir);
+    let p = dir.join("sidflow.toml");
+    std::fs::write(
+        &p,
+        format!("[mdns]\nenabled = false\n[devices]\nhosts = [\"{sim_addr}\"]\n[lineout]\n{dev}\n"),
+    )
+    .unwrap();
+    let d = Daemon::start_in(dir.clone(), &[], &["--config", p.to_str().unwrap()]);
+    let t0 = Instant::now();
+    let id = loop {
+        let l = d.get("/api/devices").json();
+        if let Some(dev) = l["devices"].as_array().and_then(|a| {
+            a.iter()
+                .find(|x| x["online"] == true && x["can_stream"] == true)
+        }) {
+            break dev["id"].as_str().unwrap().to_string();
+        }
+        assert!(t0.elapsed() < Duration::from_secs(15), "{l}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    // The device plays a tune (the simulator answers with a tone), the box plays its audio.
+    let r = d.post_json(
+        &format!("/api/devices/{id}/play"),
+        r#"{"path":"first-light.sid"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = d.post_json("/api/box/play", &format!("{{\"device\":\"{id}\"}}"));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["track"]["source"], "live");
+    let s = wait_for(&d, "live on the box", |s| {
+        s["state"] == "playing" && s["track"]["source"] == "live"
+    });
+    assert!(
+        s["now_playing"].as_str().unwrap().starts_with("Live from"),
+        "{s}"
+    );
+    // (The live FIFO starts with silence until it holds its target; then the tone.)
+    let from = out.len();
+    let n = out.grows(from, 48000 * 4);
+    let peak = out.peak(from, n);
+    assert!(
+        peak > 1000,
+        "peak {peak}: the device's audio did not reach the line-out"
+    );
+    // Stop: the capture ends with it.
+    assert_eq!(d.post_json("/api/box/stop", "{}").status, 200);
+    wait_for(&d, "stopped", |s| s["state"] == "idle");
+    let t0 = Instant::now();
+    while !d.log().contains("ended") {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{}", d.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Unknown device.
+    assert_eq!(
+        d.post_json("/api/box/play", r#"{"device":"nope"}"#).status,
+        502
+    );
 }

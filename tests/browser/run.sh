@@ -16,13 +16,32 @@ if [ -z "${SIDFLOWD:-}" ]; then
     SIDFLOWD="${CARGO_TARGET_DIR:-$ROOT/target}/debug/sidflowd"
 fi
 DATA=$(mktemp -d /tmp/sidflow-browser.XXXXXX)
-# "Play on the box" goes to ALSA's null device (no sound card needed).
-printf '[lineout]\ndevice = "null"\nformat = "S16_LE"\n' >"$DATA/sidflow.toml"
+# "Play on the box": ALSA's file plugin (over null, no sound card needed) writes into a FIFO
+# that a reader drains at a card's pace (48 kHz, 2 ch, S16), so the box plays in real time.
+mkfifo "$DATA/box.pcm"
+node -e '
+const fs = require("fs");
+const fd = fs.openSync(process.argv[1], "r");
+const buf = Buffer.alloc(3840);
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+let budget = 0, last = Date.now();
+for (;;) {
+  const now = Date.now();
+  budget = Math.min(budget + (now - last) * 192, 19200);
+  last = now;
+  if (budget < buf.length) { sleep(5); continue; }
+  let n;
+  try { n = fs.readSync(fd, buf, 0, buf.length, null); } catch (e) { if (e.code === "EAGAIN") { sleep(5); continue; } break; }
+  if (n === 0) break;
+  budget -= n;
+}' "$DATA/box.pcm" &
+READER=$!
+printf '[lineout]\ndevice = "file:FILE=%s,FORMAT=raw"\nformat = "S16_LE"\n' "$DATA/box.pcm" >"$DATA/sidflow.toml"
 env -u SIDFLOW_ADMIN_PASSWORD RUST_LOG=info "$SIDFLOWD" serve --config "$DATA/sidflow.toml" --listen 127.0.0.1:0 --data-dir "$DATA" 2>"$DATA/daemon.log" &
 PID=$!
 cleanup() {
-    kill "$PID" 2>/dev/null || true
-    wait "$PID" 2>/dev/null || true
+    kill "$PID" "$READER" 2>/dev/null || true
+    wait "$PID" "$READER" 2>/dev/null || true
     rm -rf "$DATA"
 }
 trap cleanup EXIT

@@ -165,7 +165,7 @@ test("output choice: play on the box's line-out, pause, volume, back to the brow
   await page.click("#library li.tune button.name");
   const s = await until("playing on the box", (s) => s.state === "playing" && s.frames_played > 0);
   assert.equal(s.track.title, first);
-  assert.equal((await page.textContent("#now-title")).trim(), first);
+  await page.waitForFunction((t) => document.getElementById("now-title").textContent.trim() === t, first);
   assert.equal(await page.evaluate(() => document.getElementById("audio").paused), true);
   await page.waitForFunction(() => document.getElementById("box-info").textContent.includes("playing"));
   await page.waitForFunction(() => document.getElementById("play-pause").getAttribute("aria-label") === "Pause");

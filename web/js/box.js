@@ -85,6 +85,13 @@ export function boxOutput(shell, { onState = () => {}, onSelect = () => {} } = {
         return null;
       }
     },
+    async playDevice(id) {
+      try {
+        const r = await api("/api/box/play", { method: "POST", body: { device: id } });
+        await refresh();
+        return r.track;
+      } catch (e) { shell.error(`The box cannot play the C64 live: ${e.message}`); return null; }
+    },
     toggle() { return command(status?.state === "playing" ? "pause" : "resume"); },
     next() { return command("next"); },
   };

@@ -119,7 +119,17 @@ export function playPanel(shell) {
     try { await api(`/api/devices/${encodeURIComponent(devSel.value)}/play`, { method: "POST", body: { path: st.tune.path, song: st.song } }); shell.toast("Playing on the C64"); }
     catch (e) { shell.error(`The C64 did not start: ${e.message}`); }
   } });
-  const devLive = el("button", { class: "btn", id: "device-live", text: "Listen live", onclick: () => {
+  const devLive = el("button", { class: "btn", id: "device-live", text: "Listen live", onclick: async () => {
+    if (box.active()) {
+      const tr = await box.playDevice(devSel.value);
+      if (!tr) return;
+      audio.pause();
+      st.session = null; st.tune = null; st.total = NaN;
+      title.textContent = tr.title;
+      meta.textContent = "Whatever the C64 is playing right now, on the box."; badges.replaceChildren();
+      setRatingEnabled(false);
+      return;
+    }
     st.session = null; st.tune = null; st.total = NaN;
     title.textContent = `Live from ${devSel.selectedOptions[0]?.textContent || "the C64"}`;
     meta.textContent = "Whatever the C64 is playing right now."; badges.replaceChildren();

@@ -150,7 +150,6 @@ pub fn start_player(
 /// what plays. A thread forwards the blocks into the live FIFO, whose rate servo keeps the
 /// two clocks from drifting apart; the returned feed gives the counters (underruns, overruns,
 /// fill, correction). When the sender side is dropped the stream ends after the FIFO drains.
-#[allow(dead_code)] // wired by `serve` ("play on the box" for a live device)
 pub fn play_live(
     player: &Player,
     cfg: &LineoutConfig,

@@ -32,6 +32,8 @@ struct PlayBody {
     /// Add after what plays instead of replacing it.
     #[serde(default)]
     enqueue: bool,
+    /// A C64 Ultimate's id: play its audio live instead of a tune.
+    device: Option<String>,
 }
 
 pub async fn play(app: &Arc<App>, req: &Req) -> Response {
@@ -45,6 +47,16 @@ pub async fn play(app: &Arc<App>, req: &Req) -> Response {
         Ok(b) => b,
         Err(r) => return r,
     };
+    if let Some(id) = b.device {
+        let app2 = app.clone();
+        return match tokio::task::spawn_blocking(move || start_live(&app2, &id)).await {
+            Ok(Ok(track)) => json(&serde_json::json!({
+                "playing": true, "enqueued": false, "track": track,
+            })),
+            Ok(Err(e)) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
+            Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+        };
+    }
     let t = match (&b.md5, &b.path) {
         (Some(m), _) => app.tune_by_md5(m),
         (None, Some(p)) => match library::safe_relative(p) {
@@ -128,7 +140,7 @@ fn start(
         source: if from_cache { "cache" } else { "render" },
         platform: crate::media::Platform::from_cache(v.key.platform)
             .unwrap_or(crate::media::Platform::Software),
-        chip: v.key.chip,
+        chip: Some(v.key.chip.as_str()),
         format: from_cache.then(|| v.format.extension()),
         label,
     };
@@ -138,6 +150,76 @@ fn start(
     } else {
         player.play(source)?;
     }
+    Ok(track)
+}
+
+/// A device's live audio on the line-out. A `box-live` thread keeps the capture running
+/// while the player plays it and stops it (and the device's stream) when the box moves on.
+fn start_live(app: &Arc<App>, id: &str) -> anyhow::Result<Track> {
+    let player = app.box_out.player().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let dev = app
+        .devices
+        .list()
+        .into_iter()
+        .find(|d| d.id == id)
+        .ok_or_else(|| anyhow::anyhow!("no such device {id:?}"))?;
+    let name = if dev.info.hostname.is_empty() {
+        dev.id.clone()
+    } else {
+        dev.info.hostname.clone()
+    };
+    let live = app.devices.live_pcm(id)?;
+    let label = format!(
+        "Live from {name} #{}",
+        crate::util::token().get(..6).unwrap_or("")
+    );
+    let track = Track {
+        path: String::new(),
+        md5: String::new(),
+        title: format!("Live from {name}"),
+        author: String::new(),
+        song: 0,
+        source: "live",
+        platform: crate::media::Platform::Hardware,
+        chip: None,
+        format: None,
+        label: label.clone(),
+    };
+    app.box_out.add_track(track.clone(), true);
+    let feed = match crate::cmd::lineout::play_live(
+        player,
+        &app.cfg.lineout,
+        live.subscribe(250),
+        live.rate_hz,
+        &label,
+    ) {
+        Ok(f) => f,
+        Err(e) => {
+            let _ = live.stop();
+            return Err(e);
+        }
+    };
+    let weak = Arc::downgrade(app);
+    let l2 = label.clone();
+    std::thread::Builder::new()
+        .name("box-live".into())
+        .spawn(move || {
+            let t0 = std::time::Instant::now();
+            let mut seen = false;
+            loop {
+                std::thread::sleep(Duration::from_millis(200));
+                let Some(app) = weak.upgrade() else { break };
+                let Ok(p) = app.box_out.player() else { break };
+                let on = p.status().now_playing.as_deref() == Some(l2.as_str());
+                seen |= on;
+                if (seen && !on) || (!seen && t0.elapsed() > Duration::from_secs(5)) {
+                    break;
+                }
+            }
+            let st = feed.stats();
+            tracing::info!("{l2}: ended ({st:?})");
+            let _ = live.stop();
+        })?;
     Ok(track)
 }
 
