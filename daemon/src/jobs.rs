@@ -77,8 +77,19 @@ pub struct Jobs {
 
 impl Jobs {
     pub fn new(db: Arc<Store>) -> anyhow::Result<Jobs> {
-        let all = db.list::<Job>(JOBS, "")?;
-        let max = all.iter().map(|(_, j)| j.id).max().unwrap_or(0);
+        // A job record this version cannot read (an older or newer daemon wrote it) is left
+        // in place and reported; it must neither stop the daemon nor have its id reused.
+        let all = db.list_readable::<Job>(JOBS, "")?;
+        for (key, e) in &all.unreadable {
+            tracing::warn!("job {key} is unreadable and is skipped (kept in the database): {e}");
+        }
+        let max = all
+            .records
+            .iter()
+            .map(|(_, j)| j.id)
+            .chain(all.unreadable.iter().filter_map(|(k, _)| k.parse().ok()))
+            .max()
+            .unwrap_or(0);
         Ok(Jobs {
             db,
             next_id: AtomicU64::new(max + 1),
@@ -92,8 +103,8 @@ impl Jobs {
     pub fn list(&self) -> Vec<Job> {
         let mut v: Vec<Job> = self
             .db
-            .list::<Job>(JOBS, "")
-            .map(|a| a.into_iter().map(|(_, j)| j).collect())
+            .list_readable::<Job>(JOBS, "")
+            .map(|a| a.records.into_iter().map(|(_, j)| j).collect())
             .unwrap_or_default();
         v.sort_by_key(|j| std::cmp::Reverse(j.id));
         v
@@ -319,4 +330,26 @@ fn render_item(app: &App, job: &Job, it: &Item, cancel: &AtomicBool) -> anyhow::
         app.media.ensure_many_blocking(&vs, req, cancel)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_job_neither_stops_start_nor_has_its_id_reused() {
+        let dir = std::env::temp_dir().join(format!("sidflow-jobs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = Arc::new(Store::open(&dir.join("sidflow.redb")).unwrap());
+        // A record some other version wrote under job id 7.
+        db.put(JOBS, &key(7), &serde_json::json!({"from": "the future"}))
+            .unwrap();
+        let jobs = Jobs::new(db.clone()).unwrap();
+        assert!(jobs.list().is_empty());
+        assert_eq!(jobs.next_id.load(Ordering::SeqCst), 8);
+        assert_eq!(db.count(JOBS).unwrap(), 1, "the record is kept");
+        drop(jobs);
+        drop(db);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -238,6 +238,35 @@ impl Store {
         Ok(out)
     }
 
+    /// Like [`Store::list`], but a record that does not decode (written by another version,
+    /// or damaged) is returned as an error beside the readable ones instead of failing the
+    /// whole listing. Nothing is deleted: the unreadable record stays stored.
+    pub fn list_readable<T: DeserializeOwned>(
+        &self,
+        table: Table,
+        prefix: &str,
+    ) -> Result<Readable<T>, StoreError> {
+        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let t = match tx.open_table(table.def()) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Readable::default()),
+            Err(e) => return Err(self.db_err(e)),
+        };
+        let mut out = Readable::default();
+        for item in t.range(prefix..).map_err(|e| self.db_err(e))? {
+            let (k, v) = item.map_err(|e| self.db_err(e))?;
+            let key = k.value();
+            if !key.starts_with(prefix) {
+                break;
+            }
+            match decode(table, key, v.value()) {
+                Ok(r) => out.records.push((key.to_string(), r)),
+                Err(e) => out.unreadable.push((key.to_string(), e)),
+            }
+        }
+        Ok(out)
+    }
+
     /// Number of records in a table.
     pub fn count(&self, table: Table) -> Result<u64, StoreError> {
         let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
@@ -398,6 +427,23 @@ impl WriteTx<'_> {
             .map_err(|e| self.store.db_err(e))?;
         t.retain(|_, _| false).map_err(|e| self.store.db_err(e))?;
         Ok(())
+    }
+}
+
+/// What [`Store::list_readable`] found: the records that decode, and the keys of those that
+/// do not with the reason.
+#[derive(Debug)]
+pub struct Readable<T> {
+    pub records: Vec<(String, T)>,
+    pub unreadable: Vec<(String, StoreError)>,
+}
+
+impl<T> Default for Readable<T> {
+    fn default() -> Self {
+        Readable {
+            records: Vec::new(),
+            unreadable: Vec::new(),
+        }
     }
 }
 

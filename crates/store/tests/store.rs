@@ -266,3 +266,46 @@ fn a_second_opener_gets_a_clear_in_use_error() {
         Err(StoreError::InUse { .. })
     ));
 }
+
+#[test]
+fn list_readable_skips_records_of_another_shape_and_keeps_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("sidflow.redb")).unwrap();
+    s.put(
+        JOBS,
+        "1",
+        &Job {
+            kind: "scan".into(),
+            done: 1,
+        },
+    )
+    .unwrap();
+    // Written by "another version": not a Job.
+    s.put(JOBS, "2", &vec![1, 2, 3]).unwrap();
+    s.put(
+        JOBS,
+        "3",
+        &Job {
+            kind: "render".into(),
+            done: 0,
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        s.list::<Job>(JOBS, ""),
+        Err(StoreError::Decode { .. })
+    ));
+    let r = s.list_readable::<Job>(JOBS, "").unwrap();
+    let keys: Vec<_> = r.records.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["1", "3"]);
+    assert_eq!(r.unreadable.len(), 1);
+    assert_eq!(r.unreadable[0].0, "2");
+    assert!(r.unreadable[0].1.to_string().contains("2"));
+    // Nothing was deleted.
+    assert_eq!(s.count(JOBS).unwrap(), 3);
+    assert!(s
+        .list_readable::<Job>(SETTINGS, "")
+        .unwrap()
+        .records
+        .is_empty());
+}
