@@ -54,7 +54,7 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/sidflow"
 install -d -m 0755 "$root/DEBIAN" "$root/usr/bin" "$root/usr/lib/systemd/system" \
-    "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" "$root/usr/lib/udev/rules.d" "$root/etc/sidflow" "$root/usr/share/doc/sidflow"
+    "$root/usr/lib/sysusers.d" "$root/usr/lib/tmpfiles.d" "$root/usr/lib/udev/rules.d" "$root/usr/lib/sysctl.d" "$root/etc/sidflow" "$root/usr/share/doc/sidflow"
 install -m 0755 "$bin" "$root/usr/bin/sidflowd"
 # Strip debug info with a strip that knows the architecture (skipped if there is none).
 strip_tool=strip
@@ -69,6 +69,7 @@ install -m 0644 "$repo/systemd/sidflowd.service" "$root/usr/lib/systemd/system/s
 install -m 0644 "$repo/systemd/sidflow.sysusers" "$root/usr/lib/sysusers.d/sidflow.conf"
 install -m 0644 "$repo/systemd/sidflow.tmpfiles" "$root/usr/lib/tmpfiles.d/sidflow.conf"
 install -m 0644 "$repo/systemd/60-sidflow-gpio.rules" "$root/usr/lib/udev/rules.d/60-sidflow-gpio.rules"
+install -m 0644 "$repo/systemd/60-sidflow-udp.sysctl" "$root/usr/lib/sysctl.d/60-sidflow.conf"
 install -m 0644 "$repo/packaging/sidflow.toml" "$root/etc/sidflow/sidflow.toml"
 [ -f "$repo/doc/admin-guide.md" ] && install -m 0644 "$repo/doc/admin-guide.md" "$root/usr/share/doc/sidflow/admin-guide.md"
 cat > "$root/usr/share/doc/sidflow/copyright" <<COPY

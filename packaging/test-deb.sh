@@ -43,6 +43,7 @@ for want in \
     "-rw-r--r-- root/root ./usr/lib/sysusers.d/sidflow.conf" \
     "-rw-r--r-- root/root ./usr/lib/tmpfiles.d/sidflow.conf" \
     "-rw-r--r-- root/root ./usr/lib/udev/rules.d/60-sidflow-gpio.rules" \
+    "-rw-r--r-- root/root ./usr/lib/sysctl.d/60-sidflow.conf" \
     "-rw-r--r-- root/root ./etc/sidflow/sidflow.toml" \
     "-rw-r--r-- root/root ./usr/share/doc/sidflow/copyright"; do
     set -- $want
