@@ -58,8 +58,10 @@ impl Chip {
     }
 }
 
+/// `Display` and `FromStr` (case-insensitive, listing the accepted names on error) for a
+/// small enum with `ALL` and `as_str()`; `$err` is the `CacheError` variant for a bad name.
 macro_rules! text_enum {
-    ($t:ty, $what:literal) => {
+    ($t:ty, $what:literal, $err:ident) => {
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.pad(self.as_str())
@@ -72,13 +74,21 @@ macro_rules! text_enum {
                 <$t>::ALL
                     .into_iter()
                     .find(|v| v.as_str() == l)
-                    .ok_or_else(|| CacheError::BadName(format!("unknown {} {s:?}", $what)))
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = <$t>::ALL.iter().map(|v| v.as_str()).collect();
+                        CacheError::$err(format!(
+                            "unknown {} {s:?} (expected one of: {})",
+                            $what,
+                            names.join(", ")
+                        ))
+                    })
             }
         }
     };
 }
-text_enum!(Platform, "platform");
-text_enum!(Chip, "chip");
+pub(crate) use text_enum;
+text_enum!(Platform, "platform", BadName);
+text_enum!(Chip, "chip", BadName);
 
 /// A tune as the cache sees it: its path relative to the library root and its song count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

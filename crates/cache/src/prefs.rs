@@ -1,5 +1,6 @@
 //! Which variant a listener gets: the preference rules every caller shares.
 
+use crate::naming::text_enum;
 use crate::{CacheError, Chip, Platform};
 use sidfile::SidModel;
 use std::fmt;
@@ -104,35 +105,9 @@ impl SoftwareEngine {
     }
 }
 
-macro_rules! pref_text {
-    ($t:ty, $what:literal) => {
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.pad(self.as_str())
-            }
-        }
-        impl FromStr for $t {
-            type Err = CacheError;
-            fn from_str(s: &str) -> Result<Self, CacheError> {
-                let l = s.trim().to_ascii_lowercase();
-                <$t>::ALL
-                    .into_iter()
-                    .find(|v| v.as_str() == l)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = <$t>::ALL.iter().map(|v| v.as_str()).collect();
-                        CacheError::BadPreference(format!(
-                            "unknown {} {s:?} (expected one of: {})",
-                            $what,
-                            names.join(", ")
-                        ))
-                    })
-            }
-        }
-    };
-}
-pref_text!(ChipPreference, "chip preference");
-pref_text!(RenderingMode, "rendering mode");
-pref_text!(SoftwareEngine, "software engine");
+text_enum!(ChipPreference, "chip preference", BadPreference);
+text_enum!(RenderingMode, "rendering mode", BadPreference);
+text_enum!(SoftwareEngine, "software engine", BadPreference);
 
 /// What to render: the platform and chip the preferences pick.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

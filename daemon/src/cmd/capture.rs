@@ -139,24 +139,17 @@ pub fn run(args: Args) -> Result<()> {
         );
     }
     let outputs = match &args.output {
-        Some(out) => crate::cmd::render::output_paths(out, args.format.as_deref())?,
+        Some(out) => {
+            let paths = crate::cmd::render::output_paths(out, args.format.as_deref())?;
+            crate::cmd::render::check_writable(&paths)?;
+            paths
+        }
         None => {
             // --cache only: its --format list is checked now too.
             encode::Format::parse_list(args.format.as_deref().unwrap_or(""))?;
             Vec::new()
         }
     };
-    for (_, path) in &outputs {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                bail!(
-                    "cannot write {}: {} is not a directory",
-                    path.display(),
-                    dir.display()
-                );
-            }
-        }
-    }
     let client = Arc::new(Client::connect(
         &args.device,
         ClientOptions {

@@ -109,13 +109,27 @@ pub fn output_paths(output: &Path, format: Option<&str>) -> Result<Vec<(Format, 
             (f, path)
         })
         .collect();
-    // Refuse up front what would only fail after the whole render.
-    for (_, p) in &paths {
+    Ok(paths)
+}
+
+/// Refuses, before any rendering or capturing, output paths that could only fail at the end:
+/// an existing folder, or a parent that is not a folder.
+pub fn check_writable(paths: &[(Format, PathBuf)]) -> Result<()> {
+    for (_, p) in paths {
         if p.is_dir() {
             bail!("output {} is a folder, not a file", p.display());
         }
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                bail!(
+                    "cannot write {}: {} is not a directory",
+                    p.display(),
+                    dir.display()
+                );
+            }
+        }
     }
-    Ok(paths)
+    Ok(())
 }
 
 /// Renders everything `renderer` has left into `sink`, with a progress bar on a terminal.
@@ -203,17 +217,7 @@ pub fn run(args: Args) -> Result<()> {
         bail!("missing -o OUT (the file to write, e.g. -o song.wav)");
     };
     let outputs = output_paths(output, args.format.as_deref())?;
-    for (_, path) in &outputs {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                bail!(
-                    "cannot write {}: {} is not a directory",
-                    path.display(),
-                    dir.display()
-                );
-            }
-        }
-    }
+    check_writable(&outputs)?;
 
     let mut renderer = Renderer::new(&tune, &opts)?;
     let info = renderer.info().clone();
