@@ -11,7 +11,7 @@ fn config(dir: &std::path::Path, lineout: &str) -> std::path::PathBuf {
     let p = dir.join("sidflow.toml");
     std::fs::write(
         &p,
-        format!("[mdns]\nenabled = false\n[lineout]\n{lineout}\n"),
+        format!("[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[lineout]\n{lineout}\n"),
     )
     .unwrap();
     p
@@ -378,7 +378,7 @@ fn a_c64_ultimate_plays_live_on_the_box() {
     let p = dir.join("sidflow.toml");
     std::fs::write(
         &p,
-        format!("[mdns]\nenabled = false\n[devices]\nhosts = [\"{sim_addr}\"]\n[lineout]\n{dev}\n"),
+        format!("[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{sim_addr}\"]\n[lineout]\n{dev}\n"),
     )
     .unwrap();
     let d = Daemon::start_in(dir.clone(), &[], &["--config", p.to_str().unwrap()]);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 fn config(dir: &TempDir, library: Option<&Path>) -> PathBuf {
     let p = dir.join("sidflow.toml");
     let mut text = format!(
-        "[paths]\ndata_dir = {:?}\ncache_dir = {:?}\n",
+        "[cache]\n{ROOMY_CACHE}[paths]\ndata_dir = {:?}\ncache_dir = {:?}\n",
         dir.join("state"),
         dir.join("configured-cache")
     );
@@ -276,7 +276,8 @@ fn cache_ls_and_stats_list_what_was_rendered() {
             .contains(&format!("cache folder: {}", cache.display())),
         "{st}"
     );
-    assert!(st.stdout.contains("thresholds: WAV stops at 70 %"), "{st}");
+    // The configured thresholds (see ROOMY_CACHE), not the defaults.
+    assert!(st.stdout.contains("thresholds: WAV stops at 100 %"), "{st}");
     // `cache` alone is `cache stats`.
     // (The disk line changes as others write to the disk, so it is left out.)
     let st2 = cache_cmd(&cfg, &cache, &[]).success();

@@ -409,7 +409,7 @@ fn capture_into_the_cache_stores_a_c64u_variant() {
     std::fs::write(
         &cfg,
         format!(
-            "[paths]\ndata_dir = {:?}\ncache_dir = {:?}\n",
+            "[cache]\n{ROOMY_CACHE}[paths]\ndata_dir = {:?}\ncache_dir = {:?}\n",
             dir.join("state"),
             dir.join("unused")
         ),

@@ -375,7 +375,9 @@ fn session_creation_and_feedback_are_rate_limited_per_client() {
     let cfg = tempdir("limits-cfg").join("sidflow.toml");
     std::fs::write(
         &cfg,
-        "[limits]\nsessions_per_minute = 3\nfeedback_per_minute = 2\n",
+        format!(
+            "[limits]\nsessions_per_minute = 3\nfeedback_per_minute = 2\n[cache]\n{ROOMY_CACHE}"
+        ),
     )
     .unwrap();
     let d = Daemon::start_args("limits2", &[], &["--config", cfg.to_str().unwrap()]);

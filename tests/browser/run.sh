@@ -15,7 +15,7 @@ if [ -z "${SIDFLOWD:-}" ]; then
     (cd "$ROOT" && cargo build -q -p sidflowd)
     SIDFLOWD="${CARGO_TARGET_DIR:-$ROOT/target}/debug/sidflowd"
 fi
-DATA=$(mktemp -d /tmp/sidflow-browser.XXXXXX)
+DATA=$(mktemp -d "${TMPDIR:-/tmp}/sidflow-browser.XXXXXX")
 # "Play on the box": ALSA's file plugin (over null, no sound card needed) writes into a FIFO
 # that a reader drains at a card's pace (48 kHz, 2 ch, S16), so the box plays in real time.
 mkfifo "$DATA/box.pcm"
@@ -36,7 +36,9 @@ for (;;) {
   budget -= n;
 }' "$DATA/box.pcm" &
 READER=$!
-printf '[lineout]\ndevice = "file:FILE=%s,FORMAT=raw"\nformat = "S16_LE"\n' "$DATA/box.pcm" >"$DATA/sidflow.toml"
+# The cache's disk thresholds are judged on the host's real disk; keep them from
+# triggering so the tests do not depend on how full the machine's disk is.
+printf '[cache]\nwav_stop_percent = 100\nflac_stop_percent = 100\nmax_disk_percent = 100\n[lineout]\ndevice = "file:FILE=%s,FORMAT=raw"\nformat = "S16_LE"\n' "$DATA/box.pcm" >"$DATA/sidflow.toml"
 env -u SIDFLOW_ADMIN_PASSWORD RUST_LOG=info "$SIDFLOWD" serve --config "$DATA/sidflow.toml" --listen 127.0.0.1:0 --data-dir "$DATA" 2>"$DATA/daemon.log" &
 PID=$!
 cleanup() {

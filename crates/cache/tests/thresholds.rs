@@ -4,7 +4,8 @@
 mod common;
 
 use cache::{
-    disk_usage, CacheError, Chip, Outcome, Platform, RenderKey, RenderRequest, SkipReason, TuneRef,
+    disk_usage, CacheError, Chip, Outcome, Platform, RenderKey, RenderRequest, SkipReason,
+    Thresholds, TuneRef,
 };
 use common::{files, open, Tone};
 use encode::Format;
@@ -90,6 +91,7 @@ fn each_format_stops_at_its_threshold() {
     let root = mnt.join("cache");
     let c = open(&root, &dir.path().join("db.redb"), |cfg| {
         cfg.formats = vec![Format::Wav, Format::Mp3, Format::Flac];
+        cfg.thresholds = Thresholds::default();
     });
     let all = vec![Format::Wav, Format::Mp3, Format::Flac];
     let cases: [(f64, &str, [&str; 3]); 4] = [
@@ -132,6 +134,7 @@ fn a_render_that_would_cross_the_maximum_is_stopped_and_removed() {
     let root = mnt.join("cache");
     let c = open(&root, &dir.path().join("db.redb"), |cfg| {
         cfg.formats = vec![Format::Wav, Format::Flac];
+        cfg.thresholds = Thresholds::default();
     });
     fill_to(&mnt, 60.0);
     // 10 s of stereo WAV is 1.7 MiB: it would take the 4 MiB disk from 60 % to ~100 %.

@@ -8,6 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// `[cache]` keys that keep the disk thresholds from triggering. The defaults (WAV stops at
+/// 70 % disk use, FLAC at 80 %, everything at 90 %) are judged on the real file system that
+/// holds the test's folder, so a test about anything but disk space would pass or fail with
+/// the host's disk (a CI machine's was 77 % full). The thresholds themselves are tested on
+/// a small tmpfs of their own (`crates/cache/tests/thresholds.rs`).
+pub const ROOMY_CACHE: &str =
+    "wav_stop_percent = 100\nflac_stop_percent = 100\nmax_disk_percent = 100\n";
+
 /// The `sidflowd` binary cargo built for these tests.
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_sidflowd")

@@ -9,6 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// `[cache]` keys that keep the disk thresholds from triggering. The defaults (WAV stops at
+/// 70 % disk use, FLAC at 80 %, everything at 90 %) are judged on the real file system that
+/// holds the test's folder, so a test about anything but disk space would pass or fail with
+/// the host's disk (a CI machine's was 77 % full). The thresholds themselves are tested on
+/// a small tmpfs of their own (`crates/cache/tests/thresholds.rs`).
+pub const ROOMY_CACHE: &str =
+    "wav_stop_percent = 100\nflac_stop_percent = 100\nmax_disk_percent = 100\n";
+
 pub struct Daemon {
     pub child: Child,
     pub addr: String,
@@ -49,8 +57,13 @@ impl Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sidflowd"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(&dir)
-            .args(args)
-            .env("RUST_LOG", "info")
+            .args(args);
+        if !args.contains(&"--config") {
+            let cfg = dir.join("test-sidflow.toml");
+            std::fs::write(&cfg, format!("[cache]\n{ROOMY_CACHE}")).unwrap();
+            cmd.arg("--config").arg(cfg);
+        }
+        cmd.env("RUST_LOG", "info")
             .env_remove("SIDFLOW_ADMIN_PASSWORD")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());

@@ -1,6 +1,6 @@
 #![allow(dead_code)]
 
-use cache::{Cache, CacheConfig, Engine, PcmSource, SourceError};
+use cache::{Cache, CacheConfig, Engine, PcmSource, SourceError, Thresholds};
 use encode::PcmFormat;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -77,6 +77,9 @@ impl PcmSource for Tone {
     }
 }
 
+/// Opens a cache whose thresholds never trigger: these tests are about rendering and
+/// reuse, not disk space, and must pass on a host whose disk is 70-90 % full (a CI machine
+/// was). `thresholds.rs` tests the thresholds on a small file system of its own.
 pub fn open(
     root: &std::path::Path,
     db: &std::path::Path,
@@ -84,6 +87,12 @@ pub fn open(
 ) -> Cache {
     let store = Arc::new(Store::open(db).unwrap());
     let mut c = CacheConfig::new(root);
+    c.thresholds = Thresholds {
+        wav_stop_percent: 100,
+        flac_stop_percent: 100,
+        all_stop_percent: 100,
+        max_disk_percent: 100,
+    };
     cfg(&mut c);
     Cache::open(c, store).unwrap()
 }
