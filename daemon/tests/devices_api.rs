@@ -18,7 +18,11 @@ impl Drop for Sim {
 }
 
 fn start_sim() -> (Sim, String) {
-    let ident = 20000 + (std::process::id() % 20000) as u16;
+    start_sim_with(&[], 0)
+}
+
+fn start_sim_with(extra: &[&str], ident_offset: u16) -> (Sim, String) {
+    let ident = 20000 + (std::process::id() % 20000) as u16 + ident_offset;
     let mut child = Command::new(env!("CARGO_BIN_EXE_sidflowd"))
         .args([
             "sim-ultimate",
@@ -29,6 +33,7 @@ fn start_sim() -> (Sim, String) {
             "--ident-port",
             &ident.to_string(),
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -156,4 +161,152 @@ fn add_test_play_on_device_and_share_a_live_stream() {
 
     let audit = std::fs::read_to_string(d.dir.join("audit/admin-actions.jsonl")).unwrap();
     assert!(audit.contains("add device") && audit.contains("test device"));
+}
+
+/// An admin render job on hardware: the job plays each song on the (virtual) Ultimate,
+/// captures it, and the cache then holds the `c64u` variant, which listeners get with the
+/// "hardware" preference. The simulator runs 8x faster than real time so a 30 s song takes
+/// about 4 s.
+#[test]
+fn a_hardware_render_job_caches_a_c64u_variant() {
+    let (_sim, sim_addr) = start_sim_with(&["--speed", "8"], 7);
+    let dir = tempdir("hw-job");
+    let cfg = dir.join("sidflow.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{sim_addr}\"]\n"
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start_in(
+        dir.clone(),
+        &[("SIDFLOW_ADMIN_PASSWORD", PW)],
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let t0 = Instant::now();
+    while !d.get("/api/devices").json()["devices"]
+        .as_array()
+        .is_some_and(|a| {
+            a.iter()
+                .any(|x| x["online"] == true && x["can_stream"] == true)
+        })
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the configured simulator never came online: {}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (cookie, csrf) = d.login(PW);
+    let admin = |m: &str, p: &str, body: Option<&str>| {
+        d.request(
+            m,
+            p,
+            &[
+                ("Content-Type", "application/json"),
+                ("Cookie", &cookie),
+                ("X-CSRF-Token", &csrf),
+            ],
+            body,
+        )
+    };
+    let r = admin(
+        "POST",
+        "/api/admin/jobs",
+        Some("{\"paths\":[\"first-light.sid\"],\"platform\":\"hardware\",\"formats\":[\"flac\"]}"),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = r.json()["id"]
+        .as_str()
+        .map(String::from)
+        .unwrap_or_else(|| r.json()["id"].to_string());
+    let t0 = Instant::now();
+    let job = loop {
+        let j = admin("GET", &format!("/api/admin/jobs/{id}"), None).json();
+        let st = j["status"].as_str().unwrap_or("").to_string();
+        if st == "completed" || st == "failed" || st == "cancelled" {
+            break j;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "job still {st} after 120 s: {j}\n{}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(job["status"], "completed", "{job}\n{}", d.log());
+    assert_eq!(
+        (job["done"].as_u64(), job["failed"].as_u64()),
+        (Some(1), Some(0)),
+        "{job}"
+    );
+
+    // The variant is listed, and the file is a whole song of real audio.
+    let v = d.get("/api/variants?path=first-light.sid").json();
+    assert_eq!(v["renderable"][1]["platform"], "hardware", "{v}");
+    assert!(
+        v["variants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["platform"] == "hardware" && x["chip"] == "6581" && x["format"] == "flac"),
+        "{v}"
+    );
+    let file = find_file(&dir, "first-light-c64u-6581.flac").expect("the cached capture");
+    let ok = Command::new("flac")
+        .args(["-t", "-s"])
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(ok.success(), "flac -t {}", file.display());
+    let secs = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let secs: f64 = String::from_utf8_lossy(&secs.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    // first-light is 30.644 s in demo/Songlengths.md5; the capture adds a short margin.
+    assert!((30.0..36.0).contains(&secs), "{secs} s");
+
+    // A listener asking for hardware recordings only now gets it from the cache.
+    let r = d.post_json(
+        "/api/play",
+        "{\"path\":\"first-light.sid\",\"prefs\":{\"mode\":\"hardware\",\"format\":\"flac\"}}",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let p = r.json();
+    assert_eq!(p["variant"]["platform"], "hardware", "{p}");
+    assert_eq!(p["variant"]["cached"], true, "{p}");
+    let audio = d.get(p["urls"]["audio"].as_str().unwrap());
+    assert_eq!(audio.status, 200);
+    assert_eq!(
+        audio.body.len() as u64,
+        std::fs::metadata(&file).unwrap().len()
+    );
+}
+
+fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if let Some(f) = find_file(&p, name) {
+                return Some(f);
+            }
+        } else if p.file_name().is_some_and(|n| n == name) {
+            return Some(p);
+        }
+    }
+    None
 }

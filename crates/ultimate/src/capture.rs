@@ -35,10 +35,14 @@ pub enum Destination {
 }
 
 impl Default for Destination {
+    /// Unicast to a free port the kernel picks (the device is told which), so any number of
+    /// captures, one per device, run at once in one process. The firmware's own default,
+    /// 11001 ([`DEFAULT_AUDIO_PORT`]), fits one receiver only; `sidflowd capture --port`
+    /// still uses it for people who open exactly that port in a firewall.
     fn default() -> Self {
         Destination::Unicast {
             local_ip: None,
-            port: DEFAULT_AUDIO_PORT,
+            port: 0,
         }
     }
 }

@@ -94,10 +94,22 @@ pub fn tune(app: &App, req: &Req) -> Response {
 
 pub fn variants(app: &App, req: &Req) -> Response {
     match tune_for(app, req) {
-        Ok(t) => json(&serde_json::json!({
-            "md5": t.md5, "path": t.path, "variants": app.media.variants(&t),
-            "renderable": [{"platform": "software", "formats": ["mp3", "flac", "wav"]}],
-        })),
+        Ok(t) => {
+            // What a new render could be made on now: our engine always; a C64 Ultimate
+            // (through an admin render job) while one that can record audio is online.
+            let mut renderable = vec![
+                serde_json::json!({"platform": "software", "formats": ["mp3", "flac", "wav"]}),
+            ];
+            if app.devices.recorder().is_some() {
+                renderable.push(
+                    serde_json::json!({"platform": "hardware", "formats": ["mp3", "flac", "wav"]}),
+                );
+            }
+            json(&serde_json::json!({
+                "md5": t.md5, "path": t.path, "variants": app.media.variants(&t),
+                "renderable": renderable,
+            }))
+        }
         Err(r) => r,
     }
 }
