@@ -247,6 +247,8 @@ pub struct HardwareEngine {
 struct VecSource {
     pcm: Vec<i16>,
     pos: usize,
+    /// The device and the SID that played (the cache name only says 6581 or 8580r5).
+    engine: cache::Engine,
 }
 
 impl PcmSource for VecSource {
@@ -263,10 +265,7 @@ impl PcmSource for VecSource {
         Ok(n)
     }
     fn engine(&self) -> cache::Engine {
-        cache::Engine {
-            name: "c64u".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        }
+        self.engine.clone()
     }
 }
 
@@ -291,6 +290,17 @@ impl Engine for HardwareEngine {
         };
         let r = ultimate::hwrender::hardware_render(&client, &req.sid, &opts, &self.cancel)?;
         let pcm = ultimate::resample::resample_all(&r.pcm, r.rate_hz, f64::from(OUT_RATE), 2)?;
-        Ok(Box::new(VecSource { pcm, pos: 0 }))
+        let engine = cache::Engine {
+            name: "c64u".into(),
+            version: format!(
+                "{} {}, {}",
+                r.device.product, r.device.firmware_version, r.chip_tag
+            ),
+        };
+        Ok(Box::new(VecSource {
+            pcm,
+            pos: 0,
+            engine,
+        }))
     }
 }

@@ -516,6 +516,9 @@ fn capture_into_the_cache_stores_a_c64u_variant() {
         .find(|l| l.starts_with("three-wishes-2-c64u-6581.flac\t"))
         .unwrap_or_else(|| panic!("{ls}"));
     assert!(hw.contains("\tc64u Ultimate 64 Elite"), "{hw}");
+    // What played is in the index (the name only says 6581): here the device's own
+    // settings (no --chip).
+    assert!(hw.ends_with("Ultimate 64 Elite 3.14d, device"), "{hw}");
     assert!(
         ls.stdout.contains("three-wishes-2-sidflow-6581.flac\t"),
         "{ls}"

@@ -359,7 +359,12 @@ pub fn store_in_cache(
     req.force = true;
     let engine = cache::Engine {
         name: "c64u".into(),
-        version: format!("{} {}", hw.device.product, hw.device.firmware_version),
+        // The cache name only says 6581 or 8580r5; which SID played (UltiSID or the chip in
+        // a socket) is kept here and in `.capture.json`.
+        version: format!(
+            "{} {}, {}",
+            hw.device.product, hw.device.firmware_version, hw.chip_tag
+        ),
     };
     let src = MemorySource {
         pcm: pcm.to_vec(),
