@@ -91,18 +91,46 @@ pub enum PlayError {
     Unavailable(String),
 }
 
-/// The chip a tune is played with: its own model, or the preference's default or force.
-pub fn choose_chip(tune_chip: &str, pref: &str) -> Chip {
+/// The listener's chip preference as the API spells it (`tune-6581` default, `tune-8580`,
+/// `6581`, `8580`; the cache crate's own names are accepted too).
+pub fn chip_preference(pref: &str) -> Option<cache::ChipPreference> {
+    use cache::ChipPreference as P;
     match pref {
-        "6581" => Chip::Mos6581,
-        "8580" | "8580r5" => Chip::Mos8580R5,
-        _ => match tune_chip {
-            "6581" => Chip::Mos6581,
-            "8580" => Chip::Mos8580R5,
-            _ if pref == "tune-8580" => Chip::Mos8580R5,
-            _ => Chip::Mos6581,
-        },
+        "" | "tune-6581" | "tune-or-6581" => Some(P::TuneOr6581),
+        "tune-8580" | "tune-or-8580r5" => Some(P::TuneOr8580R5),
+        "6581" => Some(P::Always6581),
+        "8580" | "8580r5" => Some(P::Always8580R5),
+        _ => None,
     }
+}
+
+/// The rendering mode as the API spells it (`auto` default, `hardware`; the cache crate's
+/// `hardware-if-available` and `hardware-only` are accepted too).
+pub fn rendering_mode(mode: &str) -> Option<cache::RenderingMode> {
+    use cache::RenderingMode as M;
+    match mode {
+        "" | "auto" | "hardware-if-available" => Some(M::HardwareIfAvailable),
+        "hardware" | "hardware-only" => Some(M::HardwareOnly),
+        _ => None,
+    }
+}
+
+/// The model a library entry's header states (`6581`, `8580`, `any`, `unknown`).
+fn tune_model(chip: &str) -> sidfile::SidModel {
+    match chip {
+        "6581" => sidfile::SidModel::Mos6581,
+        "8580" => sidfile::SidModel::Mos8580,
+        "any" => sidfile::SidModel::Any,
+        _ => sidfile::SidModel::Unknown,
+    }
+}
+
+/// The chip a tune is played with: its own model, or the preference's default or force
+/// (the cache crate's rules; an unknown preference counts as the default).
+pub fn choose_chip(tune_chip: &str, pref: &str) -> Chip {
+    chip_preference(pref)
+        .unwrap_or_default()
+        .resolve(tune_model(tune_chip))
 }
 
 impl App {
@@ -127,42 +155,42 @@ impl App {
             f => crate::media::format_from_ext(f)
                 .ok_or_else(|| PlayError::Bad(format!("unknown format {f:?}")))?,
         };
-        if !matches!(
-            prefs.chip.as_str(),
-            "" | "tune-6581" | "tune-8580" | "6581" | "8580"
-        ) {
-            return Err(PlayError::Bad(format!(
-                "unknown chip preference {:?}",
-                prefs.chip
-            )));
-        }
-        let chip = choose_chip(tune.chip, &prefs.chip);
+        let chip_pref = chip_preference(&prefs.chip)
+            .ok_or_else(|| PlayError::Bad(format!("unknown chip preference {:?}", prefs.chip)))?;
+        let rendering = rendering_mode(&prefs.mode)
+            .ok_or_else(|| PlayError::Bad(format!("unknown rendering mode {:?}", prefs.mode)))?;
+        let model = tune_model(tune.chip);
+        let chip = chip_pref.resolve(model);
         let variant = |p: Platform| {
             crate::media::variant(tune, song, p, chip, format)
                 .map_err(|e| PlayError::Bad(format!("{e:#}")))
         };
-        let v = variant(Platform::Hardware)?;
-        let hw = self.media.is_cached(&v);
-        match prefs.mode.as_str() {
-            "" | "auto" => {
-                if hw {
-                    Ok(v)
-                } else {
-                    variant(Platform::Software)
-                }
+        // Hardware is available when the cache has this song recorded on a C64 Ultimate, or,
+        // for "hardware only", when one that can record is online: the song is recorded now
+        // while the listener hears it. ("If available" does not start captures: each one
+        // holds a device for the song's length.)
+        let recorded = self.media.is_cached(&variant(Platform::Hardware)?);
+        let available = recorded
+            || (rendering == cache::RenderingMode::HardwareOnly
+                && self.devices.recorder().is_some());
+        let prefs = cache::Preferences {
+            rendering,
+            chip: chip_pref,
+            engine: cache::SoftwareEngine::Sidflow,
+        };
+        match prefs.resolve(model, available) {
+            Ok(r) => {
+                let platform = Platform::from_cache(r.platform).ok_or_else(|| {
+                    PlayError::Bad(format!("{} renders are not served", r.platform))
+                })?;
+                variant(platform)
             }
-            "hardware" => {
-                if hw {
-                    Ok(v)
-                } else {
-                    Err(PlayError::Unavailable(
-                        "no recording of this song on real C64 hardware exists yet; \
-                         choose \"hardware if available\" to hear the software rendering"
-                            .into(),
-                    ))
-                }
-            }
-            m => Err(PlayError::Bad(format!("unknown rendering mode {m:?}"))),
+            Err(_) => Err(PlayError::Unavailable(
+                "no recording of this song on real C64 hardware exists yet and no C64 \
+                 Ultimate that can record is online; choose \"hardware if available\" to \
+                 hear the software rendering"
+                    .into(),
+            )),
         }
     }
 

@@ -1,6 +1,6 @@
 //! C64 Ultimate devices for the web: the device list, "play this on that device", a live
 //! stream of a device's audio encoded to MP3 once and shared by every listener, and the
-//! hardware render engine used by render jobs.
+//! hardware render engine (render jobs, and listeners who want hardware recordings only).
 //!
 //! Discovery (a UDP broadcast on the LAN) only runs when the operator asks for it; hosts
 //! the operator adds are probed directly. The device password is stored in the database.
@@ -238,20 +238,31 @@ fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>) -> anyhow::Resul
     Ok(())
 }
 
-/// Render jobs on hardware: a whole capture of the song, then resampled to 48 kHz.
+/// Renders on hardware (render jobs, and listeners who asked for hardware recordings only):
+/// the song is played on a C64 Ultimate that can record, and its audio comes out resampled
+/// to 48 kHz while it is captured, so a listener hears it at once and the cache gets it when
+/// the song ends. One capture per device at a time (the device's job lock).
 pub struct HardwareEngine {
     pub devices: Arc<Devices>,
     pub cancel: Arc<AtomicBool>,
 }
 
-struct VecSource {
-    pcm: Vec<i16>,
+enum Captured {
+    Pcm(Vec<i16>),
+    /// The capture ended: `Ok` after the whole song, else why not.
+    End(Result<String, String>),
+}
+
+/// The PCM of a capture in progress, resampled from the stream's rate to [`OUT_RATE`].
+struct CaptureSource {
+    rx: std::sync::mpsc::Receiver<Captured>,
+    resampler: Option<ultimate::resample::StreamResampler>,
+    out: Vec<i16>,
     pos: usize,
-    /// The device and the SID that played (the cache name only says 6581 or 8580r5).
     engine: cache::Engine,
 }
 
-impl PcmSource for VecSource {
+impl PcmSource for CaptureSource {
     fn pcm_format(&self) -> PcmFormat {
         PcmFormat {
             sample_rate: OUT_RATE,
@@ -259,10 +270,30 @@ impl PcmSource for VecSource {
         }
     }
     fn read(&mut self, buf: &mut [i16]) -> Result<usize, cache::SourceError> {
-        let n = buf.len().min(self.pcm.len() - self.pos);
-        buf[..n].copy_from_slice(&self.pcm[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        loop {
+            if self.pos < self.out.len() {
+                let n = (buf.len() & !1).min(self.out.len() - self.pos);
+                buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            self.out.clear();
+            self.pos = 0;
+            let Some(rs) = self.resampler.as_mut() else {
+                return Ok(0);
+            };
+            match self.rx.recv() {
+                Ok(Captured::Pcm(pcm)) => rs.push(&pcm, &mut self.out)?,
+                Ok(Captured::End(Ok(engine_version))) => {
+                    self.engine.version = engine_version;
+                    if let Some(rs) = self.resampler.take() {
+                        rs.finish(&mut self.out)?;
+                    }
+                }
+                Ok(Captured::End(Err(e))) => return Err(e.into()),
+                Err(_) => return Err("the capture thread ended without a result".into()),
+            }
+        }
     }
     fn engine(&self) -> cache::Engine {
         self.engine.clone()
@@ -277,8 +308,7 @@ impl Engine for HardwareEngine {
             .ok_or_else(|| anyhow!("no C64 Ultimate that can record audio is online"))?;
         let client = self.devices.client(&dev.id)?;
         let lock = self.devices.registry.job_lock(&dev.id);
-        let _one_at_a_time = lock.lock().map_err(|_| anyhow!("device lock"))?;
-        let _capturing = crate::boxout::CaptureGuard::new(); // the status LED blinks
+        let mode = ultimate::hwrender::device_mode(&client);
         let opts = ultimate::hwrender::HwRenderOptions {
             song: Some(req.song),
             length: req.length,
@@ -286,21 +316,55 @@ impl Engine for HardwareEngine {
                 Chip::Mos6581 => ultimate::chip::ChipChoice::UltiSid6581,
                 Chip::Mos8580R5 => ultimate::chip::ChipChoice::UltiSid8580,
             },
+            mode: Some(mode),
             ..Default::default()
         };
-        let r = ultimate::hwrender::hardware_render(&client, &req.sid, &opts, &self.cancel)?;
-        let pcm = ultimate::resample::resample_all(&r.pcm, r.rate_hz, f64::from(OUT_RATE), 2)?;
-        let engine = cache::Engine {
-            name: "c64u".into(),
-            version: format!(
-                "{} {}, {}",
-                r.device.product, r.device.firmware_version, r.chip_tag
-            ),
-        };
-        Ok(Box::new(VecSource {
-            pcm,
+        let resampler =
+            ultimate::resample::StreamResampler::new(mode.sample_rate(), f64::from(OUT_RATE), 2)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sid = req.sid.clone();
+        let global_cancel = self.cancel.clone();
+        std::thread::Builder::new()
+            .name(format!("capture {}", dev.id))
+            .spawn(move || {
+                // One capture per device; the status LED blinks while it runs.
+                let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
+                let _capturing = crate::boxout::CaptureGuard::new();
+                // Stops when the daemon shuts down or the render's reader is gone.
+                let cancel = AtomicBool::new(false);
+                let tap = |pcm: &[i16]| {
+                    if global_cancel.load(std::sync::atomic::Ordering::Relaxed)
+                        || tx.send(Captured::Pcm(pcm.to_vec())).is_err()
+                    {
+                        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                };
+                let r = ultimate::hwrender::hardware_render_streaming(
+                    &client,
+                    &sid,
+                    &opts,
+                    &cancel,
+                    Some(&tap),
+                );
+                let end = match r {
+                    Ok(r) => Ok(format!(
+                        "{} {}, {}",
+                        r.device.product, r.device.firmware_version, r.chip_tag
+                    )),
+                    Err(e) => Err(format!("{e:#}")),
+                };
+                let _ = tx.send(Captured::End(end));
+            })
+            .context("starting the capture thread")?;
+        Ok(Box::new(CaptureSource {
+            rx,
+            resampler: Some(resampler),
+            out: Vec::new(),
             pos: 0,
-            engine,
+            engine: cache::Engine {
+                name: "c64u".into(),
+                version: format!("{} {}", dev.info.product, dev.info.firmware_version),
+            },
         }))
     }
 }

@@ -165,8 +165,8 @@ fn add_test_play_on_device_and_share_a_live_stream() {
 
 /// An admin render job on hardware: the job plays each song on the (virtual) Ultimate,
 /// captures it, and the cache then holds the `c64u` variant, which listeners get with the
-/// "hardware" preference. The simulator runs 8x faster than real time so a 30 s song takes
-/// about 4 s.
+/// "hardware" preference. The simulator runs 8x faster than real time, so a 30 s song
+/// takes about 4 s.
 #[test]
 fn a_hardware_render_job_caches_a_c64u_variant() {
     let (_sim, sim_addr) = start_sim_with(&["--speed", "8"], 7);
@@ -175,7 +175,7 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
     std::fs::write(
         &cfg,
         format!(
-            "[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{sim_addr}\"]\n"
+            "[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{sim_addr}\"]\n[lineout]\ndevice = \"null\"\n"
         ),
     )
     .unwrap();
@@ -199,6 +199,71 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The box does not record: "hardware only" of a song never recorded is refused there.
+    let r = d.post_json(
+        "/api/box/play",
+        "{\"path\":\"raster-rider.sid\",\"prefs\":{\"mode\":\"hardware\"}}",
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("not been recorded"), "{}", r.text());
+    // A listener asking for hardware recordings only, of a song never recorded: it is
+    // recorded now on the device, and streamed while the capture runs.
+    let r = d.post_json(
+        "/api/play",
+        "{\"path\":\"raster-rider.sid\",\"prefs\":{\"mode\":\"hardware\",\"format\":\"flac\"}}",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let p = r.json();
+    assert_eq!(
+        (&p["variant"]["platform"], &p["variant"]["cached"]),
+        (&serde_json::json!("hardware"), &serde_json::json!(false)),
+        "{p}"
+    );
+    let t0 = Instant::now();
+    let mut s = stream(
+        &d.addr,
+        "GET",
+        p["urls"]["audio"].as_str().unwrap(),
+        &[],
+        None,
+    );
+    assert_eq!(s.status, 200);
+    assert_eq!(s.headers["x-sidflow-render"], "streaming");
+    let mut body = s.next_bytes();
+    let first_byte = t0.elapsed();
+    loop {
+        let more = s.next_bytes();
+        if more.is_empty() {
+            break;
+        }
+        body.extend(more);
+    }
+    let whole = t0.elapsed();
+    eprintln!("hardware render streamed: first byte after {first_byte:?}, all after {whole:?}");
+    // 30.6 s of song at the simulator's 8x: ~4 s of capture. The first bytes come long
+    // before the end (measured: ~0.3 s against ~4.5 s).
+    assert!(
+        first_byte * 3 < whole,
+        "first byte after {first_byte:?}, all after {whole:?}"
+    );
+    let cached = find_file(&dir, "raster-rider-c64u-6581.flac").expect("recorded into the cache");
+    assert_eq!(std::fs::read(&cached).unwrap().len(), body.len());
+    let ok = Command::new("flac")
+        .args(["-t", "-s"])
+        .arg(&cached)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    // Recorded now, so the box plays it from the cache.
+    let r = d.post_json(
+        "/api/box/play",
+        "{\"path\":\"raster-rider.sid\",\"prefs\":{\"mode\":\"hardware\",\"format\":\"flac\"}}",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["track"]["source"], "cache", "{}", r.text());
+    assert_eq!(r.json()["track"]["platform"], "hardware", "{}", r.text());
+    d.post_json("/api/box/stop", "{}");
+
     let (cookie, csrf) = d.login(PW);
     let admin = |m: &str, p: &str, body: Option<&str>| {
         d.request(

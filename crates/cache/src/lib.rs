@@ -59,7 +59,7 @@ pub trait PcmSource: Send {
     fn pcm_format(&self) -> PcmFormat;
     /// Fills `out` with samples and returns how many; `Ok(0)` ends the song.
     fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError>;
-    /// The engine and its version, recorded in the index.
+    /// The engine and its version, recorded in the index; asked after `read` ended the song.
     fn engine(&self) -> Engine;
 }
 
@@ -802,7 +802,6 @@ impl RenderJob {
     fn run_inner(&self, source: &mut dyn PcmSource) -> Result<RenderReport, CacheError> {
         let cfg = &self.inner.cfg();
         let pcm = source.pcm_format();
-        let engine = source.engine();
         let mut writers = Vec::with_capacity(self.outputs.len());
         for out in &self.outputs {
             let enc = encoder(out.variant.format, pcm, &cfg.encoder)?;
@@ -832,6 +831,8 @@ impl RenderJob {
                 self.emit(w, &bytes)?;
             }
         }
+        // Asked once the source is done: a hardware capture only knows then which SID played.
+        let engine = source.engine();
         let mut files = Vec::new();
         let mut frames = 0;
         for mut w in writers {

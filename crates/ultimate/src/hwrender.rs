@@ -118,6 +118,22 @@ pub fn hardware_render(
     opts: &HwRenderOptions,
     cancel: &AtomicBool,
 ) -> Result<HwRender> {
+    hardware_render_streaming(client, tune, opts, cancel, None)
+}
+
+/// Receives the recorded audio as it arrives: interleaved stereo at the stream's rate,
+/// the reset silence already trimmed, in order; together exactly [`HwRender::pcm`].
+pub type AudioTap<'a> = &'a (dyn Fn(&[i16]) + Sync);
+
+/// [`hardware_render`], also handing each recorded block to `tap` as it arrives (so a
+/// listener can hear the capture while it is made).
+pub fn hardware_render_streaming(
+    client: &Arc<Client>,
+    tune: &[u8],
+    opts: &HwRenderOptions,
+    cancel: &AtomicBool,
+    tap: Option<AudioTap<'_>>,
+) -> Result<HwRender> {
     let info = client.info()?;
     if !info.can_stream_audio() {
         return Err(Error::NoAudioStream(format!(
@@ -132,7 +148,7 @@ pub fn hardware_render(
     if opts.reset_around {
         client.reset()?;
     }
-    let result = record(client, tune, opts, mode, cancel);
+    let result = record(client, tune, opts, mode, cancel, tap);
     if opts.reset_around {
         if let Err(e) = client.reset() {
             tracing::warn!("reset after render: {e}");
@@ -161,6 +177,7 @@ fn record(
     opts: &HwRenderOptions,
     mode: SystemMode,
     cancel: &AtomicBool,
+    tap: Option<AudioTap<'_>>,
 ) -> Result<Recorded> {
     let rate = mode.sample_rate();
     let device = client.addr().ip();
@@ -195,8 +212,20 @@ fn record(
                 &abort,
                 |block, _lost| {
                     let mut st = sink.lock().unwrap_or_else(|e| e.into_inner());
+                    // Before the recording starts `pcm` holds frames that may be dropped;
+                    // once it has started, what this block added is new.
+                    let from = if matches!(st.phase, Phase::Recording) {
+                        st.pcm.len()
+                    } else {
+                        0
+                    };
                     let f = st.step(block, mark.load(Ordering::Acquire));
                     frames_now.store(st.seen_frames, Ordering::Release);
+                    if let Some(tap) = tap {
+                        if matches!(st.phase, Phase::Recording) && st.pcm.len() > from {
+                            tap(&st.pcm[from..]);
+                        }
+                    }
                     f
                 },
             )

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use ultimate::capture::capture_frames;
 use ultimate::chip::ChipChoice;
-use ultimate::hwrender::{hardware_render, HwRenderOptions};
+use ultimate::hwrender::{hardware_render, hardware_render_streaming, HwRenderOptions};
 use ultimate::resample::resample_all;
 use ultimate::SystemMode;
 use ultimate_sim::audio::{PlaceholderRenderer, Tone};
@@ -86,7 +86,29 @@ fn hardware_render_trims_reset_and_restores() {
     let c = client(&s, None);
     let curve_before = s.config("UltiSID Configuration", "UltiSID 1 Filter Curve");
     let sock_before = s.config("SID Sockets Configuration", "SID Socket 1");
-    let r = hardware_render(&c, &tune_bytes(5), &render_opts(), &AtomicBool::new(false)).unwrap();
+    // The tap hears the recording as it is made: the same samples, block by block.
+    let heard = std::sync::Mutex::new((Vec::new(), 0usize));
+    let tap = |b: &[i16]| {
+        let mut h = heard.lock().unwrap();
+        h.0.extend_from_slice(b);
+        h.1 += 1;
+    };
+    let r = hardware_render_streaming(
+        &c,
+        &tune_bytes(5),
+        &render_opts(),
+        &AtomicBool::new(false),
+        Some(&tap),
+    )
+    .unwrap();
+    let (heard, blocks) = heard.into_inner().unwrap();
+    assert!(
+        heard == r.pcm,
+        "the tap got {} of {} samples",
+        heard.len(),
+        r.pcm.len()
+    );
+    assert!(blocks > 100, "in {blocks} blocks, not all at the end");
     let rate = SystemMode::Pal.sample_rate();
     eprintln!(
         "{:?} lead={} pre={}",

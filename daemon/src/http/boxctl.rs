@@ -74,6 +74,15 @@ pub async fn play(app: &Arc<App>, req: &Req) -> Response {
         Err(PlayError::Bad(m)) => return error(StatusCode::BAD_REQUEST, &m),
         Err(PlayError::Unavailable(m)) => return error(StatusCode::CONFLICT, &m),
     };
+    if v.key.platform == cache::Platform::C64u && !app.media.is_cached(&v) {
+        // The box plays recordings and live software renders; a capture in progress is
+        // heard in the browser, or live from the device ({device}).
+        return error(
+            StatusCode::CONFLICT,
+            "this song has not been recorded on a C64 Ultimate yet: play it in the browser \
+             (it is recorded as you listen), or play the device live on the box",
+        );
+    }
     let app2 = app.clone();
     // Opening a file or preparing the emulation: off the async threads.
     let started = tokio::task::spawn_blocking(move || start(&app2, &t, &v, b.enqueue)).await;
