@@ -232,7 +232,10 @@ export function playPanel(shell) {
     try {
       const d = await api(`/api/variants?md5=${st.tune.md5}`);
       const mine = d.variants.filter((v) => v.song === st.song);
-      variantsInfo.textContent = mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : ""}`).join(", ")}` : "rendering on first play";
+      const sv = st.session && st.session.variant;
+      variantsInfo.textContent = sv && sv.platform === "hardware" && !sv.cached
+        ? "recording on the C64 Ultimate as you listen"
+        : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : ""}`).join(", ")}` : "rendering on first play";
     } catch { variantsInfo.textContent = ""; }
   }
 
