@@ -15,6 +15,7 @@ mod hw;
 mod jobs;
 mod mdns;
 mod media;
+mod radio;
 mod sessions;
 mod systemd;
 mod util;

@@ -367,6 +367,64 @@ fn ratings_are_stored_and_logged() {
     assert!(lines[0]["ts"].as_str().unwrap().ends_with('Z'));
 }
 
+/// Radio picks follow the ratings: a disliked song never comes, "liked" gives only liked
+/// songs, and the whole library minus the disliked song comes back when asked for enough.
+#[test]
+fn radio_picks_follow_the_ratings() {
+    let d = Daemon::start("radio", &[]);
+    let all = d.get("/api/library/browse?path=").json()["tunes"].clone();
+    let all = all.as_array().unwrap();
+    let songs: u64 = all.iter().map(|t| t["songs"].as_u64().unwrap()).sum();
+    assert!(songs >= 10, "{songs}");
+    let one = d.get("/api/radio");
+    assert_eq!(one.status, 200, "{}", one.text());
+    assert_eq!(one.json()["picks"].as_array().unwrap().len(), 1);
+
+    let rate = |path: &str, action: &str| {
+        let r = d.post_json(
+            "/api/rate",
+            &format!("{{\"path\":\"{path}\",\"song\":1,\"action\":\"{action}\"}}"),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    };
+    rate("first-light.sid", "dislike");
+    rate("raster-rider.sid", "like");
+    let picked = |q: &str| -> Vec<(String, u64)> {
+        let r = d.get(&format!("/api/radio?n=50{q}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()["picks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["tune"]["path"].as_str().unwrap().to_string(),
+                    p["song"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let any = picked("");
+    assert_eq!(any.len() as u64, songs - 1, "{any:?}");
+    assert!(!any.iter().any(|(p, _)| p == "first-light.sid"), "{any:?}");
+    let distinct: std::collections::HashSet<_> = any.iter().collect();
+    assert_eq!(distinct.len(), any.len(), "distinct songs");
+    assert_eq!(
+        picked("&quality=liked"),
+        [("raster-rider.sid".to_string(), 1)]
+    );
+    // Played lately: still picked when it is all there is.
+    let rr = all
+        .iter()
+        .find(|t| t["path"] == "raster-rider.sid")
+        .unwrap()["md5"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(picked(&format!("&quality=liked&exclude={rr}")).len(), 1);
+    assert_eq!(d.get("/api/radio?quality=best").status, 400);
+}
+
 #[test]
 fn session_creation_and_feedback_are_rate_limited_per_client() {
     let d = Daemon::start("limits", &[]);

@@ -98,6 +98,35 @@ test("a preference is applied at once and before first paint after a reload", as
   await page.close();
 });
 
+test("radio: plays a song the box picks, only well-rated ones when asked", async () => {
+  const { page, errors } = await open("/");
+  await page.waitForSelector("#library li.tune");
+  // A song liked here (others may have been liked by earlier tests).
+  const liked = await page.evaluate(async () => {
+    const t = (await (await fetch("/api/library/search?q=sixty")).json()).tunes[0];
+    await fetch("/api/rate", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ md5: t.md5, song: 1, action: "like" }) });
+    const r = await (await fetch("/api/radio?n=50&quality=liked")).json();
+    return r.picks.map((p) => p.tune.title);
+  });
+  assert.ok(liked.length >= 1, JSON.stringify(liked));
+  await page.click("#tab-prefs");
+  await page.check("#pref-radio-liked");
+  await page.click("#tab-play");
+  await page.click("#radio");
+  assert.equal(await page.getAttribute("#radio", "aria-pressed"), "true");
+  await page.waitForFunction(() => { const a = document.getElementById("audio"); return !a.paused && a.currentTime > 0.3; }, null, { timeout: 30_000 });
+  const title = (await page.textContent("#now-title")).trim();
+  assert.ok(liked.includes(title), `${title} is one of ${JSON.stringify(liked)}`);
+  assert.equal(await page.locator("#queue li[aria-current=true]").count(), 1);
+  // Next (the queue has run out): the radio picks again.
+  await page.evaluate(() => document.activeElement?.blur());
+  await page.keyboard.press("n");
+  await page.waitForFunction(() => document.querySelectorAll("#queue li:not(.empty)").length === 2, null, { timeout: 10_000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("operator: first-run password, login, render job progress to completion", async () => {
   const { page, errors } = await open("/admin");
   await page.waitForSelector("#login-form");

@@ -9,7 +9,7 @@ const RENEW_MS = 60_000;
 export function playPanel(shell) {
   const audio = el("audio", { preload: "auto", id: "audio" });
   const st = { queue: [], index: -1, session: null, tune: null, song: 1, format: null, total: NaN,
-    folder: "", renewing: null, seekTo: null, rated: null };
+    folder: "", renewing: null, seekTo: null, rated: null, radio: false, recent: [] };
 
   // ---- library ----
   const search = el("input", { type: "search", id: "search", placeholder: "Search title, author, year or path  ( / )",
@@ -161,14 +161,38 @@ export function playPanel(shell) {
 
   // ---- queue ----
   const qList = el("ul", { class: "list", id: "queue", "aria-label": "Queue" });
+  // Radio: when the queue runs out, the box picks the next song (steered by the ratings).
+  const radioBtn = el("button", { class: "btn", id: "radio", text: "Radio", "aria-pressed": "false",
+    title: "Keep playing songs the box picks when the queue runs out", onclick: () => setRadio(!st.radio) });
   const qCard = el("div", { class: "card" }, el("div", { class: "row" }, el("h2", { text: "Queue", style: "margin:0" }),
-    el("div", { class: "spacer" }), el("button", { class: "btn", text: "Clear", onclick: () => { st.queue = []; st.index = -1; renderQueue(); } })), qList);
+    el("div", { class: "spacer" }), radioBtn,
+    el("button", { class: "btn", text: "Clear", onclick: () => { st.queue = []; st.index = -1; renderQueue(); } })), qList);
+
+  function setRadio(on) {
+    st.radio = on;
+    radioBtn.setAttribute("aria-pressed", String(on));
+    if (on && (!st.session || audio.ended) && !box.active() && st.index >= st.queue.length - 1) radioNext();
+  }
+
+  async function radioNext() {
+    const q = loadPrefs().radio;
+    try {
+      const d = await api(`/api/radio?n=1&quality=${encodeURIComponent(q)}&exclude=${st.recent.join(",")}`);
+      const p = d.picks[0];
+      if (!p) { shell.toast(q === "liked" ? "Radio: nothing rated well yet. Like some songs first." : "Radio: nothing to play."); setRadio(false); return; }
+      st.queue.push({ ...p.tune, pick_song: p.song });
+      st.index = st.queue.length - 1;
+      renderQueue();
+      start(st.queue[st.index], p.song);
+    } catch (e) { shell.error(`Radio: ${e.message}`); }
+  }
+  const songOf = (t) => t.pick_song || t.start_song;
 
   function renderQueue() {
     qList.replaceChildren();
     st.queue.forEach((t, i) => {
       qList.append(el("li", { "aria-current": i === st.index ? "true" : null },
-        el("button", { class: "name", onclick: () => { st.index = i; start(t, t.start_song); }, "aria-label": `Play ${t.title} from the queue` },
+        el("button", { class: "name", onclick: () => { st.index = i; start(t, songOf(t)); }, "aria-label": `Play ${t.title} from the queue` },
           el("span", { class: "t" }, i === st.index ? icon("play", 14) : null, ` ${t.title}`), el("span", { class: "s", text: t.author })),
         el("button", { class: "btn icon", "aria-label": `Remove ${t.title} from the queue`,
           onclick: () => { st.queue.splice(i, 1); if (st.index >= i) st.index--; renderQueue(); } }, icon("close", 16))));
@@ -180,8 +204,12 @@ export function playPanel(shell) {
   function playNow(t) { st.queue.splice(st.index + 1, 0, t); st.index++; renderQueue(); start(t, t.start_song); }
   function step(d) {
     const i = st.index + d;
-    if (i < 0 || i >= st.queue.length) { if (box.active() && d > 0) box.next(); return; }
-    st.index = i; renderQueue(); start(st.queue[i], st.queue[i].start_song);
+    if (i < 0 || i >= st.queue.length) {
+      if (d > 0 && st.radio && !box.active()) radioNext();
+      else if (box.active() && d > 0) box.next();
+      return;
+    }
+    st.index = i; renderQueue(); start(st.queue[i], songOf(st.queue[i]));
   }
 
   async function start(t, song, { format = null, at = 0, keepPlaying = true } = {}) {
@@ -200,6 +228,7 @@ export function playPanel(shell) {
     try {
       const s = await api("/api/play", { method: "POST", body });
       st.session = s; st.tune = s.tune; st.song = s.song; st.format = s.variant.format;
+      st.recent = [s.tune.md5, ...st.recent.filter((m) => m !== s.tune.md5)].slice(0, 20);
       st.total = s.duration_ms ? s.duration_ms / 1000 : NaN; st.rated = null;
       st.seekTo = at > 0 ? at : null;
       audio.src = s.urls.audio;
@@ -298,7 +327,13 @@ export function playPanel(shell) {
     if (document.activeElement !== seek) seek.value = String(audio.currentTime);
     if (isFinite(total)) seek.max = String(total);
   });
-  audio.addEventListener("ended", () => step(1));
+  audio.addEventListener("ended", () => {
+    // "Every song of a tune": the next subtune first (not for a song the radio picked).
+    const cur = st.queue[st.index];
+    if (loadPrefs().subtunes === "all" && st.tune && st.song < st.tune.songs && !(cur && cur.pick_song)) {
+      start(st.tune, st.song + 1, { format: st.format });
+    } else step(1);
+  });
   audio.addEventListener("error", () => {
     if (!st.session) return;
     shell.error("The audio could not be played. Try another format in the Format menu.");

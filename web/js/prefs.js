@@ -3,7 +3,8 @@
 import { el } from "./api.js";
 
 const KEY = "sidflow.prefs";
-const DEFAULTS = { version: 1, mode: "auto", chip: "tune-6581", format: "mp3", theme: "system" };
+const DEFAULTS = { version: 1, mode: "auto", chip: "tune-6581", format: "mp3", subtunes: "one", radio: "any",
+  theme: "system" };
 const subs = new Set();
 
 export function loadPrefs() {
@@ -32,6 +33,9 @@ const GROUPS = [
     ["6581", "Always 6581"], ["8580", "Always 8580"]]],
   ["format", "Audio format", [["mp3", "MP3 (smallest, starts fastest)"], ["flac", "FLAC (lossless)"],
     ["wav", "WAV (uncompressed)"]]],
+  ["subtunes", "Songs of a tune", [["one", "Play the chosen song, then the next in the queue"],
+    ["all", "Play every song of a tune, then move on"]]],
+  ["radio", "Radio", [["any", "Any song nobody disliked"], ["liked", "Only songs rated well (liked, or 4-5 stars)"]]],
   ["theme", "Theme", [["system", "Follow the system"], ["dark", "Dark"], ["light", "Light"],
     ["c64", "Commodore 64"]]],
 ];

@@ -436,6 +436,52 @@ pub fn ratings(app: &App, req: &Req) -> Response {
     json(&serde_json::json!({ "md5": md5, "song": song, "ratings": agg }))
 }
 
+/// `?n=N` (1-50, default 1), `quality=any|liked`, `exclude=MD5,MD5` (recently played):
+/// songs picked at random, steered by the ratings (see `crate::radio`).
+pub fn radio(app: &App, req: &Req) -> Response {
+    let n = req
+        .query("n")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, 50);
+    let Some(quality) = crate::radio::Quality::parse(&req.query("quality").unwrap_or_default())
+    else {
+        return error(StatusCode::BAD_REQUEST, "quality must be any or liked");
+    };
+    let exclude = req.query("exclude").unwrap_or_default();
+    let exclude: std::collections::HashSet<&str> = exclude
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .take(500)
+        .collect();
+    // A rating record this version cannot read counts as no rating.
+    let ratings: std::collections::HashMap<String, Aggregate> =
+        match app.db.list_readable::<Aggregate>(RATINGS, "") {
+            Ok(r) => r.records.into_iter().collect(),
+            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("ratings: {e}")),
+        };
+    let Ok(idx) = app.library.read() else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "busy");
+    };
+    let tunes: Vec<&library::Tune> = idx.iter().collect();
+    let keys: Vec<(&str, u16)> = tunes.iter().map(|t| (t.md5.as_str(), t.songs)).collect();
+    let picks = crate::radio::pick(
+        &keys,
+        &ratings,
+        &exclude,
+        quality,
+        n,
+        &mut rand::thread_rng(),
+    );
+    let out: Vec<serde_json::Value> = picks
+        .iter()
+        .map(|p| serde_json::json!({ "tune": tunes[p.tune], "song": p.song }))
+        .collect();
+    json(
+        &serde_json::json!({ "quality": req.query("quality").unwrap_or_else(|| "any".into()), "picks": out }),
+    )
+}
+
 pub fn devices(app: &App) -> Response {
     let list: Vec<serde_json::Value> = app
         .devices
