@@ -100,7 +100,7 @@ fn every_admin_route_requires_a_session_and_every_mutation_a_csrf_token() {
         }
     }
     // The only mutations open to listeners: playing (here, on the box or on a device),
-    // the box's controls, renewing, rating.
+    // the box's controls, renewing, rating, saving and deleting playlists.
     public_mutating.sort();
     assert_eq!(
         public_mutating,
@@ -114,6 +114,8 @@ fn every_admin_route_requires_a_session_and_every_mutation_a_csrf_token() {
             "/api/devices/{id}/play",
             "/api/play",
             "/api/playback/{id}/renew",
+            "/api/playlists/{id}",
+            "/api/playlists/{id}",
             "/api/rate"
         ]
     );

@@ -425,6 +425,109 @@ fn radio_picks_follow_the_ratings() {
     assert_eq!(d.get("/api/radio?quality=best").status, 400);
 }
 
+/// Playlists: saved on the box by MD5 and song, listed by name, validated item by item,
+/// replaced, deleted, and still there after a restart.
+#[test]
+fn playlists_are_saved_listed_replaced_deleted_and_survive_a_restart() {
+    let mut d = Daemon::start("playlists", &[]);
+    let tw = d.get("/api/library/search?q=three%20wishes").json()["tunes"][0].clone();
+    let md5 = tw["md5"].as_str().unwrap().to_string();
+    let put = |id: &str, body: &str| {
+        d.request(
+            "PUT",
+            &format!("/api/playlists/{id}"),
+            &[("Content-Type", "application/json")],
+            Some(body),
+        )
+    };
+    let r = put(
+        "evening",
+        &format!("{{\"name\":\"Evening\",\"items\":[{{\"md5\":\"{md5}\",\"song\":3}},{{\"path\":\"first-light.sid\"}}]}}"),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["count"], 2);
+    let r = put("morning", "{\"name\":\"a morning\",\"items\":[]}");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let names: Vec<String> = d.get("/api/playlists").json()["playlists"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        ["a morning", "Evening"],
+        "sorted by name, case-blind"
+    );
+    let p = d.get("/api/playlists/evening").json();
+    assert_eq!(p["items"][0]["song"], 3);
+    assert_eq!(p["items"][0]["tune"]["path"], tw["path"]);
+    assert_eq!(p["items"][1]["tune"]["path"], "first-light.sid");
+    assert_eq!(p["items"][1]["song"], 1, "the start song by default");
+
+    // Bad input: every item is checked, the stored playlist is untouched.
+    for (body, want) in [
+        ("{\"name\":\"x\",\"items\":[{\"path\":\"nope.sid\"}]}", "item 1: no such tune nope.sid"),
+        (&format!("{{\"name\":\"x\",\"items\":[{{\"path\":\"first-light.sid\"}},{{\"md5\":\"{md5}\",\"song\":9}}]}}") as &str, "item 2"),
+        ("{\"name\":\"  \",\"items\":[]}", "name"),
+        ("{\"items\":[]}", "bad JSON"),
+    ] {
+        let r = put("evening", body);
+        assert_eq!(r.status, 400, "{body}: {}", r.text());
+        assert!(r.text().contains(want), "{body}: {}", r.text());
+    }
+    assert_eq!(put("Bad Id", "{\"name\":\"x\",\"items\":[]}").status, 400);
+    assert_eq!(
+        d.get("/api/playlists/evening").json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Replace (200, created kept), delete, 404s.
+    let created = d.get("/api/playlists/evening").json()["created"].clone();
+    let r = put(
+        "evening",
+        "{\"name\":\"Evening\",\"items\":[{\"path\":\"sixty-hertz.sid\"}]}",
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let p = d.get("/api/playlists/evening").json();
+    assert_eq!(
+        (p["created"].clone(), p["items"].as_array().unwrap().len()),
+        (created, 1)
+    );
+    assert_eq!(
+        d.request(
+            "DELETE",
+            "/api/playlists/morning",
+            &[("Content-Type", "application/json")],
+            Some("{}")
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        d.request(
+            "DELETE",
+            "/api/playlists/morning",
+            &[("Content-Type", "application/json")],
+            Some("{}")
+        )
+        .status,
+        404
+    );
+    assert_eq!(d.get("/api/playlists/morning").status, 404);
+
+    // A restart keeps it.
+    assert!(d.terminate().success());
+    let dir = d.dir.clone();
+    std::mem::forget(d);
+    let d = Daemon::start_in(dir, &[], &[]);
+    let p = d.get("/api/playlists/evening").json();
+    assert_eq!(p["items"][0]["tune"]["path"], "sixty-hertz.sid", "{p}");
+}
+
 #[test]
 fn session_creation_and_feedback_are_rate_limited_per_client() {
     let d = Daemon::start("limits", &[]);

@@ -127,6 +127,34 @@ test("radio: plays a song the box picks, only well-rated ones when asked", async
   await page.close();
 });
 
+test("playlists: save the queue, clear it, load it back and play", async () => {
+  const { page, errors } = await open("/");
+  await page.waitForSelector("#library li.tune");
+  const adds = page.locator("#library li.tune button[aria-label^='Add ']");
+  await adds.nth(0).click();
+  await adds.nth(1).click();
+  await page.waitForFunction(() => document.querySelectorAll("#queue li:not(.empty)").length === 2);
+  const queued = await page.$$eval("#queue li:not(.empty) .t", (els) => els.map((e) => e.textContent.trim()));
+  await page.fill("#playlist-name", "Evening Mix");
+  await page.click("#playlist-save");
+  await page.waitForFunction(() => document.getElementById("toast").textContent.includes("Saved: Evening Mix"));
+  await page.waitForSelector("#playlists option[value=evening-mix]", { state: "attached" });
+  await page.click("text=Clear");
+  await page.waitForSelector("#queue li.empty");
+  await page.selectOption("#playlists", "evening-mix");
+  await page.click("#playlist-load");
+  await page.waitForFunction(() => document.querySelectorAll("#queue li:not(.empty)").length === 2);
+  assert.deepEqual(await page.$$eval("#queue li:not(.empty) .t", (els) => els.map((e) => e.textContent.trim())), queued);
+  await page.waitForFunction(() => { const a = document.getElementById("audio"); return !a.paused && a.currentTime > 0.3; }, null, { timeout: 30_000 });
+  // Another browser sees it too (it is kept on the box).
+  const names = await page.evaluate(async () => (await (await fetch("/api/playlists")).json()).playlists.map((p) => p.name));
+  assert.ok(names.includes("Evening Mix"), JSON.stringify(names));
+  await page.click("#playlist-delete");
+  await page.waitForFunction(() => !document.querySelector("#playlists option[value=evening-mix]"));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("operator: first-run password, login, render job progress to completion", async () => {
   const { page, errors } = await open("/admin");
   await page.waitForSelector("#login-form");

@@ -164,9 +164,58 @@ export function playPanel(shell) {
   // Radio: when the queue runs out, the box picks the next song (steered by the ratings).
   const radioBtn = el("button", { class: "btn", id: "radio", text: "Radio", "aria-pressed": "false",
     title: "Keep playing songs the box picks when the queue runs out", onclick: () => setRadio(!st.radio) });
+  // Saved playlists: kept on the box, shared by everyone on the network.
+  const plSel = el("select", { id: "playlists", "aria-label": "Saved playlists" });
+  const plName = el("input", { type: "text", id: "playlist-name", placeholder: "Playlist name", "aria-label": "Name to save the queue as",
+    maxlength: "100", autocomplete: "off" });
+  const plRow = el("div", { class: "row" }, plSel,
+    el("button", { class: "btn", id: "playlist-load", text: "Load", onclick: () => loadPlaylist(plSel.value) }),
+    el("button", { class: "btn", id: "playlist-delete", text: "Delete", onclick: () => deletePlaylist(plSel.value) }),
+    plName, el("button", { class: "btn", id: "playlist-save", text: "Save queue", onclick: () => savePlaylist(plName.value) }));
   const qCard = el("div", { class: "card" }, el("div", { class: "row" }, el("h2", { text: "Queue", style: "margin:0" }),
     el("div", { class: "spacer" }), radioBtn,
-    el("button", { class: "btn", text: "Clear", onclick: () => { st.queue = []; st.index = -1; renderQueue(); } })), qList);
+    el("button", { class: "btn", text: "Clear", onclick: () => { st.queue = []; st.index = -1; renderQueue(); } })), qList, plRow);
+
+  async function refreshPlaylists(select = plSel.value) {
+    try {
+      const d = await api("/api/playlists");
+      plSel.replaceChildren(el("option", { value: "", text: d.playlists.length ? "Saved playlists" : "No saved playlists" }),
+        ...d.playlists.map((p) => el("option", { value: p.id, selected: p.id === select, text: `${p.name} (${p.count})` })));
+    } catch { /* the offline banner says it */ }
+  }
+
+  const slug = (name) => name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64);
+
+  async function savePlaylist(name) {
+    name = name.trim();
+    if (!name) { shell.toast("Give the playlist a name first."); plName.focus(); return; }
+    const id = slug(name) || `playlist-${Date.now()}`;
+    try {
+      await api(`/api/playlists/${id}`, { method: "PUT",
+        body: { name, items: st.queue.map((t) => ({ md5: t.md5, song: songOf(t) })) } });
+      shell.toast(`Saved: ${name} (${st.queue.length} songs)`);
+      plName.value = "";
+      refreshPlaylists(id);
+    } catch (e) { shell.error(`Cannot save the playlist: ${e.message}`); }
+  }
+
+  async function loadPlaylist(id) {
+    if (!id) { shell.toast("Choose a saved playlist first."); return; }
+    try {
+      const p = await api(`/api/playlists/${id}`);
+      const items = p.items.filter((it) => it.tune).map((it) => ({ ...it.tune, pick_song: it.song }));
+      const gone = p.items.length - items.length;
+      st.queue = items; st.index = -1; renderQueue();
+      shell.toast(`Loaded: ${p.name}${gone ? ` (${gone} no longer in the library)` : ""}`);
+      if (items.length) step(1);
+    } catch (e) { shell.error(`Cannot load the playlist: ${e.message}`); }
+  }
+
+  async function deletePlaylist(id) {
+    if (!id) { shell.toast("Choose a saved playlist first."); return; }
+    try { await api(`/api/playlists/${id}`, { method: "DELETE", body: {} }); shell.toast("Playlist deleted"); refreshPlaylists(""); }
+    catch (e) { shell.error(`Cannot delete the playlist: ${e.message}`); }
+  }
 
   function setRadio(on) {
     st.radio = on;
@@ -366,6 +415,7 @@ export function playPanel(shell) {
 
   const panel = el("section", {}, el("div", { class: "grid" }, libCard, el("div", { class: "stack" }, nowCard, qCard)));
   renderQueue();
+  refreshPlaylists();
   browse("");
   return panel;
 }

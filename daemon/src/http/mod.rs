@@ -18,6 +18,7 @@ pub mod admin;
 pub mod api;
 pub mod assets;
 pub mod boxctl;
+pub mod playlists;
 pub mod range;
 pub mod stream;
 
@@ -55,6 +56,10 @@ pub enum R {
     Rate,
     Ratings,
     Radio,
+    Playlists,
+    Playlist,
+    PlaylistPut,
+    PlaylistDelete,
     Events,
     AdminSession,
     AdminSetup,
@@ -124,6 +129,10 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/api/rate", Public, R::Rate),
     r("GET", "/api/ratings", Public, R::Ratings),
     r("GET", "/api/radio", Public, R::Radio),
+    r("GET", "/api/playlists", Public, R::Playlists),
+    r("GET", "/api/playlists/{id}", Public, R::Playlist),
+    r("PUT", "/api/playlists/{id}", Public, R::PlaylistPut),
+    r("DELETE", "/api/playlists/{id}", Public, R::PlaylistDelete),
     r("GET", "/api/events", Public, R::Events),
     r("GET", "/api/devices", Public, R::Devices),
     r("POST", "/api/devices/{id}/play", Public, R::DevicePlay),
@@ -389,6 +398,10 @@ pub async fn dispatch(app: Arc<App>, mut req: Req) -> Response {
         R::Rate => api::rate(&app, &req),
         R::Ratings => api::ratings(&app, &req),
         R::Radio => api::radio(&app, &req),
+        R::Playlists => playlists::list(&app),
+        R::Playlist => playlists::get(&app, &req),
+        R::PlaylistPut => playlists::put(&app, &req),
+        R::PlaylistDelete => playlists::delete(&app, &req),
         R::Events => stream::sse(app.events.subscribe()),
         R::Devices => api::devices(&app),
         R::DevicePlay => api::device_play(&app, &req).await,
