@@ -19,7 +19,7 @@ use tokio::sync::broadcast;
 use ultimate::discovery::{Device, DiscoveryOptions, Registry};
 use ultimate::{Client, ClientOptions};
 
-const HOSTS_KEY: &str = "device_hosts";
+pub const HOSTS_KEY: &str = "device_hosts";
 const PASSWORD_KEY: &str = "device_password";
 /// Output rate of live streams and hardware renders.
 const OUT_RATE: u32 = 48_000;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod app;
 mod auth;
+mod backup;
 mod boxout;
 mod cmd;
 mod config;

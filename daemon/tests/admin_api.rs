@@ -457,3 +457,93 @@ fn render_jobs_progress_pause_cancel_and_resume_after_restart() {
         assert!(actions.iter().any(|x| x == a), "audit has {a}: {actions:?}");
     }
 }
+
+/// Backup and restore: one file with the ratings, playlists and settings; a restore puts
+/// them back exactly (replacing what changed since), a bad file changes nothing, and both
+/// are in the audit log.
+#[test]
+fn backup_and_restore_bring_back_ratings_playlists_and_settings() {
+    let d = Daemon::start("backup", &[("SIDFLOW_ADMIN_PASSWORD", PW)]);
+    let auth = d.login(PW);
+    let json = [("Content-Type", "application/json")];
+    let rate = |path: &str, action: &str| {
+        let body = format!("{{\"path\":\"{path}\",\"song\":1,\"action\":\"{action}\"}}");
+        assert_eq!(d.post_json("/api/rate", &body).status, 201);
+    };
+    rate("first-light.sid", "like");
+    rate("basement.sid", "dislike");
+    let pl = "{\"name\":\"Evening\",\"items\":[{\"path\":\"sixty-hertz.sid\"}]}";
+    assert_eq!(
+        d.request("PUT", "/api/playlists/evening", &json, Some(pl))
+            .status,
+        201
+    );
+    let settings = "{\"cache\":{\"formats\":[\"mp3\"],\"wav_stop_percent\":60,\"flac_stop_percent\":80,\"max_disk_percent\":95,\"mp3_bitrate_kbps\":192}}";
+    assert_eq!(
+        admin_req(&d, &auth, "PUT", "/api/admin/settings", Some(settings)).status,
+        200
+    );
+
+    let r = admin_req(&d, &auth, "GET", "/api/admin/backup", None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r
+        .header("content-disposition")
+        .is_some_and(|v| v.starts_with("attachment; filename=\"sidflow-backup-20")));
+    let backup = r.text();
+    let b = r.json();
+    assert_eq!(b["format"], "sidflow-backup");
+    assert_eq!(b["ratings"].as_object().unwrap().len(), 2, "{b}");
+    assert_eq!(b["playlists"]["evening"]["name"], "Evening");
+    assert_eq!(b["settings"]["cache_policy"]["mp3_bitrate_kbps"], 192);
+    assert!(!backup.contains("argon2"), "no password hash in a backup");
+
+    // Things change after the backup...
+    rate("first-light.sid", "like");
+    rate("raster-rider.sid", "like");
+    assert_eq!(
+        d.request("DELETE", "/api/playlists/evening", &json, Some("{}"))
+            .status,
+        200
+    );
+    let other = settings.replace("192", "320");
+    assert_eq!(
+        admin_req(&d, &auth, "PUT", "/api/admin/settings", Some(&other)).status,
+        200
+    );
+    // ...a bad file is refused and changes nothing...
+    let bad = backup.replace("sidflow-backup", "something-else");
+    let r = admin_req(&d, &auth, "POST", "/api/admin/restore", Some(&bad));
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("not a SIDFlow backup"), "{}", r.text());
+    assert_eq!(d.get("/api/playlists/evening").status, 404);
+    // ...and the restore puts everything back as it was.
+    let r = admin_req(&d, &auth, "POST", "/api/admin/restore", Some(&backup));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["ratings"], 2);
+    let md5 = |path: &str| {
+        d.get(&format!("/api/library/tune?path={path}")).json()["tune"]["md5"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let likes = |path: &str| {
+        d.get(&format!("/api/ratings?md5={}&song=1", md5(path)))
+            .json()["ratings"]["likes"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(likes("first-light.sid"), 1);
+    assert_eq!(likes("raster-rider.sid"), 0, "replaced, not merged");
+    assert_eq!(
+        d.get("/api/playlists/evening").json()["items"][0]["tune"]["path"],
+        "sixty-hertz.sid"
+    );
+    assert_eq!(
+        admin_req(&d, &auth, "GET", "/api/admin/settings", None).json()["cache"]
+            ["mp3_bitrate_kbps"],
+        192,
+        "applied at once"
+    );
+    let audit = std::fs::read_to_string(d.dir.join("audit/admin-actions.jsonl")).unwrap();
+    assert!(audit.contains("download backup") && audit.contains("restore backup"));
+}

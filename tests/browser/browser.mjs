@@ -16,6 +16,7 @@ export async function launch() {
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
       "--autoplay-policy=no-user-gesture-required"],
     viewport: { width: 1280, height: 860 },
+    acceptDownloads: true,
   });
   return {
     context,

@@ -2,6 +2,7 @@
 // state folder and the built-in demo library).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { launch, BASE } from "./browser.mjs";
 
 let browser;
@@ -189,6 +190,16 @@ test("operator: first-run password, login, render job progress to completion", a
   // The audit log panel lists the job start.
   await page.click("#tab-audit");
   await page.waitForFunction(() => document.getElementById("audit").textContent.includes("start render job"));
+  // Backup: download the file, then restore it through the file picker.
+  await page.click("#tab-settings");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.click("#backup-download")]);
+  assert.match(download.suggestedFilename(), /^sidflow-backup-\d{4}-\d\d-\d\d\.json$/);
+  const file = await download.path();
+  const backup = JSON.parse(readFileSync(file, "utf8"));
+  assert.equal(backup.format, "sidflow-backup");
+  await page.setInputFiles("#restore-file", file);
+  await page.click("#restore");
+  await page.waitForFunction(() => /Restored \d+ ratings and \d+ playlists/.test(document.getElementById("toast").textContent));
   assert.ok(first, "a fresh box asks to choose the password");
   assert.deepEqual(errors, []);
   await page.close();

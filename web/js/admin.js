@@ -237,7 +237,24 @@ function settingsPanel() {
     try { await api("/api/admin/password", { method: "POST", body: { password: pw.value } }); pw.value = ""; shell.toast("Password changed"); }
     catch (err) { shell.error(err.message); }
   });
-  const panel = el("section", { class: "grid" }, form, pwForm);
+  // Backup: ratings, playlists and settings as one file (no passwords).
+  const file = el("input", { type: "file", id: "restore-file", accept: "application/json,.json" });
+  const backupCard = el("div", { class: "card" }, el("h2", { text: "Backup" }),
+    el("p", { class: "muted", text: "Ratings, playlists, cache settings and added devices in one file. Passwords are not included." }),
+    el("a", { class: "btn", id: "backup-download", href: "/api/admin/backup", download: "", text: "Download backup" }),
+    el("label", { class: "field", for: "restore-file" }, el("span", { text: "Restore from a backup file (replaces ratings and playlists)" }), file),
+    el("button", { class: "btn", id: "restore", text: "Restore", onclick: async () => {
+      const f = file.files && file.files[0];
+      if (!f) { shell.toast("Choose a backup file first."); return; }
+      let body;
+      try { body = JSON.parse(await f.text()); } catch { shell.error(`${f.name} is not a JSON file.`); return; }
+      try {
+        const r = await api("/api/admin/restore", { method: "POST", body });
+        shell.toast(`Restored ${r.ratings} ratings and ${r.playlists} playlists`);
+        panel.dispatchEvent(new Event("shown"));
+      } catch (err) { shell.error(`Restore failed: ${err.message}`); }
+    } }));
+  const panel = el("section", { class: "grid" }, form, pwForm, backupCard);
   panel.addEventListener("shown", async () => {
     try {
       const d = await api("/api/admin/settings");

@@ -298,6 +298,57 @@ pub async fn handle(app: &Arc<App>, req: &Req, id: R, ctx: (String, AdminSession
                 res,
             )
         }
+        R::AdminBackup => {
+            let db = app.db.clone();
+            let created = crate::util::rfc3339(crate::util::now_secs());
+            let day: String = created.chars().take(10).collect();
+            let res = match tokio::task::spawn_blocking(move || crate::backup::export(&db, created))
+                .await
+            {
+                Ok(Ok((b, skipped))) => {
+                    for s in &skipped {
+                        tracing::warn!("backup: left out an unreadable record: {s}");
+                    }
+                    let mut res = json(&b);
+                    if let Ok(v) = HeaderValue::from_str(&format!(
+                        "attachment; filename=\"sidflow-backup-{day}.json\""
+                    )) {
+                        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+                    }
+                    res
+                }
+                Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}")),
+                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+            };
+            audited(app, req, "download backup", serde_json::json!({}), res)
+        }
+        R::AdminRestore => {
+            let b: crate::backup::Backup = match req.json() {
+                Ok(b) => b,
+                Err(r) => return audited(app, req, "restore backup", serde_json::json!({}), r),
+            };
+            let a = app.clone();
+            let res = match tokio::task::spawn_blocking(move || {
+                let r = crate::backup::import(&a.db, &b)?;
+                // Apply what was restored: the cache settings now, the hosts on a refresh.
+                if let Some(p) = &b.settings.cache_policy {
+                    a.media
+                        .set_policy(p.clone())
+                        .map_err(|e| format!("{e:#}"))?;
+                }
+                if let Err(e) = a.devices.refresh(false) {
+                    tracing::warn!("devices after restore: {e:#}");
+                }
+                Ok::<_, String>(r)
+            })
+            .await
+            {
+                Ok(Ok(r)) => json(&r),
+                Ok(Err(e)) => error(StatusCode::BAD_REQUEST, &e),
+                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+            };
+            audited(app, req, "restore backup", serde_json::json!({}), res)
+        }
         R::AdminJobs => {
             let jobs: Vec<_> = app.jobs.list().iter().map(|j| j.summary()).collect();
             json(&serde_json::json!({ "jobs": jobs }))

@@ -71,6 +71,8 @@ pub enum R {
     AdminCacheDelete,
     AdminSettings,
     AdminSettingsPut,
+    AdminBackup,
+    AdminRestore,
     AdminJobs,
     AdminJobCreate,
     AdminJob,
@@ -159,6 +161,8 @@ pub const ROUTES: &[Route] = &[
     ),
     r("GET", "/api/admin/settings", Admin, R::AdminSettings),
     r("PUT", "/api/admin/settings", Admin, R::AdminSettingsPut),
+    r("GET", "/api/admin/backup", Admin, R::AdminBackup),
+    r("POST", "/api/admin/restore", Admin, R::AdminRestore),
     r("GET", "/api/admin/jobs", Admin, R::AdminJobs),
     r("POST", "/api/admin/jobs", Admin, R::AdminJobCreate),
     r("GET", "/api/admin/jobs/{id}", Admin, R::AdminJob),
@@ -491,23 +495,31 @@ fn security_headers(res: &mut Response) {
 }
 
 /// Reads a request body of at most 1 MiB (JSON; nothing larger is ever posted).
-async fn read_body<S, B>(body: S) -> Result<Bytes, Response>
+/// Largest request body: 1 MiB, but 32 MiB for a restore (a backup holds every rating).
+fn body_limit(path: &str) -> usize {
+    if path == "/api/admin/restore" {
+        32 << 20
+    } else {
+        1 << 20
+    }
+}
+
+async fn read_body<S, B>(body: S, limit: usize) -> Result<Bytes, Response>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
     B: warp::Buf,
 {
     use futures_util::StreamExt;
-    const LIMIT: usize = 1 << 20;
     let mut body = body;
     let mut out = Vec::new();
     while let Some(chunk) = body.next().await {
         let mut chunk = chunk.map_err(|_| error(StatusCode::BAD_REQUEST, "broken request body"))?;
         while chunk.has_remaining() {
             let part = chunk.chunk();
-            if out.len() + part.len() > LIMIT {
+            if out.len() + part.len() > limit {
                 return Err(error(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "request body over 1 MiB",
+                    &format!("request body over {} MiB", limit >> 20),
                 ));
             }
             out.extend_from_slice(part);
@@ -538,7 +550,7 @@ pub fn filter(
              headers: HeaderMap,
              addr: Option<SocketAddr>,
              body| async move {
-                let body = match read_body(body).await {
+                let body = match read_body(body, body_limit(path.as_str())).await {
                     Ok(b) => b,
                     Err(mut res) => {
                         security_headers(&mut res);
