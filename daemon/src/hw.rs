@@ -191,11 +191,22 @@ impl Devices {
     }
 
     /// The first online device that can record audio.
+    /// A C64 Ultimate that can record audio now: an idle one when there is one (so several
+    /// devices record in parallel), else a busy one (the capture waits for it).
     pub fn recorder(&self) -> Option<Device> {
-        self.registry
+        let all: Vec<Device> = self
+            .registry
             .list()
             .into_iter()
-            .find(|d| d.online && d.can_stream)
+            .filter(|d| d.online && d.can_stream)
+            .collect();
+        let idle = all.iter().position(|d| {
+            let lock = self.registry.job_lock(&d.id);
+            let free = lock.try_lock().is_ok();
+            free
+        });
+        idle.or((!all.is_empty()).then_some(0))
+            .map(|i| all[i].clone())
     }
 }
 

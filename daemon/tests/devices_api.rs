@@ -375,3 +375,146 @@ fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
     }
     None
 }
+
+/// A simulator whose log (stderr) is collected, to see what it was asked to play.
+fn start_logged_sim(
+    extra: &[&str],
+    ident_offset: u16,
+) -> (Sim, String, std::sync::Arc<std::sync::Mutex<String>>) {
+    let ident = 20000 + (std::process::id() % 20000) as u16 + ident_offset;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sidflowd"))
+        .args([
+            "sim-ultimate",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--ident-port",
+            &ident.to_string(),
+        ])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (l2, err) = (log.clone(), child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            l2.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("simulator said {line:?}"))
+        .to_string();
+    (Sim(child), addr, log)
+}
+
+/// Two devices, two hardware-only listeners of different songs at once: the second capture
+/// goes to the idle device instead of waiting for the busy one.
+#[test]
+fn two_devices_record_two_listeners_in_parallel() {
+    let (_a, addr_a, log_a) = start_logged_sim(
+        &[
+            "--speed",
+            "8",
+            "--unique-id",
+            "AAAAAA",
+            "--hostname",
+            "sim-a",
+        ],
+        11,
+    );
+    let (_b, addr_b, log_b) = start_logged_sim(
+        &[
+            "--speed",
+            "8",
+            "--unique-id",
+            "BBBBBB",
+            "--hostname",
+            "sim-b",
+        ],
+        12,
+    );
+    let dir = tempdir("hw-two");
+    let cfg = dir.join("sidflow.toml");
+    std::fs::write(
+        &cfg,
+        format!("[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{addr_a}\", \"{addr_b}\"]\n"),
+    )
+    .unwrap();
+    let d = Daemon::start_in(dir.clone(), &[], &["--config", cfg.to_str().unwrap()]);
+    let t0 = Instant::now();
+    while d.get("/api/devices").json()["devices"]
+        .as_array()
+        .map_or(0, |a| {
+            a.iter()
+                .filter(|x| x["online"] == true && x["can_stream"] == true)
+                .count()
+        })
+        < 2
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "two devices online: {}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let listen = |path: &str| {
+        let r = d.post_json(
+            "/api/play",
+            &format!(
+                "{{\"path\":\"{path}\",\"prefs\":{{\"mode\":\"hardware\",\"format\":\"flac\"}}}}"
+            ),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        let mut s = stream(
+            &d.addr,
+            "GET",
+            r.json()["urls"]["audio"].as_str().unwrap(),
+            &[],
+            None,
+        );
+        assert_eq!(s.status, 200);
+        let first = s.next_bytes();
+        assert!(!first.is_empty(), "the capture streams");
+        s
+    };
+    // The first capture is running (its bytes flow) when the second listener arrives.
+    let mut s1 = listen("raster-rider.sid");
+    let mut s2 = listen("sixty-hertz.sid");
+    for s in [&mut s1, &mut s2] {
+        while !s.next_bytes().is_empty() {}
+    }
+    let plays = |log: &std::sync::Arc<std::sync::Mutex<String>>| {
+        log.lock()
+            .unwrap()
+            .matches("SIMULATOR playing an uploaded tune")
+            .count()
+    };
+    assert_eq!(
+        (plays(&log_a), plays(&log_b)),
+        (1, 1),
+        "one song on each device\nA:\n{}\nB:\n{}",
+        log_a.lock().unwrap(),
+        log_b.lock().unwrap()
+    );
+    for f in ["raster-rider-c64u-6581.flac", "sixty-hertz-c64u-6581.flac"] {
+        let f = find_file(&dir, f).unwrap_or_else(|| panic!("{f} cached"));
+        assert!(Command::new("flac")
+            .args(["-t", "-s"])
+            .arg(&f)
+            .status()
+            .unwrap()
+            .success());
+    }
+}

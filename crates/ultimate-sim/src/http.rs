@@ -550,6 +550,11 @@ fn sidplay(req: &Req, st: &mut State) -> Resp {
         Err(e) => return err(415, &format!("File format error: {e}")),
     };
     st.counters.uploads += 1;
+    tracing::info!(
+        song = song.map_or_else(|| "start".to_string(), |s| s.to_string()),
+        bytes = tune.len(),
+        "SIMULATOR playing an uploaded tune"
+    );
     st.counters.last_songnr = songnr;
     st.counters.last_upload_had_ssl = ssl.is_some();
     let gap = (st.cfg.reset_gap_ms as f64 / 1000.0 * rate) as u64;
