@@ -169,10 +169,14 @@ impl App {
         // for "hardware only", when one that can record is online: the song is recorded now
         // while the listener hears it. ("If available" does not start captures: each one
         // holds a device for the song's length.)
-        let recorded = self.media.is_cached(&variant(Platform::Hardware)?);
+        let hw_variant = variant(Platform::Hardware)?;
+        let recorded = self.media.is_cached(&hw_variant);
+        // A listener does not wait for a device busy with another song (a render of this
+        // very song in flight is joined instead).
         let available = recorded
             || (rendering == cache::RenderingMode::HardwareOnly
-                && self.devices.recorder().is_some());
+                && (self.devices.idle_recorder().is_some()
+                    || self.media.is_rendering(&hw_variant)));
         let prefs = cache::Preferences {
             rendering,
             chip: chip_pref,
@@ -185,6 +189,11 @@ impl App {
                 })?;
                 variant(platform)
             }
+            Err(_) if self.devices.recorder().is_some() => Err(PlayError::Unavailable(
+                "every C64 Ultimate is busy recording another song; try again when it \
+                 ends, or choose \"hardware if available\" to hear the software rendering"
+                    .into(),
+            )),
             Err(_) => Err(PlayError::Unavailable(
                 "no recording of this song on real C64 hardware exists yet and no C64 \
                  Ultimate that can record is online; choose \"hardware if available\" to \

@@ -194,19 +194,25 @@ impl Devices {
     /// A C64 Ultimate that can record audio now: an idle one when there is one (so several
     /// devices record in parallel), else a busy one (the capture waits for it).
     pub fn recorder(&self) -> Option<Device> {
-        let all: Vec<Device> = self
-            .registry
-            .list()
-            .into_iter()
-            .filter(|d| d.online && d.can_stream)
-            .collect();
-        let idle = all.iter().position(|d| {
+        let all = self.recorders();
+        self.idle_recorder().or_else(|| all.into_iter().next())
+    }
+
+    /// An online C64 Ultimate that can record and is not recording right now.
+    pub fn idle_recorder(&self) -> Option<Device> {
+        self.recorders().into_iter().find(|d| {
             let lock = self.registry.job_lock(&d.id);
             let free = lock.try_lock().is_ok();
             free
-        });
-        idle.or((!all.is_empty()).then_some(0))
-            .map(|i| all[i].clone())
+        })
+    }
+
+    fn recorders(&self) -> Vec<Device> {
+        self.registry
+            .list()
+            .into_iter()
+            .filter(|d| d.online && d.can_stream)
+            .collect()
     }
 }
 

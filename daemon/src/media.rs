@@ -320,6 +320,10 @@ impl Media {
         self.cache.lookup(v).ok().flatten().is_some()
     }
 
+    pub fn is_rendering(&self, v: &Variant) -> bool {
+        self.cache.is_rendering(v)
+    }
+
     pub fn in_flight(&self) -> usize {
         self.cache.renders_in_flight()
     }

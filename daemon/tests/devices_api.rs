@@ -231,6 +231,24 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
     assert_eq!(s.headers["x-sidflow-render"], "streaming");
     let mut body = s.next_bytes();
     let first_byte = t0.elapsed();
+    // While the only device records that song, another hardware-only song is refused at
+    // once rather than left waiting; the song being recorded can still be joined.
+    let r = d.post_json(
+        "/api/play",
+        "{\"path\":\"sixty-hertz.sid\",\"prefs\":{\"mode\":\"hardware\"}}",
+    );
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert!(r.text().contains("busy"), "{}", r.text());
+    let r = d.post_json(
+        "/api/play",
+        "{\"path\":\"raster-rider.sid\",\"prefs\":{\"mode\":\"hardware\",\"format\":\"flac\"}}",
+    );
+    assert_eq!(
+        r.status,
+        201,
+        "joining the recording in flight: {}",
+        r.text()
+    );
     loop {
         let more = s.next_bytes();
         if more.is_empty() {

@@ -369,6 +369,12 @@ impl Cache {
         self.inner.inflight().len()
     }
 
+    /// Whether this variant is being rendered into the cache right now (a request for it
+    /// would join that render).
+    pub fn is_rendering(&self, v: &Variant) -> bool {
+        self.inner.inflight().contains_key(&v.index_key())
+    }
+
     /// The cached file of a variant, if it exists (the index is healed on the way).
     pub fn lookup(&self, v: &Variant) -> Result<Option<CachedFile>, CacheError> {
         let path = self.path_of(v);
