@@ -190,7 +190,6 @@ impl Devices {
         )?)
     }
 
-    /// The first online device that can record audio.
     /// A C64 Ultimate that can record audio now: an idle one when there is one (so several
     /// devices record in parallel), else a busy one (the capture waits for it).
     pub fn recorder(&self) -> Option<Device> {
