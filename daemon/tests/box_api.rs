@@ -338,38 +338,6 @@ fn without_a_line_out_the_box_routes_answer_503() {
     assert_eq!(d.get("/api/health").status, 200);
 }
 
-struct Sim(std::process::Child);
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Our virtual Ultimate 64 on loopback (`sidflowd sim-ultimate`).
-fn start_sim() -> (Sim, String) {
-    use std::io::BufRead;
-    let ident = 20000 + ((std::process::id() + 7919) % 20000) as u16;
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sidflowd"))
-        .args(["sim-ultimate", "--ip", "127.0.0.1", "--port", "0"])
-        .args(["--ident-port", &ident.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("simulator said {line:?}"))
-        .to_string();
-    (Sim(child), addr)
-}
-
 #[test]
 fn a_c64_ultimate_plays_live_on_the_box() {
     let (_sim, sim_addr) = start_sim();

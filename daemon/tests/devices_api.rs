@@ -3,53 +3,11 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const PW: &str = "correct horse battery";
-
-struct Sim(std::process::Child);
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_sim() -> (Sim, String) {
-    start_sim_with(&[], 0)
-}
-
-fn start_sim_with(extra: &[&str], ident_offset: u16) -> (Sim, String) {
-    let ident = 20000 + (std::process::id() % 20000) as u16 + ident_offset;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sidflowd"))
-        .args([
-            "sim-ultimate",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--ident-port",
-            &ident.to_string(),
-        ])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("simulator said {line:?}"))
-        .to_string();
-    (Sim(child), addr)
-}
 
 #[test]
 fn add_test_play_on_device_and_share_a_live_stream() {
@@ -169,7 +127,7 @@ fn add_test_play_on_device_and_share_a_live_stream() {
 /// takes about 4 s.
 #[test]
 fn a_hardware_render_job_caches_a_c64u_variant() {
-    let (_sim, sim_addr) = start_sim_with(&["--speed", "8"], 7);
+    let (_sim, sim_addr, _) = start_sim_with(&["--speed", "8"], 7);
     let dir = tempdir("hw-job");
     let cfg = dir.join("sidflow.toml");
     std::fs::write(
@@ -394,53 +352,11 @@ fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
     None
 }
 
-/// A simulator whose log (stderr) is collected, to see what it was asked to play.
-fn start_logged_sim(
-    extra: &[&str],
-    ident_offset: u16,
-) -> (Sim, String, std::sync::Arc<std::sync::Mutex<String>>) {
-    let ident = 20000 + (std::process::id() % 20000) as u16 + ident_offset;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sidflowd"))
-        .args([
-            "sim-ultimate",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--ident-port",
-            &ident.to_string(),
-        ])
-        .args(extra)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let (l2, err) = (log.clone(), child.stderr.take().unwrap());
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            l2.lock().unwrap().push_str(&(line + "\n"));
-        }
-    });
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("simulator said {line:?}"))
-        .to_string();
-    (Sim(child), addr, log)
-}
-
 /// Two devices, two hardware-only listeners of different songs at once: the second capture
 /// goes to the idle device instead of waiting for the busy one.
 #[test]
 fn two_devices_record_two_listeners_in_parallel() {
-    let (_a, addr_a, log_a) = start_logged_sim(
+    let (_a, addr_a, log_a) = start_sim_with(
         &[
             "--speed",
             "8",
@@ -451,7 +367,7 @@ fn two_devices_record_two_listeners_in_parallel() {
         ],
         11,
     );
-    let (_b, addr_b, log_b) = start_logged_sim(
+    let (_b, addr_b, log_b) = start_sim_with(
         &[
             "--speed",
             "8",
@@ -513,7 +429,7 @@ fn two_devices_record_two_listeners_in_parallel() {
     for s in [&mut s1, &mut s2] {
         while !s.next_bytes().is_empty() {}
     }
-    let plays = |log: &std::sync::Arc<std::sync::Mutex<String>>| {
+    let plays = |log: &Arc<Mutex<String>>| {
         log.lock()
             .unwrap()
             .matches("SIMULATOR playing an uploaded tune")

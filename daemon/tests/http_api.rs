@@ -497,26 +497,16 @@ fn playlists_are_saved_listed_replaced_deleted_and_survive_a_restart() {
         (p["created"].clone(), p["items"].as_array().unwrap().len()),
         (created, 1)
     );
-    assert_eq!(
+    let delete = || {
         d.request(
             "DELETE",
             "/api/playlists/morning",
             &[("Content-Type", "application/json")],
-            Some("{}")
+            Some("{}"),
         )
-        .status,
-        200
-    );
-    assert_eq!(
-        d.request(
-            "DELETE",
-            "/api/playlists/morning",
-            &[("Content-Type", "application/json")],
-            Some("{}")
-        )
-        .status,
-        404
-    );
+        .status
+    };
+    assert_eq!((delete(), delete()), (200, 404), "deleted, then gone");
     assert_eq!(d.get("/api/playlists/morning").status, 404);
 
     // A restart keeps it.

@@ -368,3 +368,61 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// A `sidflowd sim-ultimate` child process, killed when dropped.
+pub struct Sim(pub std::process::Child);
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Our virtual Ultimate 64 on loopback, with default settings.
+pub fn start_sim() -> (Sim, String) {
+    let (sim, addr, _log) = start_sim_with(&[], 0);
+    (sim, addr)
+}
+
+/// A simulator with extra arguments (its ident port is offset so several can run); its log
+/// (stderr) is collected, to see what it was asked to play.
+pub fn start_sim_with(
+    extra: &[&str],
+    ident_offset: u16,
+) -> (Sim, String, std::sync::Arc<std::sync::Mutex<String>>) {
+    let ident = 20000 + (std::process::id() % 20000) as u16 + ident_offset;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sidflowd"))
+        .args([
+            "sim-ultimate",
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--ident-port",
+            &ident.to_string(),
+        ])
+        .args(extra)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (l2, err) = (log.clone(), child.stderr.take().unwrap());
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            l2.lock().unwrap().push_str(&(line + "\n"));
+        }
+    });
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("simulator said {line:?}"))
+        .to_string();
+    (Sim(child), addr, log)
+}
