@@ -189,6 +189,13 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
     assert_eq!(s.headers["x-sidflow-render"], "streaming");
     let mut body = s.next_bytes();
     let first_byte = t0.elapsed();
+    // Streamed while recording: the first bytes are here and the cached file is not (it is
+    // renamed into place when the song ends).
+    assert!(!body.is_empty());
+    assert!(
+        find_file(&dir, "raster-rider-c64u-6581.flac").is_none(),
+        "the capture was over before the first bytes arrived"
+    );
     // While the only device records that song, another hardware-only song is refused at
     // once rather than left waiting; the song being recorded can still be joined.
     let r = d.post_json(
@@ -216,12 +223,8 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
     }
     let whole = t0.elapsed();
     eprintln!("hardware render streamed: first byte after {first_byte:?}, all after {whole:?}");
-    // 30.6 s of song at the simulator's 8x: ~4 s of capture. The first bytes come long
-    // before the end (measured: ~0.3 s against ~4.5 s).
-    assert!(
-        first_byte * 3 < whole,
-        "first byte after {first_byte:?}, all after {whole:?}"
-    );
+    // (30.6 s of song at the simulator's 8x: measured ~0.12 s to the first byte, ~4.2 s to
+    // the end.)
     let cached = find_file(&dir, "raster-rider-c64u-6581.flac").expect("recorded into the cache");
     assert_eq!(std::fs::read(&cached).unwrap().len(), body.len());
     let ok = Command::new("flac")
