@@ -52,6 +52,8 @@ pub struct App {
     pub cfg: Config,
     pub source: Source,
     pub library: RwLock<Index>,
+    /// The collection's STIL (comments per file and song), when it has one.
+    pub stil: RwLock<Option<Arc<sidfile::Stil>>>,
     pub scanning: AtomicBool,
     pub scan_errors: AtomicUsize,
     pub media: Arc<Media>,
@@ -248,6 +250,27 @@ impl App {
                         flush(batch);
                     }
                 };
+                let stil_text = match &app.source {
+                    Source::Disk(root) => library::find_stil(root).and_then(|p| {
+                        std::fs::read(&p)
+                            .map_err(|e| tracing::warn!("STIL {}: {e}", p.display()))
+                            .ok()
+                    }),
+                    Source::Demo => DEMO
+                        .get_file("DOCUMENTS/STIL.txt")
+                        .map(|f| f.contents().to_vec()),
+                };
+                if let Some(bytes) = stil_text {
+                    let stil = sidfile::Stil::parse(&sidfile::Stil::decode(&bytes));
+                    tracing::info!(
+                        "STIL: {} entries ({} lines not understood)",
+                        stil.len(),
+                        stil.skipped_lines
+                    );
+                    if let Ok(mut s) = app.stil.write() {
+                        *s = Some(Arc::new(stil));
+                    }
+                }
                 match &app.source {
                     Source::Disk(root) => {
                         let lengths = library::find_songlengths(root)

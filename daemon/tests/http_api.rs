@@ -55,6 +55,20 @@ fn library_browse_search_and_metadata() {
         t["path"].as_str().unwrap()
     ));
     assert_eq!(r.json()["tune"]["md5"], t["md5"]);
+    // The demo library's STIL (demo/DOCUMENTS/STIL.txt): per song, per file, per folder.
+    let stil = d.get("/api/library/tune?path=three-wishes.sid").json()["stil"].clone();
+    assert_eq!(
+        stil["songs"]["2"][0],
+        serde_json::json!({"key": "TITLE", "value": "Wish Two"}),
+        "{stil}"
+    );
+    assert_eq!(stil["global"][0]["key"], "COMMENT", "{stil}");
+    assert!(
+        stil["folder_comment"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("The SIDFlow demo library: ten short tunes")),
+        "continuation lines joined: {stil}"
+    );
     assert_eq!(d.get("/api/library/browse?path=../etc").status, 400);
     assert_eq!(d.get("/api/library/browse?path=nope").status, 404);
     assert_eq!(d.get("/api/library/tune?path=nope.sid").status, 404);

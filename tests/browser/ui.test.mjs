@@ -44,6 +44,8 @@ test("search, play with time advancing, rate, keyboard", async () => {
     return a && !a.paused && a.currentTime > 0.5;
   }, null, { timeout: 30_000 });
   assert.equal((await page.textContent("#now-title")).trim(), first.trim());
+  // What the demo library's STIL says about it.
+  await page.waitForFunction(() => document.getElementById("now-stil").textContent.includes("Comment:"));
   const t1 = await page.evaluate(() => document.getElementById("audio").currentTime);
   await page.waitForTimeout(1200);
   const t2 = await page.evaluate(() => document.getElementById("audio").currentTime);

@@ -85,6 +85,8 @@ export function playPanel(shell) {
   const songSel = el("select", { id: "subtune", "aria-label": "Song (subtune)" });
   const fmtSel = el("select", { id: "variant", "aria-label": "Audio format for this tune" });
   const variantsInfo = el("span", { class: "muted", id: "variants-info" });
+  // What HVSC's STIL (or the demo library's) says about the tune and this song.
+  const stilInfo = el("div", { class: "muted", id: "now-stil", "aria-label": "About this tune" });
   const likeBtn = el("button", { class: "btn", id: "like", "aria-pressed": "false", onclick: () => rate("like") }, icon("up", 16), " Like");
   const dislikeBtn = el("button", { class: "btn", id: "dislike", "aria-pressed": "false", onclick: () => rate("dislike") }, icon("down", 16), " Dislike");
   const skipBtn = el("button", { class: "btn", id: "skip", onclick: () => { rate("skip"); step(1); } }, icon("next", 16), " Skip");
@@ -150,7 +152,7 @@ export function playPanel(shell) {
   setInterval(loadDevices, 60_000);
 
   const nowCard = el("div", { class: "card now", "aria-label": "Now playing", role: "region" },
-    el("h2", { text: "Now playing" }), title, meta, badges, box.el,
+    el("h2", { text: "Now playing" }), title, meta, badges, stilInfo, box.el,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
       el("div", { class: "seek", style: "flex:1" }, seek, time)),
     el("div", { class: "row" }, el("label", { for: "subtune", text: "Song" }), songSel,
@@ -308,13 +310,25 @@ export function playPanel(shell) {
 
   async function loadVariants() {
     try {
-      const d = await api(`/api/variants?md5=${st.tune.md5}`);
+      const d = await api(`/api/library/tune?md5=${st.tune.md5}`);
+      showStil(d.stil);
       const mine = d.variants.filter((v) => v.song === st.song);
       const sv = st.session && st.session.variant;
       variantsInfo.textContent = sv && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
         : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : ""}`).join(", ")}` : "rendering on first play";
     } catch { variantsInfo.textContent = ""; }
+  }
+
+  function showStil(stil) {
+    const lines = [];
+    if (stil) {
+      const song = (stil.songs && stil.songs[String(st.song)]) || [];
+      for (const f of [...song, ...stil.global]) {
+        lines.push(el("p", {}, el("strong", { text: `${f.key[0]}${f.key.slice(1).toLowerCase()}: ` }), f.value));
+      }
+    }
+    stilInfo.replaceChildren(...lines);
   }
 
   function setRatingEnabled(on) {

@@ -181,6 +181,18 @@ pub fn find_songlengths(root: &Path) -> Option<PathBuf> {
     .find(|p| p.is_file())
 }
 
+/// Where a collection keeps its SID Tune Information List (HVSC's `DOCUMENTS/STIL.txt`).
+pub fn find_stil(root: &Path) -> Option<PathBuf> {
+    [
+        "DOCUMENTS/STIL.txt",
+        "C64Music/DOCUMENTS/STIL.txt",
+        "STIL.txt",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .find(|p| p.is_file())
+}
+
 /// Walks `root` depth-first in name order and yields one result per `.sid` file,
 /// reading one file at a time. Unreadable folders are reported and skipped.
 pub fn scan<'a>(

@@ -187,3 +187,24 @@ fn insert_same_path_replaces() {
     );
     assert_eq!(idx.browse("GAMES").unwrap().tunes.len(), 1);
 }
+
+#[test]
+fn finds_the_stil_where_hvsc_keeps_it() {
+    let d = tmpdir("stil");
+    assert_eq!(find_stil(&d), None);
+    std::fs::create_dir_all(d.join("C64Music/DOCUMENTS")).unwrap();
+    std::fs::write(
+        d.join("C64Music/DOCUMENTS/STIL.txt"),
+        "/x.sid\nCOMMENT: c\n",
+    )
+    .unwrap();
+    assert_eq!(find_stil(&d), Some(d.join("C64Music/DOCUMENTS/STIL.txt")));
+    std::fs::create_dir_all(d.join("DOCUMENTS")).unwrap();
+    std::fs::write(d.join("DOCUMENTS/STIL.txt"), "").unwrap();
+    assert_eq!(
+        find_stil(&d),
+        Some(d.join("DOCUMENTS/STIL.txt")),
+        "the root's own first"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -5,6 +5,7 @@
 //!   the extra SID addresses. Bad input gets a typed [`SidError`], never a panic.
 //! * [`SidTune::md5`] is the MD5 of the whole file, the key HVSC's `Songlengths.md5` uses
 //!   since HVSC #68; [`songlengths::SongLengths`] parses that database.
+//! * [`stil::Stil`] parses HVSC's STIL (comments, covers and titles per file and song).
 //!
 //! ```
 //! # fn demo(bytes: &[u8]) -> Result<(), sidfile::SidError> {
@@ -15,6 +16,8 @@
 
 mod header;
 pub mod songlengths;
+pub mod stil;
 
 pub use header::*;
 pub use songlengths::{SongLength, SongLengths, SongLengthsError};
+pub use stil::{Stil, StilEntry, StilField};

@@ -136,6 +136,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         cfg,
         source,
         library: RwLock::new(library::Index::default()),
+        stil: RwLock::new(None),
         scanning: AtomicBool::new(true),
         scan_errors: AtomicUsize::new(0),
         media: media.clone(),

@@ -86,10 +86,42 @@ pub fn tune(app: &App, req: &Req) -> Response {
                 .collect();
             json(&serde_json::json!({
                 "tune": t, "variants": app.media.variants(&t), "ratings": ratings,
+                "stil": stil_json(app, &t),
             }))
         }
         Err(r) => r,
     }
+}
+
+/// What the collection's STIL says about a tune: `{global[{key, value}], songs{"N":
+/// [{key, value}]}, folder_comment}`, or null.
+fn stil_json(app: &App, t: &library::Tune) -> serde_json::Value {
+    let Some(stil) = app.stil.read().ok().and_then(|s| s.clone()) else {
+        return serde_json::Value::Null;
+    };
+    let fields = |f: &[sidfile::StilField]| -> Vec<serde_json::Value> {
+        f.iter()
+            .map(|x| serde_json::json!({"key": x.key, "value": x.value}))
+            .collect()
+    };
+    let entry = stil.get(&t.path);
+    let folder = stil.folder_comment(t.folder());
+    if entry.is_none() && folder.is_none() {
+        return serde_json::Value::Null;
+    }
+    let songs: serde_json::Map<String, serde_json::Value> = entry
+        .map(|e| {
+            e.songs
+                .iter()
+                .map(|(n, f)| (n.to_string(), serde_json::Value::from(fields(f))))
+                .collect()
+        })
+        .unwrap_or_default();
+    serde_json::json!({
+        "global": entry.map(|e| fields(&e.global)).unwrap_or_default(),
+        "songs": songs,
+        "folder_comment": folder,
+    })
 }
 
 pub fn variants(app: &App, req: &Req) -> Response {
