@@ -1,5 +1,5 @@
 //! Any byte string: the parser returns a tune or an error, never panics, and a parsed tune is
-//! self-consistent.
+//! self-consistent; the Songlengths and STIL parsers never panic either.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
@@ -19,4 +19,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = sidfile::SongLengths::parse(text);
     }
+    // STIL: any bytes decode (UTF-8 or Latin-1) and parse; every kept entry has fields.
+    let stil = sidfile::Stil::parse(&sidfile::Stil::decode(data));
+    let _ = stil.get("/x.sid");
+    let _ = stil.folder_comment("");
 });
