@@ -169,28 +169,26 @@ pub fn safe_relative(path: &str) -> Result<String, LibraryError> {
     Ok(joined)
 }
 
-/// Where a collection keeps its song-length database, if anywhere.
-pub fn find_songlengths(root: &Path) -> Option<PathBuf> {
+/// A file of HVSC's `DOCUMENTS` folder: under the root, under `C64Music/`, or at the top.
+fn find_document(root: &Path, name: &str) -> Option<PathBuf> {
     [
-        "DOCUMENTS/Songlengths.md5",
-        "C64Music/DOCUMENTS/Songlengths.md5",
-        "Songlengths.md5",
+        format!("DOCUMENTS/{name}"),
+        format!("C64Music/DOCUMENTS/{name}"),
+        name.to_string(),
     ]
     .iter()
     .map(|p| root.join(p))
     .find(|p| p.is_file())
 }
 
+/// Where a collection keeps its song-length database, if anywhere.
+pub fn find_songlengths(root: &Path) -> Option<PathBuf> {
+    find_document(root, "Songlengths.md5")
+}
+
 /// Where a collection keeps its SID Tune Information List (HVSC's `DOCUMENTS/STIL.txt`).
 pub fn find_stil(root: &Path) -> Option<PathBuf> {
-    [
-        "DOCUMENTS/STIL.txt",
-        "C64Music/DOCUMENTS/STIL.txt",
-        "STIL.txt",
-    ]
-    .iter()
-    .map(|p| root.join(p))
-    .find(|p| p.is_file())
+    find_document(root, "STIL.txt")
 }
 
 /// Walks `root` depth-first in name order and yields one result per `.sid` file,
