@@ -350,18 +350,7 @@ fn a_c64_ultimate_plays_live_on_the_box() {
     )
     .unwrap();
     let d = Daemon::start_in(dir.clone(), &[], &["--config", p.to_str().unwrap()]);
-    let t0 = Instant::now();
-    let id = loop {
-        let l = d.get("/api/devices").json();
-        if let Some(dev) = l["devices"].as_array().and_then(|a| {
-            a.iter()
-                .find(|x| x["online"] == true && x["can_stream"] == true)
-        }) {
-            break dev["id"].as_str().unwrap().to_string();
-        }
-        assert!(t0.elapsed() < Duration::from_secs(15), "{l}");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let id = wait_recorders(&d, 1).remove(0);
     // The device plays a tune (the simulator answers with a tone), the box plays its audio.
     let r = d.post_json(
         &format!("/api/devices/{id}/play"),

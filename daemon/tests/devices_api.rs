@@ -127,7 +127,7 @@ fn add_test_play_on_device_and_share_a_live_stream() {
 /// takes about 4 s.
 #[test]
 fn a_hardware_render_job_caches_a_c64u_variant() {
-    let (_sim, sim_addr, _) = start_sim_with(&["--speed", "8"], 7);
+    let (_sim, sim_addr, _) = start_sim_with(&["--speed", "8"]);
     let dir = tempdir("hw-job");
     let cfg = dir.join("sidflow.toml");
     std::fs::write(
@@ -142,21 +142,7 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
         &[("SIDFLOW_ADMIN_PASSWORD", PW)],
         &["--config", cfg.to_str().unwrap()],
     );
-    let t0 = Instant::now();
-    while !d.get("/api/devices").json()["devices"]
-        .as_array()
-        .is_some_and(|a| {
-            a.iter()
-                .any(|x| x["online"] == true && x["can_stream"] == true)
-        })
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "the configured simulator never came online: {}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_recorders(&d, 1);
     // The box does not record: "hardware only" of a song never recorded is refused there.
     let r = d.post_json(
         "/api/box/play",
@@ -166,10 +152,7 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
     assert!(r.text().contains("not been recorded"), "{}", r.text());
     // A listener asking for hardware recordings only, of a song never recorded: it is
     // recorded now on the device, and streamed while the capture runs.
-    let r = d.post_json(
-        "/api/play",
-        "{\"path\":\"raster-rider.sid\",\"prefs\":{\"mode\":\"hardware\",\"format\":\"flac\"}}",
-    );
+    let r = play_hardware(&d, "raster-rider.sid");
     assert_eq!(r.status, 201, "{}", r.text());
     let p = r.json();
     assert_eq!(
@@ -198,16 +181,10 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
     );
     // While the only device records that song, another hardware-only song is refused at
     // once rather than left waiting; the song being recorded can still be joined.
-    let r = d.post_json(
-        "/api/play",
-        "{\"path\":\"sixty-hertz.sid\",\"prefs\":{\"mode\":\"hardware\"}}",
-    );
+    let r = play_hardware(&d, "sixty-hertz.sid");
     assert_eq!(r.status, 409, "{}", r.text());
     assert!(r.text().contains("busy"), "{}", r.text());
-    let r = d.post_json(
-        "/api/play",
-        "{\"path\":\"raster-rider.sid\",\"prefs\":{\"mode\":\"hardware\",\"format\":\"flac\"}}",
-    );
+    let r = play_hardware(&d, "raster-rider.sid");
     assert_eq!(
         r.status,
         201,
@@ -325,10 +302,7 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
     assert!((30.0..36.0).contains(&secs), "{secs} s");
 
     // A listener asking for hardware recordings only now gets it from the cache.
-    let r = d.post_json(
-        "/api/play",
-        "{\"path\":\"first-light.sid\",\"prefs\":{\"mode\":\"hardware\",\"format\":\"flac\"}}",
-    );
+    let r = play_hardware(&d, "first-light.sid");
     assert_eq!(r.status, 201, "{}", r.text());
     let p = r.json();
     assert_eq!(p["variant"]["platform"], "hardware", "{p}");
@@ -339,6 +313,14 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
         audio.body.len() as u64,
         std::fs::metadata(&file).unwrap().len()
     );
+}
+
+/// `POST /api/play` of song 1 of a demo tune with "hardware recordings only" in FLAC.
+fn play_hardware(d: &Daemon, path: &str) -> Resp {
+    d.post_json(
+        "/api/play",
+        &format!("{{\"path\":\"{path}\",\"prefs\":{{\"mode\":\"hardware\",\"format\":\"flac\"}}}}"),
+    )
 }
 
 fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
@@ -359,28 +341,22 @@ fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
 /// goes to the idle device instead of waiting for the busy one.
 #[test]
 fn two_devices_record_two_listeners_in_parallel() {
-    let (_a, addr_a, log_a) = start_sim_with(
-        &[
-            "--speed",
-            "8",
-            "--unique-id",
-            "AAAAAA",
-            "--hostname",
-            "sim-a",
-        ],
-        11,
-    );
-    let (_b, addr_b, log_b) = start_sim_with(
-        &[
-            "--speed",
-            "8",
-            "--unique-id",
-            "BBBBBB",
-            "--hostname",
-            "sim-b",
-        ],
-        12,
-    );
+    let (_a, addr_a, log_a) = start_sim_with(&[
+        "--speed",
+        "8",
+        "--unique-id",
+        "AAAAAA",
+        "--hostname",
+        "sim-a",
+    ]);
+    let (_b, addr_b, log_b) = start_sim_with(&[
+        "--speed",
+        "8",
+        "--unique-id",
+        "BBBBBB",
+        "--hostname",
+        "sim-b",
+    ]);
     let dir = tempdir("hw-two");
     let cfg = dir.join("sidflow.toml");
     std::fs::write(
@@ -389,30 +365,9 @@ fn two_devices_record_two_listeners_in_parallel() {
     )
     .unwrap();
     let d = Daemon::start_in(dir.clone(), &[], &["--config", cfg.to_str().unwrap()]);
-    let t0 = Instant::now();
-    while d.get("/api/devices").json()["devices"]
-        .as_array()
-        .map_or(0, |a| {
-            a.iter()
-                .filter(|x| x["online"] == true && x["can_stream"] == true)
-                .count()
-        })
-        < 2
-    {
-        assert!(
-            t0.elapsed() < Duration::from_secs(20),
-            "two devices online: {}",
-            d.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_recorders(&d, 2);
     let listen = |path: &str| {
-        let r = d.post_json(
-            "/api/play",
-            &format!(
-                "{{\"path\":\"{path}\",\"prefs\":{{\"mode\":\"hardware\",\"format\":\"flac\"}}}}"
-            ),
-        );
+        let r = play_hardware(&d, path);
         assert_eq!(r.status, 201, "{}", r.text());
         let mut s = stream(
             &d.addr,

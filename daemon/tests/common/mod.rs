@@ -380,17 +380,13 @@ impl Drop for Sim {
 
 /// Our virtual Ultimate 64 on loopback, with default settings.
 pub fn start_sim() -> (Sim, String) {
-    let (sim, addr, _log) = start_sim_with(&[], 0);
+    let (sim, addr, _log) = start_sim_with(&[]);
     (sim, addr)
 }
 
-/// A simulator with extra arguments (its ident port is offset so several can run); its log
-/// (stderr) is collected, to see what it was asked to play.
-pub fn start_sim_with(
-    extra: &[&str],
-    ident_offset: u16,
-) -> (Sim, String, std::sync::Arc<std::sync::Mutex<String>>) {
-    let ident = 20000 + (std::process::id() % 20000) as u16 + ident_offset;
+/// A simulator with extra arguments (REST and ident on ports the kernel picks, so several
+/// can run); its log (stderr) is collected, to see what it was asked to play.
+pub fn start_sim_with(extra: &[&str]) -> (Sim, String, std::sync::Arc<std::sync::Mutex<String>>) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sidflowd"))
         .args([
             "sim-ultimate",
@@ -399,7 +395,7 @@ pub fn start_sim_with(
             "--port",
             "0",
             "--ident-port",
-            &ident.to_string(),
+            "0",
         ])
         .args(extra)
         .env("RUST_LOG", "info")
@@ -425,4 +421,30 @@ pub fn start_sim_with(
         .unwrap_or_else(|| panic!("simulator said {line:?}"))
         .to_string();
     (Sim(child), addr, log)
+}
+
+/// Waits (up to 20 s) until `n` C64 Ultimates that can record audio are online in the
+/// daemon's device list; returns their ids.
+pub fn wait_recorders(d: &Daemon, n: usize) -> Vec<String> {
+    let t0 = Instant::now();
+    loop {
+        let ids: Vec<String> = d.get("/api/devices").json()["devices"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|x| x["online"] == true && x["can_stream"] == true)
+                    .filter_map(|x| x["id"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if ids.len() >= n {
+            return ids;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "{n} recording device(s) never came online: {}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
