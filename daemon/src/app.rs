@@ -168,13 +168,12 @@ impl App {
                 .map_err(|e| PlayError::Bad(format!("{e:#}")))
         };
         // Hardware is available when the cache has this song recorded on a C64 Ultimate, or,
-        // for "hardware only", when one that can record is online: the song is recorded now
-        // while the listener hears it. ("If available" does not start captures: each one
-        // holds a device for the song's length.)
+        // for "hardware only", when a device that can record is idle (the song is recorded
+        // now while the listener hears it) or is recording this very variant (joined). A
+        // listener never waits for a device busy with another song, and "if available" never
+        // starts a capture: each one holds a device for the song's length.
         let hw_variant = variant(Platform::Hardware)?;
         let recorded = self.media.is_cached(&hw_variant);
-        // A listener does not wait for a device busy with another song (a render of this
-        // very song in flight is joined instead).
         let available = recorded
             || (rendering == cache::RenderingMode::HardwareOnly
                 && (self.devices.idle_recorder().is_some()

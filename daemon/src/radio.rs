@@ -28,6 +28,12 @@ impl Quality {
             _ => None,
         }
     }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Quality::Any => "any",
+            Quality::Liked => "liked",
+        }
+    }
 }
 
 /// The weight of one song with these ratings (0 = never picked).

@@ -393,6 +393,7 @@ fn radio_picks_follow_the_ratings() {
     let one = d.get("/api/radio");
     assert_eq!(one.status, 200, "{}", one.text());
     assert_eq!(one.json()["picks"].as_array().unwrap().len(), 1);
+    assert_eq!(one.json()["quality"], "any", "the default, named");
 
     let rate = |path: &str, action: &str| {
         let r = d.post_json(

@@ -7,6 +7,7 @@ use crate::sessions::PlaySession;
 use crate::util::{now_secs, rfc3339, token};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use store::RATINGS;
 use warp::http::{header, HeaderValue, StatusCode};
 use warp::reply::Response;
@@ -469,8 +470,9 @@ pub fn ratings(app: &App, req: &Req) -> Response {
 }
 
 /// `?n=N` (1-50, default 1), `quality=any|liked`, `exclude=MD5,MD5` (recently played):
-/// songs picked at random, steered by the ratings (see `crate::radio`).
-pub fn radio(app: &App, req: &Req) -> Response {
+/// songs picked at random, steered by the ratings (see `crate::radio`). The whole library
+/// and every rating are read, so it runs off the async threads.
+pub async fn radio(app: &Arc<App>, req: &Req) -> Response {
     let n = req
         .query("n")
         .and_then(|v| v.parse::<usize>().ok())
@@ -481,37 +483,45 @@ pub fn radio(app: &App, req: &Req) -> Response {
         return error(StatusCode::BAD_REQUEST, "quality must be any or liked");
     };
     let exclude = req.query("exclude").unwrap_or_default();
-    let exclude: std::collections::HashSet<&str> = exclude
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .take(500)
-        .collect();
-    // A rating record this version cannot read counts as no rating.
-    let ratings: std::collections::HashMap<String, Aggregate> =
-        match app.db.list_readable::<Aggregate>(RATINGS, "") {
-            Ok(r) => r.records.into_iter().collect(),
-            Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("ratings: {e}")),
-        };
-    let Ok(idx) = app.library.read() else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "busy");
-    };
-    let tunes: Vec<&library::Tune> = idx.iter().collect();
-    let keys: Vec<(&str, u16)> = tunes.iter().map(|t| (t.md5.as_str(), t.songs)).collect();
-    let picks = crate::radio::pick(
-        &keys,
-        &ratings,
-        &exclude,
-        quality,
-        n,
-        &mut rand::thread_rng(),
-    );
-    let out: Vec<serde_json::Value> = picks
-        .iter()
-        .map(|p| serde_json::json!({ "tune": tunes[p.tune], "song": p.song }))
-        .collect();
-    json(
-        &serde_json::json!({ "quality": req.query("quality").unwrap_or_else(|| "any".into()), "picks": out }),
-    )
+    let app = app.clone();
+    let picked = tokio::task::spawn_blocking(move || {
+        let exclude: std::collections::HashSet<&str> = exclude
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .take(500)
+            .collect();
+        // A rating record this version cannot read counts as no rating.
+        let ratings: std::collections::HashMap<String, Aggregate> = app
+            .db
+            .list_readable::<Aggregate>(RATINGS, "")
+            .map_err(|e| format!("ratings: {e}"))?
+            .records
+            .into_iter()
+            .collect();
+        let idx = app.library.read().map_err(|_| "library busy".to_string())?;
+        let tunes: Vec<&library::Tune> = idx.iter().collect();
+        let keys: Vec<(&str, u16)> = tunes.iter().map(|t| (t.md5.as_str(), t.songs)).collect();
+        let picks = crate::radio::pick(
+            &keys,
+            &ratings,
+            &exclude,
+            quality,
+            n,
+            &mut rand::thread_rng(),
+        );
+        Ok::<_, String>(
+            picks
+                .iter()
+                .map(|p| serde_json::json!({ "tune": tunes[p.tune], "song": p.song }))
+                .collect::<Vec<_>>(),
+        )
+    })
+    .await;
+    match picked {
+        Ok(Ok(picks)) => json(&serde_json::json!({ "quality": quality.as_str(), "picks": picks })),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &e),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+    }
 }
 
 pub fn devices(app: &App) -> Response {

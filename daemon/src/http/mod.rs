@@ -401,7 +401,7 @@ pub async fn dispatch(app: Arc<App>, mut req: Req) -> Response {
         R::Playback => api::playback(&app, &req).await,
         R::Rate => api::rate(&app, &req),
         R::Ratings => api::ratings(&app, &req),
-        R::Radio => api::radio(&app, &req),
+        R::Radio => api::radio(&app, &req).await,
         R::Playlists => playlists::list(&app),
         R::Playlist => playlists::get(&app, &req),
         R::PlaylistPut => playlists::put(&app, &req),
@@ -494,8 +494,8 @@ fn security_headers(res: &mut Response) {
     );
 }
 
-/// Reads a request body of at most 1 MiB (JSON; nothing larger is ever posted).
-/// Largest request body: 1 MiB, but 32 MiB for a restore (a backup holds every rating).
+/// Largest request body: 1 MiB (JSON), but 32 MiB for a restore (a backup holds every
+/// rating).
 fn body_limit(path: &str) -> usize {
     if path == "/api/admin/restore" {
         32 << 20
@@ -504,6 +504,7 @@ fn body_limit(path: &str) -> usize {
     }
 }
 
+/// Reads a request body of at most `limit` bytes.
 async fn read_body<S, B>(body: S, limit: usize) -> Result<Bytes, Response>
 where
     S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
