@@ -263,3 +263,32 @@ test("output choice: play on the box's line-out, pause, volume, back to the brow
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("'every song of a tune': when a song ends, the tune's next song plays", async () => {
+  const { page, errors } = await open("/");
+  await page.waitForSelector("#library li.tune");
+  await page.click("#tab-prefs");
+  await page.check("#pref-subtunes-all");
+  await page.check("#pref-format-mp3");
+  await page.click("#tab-play");
+  // Render song 1 once, so the next play is the cached file (seekable to its end).
+  await page.evaluate(async () => {
+    const r = await fetch("/api/play", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ path: "three-wishes.sid", song: 1, prefs: { format: "mp3" } }) });
+    await (await fetch((await r.json()).urls.audio)).arrayBuffer();
+  });
+  await page.fill("#search", "three wishes");
+  await page.waitForFunction(() => document.querySelector("#library li.tune .t")?.textContent.includes("Three Wishes"));
+  await page.click("#library li.tune button.name");
+  await page.waitForFunction(() => { const a = document.getElementById("audio");
+    return !a.paused && a.seekable.length && a.seekable.end(0) > 20; }, null, { timeout: 30_000 });
+  assert.equal(await page.inputValue("#subtune"), "1");
+  await page.evaluate(() => { const a = document.getElementById("audio"); a.currentTime = a.seekable.end(0) - 0.3; });
+  await page.waitForFunction(() => document.getElementById("subtune").value === "2", null, { timeout: 15_000 });
+  await page.waitForFunction(() => { const a = document.getElementById("audio"); return !a.paused && a.currentTime > 0.2; }, null, { timeout: 30_000 });
+  assert.equal((await page.textContent("#now-title")).trim(), "Three Wishes");
+  // The STIL names the song that plays now.
+  await page.waitForFunction(() => document.getElementById("now-stil").textContent.includes("Wish Two"));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
