@@ -13,7 +13,6 @@ use store::{Store, SETTINGS};
 
 /// Admin sessions (key: digest of the cookie token).
 pub const ADMIN_SESSIONS: store::Table = store::Table::new("admin_sessions");
-use crate::util::{now_secs, rfc3339, token, JsonLog};
 use argon2::password_hash::{rand_core::OsRng, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Argon2, PasswordHash};
 use serde::{Deserialize, Serialize};
@@ -23,8 +22,25 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
+use store::now_unix as now_secs;
+use store::JsonlLog;
 
 pub const COOKIE: &str = "sidflow_admin";
+
+/// Where the audit trail is, below the state folder.
+pub fn audit_path(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("audit/admin-actions.jsonl")
+}
+
+/// One line of the audit trail.
+#[derive(Serialize)]
+struct AuditLine<'a> {
+    ts: String,
+    who: &'a str,
+    action: &'a str,
+    detail: serde_json::Value,
+    result: &'a str,
+}
 const HASH_KEY: &str = "admin_password_hash";
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -52,7 +68,7 @@ pub struct Auth {
     attempts: u32,
     window: Duration,
     failures: Mutex<HashMap<IpAddr, Vec<Instant>>>,
-    audit: JsonLog,
+    audit: Option<JsonlLog>,
 }
 
 pub fn hash_password(pw: &str) -> anyhow::Result<String> {
@@ -69,8 +85,21 @@ fn verify(hash: &str, pw: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Lower-case hex of some bytes.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// 128 random bits as 32 hex digits (session ids, CSRF tokens).
+pub fn token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut b);
+    hex(&b)
+}
+
 fn digest(token: &str) -> String {
-    crate::util::hex(&Sha256::digest(token.as_bytes()))
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 impl Auth {
@@ -94,7 +123,9 @@ impl Auth {
             attempts: cfg.login_attempts,
             window: Duration::from_secs(cfg.login_window_secs),
             failures: Mutex::new(HashMap::new()),
-            audit: JsonLog::new(data_dir.join("audit/admin-actions.jsonl")),
+            audit: JsonlLog::open(&audit_path(data_dir))
+                .map_err(|e| tracing::error!("audit log: {e}"))
+                .ok(),
         })
     }
 
@@ -212,15 +243,15 @@ impl Auth {
 
     /// One audit line: who (client address), what, detail, result, when.
     pub fn audit(&self, who: &str, action: &str, detail: serde_json::Value, result: &str) {
-        let rec = serde_json::json!({
-            "ts": rfc3339(now_secs()),
-            "who": who,
-            "action": action,
-            "detail": detail,
-            "result": result,
-        });
-        if let Err(e) = self.audit.append(&rec) {
-            tracing::error!("audit log {}: {e}", self.audit.path().display());
+        let rec = AuditLine {
+            ts: crate::events::now_rfc3339(),
+            who,
+            action,
+            detail,
+            result,
+        };
+        if let Some(Err(e)) = self.audit.as_ref().map(|l| l.append(&rec)) {
+            tracing::error!("audit log: {e}");
         }
     }
 }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use lineout::{AlsaConfig, MixerMode, SampleFormat};
+
 pub const DEFAULT_CONFIG: &str = "/etc/sidflow/sidflow.toml";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -23,7 +25,7 @@ pub struct Config {
     pub limits: Limits,
     pub devices: Devices,
     /// The appliance's sections, owned by their modules.
-    pub lineout: crate::cmd::lineout::LineoutConfig,
+    pub lineout: LineoutConfig,
     pub gpio: gpio::GpioConfig,
     pub mdns: crate::mdns::MdnsConfig,
 }
@@ -33,6 +35,13 @@ pub struct Config {
 pub struct Server {
     /// `ADDR:PORT` the web UI and API listen on.
     pub listen: String,
+    /// Open connections one client address may hold; more are closed at once.
+    pub connections_per_client: usize,
+    /// Open connections from all clients together.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's head (and its body), and the longest a
+    /// kept-alive connection may sit idle between requests.
+    pub header_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -110,6 +119,9 @@ impl Default for Server {
     fn default() -> Self {
         Server {
             listen: "0.0.0.0:80".into(),
+            connections_per_client: 32,
+            max_connections: 1024,
+            header_timeout_secs: 20,
         }
     }
 }
@@ -179,7 +191,81 @@ fn refuse(key: &str, value: impl std::fmt::Debug, why: &str) -> anyhow::Error {
     anyhow!("invalid configuration: `{key}` = {value:?}: {why}")
 }
 
+impl Cache {
+    /// Checks the `[cache]` rules (also those the operator sets in `/admin`).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for f in &self.formats {
+            if !matches!(f.as_str(), "mp3" | "flac" | "wav") {
+                bail!(refuse("cache.formats", f, "formats are mp3, flac and wav"));
+            }
+        }
+        for (k, v) in [
+            ("cache.wav_stop_percent", self.wav_stop_percent),
+            ("cache.flac_stop_percent", self.flac_stop_percent),
+            ("cache.max_disk_percent", self.max_disk_percent),
+        ] {
+            if !(1..=100).contains(&v) {
+                bail!(refuse(k, v, "a percentage must be 1..=100"));
+            }
+        }
+        const RATES: [u32; 14] = [
+            32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
+        ];
+        if !RATES.contains(&self.mp3_bitrate_kbps) {
+            bail!(refuse(
+                "cache.mp3_bitrate_kbps",
+                self.mp3_bitrate_kbps,
+                "must be an MPEG-1 layer III rate (32..320, e.g. 128, 192, 256, 320)"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the command line sets on top of the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// Configuration file (default: /etc/sidflow/sidflow.toml, if it exists).
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    /// State folder; the cache goes to DIR/cache unless `paths.cache_dir` is configured.
+    pub data_dir: Option<PathBuf>,
+    pub library: Option<PathBuf>,
+    /// Development: the demo library on 127.0.0.1:8080, all state under ./.sidflow-dev/.
+    pub dev: bool,
+}
+
 impl Config {
+    /// The configuration after file, environment (`SIDFLOW_*`) and command line.
+    pub fn resolve(o: &Overrides) -> anyhow::Result<Config> {
+        let mut cfg = match (&o.config, o.dev) {
+            (Some(p), _) => Config::load(p, true)?,
+            (None, true) => Config::default(),
+            (None, false) => Config::load(Path::new(DEFAULT_CONFIG), false)?,
+        };
+        let default_cache = Config::default().paths.cache_dir;
+        if o.dev {
+            cfg.server.listen = "127.0.0.1:8080".into();
+            cfg.paths.data_dir = PathBuf::from(".sidflow-dev");
+            cfg.paths.cache_dir = PathBuf::new();
+        }
+        cfg.apply_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
+        if let Some(l) = &o.listen {
+            cfg.server.listen = l.clone();
+        }
+        if let Some(d) = &o.data_dir {
+            cfg.paths.data_dir = d.clone();
+            if cfg.paths.cache_dir == default_cache {
+                cfg.paths.cache_dir = PathBuf::new();
+            }
+        }
+        if let Some(l) = &o.library {
+            cfg.paths.library = l.clone();
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Parses a TOML document (an empty one gives the defaults).
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
@@ -205,6 +291,27 @@ impl Config {
     /// Checks every value a type cannot check.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
+        if !(4..=4096).contains(&self.server.connections_per_client) {
+            bail!(refuse(
+                "server.connections_per_client",
+                self.server.connections_per_client,
+                "must be 4..=4096"
+            ));
+        }
+        if !(16..=60_000).contains(&self.server.max_connections) {
+            bail!(refuse(
+                "server.max_connections",
+                self.server.max_connections,
+                "must be 16..=60000"
+            ));
+        }
+        if !(1..=600).contains(&self.server.header_timeout_secs) {
+            bail!(refuse(
+                "server.header_timeout_secs",
+                self.server.header_timeout_secs,
+                "must be 1..=600"
+            ));
+        }
         if self.paths.data_dir.as_os_str().is_empty() {
             bail!(refuse("paths.data_dir", "", "must name a folder"));
         }
@@ -218,30 +325,7 @@ impl Config {
                 "must be 1..=3600"
             ));
         }
-        for f in &self.cache.formats {
-            if !matches!(f.as_str(), "mp3" | "flac" | "wav") {
-                bail!(refuse("cache.formats", f, "formats are mp3, flac and wav"));
-            }
-        }
-        for (k, v) in [
-            ("cache.wav_stop_percent", self.cache.wav_stop_percent),
-            ("cache.flac_stop_percent", self.cache.flac_stop_percent),
-            ("cache.max_disk_percent", self.cache.max_disk_percent),
-        ] {
-            if !(1..=100).contains(&v) {
-                bail!(refuse(k, v, "a percentage must be 1..=100"));
-            }
-        }
-        const RATES: [u32; 14] = [
-            32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
-        ];
-        if !RATES.contains(&self.cache.mp3_bitrate_kbps) {
-            bail!(refuse(
-                "cache.mp3_bitrate_kbps",
-                self.cache.mp3_bitrate_kbps,
-                "must be an MPEG-1 layer III rate (32..320, e.g. 128, 192, 256, 320)"
-            ));
-        }
+        self.cache.validate()?;
         if !(8_000..=192_000).contains(&self.render.sample_rate) {
             bail!(refuse(
                 "render.sample_rate",
@@ -348,6 +432,129 @@ impl Config {
     }
 }
 
+/// The `[lineout]` section of `sidflow.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LineoutConfig {
+    /// Open the line-out at start ("play on the box").
+    pub enabled: bool,
+    /// ALSA PCM name (`sidflowd lineout devices` lists them), e.g. `default`,
+    /// `plughw:CARD=Headphones,DEV=0`, `hw:CARD=DAC,DEV=0`.
+    pub device: String,
+    /// Device rate in Hz; every source is resampled to it (the nearest the card offers is used).
+    pub rate: u32,
+    pub channels: u16,
+    /// Sample format: empty negotiates (S16_LE, S32_LE, S24_LE, S24_3LE, FLOAT_LE in that order).
+    pub format: String,
+    /// Period length in milliseconds (the unit written to the card).
+    pub period_ms: u32,
+    /// Periods per device buffer: output latency = period_ms x periods.
+    pub periods: u32,
+    /// `auto` (hardware mixer control if the card has one, else software), `hardware`, `software`.
+    pub mixer: String,
+    /// Mixer control name; empty picks the first of Master, PCM, Speaker, Headphone, Digital.
+    pub mixer_control: String,
+    /// Volume at start, percent.
+    pub volume: u8,
+    /// Buffering of a live Ultimate stream before the card, in milliseconds (the rate servo
+    /// holds it there; total live latency = this + period_ms x periods).
+    pub live_buffer_ms: u32,
+}
+
+impl Default for LineoutConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            device: "default".into(),
+            rate: 48000,
+            channels: 2,
+            format: String::new(),
+            period_ms: 20,
+            periods: 4,
+            mixer: "auto".into(),
+            mixer_control: String::new(),
+            volume: 80,
+            live_buffer_ms: 100,
+        }
+    }
+}
+
+impl LineoutConfig {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.alsa().map(|_| ())
+    }
+
+    /// The device settings, checked.
+    pub fn alsa(&self) -> anyhow::Result<AlsaConfig> {
+        if self.device.trim().is_empty() {
+            bail!(refuse(
+                "lineout.device",
+                &self.device,
+                "must name an ALSA PCM"
+            ));
+        }
+        if !(8000..=384_000).contains(&self.rate) {
+            bail!(refuse("lineout.rate", self.rate, "must be 8000..=384000"));
+        }
+        if !(1..=8).contains(&self.channels) {
+            bail!(refuse("lineout.channels", self.channels, "must be 1..=8"));
+        }
+        if !(1..=500).contains(&self.period_ms) {
+            bail!(refuse(
+                "lineout.period_ms",
+                self.period_ms,
+                "must be 1..=500"
+            ));
+        }
+        if !(2..=32).contains(&self.periods) {
+            bail!(refuse("lineout.periods", self.periods, "must be 2..=32"));
+        }
+        if self.volume > 100 {
+            bail!(refuse(
+                "lineout.volume",
+                self.volume,
+                "a percentage must be 0..=100"
+            ));
+        }
+        if !(20..=1000).contains(&self.live_buffer_ms) {
+            bail!(refuse(
+                "lineout.live_buffer_ms",
+                self.live_buffer_ms,
+                "must be 20..=1000"
+            ));
+        }
+        let format = match self.format.trim() {
+            "" => None,
+            f => Some(
+                f.parse::<SampleFormat>()
+                    .map_err(|e| refuse("lineout.format", &self.format, &e))?,
+            ),
+        };
+        let mixer: MixerMode = self
+            .mixer
+            .parse()
+            .map_err(|e: String| refuse("lineout.mixer", &self.mixer, &e))?;
+        Ok(AlsaConfig {
+            device: self.device.clone(),
+            rate: self.rate,
+            channels: self.channels,
+            format,
+            period_ms: self.period_ms,
+            periods: self.periods,
+            mixer,
+            mixer_control: self.mixer_control.clone(),
+        })
+    }
+
+    /// Settings for a live stream at `rate` Hz (e.g. an Ultimate's 47 983 Hz).
+    pub fn live(&self, rate: u32, channels: u16) -> lineout::LiveConfig {
+        let mut c = lineout::LiveConfig::new(rate, channels);
+        c.target_s = f64::from(self.live_buffer_ms) / 1000.0;
+        c.max_s = c.target_s * 4.0;
+        c
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,5 +634,43 @@ mod tests {
         assert!(c
             .apply_env(|k| (k == "SIDFLOW_LISTEN").then(|| "bad".to_string()))
             .is_err());
+    }
+
+    #[test]
+    fn lineout_defaults_validate_and_bad_values_are_named() {
+        assert!(LineoutConfig::default().validate().is_ok());
+        let e = LineoutConfig {
+            format: "mp3".into(),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lineout.format") && e.contains("mp3"), "{e}");
+        let e = LineoutConfig {
+            mixer: "loud".into(),
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lineout.mixer"), "{e}");
+        let e = LineoutConfig {
+            volume: 101,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("lineout.volume"), "{e}");
+        let a = LineoutConfig {
+            format: "s32_le".into(),
+            mixer: "software".into(),
+            ..Default::default()
+        }
+        .alsa()
+        .unwrap();
+        assert_eq!(a.format, Some(SampleFormat::S32Le));
+        assert_eq!(a.mixer, MixerMode::Software);
     }
 }

@@ -2,24 +2,40 @@
 //!
 //! The binary only wires crates together: each subcommand lives in its own module under
 //! `cmd/`, and with no subcommand the daemon serves (`sidflowd serve`).
+//!
+//! Layers: `http/` and `cmd/` (front-ends) -> domain services (the other modules) -> the
+//! workspace's crates. `app` is the composition root the front-ends start from.
+
+#![forbid(unsafe_code)]
 
 use clap::{Parser, Subcommand};
 
+// Front-ends: the HTTP API and the command line.
+mod cmd;
+mod http;
+
+// The composition root (used by the front-ends only).
 mod app;
+
+// Domain services: none of them imports `http` or `cmd` (tests/layers.rs checks).
 mod auth;
 mod backup;
 mod boxout;
-mod cmd;
 mod config;
-mod http;
-mod hw;
+mod db;
+mod devices;
+mod events;
 mod jobs;
+mod library;
+mod limits;
 mod mdns;
 mod media;
+mod playback;
+mod playlists;
 mod radio;
+mod ratings;
 mod sessions;
 mod systemd;
-mod util;
 
 #[derive(Parser)]
 #[command(

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
+use tokio_util::sync::CancellationToken;
 
 pub use cache::{Chip, Variant};
 
@@ -124,51 +125,112 @@ impl Engine for SoftwareEngine {
             ..Default::default()
         };
         let r = render::Renderer::from_bytes(&req.sid, &opts)?;
-        Ok(Box::new(crate::cmd::cache::RendererSource(r)))
+        Ok(Box::new(SoftwareSource(r)))
     }
 }
 
-/// Caching rules the operator can change at run time.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct CachePolicy {
-    pub formats: Vec<String>,
-    pub wav_stop_percent: u8,
-    pub flac_stop_percent: u8,
-    pub max_disk_percent: u8,
-    pub mp3_bitrate_kbps: u32,
-}
+/// Our engine's render as a cache source.
+pub struct SoftwareSource(pub render::Renderer);
 
-impl CachePolicy {
-    pub fn from_config(c: &crate::config::Cache) -> CachePolicy {
-        CachePolicy {
-            formats: c.formats.clone(),
-            wav_stop_percent: c.wav_stop_percent,
-            flac_stop_percent: c.flac_stop_percent,
-            max_disk_percent: c.max_disk_percent,
-            mp3_bitrate_kbps: c.mp3_bitrate_kbps,
+impl PcmSource for SoftwareSource {
+    fn pcm_format(&self) -> encode::PcmFormat {
+        encode::PcmFormat {
+            sample_rate: self.0.sample_rate(),
+            channels: self.0.channels() as u16,
         }
     }
-
-    /// The cache configuration these rules make for the cache folder `root`.
-    pub fn cache_config(&self, root: PathBuf) -> anyhow::Result<CacheConfig> {
-        let mut formats = Vec::new();
-        for f in &self.formats {
-            formats.push(f.parse::<Format>()?);
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError> {
+        let frames = self.0.render(out)?;
+        Ok(frames * self.0.channels())
+    }
+    fn engine(&self) -> cache::Engine {
+        cache::Engine {
+            name: "sidflow".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
         }
-        Ok(CacheConfig {
-            root,
-            formats,
-            thresholds: Thresholds {
-                wav_stop_percent: self.wav_stop_percent,
-                flac_stop_percent: self.flac_stop_percent,
-                all_stop_percent: self.max_disk_percent,
-                max_disk_percent: self.max_disk_percent,
-            },
-            encoder: EncoderOptions {
-                mp3_bitrate_kbps: self.mp3_bitrate_kbps,
-                ..EncoderOptions::default()
-            },
+    }
+}
+
+/// Where the operator's cache settings (changed in `/admin`) are kept; they win over the
+/// configuration file's `[cache]`.
+pub const POLICY_KEY: &str = "cache_policy";
+
+/// The caching rules in force: the operator's stored settings, else the configuration's.
+pub fn stored_policy(db: &store::Store, configured: &crate::config::Cache) -> CachePolicy {
+    match db.get::<CachePolicy>(store::SETTINGS, POLICY_KEY) {
+        Ok(Some(p)) => p,
+        _ => configured.clone(),
+    }
+}
+
+/// Caching rules the operator can change at run time: the `[cache]` section.
+pub use crate::config::Cache as CachePolicy;
+
+/// The cache configuration the rules `p` make for the cache folder `root`.
+pub fn cache_config(p: &CachePolicy, root: PathBuf) -> anyhow::Result<CacheConfig> {
+    let mut formats = Vec::new();
+    for f in &p.formats {
+        formats.push(f.parse::<Format>()?);
+    }
+    Ok(CacheConfig {
+        root,
+        formats,
+        thresholds: Thresholds {
+            wav_stop_percent: p.wav_stop_percent,
+            flac_stop_percent: p.flac_stop_percent,
+            all_stop_percent: p.max_disk_percent,
+            max_disk_percent: p.max_disk_percent,
+        },
+        encoder: EncoderOptions {
+            mp3_bitrate_kbps: p.mp3_bitrate_kbps,
+            ..EncoderOptions::default()
+        },
+    })
+}
+
+/// A cache and its index as the command-line tools open them: the daemon's (index in the
+/// daemon's database), or a folder of its own (index inside it).
+pub struct CacheLocation {
+    pub cache: CacheConfig,
+    pub db: PathBuf,
+    /// The library folder, to name tunes by their path in it.
+    pub library: PathBuf,
+}
+
+impl CacheLocation {
+    /// The cache settings of a daemon configuration (`cache_dir` overrides the folder).
+    pub fn of(cfg: &crate::config::Config, cache_dir: Option<&Path>) -> anyhow::Result<Self> {
+        let (root, db) = match cache_dir {
+            Some(d) => (d.to_path_buf(), d.join(".sidflow-index.redb")),
+            None => (
+                cfg.cache_dir(),
+                cfg.paths.data_dir.join(store::DEFAULT_FILE_NAME),
+            ),
+        };
+        Ok(CacheLocation {
+            cache: cache_config(&cfg.cache, root)?,
+            db,
+            library: cfg.paths.library.clone(),
         })
+    }
+
+    /// Opens the cache (an unreadable database is moved aside and recreated).
+    pub fn open(&self) -> anyhow::Result<Cache> {
+        let store = crate::db::open_store(&self.db)?;
+        Ok(Cache::open(self.cache.clone(), Arc::new(store))?)
+    }
+
+    /// The tune's path inside the library (its folder names the cache folder): relative to
+    /// the configured library when the file is in it, else just the file name.
+    pub fn tune_path(&self, file: &Path) -> PathBuf {
+        if let (Ok(f), Ok(l)) = (file.canonicalize(), self.library.canonicalize()) {
+            if !self.library.as_os_str().is_empty() {
+                if let Ok(rel) = f.strip_prefix(&l) {
+                    return rel.to_path_buf();
+                }
+            }
+        }
+        PathBuf::from(file.file_name().unwrap_or(file.as_os_str()))
     }
 }
 
@@ -236,32 +298,40 @@ impl PcmSource for Stoppable<'_> {
 
 pub struct Media {
     pub cache: Cache,
-    pub policy: RwLock<CachePolicy>,
+    /// The database the cache index is in; the operator's cache settings are kept there too.
+    db: Arc<store::Store>,
+    policy: RwLock<CachePolicy>,
     engines: HashMap<Platform, Arc<dyn Engine>>,
     slots: Slots,
-    pub shutdown: AtomicBool,
+    shutdown: CancellationToken,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Media {
-    pub fn new(cache: Cache, policy: CachePolicy, parallel: usize) -> Media {
+    pub fn new(
+        cache: Cache,
+        db: Arc<store::Store>,
+        policy: CachePolicy,
+        parallel: usize,
+        shutdown: CancellationToken,
+    ) -> Media {
         let mut engines: HashMap<Platform, Arc<dyn Engine>> = HashMap::new();
         engines.insert(Platform::Software, Arc::new(SoftwareEngine));
         Media {
             cache,
+            db,
             policy: RwLock::new(policy),
             engines,
             slots: Slots {
                 free: Mutex::new(parallel.max(1)),
                 cv: Condvar::new(),
             },
-            shutdown: AtomicBool::new(false),
+            shutdown,
             threads: Mutex::new(Vec::new()),
         }
     }
 
-    /// Adds a renderer (the hardware one when a C64 Ultimate is configured; fakes in tests).
-    #[allow(dead_code)]
+    /// Adds a renderer (the hardware one; fakes in tests).
     pub fn set_engine(&mut self, p: Platform, e: Arc<dyn Engine>) {
         self.engines.insert(p, e);
     }
@@ -275,14 +345,32 @@ impl Media {
         self.cache.renders_started()
     }
 
-    /// Applies new caching rules (saved by the caller).
+    /// Applies new caching rules (already validated) and keeps them in the database.
     pub fn set_policy(&self, p: CachePolicy) -> anyhow::Result<()> {
         self.cache
-            .reconfigure(p.cache_config(self.cache.root().to_path_buf())?)?;
+            .reconfigure(cache_config(&p, self.cache.root().to_path_buf())?)?;
+        self.db.put(store::SETTINGS, POLICY_KEY, &p)?;
         if let Ok(mut cur) = self.policy.write() {
             *cur = p;
         }
         Ok(())
+    }
+
+    /// Applies caching rules restored from a backup (the database already holds them).
+    pub fn apply_policy(&self, p: CachePolicy) -> anyhow::Result<()> {
+        self.cache
+            .reconfigure(cache_config(&p, self.cache.root().to_path_buf())?)?;
+        if let Ok(mut cur) = self.policy.write() {
+            *cur = p;
+        }
+        Ok(())
+    }
+
+    pub fn policy(&self) -> CachePolicy {
+        self.policy
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// Every cached variant of a tune.
@@ -345,7 +433,7 @@ impl Media {
         req: &RenderRequest,
         cancel: &(dyn Fn() -> bool + Sync),
     ) -> anyhow::Result<()> {
-        let stop = || self.shutdown.load(Ordering::Relaxed) || cancel();
+        let stop = || self.shutdown.is_cancelled() || cancel();
         if !self.slots.acquire(&stop) {
             job.fail("cancelled");
             bail!("cancelled");
@@ -380,7 +468,7 @@ impl Media {
         v: &Variant,
         req: impl FnOnce() -> anyhow::Result<RenderRequest>,
     ) -> anyhow::Result<Opened> {
-        if self.shutdown.load(Ordering::Relaxed) {
+        if self.shutdown.is_cancelled() {
             bail!("shutting down");
         }
         let mut creq = cache::RenderRequest::new(v.key.clone(), vec![v.format]);
@@ -427,7 +515,7 @@ impl Media {
         let Some(first) = vs.first() else {
             return Ok(());
         };
-        if self.shutdown.load(Ordering::Relaxed) {
+        if self.shutdown.is_cancelled() {
             bail!("shutting down");
         }
         let mut creq =
@@ -454,10 +542,9 @@ impl Media {
         Ok(())
     }
 
-    /// Stops every render (listeners see an error, partial files are removed) and waits
-    /// for the threads.
-    pub fn shutdown(&self) {
-        self.shutdown.store(true, Ordering::Relaxed);
+    /// Waits for the render threads after the shutdown token stopped them (listeners see an
+    /// error, partial files are removed).
+    pub fn join(&self) {
         let handles: Vec<_> = self
             .threads
             .lock()

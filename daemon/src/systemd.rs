@@ -355,7 +355,7 @@ mod conffile_tests {
             let ok = match section.as_str() {
                 "lineout" => {
                     body.clone()
-                        .try_into::<crate::cmd::lineout::LineoutConfig>()
+                        .try_into::<crate::config::LineoutConfig>()
                         .unwrap()
                         == Default::default()
                 }
@@ -375,7 +375,7 @@ mod conffile_tests {
                 "[{section}]: a documented default differs from the built-in one"
             );
             let own = match section.as_str() {
-                "lineout" => toml::Value::try_from(crate::cmd::lineout::LineoutConfig::default()),
+                "lineout" => toml::Value::try_from(crate::config::LineoutConfig::default()),
                 "gpio" => toml::Value::try_from(gpio::GpioConfig::default()),
                 _ => toml::Value::try_from(crate::mdns::MdnsConfig::default()),
             }

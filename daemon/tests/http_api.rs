@@ -668,7 +668,7 @@ fn graceful_shutdown_mid_render_leaves_no_half_files() {
         child.try_wait().unwrap().is_none(),
         "restarts on the same state"
     );
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    sigterm(&child);
     assert!(child.wait().unwrap().success());
     let _ = std::fs::remove_dir_all(&dir);
 }

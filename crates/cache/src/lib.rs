@@ -27,6 +27,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod disk;
 pub mod naming;
 pub mod prefs;

@@ -24,6 +24,8 @@
 //! [`Fanout`] feeds one PCM stream to several sinks; [`FileEncoder`] writes one encoder's
 //! output to a temporary file in the target folder and renames it into place on success.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;

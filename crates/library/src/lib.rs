@@ -18,6 +18,8 @@
 //! # let _ = hits;
 //! ```
 
+#![forbid(unsafe_code)]
+
 use serde::Serialize;
 use sidfile::{Clock, SidModel, SidTune, SongLengths};
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -20,6 +20,8 @@
 //! Everything except [`AlsaSink`] is pure logic and is tested without a sound card; the ALSA
 //! path is tested with ALSA's `file` plugin (tests/alsa_file.rs).
 
+#![forbid(unsafe_code)]
+
 pub mod alsa_sink;
 pub mod file;
 pub mod format;

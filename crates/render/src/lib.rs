@@ -30,6 +30,8 @@
 //!
 //! Output is deterministic: the same tune, song and options give bit-identical PCM.
 
+#![forbid(unsafe_code)]
+
 mod bank;
 pub mod resample;
 

@@ -22,6 +22,8 @@
 //! [`JsonlLog`] is the other half: append-only logs (feedback, audit) with one JSON
 //! object per line and an fsync per line, readable by any tool.
 
+#![forbid(unsafe_code)]
+
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::path::{Path, PathBuf};

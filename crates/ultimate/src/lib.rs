@@ -11,6 +11,8 @@
 //!
 //! See `doc/ultimate.md` for the protocol facts and quirks handled.
 
+#![forbid(unsafe_code)]
+
 pub mod capture;
 pub mod chip;
 pub mod discovery;

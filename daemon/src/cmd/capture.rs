@@ -15,7 +15,7 @@ use anyhow::{bail, Context, Result};
 use encode::{EncoderOptions, Fanout, FileEncoder, PcmFormat, PcmSink};
 use sidfile::{SidModel, SidTune, SongLengths};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use ultimate::capture::{CaptureOptions, Destination};
@@ -82,20 +82,14 @@ fn parse_chip(s: &str) -> Result<ChipChoice, String> {
     })
 }
 
-static CANCEL: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    CANCEL.store(true, Ordering::SeqCst);
-}
-
 /// Ctrl-C / SIGTERM cancel the capture (the device's stream is then stopped) instead of
 /// killing the process with the stream still running.
-fn install_cancel_handler() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+fn install_cancel_handler() -> Result<Arc<AtomicBool>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, cancel.clone()).context("watching for Ctrl-C")?;
     }
+    Ok(cancel)
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -184,9 +178,9 @@ pub fn run(args: Args) -> Result<()> {
         mode,
         ..HwRenderOptions::default()
     };
-    install_cancel_handler();
+    let cancel = install_cancel_handler()?;
     tracing::info!(device = %client.addr(), song, seconds = length.as_secs_f64(), "capturing");
-    let hw = hardware_render(&client, &bytes, &opts, &CANCEL)?;
+    let hw = hardware_render(&client, &bytes, &opts, &cancel)?;
     let s = &hw.stats;
     println!(
         "{} on {} ({}, {} stream at {:.3} Hz): {:.2} s captured; packets {} lost {} reordered {} duplicates {} late {}; measured {:.3} Hz ({:+.0} ppm); UDP buffer {} bytes",

@@ -72,9 +72,14 @@ fn setup(
         max_disk_percent: 100,
         mp3_bitrate_kbps: 128,
     };
+    let shutdown = CancellationToken::new();
     let store = Arc::new(store::Store::open(&dir.join("sidflow.redb")).unwrap());
-    let cache = Cache::open(policy.cache_config(dir.join("cache")).unwrap(), store).unwrap();
-    let mut m = Media::new(cache, policy, 2);
+    let cache = Cache::open(
+        cache_config(&policy, dir.join("cache")).unwrap(),
+        store.clone(),
+    )
+    .unwrap();
+    let mut m = Media::new(cache, store, policy, 2, shutdown);
     let eng = Arc::new(SlowEngine {
         opened: AtomicUsize::new(0),
         samples,
@@ -176,7 +181,8 @@ fn formats_not_cached_still_stream_and_leave_nothing() {
     };
     let a = drain(a).unwrap();
     assert_eq!(&a[..4], b"fLaC");
-    m.shutdown(); // joins the render thread
+    m.shutdown.cancel();
+    m.join(); // joins the render thread
     assert!(!m.is_cached(&v));
     assert!(files(&dir.join("cache")).is_empty(), "nothing written");
     let _ = std::fs::remove_dir_all(&dir);
@@ -194,7 +200,8 @@ fn shutdown_cancels_and_deletes_the_partial_file() {
         !files(&dir.join("cache")).is_empty(),
         "a temporary file while rendering"
     );
-    m.shutdown();
+    m.shutdown.cancel();
+    m.join();
     assert!(drain(a).is_err(), "the listener sees the failure");
     assert!(!m.is_cached(&v));
     assert!(files(&dir.join("cache")).is_empty(), "no half file");

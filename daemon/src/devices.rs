@@ -11,15 +11,40 @@ use bytes::Bytes;
 use cache::PcmSource;
 use encode::{EncoderOptions, Format, PcmFormat};
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::{Store, SETTINGS};
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
 use ultimate::discovery::{Device, DiscoveryOptions, Registry};
 use ultimate::{Client, ClientOptions};
 
 pub const HOSTS_KEY: &str = "device_hosts";
+
+/// Hardware captures running now (the box's LED blinks "capturing" while one is).
+static CAPTURES: AtomicUsize = AtomicUsize::new(0);
+
+/// True while a capture runs on any device.
+pub fn capturing() -> bool {
+    CAPTURES.load(std::sync::atomic::Ordering::Relaxed) > 0
+}
+
+/// Counts a capture while it lives.
+struct CaptureGuard;
+
+impl CaptureGuard {
+    fn new() -> Self {
+        CAPTURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        CaptureGuard
+    }
+}
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURES.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 const PASSWORD_KEY: &str = "device_password";
 /// Output rate of live streams and hardware renders.
 const OUT_RATE: u32 = 48_000;
@@ -260,7 +285,8 @@ fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>) -> anyhow::Resul
 /// the song ends. One capture per device at a time (the device's job lock).
 pub struct HardwareEngine {
     pub devices: Arc<Devices>,
-    pub cancel: Arc<AtomicBool>,
+    /// The daemon's shutdown: captures stop with it.
+    pub shutdown: CancellationToken,
 }
 
 enum Captured {
@@ -339,19 +365,17 @@ impl Engine for HardwareEngine {
             ultimate::resample::StreamResampler::new(mode.sample_rate(), f64::from(OUT_RATE), 2)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let sid = req.sid.clone();
-        let global_cancel = self.cancel.clone();
+        let shutdown = self.shutdown.clone();
         std::thread::Builder::new()
             .name(format!("capture {}", dev.id))
             .spawn(move || {
                 // One capture per device; the status LED blinks while it runs.
                 let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
-                let _capturing = crate::boxout::CaptureGuard::new();
+                let _capturing = CaptureGuard::new();
                 // Stops when the daemon shuts down or the render's reader is gone.
                 let cancel = AtomicBool::new(false);
                 let tap = |pcm: &[i16]| {
-                    if global_cancel.load(std::sync::atomic::Ordering::Relaxed)
-                        || tx.send(Captured::Pcm(pcm.to_vec())).is_err()
-                    {
+                    if shutdown.is_cancelled() || tx.send(Captured::Pcm(pcm.to_vec())).is_err() {
                         cancel.store(true, std::sync::atomic::Ordering::Relaxed);
                     }
                 };

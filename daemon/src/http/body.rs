@@ -1,28 +1,41 @@
-//! Streamed bodies: a render in flight, a byte range of a file, server-sent events.
+//! Streamed bodies: a render in flight, a byte range of a file, server-sent events, a
+//! shared live stream. Each is fed by a task through a small channel, so a slow client
+//! holds at most a few chunks in memory.
 
+use super::response::{with_type, Body, Response};
 use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Frame;
+use hyper::header::{self, HeaderValue};
 use std::io::SeekFrom;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::{broadcast, mpsc};
-use warp::http::{header, HeaderValue};
-use warp::reply::{Reply, Response};
 
 type Chunk = Result<Bytes, std::io::Error>;
 
-/// An mpsc receiver as a `Stream` (Send + Sync, as warp asks).
-pub struct Rx(mpsc::Receiver<Chunk>);
+/// A body fed through a channel; an error ends the transfer early (the client sees a
+/// truncated response, not a "complete" short one).
+struct ChannelBody(mpsc::Receiver<Chunk>);
 
-impl futures_util::Stream for Rx {
-    type Item = Chunk;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Chunk>> {
-        self.0.poll_recv(cx)
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        self.0.poll_recv(cx).map(|c| c.map(|r| r.map(Frame::data)))
     }
 }
 
 fn body(rx: mpsc::Receiver<Chunk>) -> Response {
-    warp::reply::stream(Rx(rx)).into_response()
+    Response::new(channel(rx))
+}
+
+fn channel(rx: mpsc::Receiver<Chunk>) -> Body {
+    ChannelBody(rx).boxed()
 }
 
 /// Follows a render as it grows; ends when the render ends (with an error if it failed,
@@ -130,13 +143,9 @@ pub fn sse(mut events: broadcast::Receiver<serde_json::Value>) -> Response {
             }
         }
     });
-    let mut res = body(rx);
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let mut res = with_type(channel(rx), "text/event-stream");
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
