@@ -81,7 +81,7 @@ impl App {
             shutdown.clone(),
         );
         media.set_engine(
-            Platform::Hardware,
+            Platform::C64u,
             Arc::new(HardwareEngine {
                 devices: devices.clone(),
                 shutdown: shutdown.clone(),

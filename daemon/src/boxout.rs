@@ -7,15 +7,16 @@
 //! ratings, forwards the player's events to `/api/events` (`type: "box"`) and keeps the LED
 //! in step. The GPIO thread only sends actions into a channel: it never holds the service.
 
-use crate::config::LineoutConfig;
 use crate::devices::Devices;
 use crate::events::Events;
 use crate::library::Library;
-use crate::media::{Chip, Media, Platform, Variant};
+use crate::media::{Media, Platform, Variant};
 use crate::playback::Playback;
 use crate::ratings::{Action, Ratings};
 use anyhow::{anyhow, bail, Context};
+use lineout::LineoutConfig;
 use lineout::Player;
+use pcm::Labelled;
 use serde::Serialize;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -263,16 +264,15 @@ impl BoxOut {
                 let req = self.deps.playback.render_request(t, v)?;
                 let opts = render::RenderOptions {
                     song: Some(v.key.song),
-                    chip: Some(match v.key.chip {
-                        Chip::Mos6581 => render::Chip::Mos6581,
-                        Chip::Mos8580R5 => render::Chip::Mos8580,
-                    }),
+                    chip: Some(v.key.chip),
                     sample_rate: self.cfg.rate,
                     length: Some(req.length),
                     ..Default::default()
                 };
+                // The player thread renders each period as it goes (the engine runs hundreds
+                // of times faster than real time, so a period costs little).
                 let r = render::Renderer::from_bytes(&req.sid, &opts)?;
-                (Box::new(RenderSource::new(r, label.clone())), label)
+                (Box::new(r), label)
             }
         };
         // Labels tell two plays of the same song apart (the status matches the track by it).
@@ -285,7 +285,7 @@ impl BoxOut {
             author: t.author.clone(),
             song: v.key.song,
             source: if from_cache { "cache" } else { "render" },
-            platform: Platform::from_cache(v.key.platform).unwrap_or(Platform::Software),
+            platform: v.key.platform,
             chip: Some(v.key.chip.as_str()),
             format: from_cache.then(|| v.format.extension()),
             label,
@@ -324,7 +324,7 @@ impl BoxOut {
             author: String::new(),
             song: 0,
             source: "live",
-            platform: Platform::Hardware,
+            platform: Platform::C64u,
             chip: None,
             format: None,
             label: label.clone(),
@@ -526,7 +526,7 @@ fn status_loop(
             g.set_led(led_for(
                 state,
                 failed || broken,
-                crate::devices::capturing(),
+                ultimate::hwrender::capturing(),
             ));
         }
     }
@@ -554,79 +554,10 @@ pub fn play_live(
     if !(8000.0..=192_000.0).contains(&rate_hz) {
         bail!("live stream rate {rate_hz} Hz is out of range");
     }
-    let (feed, source) = lineout::live(cfg.live(rate_hz.round() as u32, 2), label);
-    forward_blocks(blocks, feed.clone())?;
+    let (feed, source) =
+        lineout::live_from_blocks(blocks, cfg.live(rate_hz.round() as u32, 2), label)?;
     player.play(Box::new(source))?;
     Ok(feed)
-}
-
-/// Pushes every block into `feed` on a thread; ends the feed when the sender goes away.
-fn forward_blocks(
-    blocks: Receiver<Arc<[i16]>>,
-    feed: lineout::LiveFeed,
-) -> anyhow::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new()
-        .name("lineout-live".into())
-        .spawn(move || {
-            for b in blocks {
-                feed.push(&b);
-            }
-            feed.end();
-        })
-        .context("starting the live forwarder")
-}
-
-/// A software render as a line-out source: the player thread renders each period as it goes
-/// (the engine runs hundreds of times faster than real time, so a period costs little).
-pub struct RenderSource {
-    renderer: render::Renderer,
-    label: String,
-}
-
-impl RenderSource {
-    pub fn new(renderer: render::Renderer, label: impl Into<String>) -> Self {
-        Self {
-            renderer,
-            label: label.into(),
-        }
-    }
-}
-
-impl lineout::Source for RenderSource {
-    fn rate(&self) -> u32 {
-        self.renderer.sample_rate()
-    }
-    fn channels(&self) -> u16 {
-        self.renderer.channels() as u16
-    }
-    fn read(&mut self, buf: &mut [i16]) -> Result<usize, lineout::Error> {
-        let frames = self
-            .renderer
-            .render(buf)
-            .map_err(|e| lineout::Error::Source(e.to_string()))?;
-        Ok(frames * self.renderer.channels())
-    }
-    fn label(&self) -> String {
-        self.label.clone()
-    }
-}
-
-/// A source under another label.
-struct Labelled(Box<dyn lineout::Source>, String);
-
-impl lineout::Source for Labelled {
-    fn rate(&self) -> u32 {
-        self.0.rate()
-    }
-    fn channels(&self) -> u16 {
-        self.0.channels()
-    }
-    fn read(&mut self, buf: &mut [i16]) -> Result<usize, lineout::Error> {
-        self.0.read(buf)
-    }
-    fn label(&self) -> String {
-        self.1.clone()
-    }
 }
 
 #[cfg(test)]
@@ -741,84 +672,6 @@ mod tests {
         assert_eq!(led_for(Some(P::Playing), false, true), Capturing);
         assert_eq!(led_for(Some(P::Playing), true, true), Error);
         assert_eq!(led_for(None, true, false), Error);
-    }
-
-    #[test]
-    fn a_live_render_reaches_the_alsa_file_plugin_bit_exact() {
-        // The real-time render path (player thread + ALSA file PCM) must deliver exactly what
-        // the engine renders in one go.
-        let sid = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../demo/first-light.sid"
-        ))
-        .unwrap();
-        let opts = render::RenderOptions {
-            sample_rate: 48000,
-            length: Some(std::time::Duration::from_millis(1500)),
-            ..Default::default()
-        };
-        let want = render::Renderer::from_bytes(&sid, &opts)
-            .unwrap()
-            .render_to_end()
-            .unwrap();
-        let dir =
-            std::env::temp_dir().join(format!("sidflow-lineout-render-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("out.raw");
-        let renderer = render::Renderer::from_bytes(&sid, &opts).unwrap();
-        let ch = renderer.channels() as u16;
-        let cfg = LineoutConfig {
-            device: format!("file:FILE={},FORMAT=raw", out.display()),
-            channels: ch,
-            volume: 100,
-            ..Default::default()
-        };
-        let player = start_player(&cfg, None).unwrap().unwrap();
-        player
-            .play(Box::new(RenderSource::new(renderer, "first-light")))
-            .unwrap();
-        assert!(player.wait_idle(Duration::from_secs(60)));
-        drop(player);
-        let got: Vec<i16> = std::fs::read(&out)
-            .unwrap()
-            .chunks_exact(2)
-            .map(|b| i16::from_le_bytes([b[0], b[1]]))
-            .collect();
-        assert_eq!(got.len(), want.len());
-        assert!(got == want, "line-out PCM differs from the render");
-        assert!(want.iter().any(|&s| s != 0), "the tune is not silent");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn live_blocks_are_forwarded_and_the_end_is_passed_on() {
-        use lineout::Source;
-        let cfg = LineoutConfig {
-            live_buffer_ms: 20,
-            ..Default::default()
-        };
-        let (feed, mut src) = lineout::live(cfg.live(47983, 2), "live");
-        let (tx, rx) = std::sync::mpsc::sync_channel::<std::sync::Arc<[i16]>>(16);
-        let t = forward_blocks(rx, feed.clone()).unwrap();
-        let block: Vec<i16> = (0..384).map(|i| i as i16).collect();
-        for _ in 0..10 {
-            tx.send(block.clone().into()).unwrap();
-        }
-        drop(tx);
-        t.join().unwrap();
-        assert_eq!(feed.stats().frames_in, 1920);
-        // 1920 frames = 40 ms > the 20 ms target: playing starts at once, then the end.
-        let mut got = Vec::new();
-        let mut buf = vec![0i16; 500];
-        loop {
-            let n = src.read(&mut buf).unwrap();
-            if n == 0 {
-                break;
-            }
-            got.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(&got[..384], &block[..]);
-        assert_eq!(got.len(), 3840);
     }
 
     #[test]

@@ -9,8 +9,6 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use lineout::{AlsaConfig, MixerMode, SampleFormat};
-
 pub const DEFAULT_CONFIG: &str = "/etc/sidflow/sidflow.toml";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
@@ -25,7 +23,7 @@ pub struct Config {
     pub limits: Limits,
     pub devices: Devices,
     /// The appliance's sections, owned by their modules.
-    pub lineout: LineoutConfig,
+    pub lineout: lineout::LineoutConfig,
     pub gpio: gpio::GpioConfig,
     pub mdns: crate::mdns::MdnsConfig,
 }
@@ -191,6 +189,35 @@ fn refuse(key: &str, value: impl std::fmt::Debug, why: &str) -> anyhow::Error {
     anyhow!("invalid configuration: `{key}` = {value:?}: {why}")
 }
 
+/// Refuses `value` of `key` unless it is in `range` (the message names the range, or "at
+/// least N" for an open one).
+fn within<T: PartialOrd + std::fmt::Debug + std::fmt::Display + Copy + num_max::Max>(
+    key: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> anyhow::Result<()> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    let why = if *range.end() == T::MAX {
+        format!("must be at least {}", range.start())
+    } else {
+        format!("must be {}..={}", range.start(), range.end())
+    };
+    Err(refuse(key, value, &why))
+}
+
+/// The largest value of the integer types the configuration uses.
+mod num_max {
+    pub trait Max {
+        const MAX: Self;
+    }
+    macro_rules! max {
+        ($($t:ty),*) => { $(impl Max for $t { const MAX: Self = <$t>::MAX; })* };
+    }
+    max!(u8, u16, u32, u64, usize);
+}
+
 impl Cache {
     /// Checks the `[cache]` rules (also those the operator sets in `/admin`).
     pub fn validate(&self) -> anyhow::Result<()> {
@@ -199,15 +226,9 @@ impl Cache {
                 bail!(refuse("cache.formats", f, "formats are mp3, flac and wav"));
             }
         }
-        for (k, v) in [
-            ("cache.wav_stop_percent", self.wav_stop_percent),
-            ("cache.flac_stop_percent", self.flac_stop_percent),
-            ("cache.max_disk_percent", self.max_disk_percent),
-        ] {
-            if !(1..=100).contains(&v) {
-                bail!(refuse(k, v, "a percentage must be 1..=100"));
-            }
-        }
+        within("cache.wav_stop_percent", self.wav_stop_percent, 1..=100)?;
+        within("cache.flac_stop_percent", self.flac_stop_percent, 1..=100)?;
+        within("cache.max_disk_percent", self.max_disk_percent, 1..=100)?;
         const RATES: [u32; 14] = [
             32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
         ];
@@ -291,85 +312,55 @@ impl Config {
     /// Checks every value a type cannot check.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
-        if !(4..=4096).contains(&self.server.connections_per_client) {
-            bail!(refuse(
-                "server.connections_per_client",
-                self.server.connections_per_client,
-                "must be 4..=4096"
-            ));
-        }
-        if !(16..=60_000).contains(&self.server.max_connections) {
-            bail!(refuse(
-                "server.max_connections",
-                self.server.max_connections,
-                "must be 16..=60000"
-            ));
-        }
-        if !(1..=600).contains(&self.server.header_timeout_secs) {
-            bail!(refuse(
-                "server.header_timeout_secs",
-                self.server.header_timeout_secs,
-                "must be 1..=600"
-            ));
-        }
+        let s = &self.server;
+        within(
+            "server.connections_per_client",
+            s.connections_per_client,
+            4..=4096,
+        )?;
+        within("server.max_connections", s.max_connections, 16..=60_000)?;
+        within("server.header_timeout_secs", s.header_timeout_secs, 1..=600)?;
         if self.paths.data_dir.as_os_str().is_empty() {
             bail!(refuse("paths.data_dir", "", "must name a folder"));
         }
-        if self.playback.session_ttl_secs == 0 {
-            bail!(refuse("playback.session_ttl_secs", 0, "must be at least 1"));
-        }
-        if !(1..=3600).contains(&self.playback.default_song_secs) {
-            bail!(refuse(
-                "playback.default_song_secs",
-                self.playback.default_song_secs,
-                "must be 1..=3600"
-            ));
-        }
+        let p = &self.playback;
+        within(
+            "playback.session_ttl_secs",
+            p.session_ttl_secs,
+            1..=u64::MAX,
+        )?;
+        within("playback.default_song_secs", p.default_song_secs, 1..=3600)?;
         self.cache.validate()?;
-        if !(8_000..=192_000).contains(&self.render.sample_rate) {
-            bail!(refuse(
-                "render.sample_rate",
-                self.render.sample_rate,
-                "must be 8000..=192000"
-            ));
-        }
-        if self.render.max_parallel > 64 {
-            bail!(refuse(
-                "render.max_parallel",
-                self.render.max_parallel,
-                "at most 64"
-            ));
-        }
-        if !self.admin.password_hash.is_empty()
-            && argon2::PasswordHash::new(&self.admin.password_hash).is_err()
-        {
+        within(
+            "render.sample_rate",
+            self.render.sample_rate,
+            8_000..=192_000,
+        )?;
+        within("render.max_parallel", self.render.max_parallel, 0..=64)?;
+        let a = &self.admin;
+        if !a.password_hash.is_empty() && argon2::PasswordHash::new(&a.password_hash).is_err() {
             bail!(refuse(
                 "admin.password_hash",
                 "(hidden)",
                 "not an argon2 PHC string such as $argon2id$v=19$..."
             ));
         }
-        if self.admin.login_attempts == 0 {
-            bail!(refuse("admin.login_attempts", 0, "must be at least 1"));
-        }
-        if self.admin.session_ttl_secs == 0 {
-            bail!(refuse("admin.session_ttl_secs", 0, "must be at least 1"));
-        }
-        if self.limits.sessions_per_minute == 0 {
-            bail!(refuse(
-                "limits.sessions_per_minute",
-                0,
-                "must be at least 1"
-            ));
-        }
-        if self.limits.feedback_per_minute == 0 {
-            bail!(refuse(
-                "limits.feedback_per_minute",
-                0,
-                "must be at least 1"
-            ));
-        }
-        self.lineout.validate().map_err(|e| anyhow!("{e:#}"))?;
+        within("admin.login_attempts", a.login_attempts, 1..=u32::MAX)?;
+        within("admin.session_ttl_secs", a.session_ttl_secs, 1..=u64::MAX)?;
+        let l = &self.limits;
+        within(
+            "limits.sessions_per_minute",
+            l.sessions_per_minute,
+            1..=u32::MAX,
+        )?;
+        within(
+            "limits.feedback_per_minute",
+            l.feedback_per_minute,
+            1..=u32::MAX,
+        )?;
+        self.lineout
+            .validate()
+            .map_err(|e| anyhow!("invalid configuration: {e}"))?;
         self.gpio.validate().map_err(|e| anyhow!("{e}"))?;
         self.mdns
             .validate()
@@ -429,129 +420,6 @@ impl Config {
                 .unwrap_or(2),
             n => n,
         }
-    }
-}
-
-/// The `[lineout]` section of `sidflow.toml`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct LineoutConfig {
-    /// Open the line-out at start ("play on the box").
-    pub enabled: bool,
-    /// ALSA PCM name (`sidflowd lineout devices` lists them), e.g. `default`,
-    /// `plughw:CARD=Headphones,DEV=0`, `hw:CARD=DAC,DEV=0`.
-    pub device: String,
-    /// Device rate in Hz; every source is resampled to it (the nearest the card offers is used).
-    pub rate: u32,
-    pub channels: u16,
-    /// Sample format: empty negotiates (S16_LE, S32_LE, S24_LE, S24_3LE, FLOAT_LE in that order).
-    pub format: String,
-    /// Period length in milliseconds (the unit written to the card).
-    pub period_ms: u32,
-    /// Periods per device buffer: output latency = period_ms x periods.
-    pub periods: u32,
-    /// `auto` (hardware mixer control if the card has one, else software), `hardware`, `software`.
-    pub mixer: String,
-    /// Mixer control name; empty picks the first of Master, PCM, Speaker, Headphone, Digital.
-    pub mixer_control: String,
-    /// Volume at start, percent.
-    pub volume: u8,
-    /// Buffering of a live Ultimate stream before the card, in milliseconds (the rate servo
-    /// holds it there; total live latency = this + period_ms x periods).
-    pub live_buffer_ms: u32,
-}
-
-impl Default for LineoutConfig {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            device: "default".into(),
-            rate: 48000,
-            channels: 2,
-            format: String::new(),
-            period_ms: 20,
-            periods: 4,
-            mixer: "auto".into(),
-            mixer_control: String::new(),
-            volume: 80,
-            live_buffer_ms: 100,
-        }
-    }
-}
-
-impl LineoutConfig {
-    pub fn validate(&self) -> anyhow::Result<()> {
-        self.alsa().map(|_| ())
-    }
-
-    /// The device settings, checked.
-    pub fn alsa(&self) -> anyhow::Result<AlsaConfig> {
-        if self.device.trim().is_empty() {
-            bail!(refuse(
-                "lineout.device",
-                &self.device,
-                "must name an ALSA PCM"
-            ));
-        }
-        if !(8000..=384_000).contains(&self.rate) {
-            bail!(refuse("lineout.rate", self.rate, "must be 8000..=384000"));
-        }
-        if !(1..=8).contains(&self.channels) {
-            bail!(refuse("lineout.channels", self.channels, "must be 1..=8"));
-        }
-        if !(1..=500).contains(&self.period_ms) {
-            bail!(refuse(
-                "lineout.period_ms",
-                self.period_ms,
-                "must be 1..=500"
-            ));
-        }
-        if !(2..=32).contains(&self.periods) {
-            bail!(refuse("lineout.periods", self.periods, "must be 2..=32"));
-        }
-        if self.volume > 100 {
-            bail!(refuse(
-                "lineout.volume",
-                self.volume,
-                "a percentage must be 0..=100"
-            ));
-        }
-        if !(20..=1000).contains(&self.live_buffer_ms) {
-            bail!(refuse(
-                "lineout.live_buffer_ms",
-                self.live_buffer_ms,
-                "must be 20..=1000"
-            ));
-        }
-        let format = match self.format.trim() {
-            "" => None,
-            f => Some(
-                f.parse::<SampleFormat>()
-                    .map_err(|e| refuse("lineout.format", &self.format, &e))?,
-            ),
-        };
-        let mixer: MixerMode = self
-            .mixer
-            .parse()
-            .map_err(|e: String| refuse("lineout.mixer", &self.mixer, &e))?;
-        Ok(AlsaConfig {
-            device: self.device.clone(),
-            rate: self.rate,
-            channels: self.channels,
-            format,
-            period_ms: self.period_ms,
-            periods: self.periods,
-            mixer,
-            mixer_control: self.mixer_control.clone(),
-        })
-    }
-
-    /// Settings for a live stream at `rate` Hz (e.g. an Ultimate's 47 983 Hz).
-    pub fn live(&self, rate: u32, channels: u16) -> lineout::LiveConfig {
-        let mut c = lineout::LiveConfig::new(rate, channels);
-        c.target_s = f64::from(self.live_buffer_ms) / 1000.0;
-        c.max_s = c.target_s * 4.0;
-        c
     }
 }
 
@@ -634,43 +502,5 @@ mod tests {
         assert!(c
             .apply_env(|k| (k == "SIDFLOW_LISTEN").then(|| "bad".to_string()))
             .is_err());
-    }
-
-    #[test]
-    fn lineout_defaults_validate_and_bad_values_are_named() {
-        assert!(LineoutConfig::default().validate().is_ok());
-        let e = LineoutConfig {
-            format: "mp3".into(),
-            ..Default::default()
-        }
-        .validate()
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("lineout.format") && e.contains("mp3"), "{e}");
-        let e = LineoutConfig {
-            mixer: "loud".into(),
-            ..Default::default()
-        }
-        .validate()
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("lineout.mixer"), "{e}");
-        let e = LineoutConfig {
-            volume: 101,
-            ..Default::default()
-        }
-        .validate()
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("lineout.volume"), "{e}");
-        let a = LineoutConfig {
-            format: "s32_le".into(),
-            mixer: "software".into(),
-            ..Default::default()
-        }
-        .alsa()
-        .unwrap();
-        assert_eq!(a.format, Some(SampleFormat::S32Le));
-        assert_eq!(a.mixer, MixerMode::Software);
     }
 }

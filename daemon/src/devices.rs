@@ -11,7 +11,6 @@ use bytes::Bytes;
 use cache::PcmSource;
 use encode::{EncoderOptions, Format, PcmFormat};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use store::{Store, SETTINGS};
@@ -21,30 +20,6 @@ use ultimate::discovery::{Device, DiscoveryOptions, Registry};
 use ultimate::{Client, ClientOptions};
 
 pub const HOSTS_KEY: &str = "device_hosts";
-
-/// Hardware captures running now (the box's LED blinks "capturing" while one is).
-static CAPTURES: AtomicUsize = AtomicUsize::new(0);
-
-/// True while a capture runs on any device.
-pub fn capturing() -> bool {
-    CAPTURES.load(std::sync::atomic::Ordering::Relaxed) > 0
-}
-
-/// Counts a capture while it lives.
-struct CaptureGuard;
-
-impl CaptureGuard {
-    fn new() -> Self {
-        CAPTURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        CaptureGuard
-    }
-}
-
-impl Drop for CaptureGuard {
-    fn drop(&mut self) {
-        CAPTURES.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
 const PASSWORD_KEY: &str = "device_password";
 /// Output rate of live streams and hardware renders.
 const OUT_RATE: u32 = 48_000;
@@ -245,7 +220,7 @@ fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>) -> anyhow::Resul
     let mode = ultimate::hwrender::device_mode(&client);
     let live = ultimate::live::LiveStream::start(client, mode, Default::default())?;
     let rx = live.subscribe(500);
-    let mut rs = ultimate::resample::StreamResampler::new(live.rate_hz, f64::from(OUT_RATE), 2)?;
+    let mut rs = pcm::resample::Resampler::new(2, live.rate_hz, f64::from(OUT_RATE));
     let mut enc = encode::encoder(
         Format::Mp3,
         PcmFormat {
@@ -262,7 +237,7 @@ fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>) -> anyhow::Resul
     // Ends when the capture ends or stalls for 5 s.
     while let Ok(block) = rx.recv_timeout(Duration::from_secs(5)) {
         out.clear();
-        rs.push(&block, &mut out)?;
+        rs.push(&block, &mut out);
         enc.write(&out)?;
         let bytes = enc.take_output();
         if !bytes.is_empty() && tx.send(Bytes::from(bytes)).is_err() {
@@ -281,65 +256,13 @@ fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>) -> anyhow::Resul
 
 /// Renders on hardware (render jobs, and listeners who asked for hardware recordings only):
 /// the song is played on a C64 Ultimate that can record, and its audio comes out resampled
-/// to 48 kHz while it is captured, so a listener hears it at once and the cache gets it when
-/// the song ends. One capture per device at a time (the device's job lock).
+/// to 48 kHz while it is captured (`ultimate::hwrender::CaptureSource`), so a listener hears
+/// it at once and the cache gets it when the song ends. One capture per device at a time
+/// (the device's job lock).
 pub struct HardwareEngine {
     pub devices: Arc<Devices>,
     /// The daemon's shutdown: captures stop with it.
     pub shutdown: CancellationToken,
-}
-
-enum Captured {
-    Pcm(Vec<i16>),
-    /// The capture ended: `Ok` after the whole song, else why not.
-    End(Result<String, String>),
-}
-
-/// The PCM of a capture in progress, resampled from the stream's rate to [`OUT_RATE`].
-struct CaptureSource {
-    rx: std::sync::mpsc::Receiver<Captured>,
-    resampler: Option<ultimate::resample::StreamResampler>,
-    out: Vec<i16>,
-    pos: usize,
-    engine: cache::Engine,
-}
-
-impl PcmSource for CaptureSource {
-    fn pcm_format(&self) -> PcmFormat {
-        PcmFormat {
-            sample_rate: OUT_RATE,
-            channels: 2,
-        }
-    }
-    fn read(&mut self, buf: &mut [i16]) -> Result<usize, cache::SourceError> {
-        loop {
-            if self.pos < self.out.len() {
-                let n = (buf.len() & !1).min(self.out.len() - self.pos);
-                buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
-                self.pos += n;
-                return Ok(n);
-            }
-            self.out.clear();
-            self.pos = 0;
-            let Some(rs) = self.resampler.as_mut() else {
-                return Ok(0);
-            };
-            match self.rx.recv() {
-                Ok(Captured::Pcm(pcm)) => rs.push(&pcm, &mut self.out)?,
-                Ok(Captured::End(Ok(engine_version))) => {
-                    self.engine.version = engine_version;
-                    if let Some(rs) = self.resampler.take() {
-                        rs.finish(&mut self.out)?;
-                    }
-                }
-                Ok(Captured::End(Err(e))) => return Err(e.into()),
-                Err(_) => return Err("the capture thread ended without a result".into()),
-            }
-        }
-    }
-    fn engine(&self) -> cache::Engine {
-        self.engine.clone()
-    }
 }
 
 impl Engine for HardwareEngine {
@@ -349,62 +272,25 @@ impl Engine for HardwareEngine {
             .recorder()
             .ok_or_else(|| anyhow!("no C64 Ultimate that can record audio is online"))?;
         let client = self.devices.client(&dev.id)?;
-        let lock = self.devices.registry.job_lock(&dev.id);
-        let mode = ultimate::hwrender::device_mode(&client);
         let opts = ultimate::hwrender::HwRenderOptions {
             song: Some(req.song),
             length: req.length,
             chip: match req.chip {
                 Chip::Mos6581 => ultimate::chip::ChipChoice::UltiSid6581,
-                Chip::Mos8580R5 => ultimate::chip::ChipChoice::UltiSid8580,
+                Chip::Mos8580 => ultimate::chip::ChipChoice::UltiSid8580,
             },
-            mode: Some(mode),
             ..Default::default()
         };
-        let resampler =
-            ultimate::resample::StreamResampler::new(mode.sample_rate(), f64::from(OUT_RATE), 2)?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sid = req.sid.clone();
         let shutdown = self.shutdown.clone();
-        std::thread::Builder::new()
-            .name(format!("capture {}", dev.id))
-            .spawn(move || {
-                // One capture per device; the status LED blinks while it runs.
-                let _one_at_a_time = lock.lock().unwrap_or_else(|e| e.into_inner());
-                let _capturing = CaptureGuard::new();
-                // Stops when the daemon shuts down or the render's reader is gone.
-                let cancel = AtomicBool::new(false);
-                let tap = |pcm: &[i16]| {
-                    if shutdown.is_cancelled() || tx.send(Captured::Pcm(pcm.to_vec())).is_err() {
-                        cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
-                };
-                let r = ultimate::hwrender::hardware_render_streaming(
-                    &client,
-                    &sid,
-                    &opts,
-                    &cancel,
-                    Some(&tap),
-                );
-                let end = match r {
-                    Ok(r) => Ok(format!(
-                        "{} {}, {}",
-                        r.device.product, r.device.firmware_version, r.chip_tag
-                    )),
-                    Err(e) => Err(format!("{e:#}")),
-                };
-                let _ = tx.send(Captured::End(end));
-            })
-            .context("starting the capture thread")?;
-        Ok(Box::new(CaptureSource {
-            rx,
-            resampler: Some(resampler),
-            out: Vec::new(),
-            pos: 0,
-            engine: cache::Engine {
-                name: "c64u".into(),
-                version: format!("{} {}", dev.info.product, dev.info.firmware_version),
+        Ok(Box::new(ultimate::hwrender::CaptureSource::start(
+            ultimate::hwrender::CaptureJob {
+                client,
+                tune: req.sid.clone(),
+                opts,
+                out_rate: OUT_RATE,
+                lock: Some(self.devices.registry.job_lock(&dev.id)),
+                stop: Box::new(move || shutdown.is_cancelled()),
             },
-        }))
+        )?))
     }
 }

@@ -297,8 +297,8 @@ impl Jobs {
         media: &Media,
         devices: &crate::devices::Devices,
     ) -> Result<Job, JobError> {
-        let platform = spec.platform.unwrap_or(Platform::Software);
-        if platform == Platform::Hardware && devices.recorder().is_none() {
+        let platform = spec.platform.unwrap_or(Platform::Sidflow);
+        if platform == Platform::C64u && devices.recorder().is_none() {
             return Err(JobError::NoDevice);
         }
         let chip = spec.chip.unwrap_or_default();

@@ -9,59 +9,15 @@
 use anyhow::{anyhow, bail};
 use cache::{Cache, CacheConfig, Output, PcmSource, RenderKey, SourceError, Thresholds, TuneRef};
 use encode::{EncoderOptions, Format};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use tokio_util::sync::CancellationToken;
 
-pub use cache::{Chip, Variant};
-
-/// Rendering platform as the HTTP API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    /// Our own emulator (`sidflow` in file names).
-    Software,
-    /// A C64 Ultimate's real chips (`c64u` in file names).
-    Hardware,
-}
-
-impl Platform {
-    pub fn cache(self) -> cache::Platform {
-        match self {
-            Platform::Software => cache::Platform::Sidflow,
-            Platform::Hardware => cache::Platform::C64u,
-        }
-    }
-    pub fn from_cache(p: cache::Platform) -> Option<Platform> {
-        match p {
-            cache::Platform::Sidflow => Some(Platform::Software),
-            cache::Platform::C64u => Some(Platform::Hardware),
-            cache::Platform::Sidplayfp => None,
-        }
-    }
-}
-
-/// A chip as the HTTP API spells it (`6581`, `8580r5`; `8580` accepted).
-pub mod chip_serde {
-    use super::Chip;
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(c: &Chip, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(c.as_str())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Chip, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_chip(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown chip {s:?}")))
-    }
-    pub fn parse_chip(s: &str) -> Option<Chip> {
-        match s {
-            "8580" => Some(Chip::Mos8580R5),
-            s => s.parse().ok(),
-        }
-    }
-}
+pub use cache::Variant;
+pub use pcm::{Chip, Platform};
 
 pub fn format_from_ext(s: &str) -> Option<Format> {
     Format::ALL.into_iter().find(|f| f.extension() == s)
@@ -72,7 +28,6 @@ pub fn format_from_ext(s: &str) -> Option<Format> {
 pub struct CachedVariant {
     pub song: u16,
     pub platform: Platform,
-    #[serde(with = "chip_serde")]
     pub chip: Chip,
     pub format: String,
     pub size: u64,
@@ -91,7 +46,7 @@ pub fn variant(
     chip: Chip,
     format: Format,
 ) -> anyhow::Result<Variant> {
-    Ok(RenderKey::new(tune_ref(tune)?, song, platform.cache(), chip)?.variant(format))
+    Ok(RenderKey::new(tune_ref(tune)?, song, platform, chip)?.variant(format))
 }
 
 /// What a render needs: the tune's bytes and the resolved parameters.
@@ -116,38 +71,12 @@ impl Engine for SoftwareEngine {
     fn open(&self, req: &RenderRequest) -> anyhow::Result<Box<dyn PcmSource>> {
         let opts = render::RenderOptions {
             song: Some(req.song),
-            chip: Some(match req.chip {
-                Chip::Mos6581 => render::Chip::Mos6581,
-                Chip::Mos8580R5 => render::Chip::Mos8580,
-            }),
+            chip: Some(req.chip),
             sample_rate: req.sample_rate,
             length: Some(req.length),
             ..Default::default()
         };
-        let r = render::Renderer::from_bytes(&req.sid, &opts)?;
-        Ok(Box::new(SoftwareSource(r)))
-    }
-}
-
-/// Our engine's render as a cache source.
-pub struct SoftwareSource(pub render::Renderer);
-
-impl PcmSource for SoftwareSource {
-    fn pcm_format(&self) -> encode::PcmFormat {
-        encode::PcmFormat {
-            sample_rate: self.0.sample_rate(),
-            channels: self.0.channels() as u16,
-        }
-    }
-    fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError> {
-        let frames = self.0.render(out)?;
-        Ok(frames * self.0.channels())
-    }
-    fn engine(&self) -> cache::Engine {
-        cache::Engine {
-            name: "sidflow".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        }
+        Ok(Box::new(render::Renderer::from_bytes(&req.sid, &opts)?))
     }
 }
 
@@ -316,7 +245,7 @@ impl Media {
         shutdown: CancellationToken,
     ) -> Media {
         let mut engines: HashMap<Platform, Arc<dyn Engine>> = HashMap::new();
-        engines.insert(Platform::Software, Arc::new(SoftwareEngine));
+        engines.insert(Platform::Sidflow, Arc::new(SoftwareEngine));
         Media {
             cache,
             db,
@@ -386,7 +315,7 @@ impl Media {
             .filter_map(|e| {
                 Some(CachedVariant {
                     song: e.song,
-                    platform: Platform::from_cache(e.platform.parse().ok()?)?,
+                    platform: e.platform.parse().ok()?,
                     chip: e.chip.parse().ok()?,
                     format: e.format,
                     size: e.size,
@@ -394,12 +323,7 @@ impl Media {
             })
             .collect();
         out.sort_by(|a, b| {
-            (a.song, a.platform.cache(), a.chip, &a.format).cmp(&(
-                b.song,
-                b.platform.cache(),
-                b.chip,
-                &b.format,
-            ))
+            (a.song, a.platform, a.chip, &a.format).cmp(&(b.song, b.platform, b.chip, &b.format))
         });
         out
     }
@@ -417,12 +341,10 @@ impl Media {
     }
 
     fn engine(&self, key: &RenderKey) -> anyhow::Result<Arc<dyn Engine>> {
-        let p = Platform::from_cache(key.platform)
-            .ok_or_else(|| anyhow!("no {} renderer in the daemon", key.platform))?;
         self.engines
-            .get(&p)
+            .get(&key.platform)
             .cloned()
-            .ok_or_else(|| anyhow!("no {p:?} renderer available"))
+            .ok_or_else(|| anyhow!("no {} renderer in the daemon", key.platform))
     }
 
     /// Runs a cache job with a render slot; stops on shutdown or when `cancel` says so.

@@ -110,7 +110,7 @@ impl Playback {
         // now while the listener hears it) or is recording this very variant (joined). A
         // listener never waits for a device busy with another song, and "if available" never
         // starts a capture: each one holds a device for the song's length.
-        let hw_variant = variant(Platform::Hardware)?;
+        let hw_variant = variant(Platform::C64u)?;
         let recorded = self.media.is_cached(&hw_variant);
         let available = recorded
             || (rendering == cache::RenderingMode::HardwareOnly
@@ -122,12 +122,7 @@ impl Playback {
             engine: cache::SoftwareEngine::Sidflow,
         };
         match prefs.resolve(model, available) {
-            Ok(r) => {
-                let platform = Platform::from_cache(r.platform).ok_or_else(|| {
-                    PlayError::Bad(format!("{} renders are not served", r.platform))
-                })?;
-                variant(platform)
-            }
+            Ok(r) => variant(r.platform),
             Err(_) if self.devices.recorder().is_some() => Err(PlayError::Unavailable(
                 "every C64 Ultimate is busy recording another song; try again when it \
                  ends, or choose \"hardware if available\" to hear the software rendering"
@@ -166,12 +161,12 @@ mod tests {
 
     #[test]
     fn chip_rules() {
-        assert_eq!(choose_chip("8580", ""), Chip::Mos8580R5);
+        assert_eq!(choose_chip("8580", ""), Chip::Mos8580);
         assert_eq!(choose_chip("6581", "tune-8580"), Chip::Mos6581);
-        assert_eq!(choose_chip("unknown", "tune-8580"), Chip::Mos8580R5);
+        assert_eq!(choose_chip("unknown", "tune-8580"), Chip::Mos8580);
         assert_eq!(choose_chip("any", "tune-6581"), Chip::Mos6581);
         assert_eq!(choose_chip("unknown", ""), Chip::Mos6581);
         assert_eq!(choose_chip("8580", "6581"), Chip::Mos6581);
-        assert_eq!(choose_chip("6581", "8580"), Chip::Mos8580R5);
+        assert_eq!(choose_chip("6581", "8580"), Chip::Mos8580);
     }
 }

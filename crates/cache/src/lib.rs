@@ -37,13 +37,14 @@ pub mod sidplayfp;
 mod stream;
 
 pub use disk::{disk_usage, DiskUsage, Thresholds};
-pub use naming::{parse_file_name, Chip, ParsedName, Platform, RenderKey, TuneRef, Variant};
+pub use naming::{parse_file_name, ParsedName, RenderKey, TuneRef, Variant};
+pub use pcm::{Chip, Platform};
 pub use prefs::{ChipPreference, Preferences, RenderingMode, Resolved, SoftwareEngine};
 pub use probe::duration_secs;
 pub use store::CacheEntry;
 pub use stream::{Stream, TryRead};
 
-use encode::{encoder, AtomicFile, EncodeError, Encoder, EncoderOptions, Format, PcmFormat};
+use encode::{encoder, AtomicFile, EncodeError, Encoder, EncoderOptions, Format};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -53,24 +54,8 @@ use store::Store;
 use stream::Shared;
 use thiserror::Error;
 
-/// An error from a [`PcmSource`].
-pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
-
-/// Where a render's PCM comes from: interleaved signed 16-bit samples.
-pub trait PcmSource: Send {
-    fn pcm_format(&self) -> PcmFormat;
-    /// Fills `out` with samples and returns how many; `Ok(0)` ends the song.
-    fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError>;
-    /// The engine and its version, recorded in the index; asked after `read` ended the song.
-    fn engine(&self) -> Engine;
-}
-
-/// Name and version of whatever produced the audio.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Engine {
-    pub name: String,
-    pub version: String,
-}
+/// Where a render's PCM comes from, and what made it: the workspace's one PCM vocabulary.
+pub use pcm::{Engine, PcmSource, SourceError};
 
 #[derive(Debug, Error)]
 pub enum CacheError {

@@ -108,19 +108,8 @@ impl FromStr for Format {
     }
 }
 
-/// The shape of the PCM an encoder receives: interleaved signed 16-bit samples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PcmFormat {
-    pub sample_rate: u32,
-    pub channels: u16,
-}
-
-impl PcmFormat {
-    /// Frames (one sample per channel) to seconds.
-    pub fn frames_to_secs(&self, frames: u64) -> f64 {
-        frames as f64 / f64::from(self.sample_rate.max(1))
-    }
-}
+/// The shape of the PCM an encoder receives (the workspace's one PCM vocabulary).
+pub use pcm::PcmFormat;
 
 /// Encoder settings shared by every caller (the daemon reads them from its configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,7 +37,6 @@ pub mod resample;
 
 use bank::{to_i16, Bank};
 use sidfile::{Clock, SidModel, SidTune, SongLengths};
-use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
@@ -53,39 +52,13 @@ pub const MAX_RATE: u32 = 96_000;
 /// Longest render we accept (a runaway `--seconds` would otherwise allocate forever).
 pub const MAX_LENGTH: Duration = Duration::from_secs(24 * 3600);
 
-/// A SID chip model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Chip {
-    Mos6581,
-    Mos8580,
-}
+/// A SID chip model (the workspace's one chip type).
+pub use pcm::Chip;
 
-impl Chip {
-    fn resid(self) -> resid::ChipModel {
-        match self {
-            Chip::Mos6581 => resid::ChipModel::Mos6581,
-            Chip::Mos8580 => resid::ChipModel::Mos8580,
-        }
-    }
-}
-
-impl fmt::Display for Chip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Chip::Mos6581 => "6581",
-            Chip::Mos8580 => "8580",
-        })
-    }
-}
-
-impl FromStr for Chip {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Chip, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "6581" | "mos6581" => Ok(Chip::Mos6581),
-            "8580" | "8580r5" | "mos8580" => Ok(Chip::Mos8580),
-            _ => Err(format!("unknown SID model {s:?} (use 6581 or 8580)")),
-        }
+fn resid_model(c: Chip) -> resid::ChipModel {
+    match c {
+        Chip::Mos6581 => resid::ChipModel::Mos6581,
+        Chip::Mos8580 => resid::ChipModel::Mos8580,
     }
 }
 
@@ -267,10 +240,10 @@ impl Renderer {
             .iter()
             .enumerate()
             .map(|(i, c)| match (i, opts.chip, c.model) {
-                (0, _, _) | (_, Some(_), _) => info.chip.resid(),
+                (0, _, _) | (_, Some(_), _) => resid_model(info.chip),
                 (_, None, SidModel::Mos6581) => resid::ChipModel::Mos6581,
                 (_, None, SidModel::Mos8580) => resid::ChipModel::Mos8580,
-                (_, None, _) => info.chip.resid(),
+                (_, None, _) => resid_model(info.chip),
             })
             .collect();
         let bank = Bank::new(
@@ -357,6 +330,25 @@ impl Renderer {
     /// Frames handed out so far.
     pub fn frames_done(&self) -> u64 {
         self.done_frames
+    }
+}
+
+/// A render is a PCM source: the cache encodes it, the line-out plays it.
+impl pcm::PcmSource for Renderer {
+    fn pcm_format(&self) -> pcm::PcmFormat {
+        pcm::PcmFormat {
+            sample_rate: self.info.sample_rate,
+            channels: self.info.channels as u16,
+        }
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, pcm::SourceError> {
+        Ok(self.render(out)? * self.info.channels)
+    }
+    fn engine(&self) -> pcm::Engine {
+        pcm::Engine {
+            name: "sidflow".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 

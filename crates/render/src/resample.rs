@@ -26,20 +26,7 @@ pub const ATTENUATION_DB: f64 = 100.0;
 pub const PHASES: usize = 256;
 
 /// Zeroth-order modified Bessel function of the first kind (power series).
-pub(crate) fn bessel_i0(x: f64) -> f64 {
-    let mut sum = 1.0;
-    let mut term = 1.0;
-    let q = x * x / 4.0;
-    let mut k = 1.0;
-    loop {
-        term *= q / (k * k);
-        sum += term;
-        if term < sum * 1e-17 {
-            return sum;
-        }
-        k += 1.0;
-    }
-}
+pub(crate) use pcm::resample::bessel_i0;
 
 /// Kaiser beta for a stop-band attenuation in dB (Kaiser's formula for A > 50).
 pub(crate) fn kaiser_beta(atten_db: f64) -> f64 {

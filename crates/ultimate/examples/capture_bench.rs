@@ -90,9 +90,7 @@ fn run(name: &str, seconds: f64, speed: f64, burst: u64) {
     );
     if name.starts_with("real") {
         let c0 = thread_cpu();
-        let out =
-            ultimate::resample::resample_all(&pcm, SystemMode::Pal.sample_rate(), 44_100.0, 2)
-                .unwrap();
+        let out = pcm::resample::resample_all(&pcm, 2, SystemMode::Pal.sample_rate(), 44_100.0);
         let dt = thread_cpu() - c0;
         println!(
             "{:<32} {:.1} s of stereo audio in {dt:.2} s CPU = {:.0}x real time ({} frames out)",

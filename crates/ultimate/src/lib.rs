@@ -20,10 +20,8 @@ pub mod error;
 pub mod http;
 pub mod hwrender;
 pub mod live;
-pub mod resample;
 pub mod rest;
 pub mod stream;
-pub mod wav;
 
 pub use error::{Error, Result};
 pub use rest::{Client, ClientOptions, Info};

@@ -11,9 +11,9 @@
 //! With `--cache-dir DIR` the index is `DIR/.sidflow-index.redb`: a cache folder of its own.
 
 use crate::config::{Config, Overrides};
-use crate::media::{CacheLocation, SoftwareSource};
+use crate::media::CacheLocation;
 use anyhow::{bail, Context, Result};
-use cache::{Cache, CacheEntry, Chip, Outcome, Platform, RenderKey, RenderRequest, TuneRef};
+use cache::{Cache, CacheEntry, Outcome, Platform, RenderKey, RenderRequest, TuneRef};
 use encode::Format;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -182,10 +182,7 @@ pub struct CacheRender<'a> {
 pub fn render_cached(req: CacheRender<'_>) -> Result<()> {
     let r = resolve(&req.loc)?;
     let info = render::resolve(req.tune, req.opts)?;
-    let chip = match info.chip {
-        render::Chip::Mos6581 => Chip::Mos6581,
-        render::Chip::Mos8580 => Chip::Mos8580R5,
-    };
+    let chip = info.chip;
     let tune = TuneRef::new(r.tune_path(req.file), req.tune.songs)?;
     let key = RenderKey::new(tune, info.song, Platform::Sidflow, chip)?;
     let formats = if req.formats.is_empty() {
@@ -209,9 +206,7 @@ pub fn render_cached(req: CacheRender<'_>) -> Result<()> {
     let before = cache.renders_started();
     let outcomes = cache
         .get_or_render(&request, |_| {
-            Ok(Box::new(SoftwareSource(render::Renderer::new(
-                req.tune, req.opts,
-            )?)))
+            Ok(Box::new(render::Renderer::new(req.tune, req.opts)?))
         })
         .context("rendering into the cache")?;
     let rendered = cache.renders_started() > before;

@@ -6,8 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 
-use crate::boxout::RenderSource;
-use crate::config::LineoutConfig;
+use lineout::LineoutConfig;
 use lineout::{FileSource, MemorySource, Player};
 
 #[derive(clap::Args, Debug, Default)]
@@ -146,7 +145,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     };
                     let r = render::Renderer::from_bytes(&bytes, &opts)
                         .with_context(|| format!("{}", f.display()))?;
-                    sources.push(Box::new(RenderSource::new(r, label)));
+                    sources.push(Box::new(pcm::Labelled(r, label)));
                 } else {
                     sources.push(Box::new(FileSource::open(f)?));
                 }

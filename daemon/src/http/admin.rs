@@ -178,7 +178,6 @@ struct DeleteBody {
     md5: String,
     song: u16,
     platform: Platform,
-    #[serde(with = "crate::media::chip_serde")]
     chip: Chip,
     format: String,
 }

@@ -10,6 +10,7 @@ use super::request::Req;
 use super::response::{blocking, json, ApiError, Reply};
 use crate::app::App;
 use crate::boxout::Track;
+use crate::media::Platform;
 use crate::playback::Prefs;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -72,7 +73,7 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
         .ok_or_else(|| ApiError::not_found("no such tune"))?;
     let song = b.song.unwrap_or(t.start_song);
     let v = app.playback.choose(&t, song, &b.prefs)?;
-    if v.key.platform == cache::Platform::C64u && !app.media.is_cached(&v) {
+    if v.key.platform == Platform::C64u && !app.media.is_cached(&v) {
         // The box plays recordings and live software renders; a capture in progress is
         // heard in the browser, or live from the device ({device}).
         return Err(ApiError::conflict(

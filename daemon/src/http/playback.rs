@@ -108,7 +108,7 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
         path: t.path.clone(),
         md5: t.md5.clone(),
         song,
-        platform: Platform::from_cache(v.key.platform).unwrap_or(Platform::Software),
+        platform: v.key.platform,
         chip: v.key.chip,
         format: v.format.extension(),
         expires: std::time::Instant::now(),

@@ -84,6 +84,7 @@ macro_rules! route {
     };
 }
 
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
     route!("GET", "/", Public, None, assets::index),
     route!("GET", "/admin", Public, None, assets::admin_page),
@@ -95,42 +96,18 @@ pub const ROUTES: &[Route] = &[
     route!("GET", "/api/library/tune", Public, None, library::tune),
     route!("GET", "/api/variants", Public, None, library::variants),
     route!("POST", "/api/play", Public, Json, playback::play),
-    route!(
-        "POST",
-        "/api/playback/{id}/renew",
-        Public,
-        Json,
-        playback::renew
-    ),
-    route!(
-        "GET",
-        "/api/playback/{id}/{format}",
-        Public,
-        None,
-        playback::audio
-    ),
+    route!("POST", "/api/playback/{id}/renew", Public, Json, playback::renew),
+    route!("GET", "/api/playback/{id}/{format}", Public, None, playback::audio),
     route!("POST", "/api/rate", Public, Json, ratings::rate),
     route!("GET", "/api/ratings", Public, None, ratings::get),
     route!("GET", "/api/radio", Public, None, playback::radio),
     route!("GET", "/api/playlists", Public, None, playlists::list),
     route!("GET", "/api/playlists/{id}", Public, None, playlists::get),
     route!("PUT", "/api/playlists/{id}", Public, Json, playlists::put),
-    route!(
-        "DELETE",
-        "/api/playlists/{id}",
-        Public,
-        Json,
-        playlists::delete
-    ),
+    route!("DELETE", "/api/playlists/{id}", Public, Json, playlists::delete),
     route!("GET", "/api/events", Public, None, status::events),
     route!("GET", "/api/devices", Public, None, devices::list),
-    route!(
-        "POST",
-        "/api/devices/{id}/play",
-        Public,
-        Json,
-        devices::play
-    ),
+    route!("POST", "/api/devices/{id}/play", Public, Json, devices::play),
     route!("GET", "/api/devices/{id}/live", Public, None, devices::live),
     route!("GET", "/api/box", Public, None, boxctl::status),
     route!("POST", "/api/box/play", Public, Json, boxctl::play),
@@ -144,72 +121,24 @@ pub const ROUTES: &[Route] = &[
     route!("POST", "/api/admin/login", Bootstrap, Json, admin::login),
     route!("POST", "/api/admin/logout", Admin, Json, admin::logout),
     route!("POST", "/api/admin/password", Admin, Json, admin::password),
-    route!(
-        "GET",
-        "/api/admin/status",
-        Admin,
-        None,
-        status::admin_status
-    ),
+    route!("GET", "/api/admin/status", Admin, None, status::admin_status),
     route!("GET", "/api/admin/cache", Admin, None, admin::cache),
-    route!(
-        "POST",
-        "/api/admin/cache/delete",
-        Admin,
-        Json,
-        admin::cache_delete
-    ),
+    route!("POST", "/api/admin/cache/delete", Admin, Json, admin::cache_delete),
     route!("GET", "/api/admin/settings", Admin, None, admin::settings),
-    route!(
-        "PUT",
-        "/api/admin/settings",
-        Admin,
-        Json,
-        admin::settings_put
-    ),
+    route!("PUT", "/api/admin/settings", Admin, Json, admin::settings_put),
     route!("GET", "/api/admin/backup", Admin, None, admin::backup),
     route!("POST", "/api/admin/restore", Admin, Backup, admin::restore),
     route!("GET", "/api/admin/jobs", Admin, None, jobs::list),
     route!("POST", "/api/admin/jobs", Admin, Json, jobs::create),
     route!("GET", "/api/admin/jobs/{id}", Admin, None, jobs::get),
-    route!(
-        "POST",
-        "/api/admin/jobs/{id}/{action}",
-        Admin,
-        Json,
-        jobs::control
-    ),
+    route!("POST", "/api/admin/jobs/{id}/{action}", Admin, Json, jobs::control),
     route!("DELETE", "/api/admin/jobs/{id}", Admin, Json, jobs::delete),
-    route!(
-        "GET",
-        "/api/admin/events",
-        Admin,
-        None,
-        status::admin_events
-    ),
+    route!("GET", "/api/admin/events", Admin, None, status::admin_events),
     route!("GET", "/api/admin/audit", Admin, None, status::audit),
-    route!(
-        "POST",
-        "/api/admin/devices/discover",
-        Admin,
-        Json,
-        devices::discover
-    ),
+    route!("POST", "/api/admin/devices/discover", Admin, Json, devices::discover),
     route!("POST", "/api/admin/devices/add", Admin, Json, devices::add),
-    route!(
-        "POST",
-        "/api/admin/devices/{id}/test",
-        Admin,
-        Json,
-        devices::test
-    ),
-    route!(
-        "POST",
-        "/api/admin/devices/password",
-        Admin,
-        Json,
-        devices::password
-    ),
+    route!("POST", "/api/admin/devices/{id}/test", Admin, Json, devices::test),
+    route!("POST", "/api/admin/devices/password", Admin, Json, devices::password),
 ];
 
 /// `GET /api/routes`: this table (a plain fn: an async one would make the table's type

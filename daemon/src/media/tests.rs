@@ -85,7 +85,7 @@ fn setup(
         samples,
         delay: Duration::from_millis(delay_ms),
     });
-    m.set_engine(Platform::Software, eng.clone());
+    m.set_engine(Platform::Sidflow, eng.clone());
     (Arc::new(m), eng, dir)
 }
 
