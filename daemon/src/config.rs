@@ -229,14 +229,14 @@ impl Cache {
         within("cache.wav_stop_percent", self.wav_stop_percent, 1..=100)?;
         within("cache.flac_stop_percent", self.flac_stop_percent, 1..=100)?;
         within("cache.max_disk_percent", self.max_disk_percent, 1..=100)?;
-        const RATES: [u32; 14] = [
-            32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
-        ];
-        if !RATES.contains(&self.mp3_bitrate_kbps) {
+        // One list of MP3 rates, the encoder's: captures and renders run above 24 kHz.
+        if encode::check_mp3_bitrate(self.mp3_bitrate_kbps, 48_000).is_err() {
+            let rates: Vec<String> = encode::MP3_BITRATES_KBPS.map(|r| r.to_string()).into();
+            let why = format!("must be an MPEG layer III rate: {}", rates.join(", "));
             bail!(refuse(
                 "cache.mp3_bitrate_kbps",
                 self.mp3_bitrate_kbps,
-                "must be an MPEG-1 layer III rate (32..320, e.g. 128, 192, 256, 320)"
+                &why
             ));
         }
         Ok(())
@@ -454,6 +454,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("cache.formats") && e.contains("ogg"), "{e}");
+        // 56 kbit/s looks like an MPEG-1 rate but the encoder cannot make it: refused up
+        // front with the list, instead of every MP3 render failing later.
+        let e = Config::parse("[cache]\nmp3_bitrate_kbps = 56\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("56") && e.contains("320"), "{e}");
         let e = Config::parse("[cache]\nmp3_bitrate_kbps = 300\n")
             .unwrap_err()
             .to_string();

@@ -49,9 +49,20 @@ pub fn variant(
     Ok(RenderKey::new(tune_ref(tune)?, song, platform, chip)?.variant(format))
 }
 
+/// The tags a library tune's cached files carry.
+pub fn tune_info(t: &library::Tune) -> cache::TuneInfo {
+    cache::TuneInfo {
+        title: t.title.clone(),
+        author: t.author.clone(),
+        released: t.released.clone(),
+    }
+}
+
 /// What a render needs: the tune's bytes and the resolved parameters.
 #[derive(Clone)]
 pub struct RenderRequest {
+    /// The tags of the files it makes.
+    pub info: cache::TuneInfo,
     pub sid: Arc<Vec<u8>>,
     pub song: u16,
     pub chip: Chip,
@@ -388,6 +399,7 @@ impl Media {
     pub fn open(
         self: &Arc<Self>,
         v: &Variant,
+        info: cache::TuneInfo,
         req: impl FnOnce() -> anyhow::Result<RenderRequest>,
     ) -> anyhow::Result<Opened> {
         if self.shutdown.is_cancelled() {
@@ -395,6 +407,7 @@ impl Media {
         }
         let mut creq = cache::RenderRequest::new(v.key.clone(), vec![v.format]);
         creq.stream_uncached = true;
+        creq.info = info;
         let mut ticket = self.cache.request(&creq)?;
         if let Some(job) = ticket.take_job() {
             let engine = self.engine(&v.key);
@@ -445,6 +458,7 @@ impl Media {
         // As for listeners: a format the cache does not keep is still rendered (and
         // dropped), so a job's outcome does not depend on the disk's mood of the moment.
         creq.stream_uncached = true;
+        creq.info = req.info.clone();
         let mut ticket = self.cache.request(&creq)?;
         if let Some(job) = ticket.take_job() {
             let engine = match self.engine(&first.key) {

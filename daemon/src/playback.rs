@@ -146,6 +146,7 @@ impl Playback {
             .map(Duration::from_millis)
             .unwrap_or(self.default_song);
         Ok(RenderRequest {
+            info: crate::media::tune_info(tune),
             sid: Arc::new(sid),
             song: v.key.song,
             chip: v.key.chip,

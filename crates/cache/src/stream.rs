@@ -8,7 +8,7 @@
 //! A render that is not cached keeps all its bytes in memory.
 
 use crate::CacheError;
-use encode::Format;
+use encode::{Format, Loudness};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
@@ -16,8 +16,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Bytes kept in memory from the start of a file-backed render: covers every header
-/// patch (WAV 44, FLAC 42, an MP3 LAME tag frame at most ~1.5 KiB).
+/// patch (the tag region, at most `encode::tags::MAX_REGION_BYTES` = 4 KiB, plus WAV 44,
+/// FLAC 42, an MP3 LAME tag frame at most ~1.5 KiB).
 pub(crate) const HEAD_LEN: usize = 8192;
+const _: () = assert!(encode::tags::MAX_REGION_BYTES + 2048 <= HEAD_LEN);
 
 pub(crate) struct Shared {
     format: Format,
@@ -33,6 +35,7 @@ struct State {
     temp: Option<PathBuf>,
     /// `Some(Ok(Some(path)))`: cached at path; `Some(Ok(None))`: done, not cached.
     done: Option<Result<Option<PathBuf>, String>>,
+    loudness: Option<Loudness>,
 }
 
 impl Shared {
@@ -46,6 +49,7 @@ impl Shared {
                 file: None,
                 temp: None,
                 done: None,
+                loudness: None,
             }),
             cond: Condvar::new(),
         }
@@ -85,6 +89,11 @@ impl Shared {
         st.len += bytes.len() as u64;
         drop(st);
         self.cond.notify_all();
+    }
+
+    /// Set before [`Shared::finish`] when the render ended well.
+    pub(crate) fn set_loudness(&self, l: Loudness) {
+        self.lock().loudness = Some(l);
     }
 
     pub(crate) fn finish(&self, result: Result<Option<PathBuf>, String>) {
@@ -132,6 +141,15 @@ impl Stream {
     /// Bytes produced so far by the render.
     pub fn produced(&self) -> u64 {
         self.shared.lock().len
+    }
+
+    /// The render's loudness, once it has ended well (`None` before, or after a failure).
+    pub fn loudness(&self) -> Option<Loudness> {
+        let st = self.shared.lock();
+        match st.done {
+            Some(Ok(_)) => st.loudness,
+            _ => None,
+        }
     }
 
     /// Blocks until the render ends; the cached file's path, or `None` if not cached.

@@ -120,6 +120,20 @@ pub struct CacheEntry {
     pub engine_version: String,
     /// Seconds since the Unix epoch.
     pub created_unix: u64,
+    /// EBU R128 measurement of the render, made while it was rendered (every format of
+    /// one render has the same); `None` for entries made before loudness was measured
+    /// and files without ReplayGain tags found by an index rebuild.
+    pub loudness: Option<LoudnessRecord>,
+}
+
+/// A render's loudness as the cache index keeps it (see `encode::loudness`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct LoudnessRecord {
+    /// Integrated loudness, LUFS; `None`: silent (nothing above the -70 LUFS gate).
+    pub integrated_lufs: Option<f64>,
+    /// True peak, dBTP; `None`: digital silence.
+    pub true_peak_dbtp: Option<f64>,
 }
 
 /// The database. Cheap to share behind an `Arc`; methods take `&self`.

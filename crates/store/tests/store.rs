@@ -1,7 +1,9 @@
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use store::{CacheEntry, JsonlLog, Store, StoreError, Table, CACHE_INDEX, JOBS, SETTINGS};
+use store::{
+    CacheEntry, JsonlLog, LoudnessRecord, Store, StoreError, Table, CACHE_INDEX, JOBS, SETTINGS,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 struct Job {
@@ -107,6 +109,43 @@ fn cache_index_replace_all() {
     assert_eq!(all[0].file, "C/c-sidflow-6581.mp3");
     assert!(s.cache_get("A/a-sidflow-6581.mp3").unwrap().is_none());
     assert_eq!(s.count(CACHE_INDEX).unwrap(), 1);
+}
+
+#[test]
+fn cache_entries_without_loudness_still_read_and_loudness_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("x.redb")).unwrap();
+    // An entry as written before the loudness field existed.
+    #[derive(Serialize)]
+    struct Old<'a> {
+        file: &'a str,
+        size: u64,
+        engine: &'a str,
+    }
+    let old = Old {
+        file: "A/a-sidflow-6581.mp3",
+        size: 5,
+        engine: "sidflow",
+    };
+    s.put(CACHE_INDEX, old.file, &old).unwrap();
+    let e = s.cache_get(old.file).unwrap().unwrap();
+    assert_eq!((e.size, e.loudness), (5, None));
+    // A measured render, and a silent one (no loudness, no peak: JSON null, not -inf).
+    for l in [
+        LoudnessRecord {
+            integrated_lufs: Some(-14.25),
+            true_peak_dbtp: Some(-0.75),
+        },
+        LoudnessRecord::default(),
+    ] {
+        let e = CacheEntry {
+            file: "B/b-sidflow-6581.flac".into(),
+            loudness: Some(l),
+            ..Default::default()
+        };
+        s.cache_put(&e).unwrap();
+        assert_eq!(s.cache_get(&e.file).unwrap(), Some(e));
+    }
 }
 
 #[test]

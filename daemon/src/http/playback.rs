@@ -193,7 +193,9 @@ pub async fn audio(app: Arc<App>, req: Req) -> Reply {
     // Opening may start a render: file system work, so off the async threads.
     let opened = blocking(move || {
         let playback = a.playback.clone();
-        a.media.open(&v, || playback.render_request(&t, &v))
+        a.media.open(&v, crate::media::tune_info(&t), || {
+            playback.render_request(&t, &v)
+        })
     })
     .await?
     .map_err(|e| ApiError::unavailable(format!("{e:#}")))?;

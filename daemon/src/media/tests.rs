@@ -101,6 +101,7 @@ fn variant(format: Format) -> Variant {
 
 fn req() -> anyhow::Result<RenderRequest> {
     Ok(RenderRequest {
+        info: Default::default(),
         sid: Arc::new(Vec::new()),
         song: 1,
         chip: Chip::Mos6581,
@@ -136,10 +137,10 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
     let (m, eng, dir) = setup("share", 44_100, 10, &["wav"]);
     let v = variant(Format::Wav);
-    let Opened::Rendering(a) = m.open(&v, req).unwrap() else {
+    let Opened::Rendering(a) = m.open(&v, Default::default(), req).unwrap() else {
         panic!("expected a render")
     };
-    let Opened::Rendering(b) = m.open(&v, req).unwrap() else {
+    let Opened::Rendering(b) = m.open(&v, Default::default(), req).unwrap() else {
         panic!("expected to join")
     };
     let (a, b) = (drain(a).unwrap(), drain(b).unwrap());
@@ -158,12 +159,16 @@ fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
     );
     let cached = std::fs::read(&path).unwrap();
     assert_eq!(cached.len(), a.len());
-    // WAV: only the two size fields are patched at the end.
+    // WAV: only the header (sizes, final tags) is patched at the end, never the audio.
+    let h = wav_data_start(&cached);
     let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != cached[i]).collect();
-    assert!(differ.iter().all(|&i| i < 44), "{differ:?}");
-    assert_eq!(cached.len(), 44 + 44_100 * 2);
+    assert!(differ.iter().all(|&i| i < h), "{differ:?}");
+    assert_eq!(cached.len() - h, 44_100 * 2);
     // Now it is cached (and indexed): no new render.
-    assert!(matches!(m.open(&v, req).unwrap(), Opened::Cached(_)));
+    assert!(matches!(
+        m.open(&v, Default::default(), req).unwrap(),
+        Opened::Cached(_)
+    ));
     assert_eq!(eng.opened.load(Ordering::SeqCst), 1);
     let listed = m.cache.variants(&tune()).unwrap();
     assert_eq!(listed.len(), 1);
@@ -176,7 +181,7 @@ fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
 fn formats_not_cached_still_stream_and_leave_nothing() {
     let (m, _eng, dir) = setup("nocache", 8_000, 0, &["mp3"]);
     let v = variant(Format::Flac);
-    let Opened::Rendering(a) = m.open(&v, req).unwrap() else {
+    let Opened::Rendering(a) = m.open(&v, Default::default(), req).unwrap() else {
         panic!()
     };
     let a = drain(a).unwrap();
@@ -192,7 +197,7 @@ fn formats_not_cached_still_stream_and_leave_nothing() {
 fn shutdown_cancels_and_deletes_the_partial_file() {
     let (m, _eng, dir) = setup("cancel", 44_100 * 60, 20, &["wav"]);
     let v = variant(Format::Wav);
-    let Opened::Rendering(a) = m.open(&v, req).unwrap() else {
+    let Opened::Rendering(a) = m.open(&v, Default::default(), req).unwrap() else {
         panic!()
     };
     std::thread::sleep(Duration::from_millis(100));
@@ -205,7 +210,10 @@ fn shutdown_cancels_and_deletes_the_partial_file() {
     assert!(drain(a).is_err(), "the listener sees the failure");
     assert!(!m.is_cached(&v));
     assert!(files(&dir.join("cache")).is_empty(), "no half file");
-    assert!(m.open(&v, req).is_err(), "no new renders after shutdown");
+    assert!(
+        m.open(&v, Default::default(), req).is_err(),
+        "no new renders after shutdown"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -279,7 +287,7 @@ fn one_render_feeds_every_format() {
         assert!(m.is_cached(v), "{:?}", v.format);
     }
     let wav = std::fs::read(m.cache.path_of(&vs[2])).unwrap();
-    assert_eq!(wav.len(), 44 + 44_100 * 2);
+    assert_eq!(wav.len() - wav_data_start(&wav), 44_100 * 2);
     assert_eq!(
         &std::fs::read(m.cache.path_of(&vs[1])).unwrap()[..4],
         b"fLaC"
@@ -289,4 +297,12 @@ fn one_render_feeds_every_format() {
         .unwrap();
     assert_eq!(eng.opened.load(Ordering::SeqCst), 1);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Where a WAV file's samples start (after the tags the cache writes into its header).
+fn wav_data_start(wav: &[u8]) -> usize {
+    wav.windows(4)
+        .position(|w| w == b"data")
+        .expect("a data chunk")
+        + 8
 }
