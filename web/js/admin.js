@@ -4,6 +4,7 @@ import { api, el, setCsrf } from "./api.js";
 import { createShell } from "./shell.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
+import { onEvent, startEvents } from "./events.js";
 
 const shell = createShell();
 const main = document.getElementById("main");
@@ -46,6 +47,7 @@ function loginForm(first) {
 }
 
 function start() {
+  startEvents({ admin: true });
   shell.add("play", "Play", playPanel(shell));
   shell.add("prefs", "Preferences", prefsPanel(shell));
   shell.add("jobs", "Render jobs", jobsPanel());
@@ -116,8 +118,7 @@ function jobsPanel() {
     folder.replaceChildren(el("option", { value: "", text: "Whole library" }),
       ...d.folders.map((f) => el("option", { value: f.path, text: `${f.name} (${f.tunes})` })));
   }
-  const es = new EventSource("/api/admin/events");
-  es.addEventListener("job", (m) => { try { const j = JSON.parse(m.data); jobs.set(j.id, j); draw(); } catch {} });
+  onEvent("job", (j) => { jobs.set(j.id, j); draw(); });
   const panel = el("section", { class: "grid" }, form, el("div", { class: "card" }, el("h2", { text: "Jobs" }), list));
   panel.addEventListener("shown", () => { refresh(); folders().catch(() => {}); });
   setInterval(() => { if (!panel.hidden) refresh(); }, 5000);

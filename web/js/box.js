@@ -2,6 +2,7 @@
 // driven through /api/box). Shown only when the box has a working line-out. Shared by / and
 // /admin through play.js.
 import { api, el, ApiError } from "./api.js";
+import { onEvent } from "./events.js";
 
 const KEY = "sidflow.output";
 
@@ -65,10 +66,7 @@ export function boxOutput(shell, { onState = () => {}, onSelect = () => {} } = {
   volume.addEventListener("input", () => volume.setAttribute("aria-valuetext", `${volume.value} %`));
   volume.addEventListener("change", () => command("volume", { volume: Number(volume.value) }));
 
-  if (window.EventSource) {
-    const es = new EventSource("/api/events");
-    es.addEventListener("box", () => { if (selected) refresh(); });
-  }
+  onEvent("box", () => { if (selected) refresh(); });
   refresh().then(() => select(selected));
 
   return {

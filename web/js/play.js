@@ -5,6 +5,7 @@
 import { api, el, fmtTime, icon } from "./api.js";
 import { loadPrefs, onPrefs } from "./prefs.js";
 import { boxOutput } from "./box.js";
+import { onEvent } from "./events.js";
 import { createLibrary } from "./play/library.js";
 import { createQueue } from "./play/queue.js";
 import { createPlayer } from "./play/player.js";
@@ -166,13 +167,8 @@ export function playPanel(shell) {
     else if (e.key === "/") { e.preventDefault(); library.focusSearch(); }
   });
 
-  // What is playing on this box (server-sent events).
-  if (window.EventSource) {
-    const es = new EventSource("/api/events");
-    es.addEventListener("playing", (m) => {
-      try { const d = JSON.parse(m.data); library.setLastPlayed(`Last started on this box: ${d.title} by ${d.author}`); } catch {}
-    });
-  }
+  // What is playing on this box (server-sent events, shared by this browser's tabs).
+  onEvent("playing", (d) => library.setLastPlayed(`Last started on this box: ${d.title} by ${d.author}`));
 
   const panel = el("section", {}, el("div", { class: "grid" }, library.el, el("div", { class: "stack" }, nowCard, queue.el)));
   library.browse("");
