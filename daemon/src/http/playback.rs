@@ -62,6 +62,8 @@ struct Session<'a> {
     tune: &'a library::Tune,
     song: u16,
     duration_ms: Option<u64>,
+    /// What the audio lasts: the song length, or the default a render uses without one.
+    length_ms: u64,
     variant: VariantInfo<'a>,
     urls: Urls,
 }
@@ -120,6 +122,10 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
         tune: &t,
         song,
         duration_ms: t.duration_ms(song),
+        length_ms: t
+            .duration_ms(song)
+            .filter(|&ms| ms > 0)
+            .unwrap_or(app.playback.default_song.as_millis() as u64),
         variant: VariantInfo {
             platform: s.platform,
             chip: s.chip.as_str(),
