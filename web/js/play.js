@@ -1,40 +1,54 @@
 // The Play panel: library browser and search, queue, now playing (elapsed/total, seek,
-// subtune, variant) and rating. The same component serves listeners and the operator.
-// The parts live in ./play/: library, queue, player, ratings, playlists; this file lays
-// them out and wires them together.
+// songs, format) and rating. The same component serves listeners and the operator.
+// The parts live in ./play/: library, queue, player (and its sources), ratings,
+// playlists, cover; this file lays them out and wires them together: the now-playing
+// card and the phone's mini-player, keyboard shortcuts, links (#/tune/PATH?song=N) and
+// the lock screen (Media Session).
 import { api, el, fmtTime, icon } from "./api.js";
 import { loadPrefs, onPrefs } from "./prefs.js";
 import { boxOutput } from "./box.js";
 import { onEvent } from "./events.js";
 import { createLibrary } from "./play/library.js";
-import { createQueue } from "./play/queue.js";
+import { createQueue, songOf } from "./play/queue.js";
 import { createPlayer } from "./play/player.js";
 import { createRatings } from "./play/ratings.js";
 import { createPlaylists } from "./play/playlists.js";
+import { coverURL } from "./play/cover.js";
+
+const SHORTCUTS = [["Space", "Play or pause"], ["← / →", "Back or ahead 5 seconds"], ["N / P", "Next or previous in the queue"],
+  ["L", "Like (again: take it back)"], ["/", "Search the library"], ["?", "This list"], ["Esc", "Close a dialog"]];
 
 export function playPanel(shell) {
   // ---- now playing ----
+  const cover = el("img", { class: "cover", id: "now-cover", alt: "", width: "96", height: "96", hidden: true });
   const title = el("p", { class: "title", id: "now-title", text: "Nothing playing" });
   const meta = el("p", { class: "meta", id: "now-meta", text: "Pick a tune from the library." });
   const badges = el("div", { class: "badges", id: "now-badges" });
+  const status = el("p", { class: "status", id: "now-status", role: "status", "aria-live": "polite" });
   const playBtn = el("button", { class: "btn icon big primary", id: "play-pause", "aria-label": "Play", onclick: () => toggle() }, icon("play", 26));
-  const prevBtn = el("button", { class: "btn icon", "aria-label": "Previous in queue", onclick: () => queue.step(-1) }, icon("prev"));
-  const nextBtn = el("button", { class: "btn icon", "aria-label": "Next in queue", onclick: () => queue.step(1) }, icon("next"));
-  const seek = el("input", { type: "range", min: "0", max: "0", step: "0.1", value: "0", id: "seek", "aria-label": "Position" });
-  const time = el("span", { class: "time", id: "time", text: "0:00 / –:––", "aria-live": "off" });
-  const songSel = el("select", { id: "subtune", "aria-label": "Song (subtune)" });
-  const fmtSel = el("select", { id: "variant", "aria-label": "Audio format for this tune" });
+  const prevBtn = el("button", { class: "btn icon", id: "prev", "aria-label": "Previous in queue", onclick: () => queue.step(-1) }, icon("prev"));
+  const nextBtn = el("button", { class: "btn icon", id: "next", "aria-label": "Next in queue", onclick: () => queue.step(1) }, icon("next"));
+  const seek = el("input", { type: "range", min: "0", max: "0", step: "0.1", value: "0", id: "seek", "aria-label": "Position",
+    "aria-valuetext": "0:00" });
+  const time = el("span", { class: "time", id: "time", text: "0:00 / –:––", "aria-hidden": "true" });
+  const songs = el("div", { class: "songs", id: "songs", role: "group", "aria-label": "Songs of this tune" });
+  const fmtSel = el("select", { id: "variant" });
   const variantsInfo = el("span", { class: "muted", id: "variants-info" });
+  const dlSid = el("a", { class: "btn", id: "download-sid", download: "", hidden: true, text: ".sid" });
+  const dlAudio = el("a", { class: "btn", id: "download-audio", download: "", hidden: true });
   // What HVSC's STIL (or the demo library's) says about the tune and this song.
-  const stilInfo = el("div", { class: "muted", id: "now-stil", "aria-label": "About this tune" });
+  const stilInfo = el("div", { class: "muted stil", id: "now-stil" });
 
   // Output: this browser, or the box's own line-out.
   function setPlayIcon(playing) {
-    playBtn.replaceChildren(icon(playing ? "pause" : "play", 26));
-    playBtn.setAttribute("aria-label", playing ? "Pause" : "Play");
+    for (const b of [playBtn, miniPlay]) {
+      b.replaceChildren(icon(playing ? "pause" : "play", b === playBtn ? 26 : 22));
+      b.setAttribute("aria-label", playing ? "Pause" : "Play");
+    }
   }
   const box = boxOutput(shell, {
     onState: (s) => {
+      player.lineoutState(s);
       setPlayIcon(s.state === "playing");
       time.textContent = s.state === "idle" ? "on the box: idle" : `on the box: ${s.state}`;
     },
@@ -50,7 +64,8 @@ export function playPanel(shell) {
     skip: () => queue.step(1) });
   const playlists = createPlaylists({ shell, queue });
   queue.el.append(playlists.el);
-  const library = createLibrary({ shell, onPlay: (t) => queue.playNow(t), onQueue: (t) => queue.enqueue(t) });
+  const library = createLibrary({ shell, onPlay: (t) => queue.playNow(t), onQueue: (t) => queue.enqueue(t),
+    onPlayNext: (t) => queue.playNext(t), playing: () => player.tune });
 
   // C64 Ultimates on the network: play the tune on one, or listen to one live.
   const devSel = el("select", { id: "device", "aria-label": "C64 Ultimate" });
@@ -60,19 +75,17 @@ export function playPanel(shell) {
     catch (e) { shell.error(`The C64 did not start: ${e.message}`); }
   } });
   const devLive = el("button", { class: "btn", id: "device-live", text: "Listen live", onclick: async () => {
+    const name = devSel.selectedOptions[0]?.textContent || "the C64";
     if (box.active()) {
       const tr = await box.playDevice(devSel.value);
       if (!tr) return;
       player.forget();
-      title.textContent = tr.title;
-      meta.textContent = "Whatever the C64 is playing right now, on the box."; badges.replaceChildren();
-      ratings.setEnabled(false);
+      showLive(tr.title, "Whatever the C64 is playing right now, on the box.");
       return;
     }
-    title.textContent = `Live from ${devSel.selectedOptions[0]?.textContent || "the C64"}`;
-    meta.textContent = "Whatever the C64 is playing right now."; badges.replaceChildren();
-    ratings.setEnabled(false);
-    player.playLive(`/api/devices/${encodeURIComponent(devSel.value)}/live`);
+    showLive(`Live from ${name}`, "Whatever the C64 is playing right now.");
+    live = true;
+    player.live(`/api/devices/${encodeURIComponent(devSel.value)}/live`);
   } });
   const devRow = el("div", { class: "row", id: "devices-row", hidden: true }, el("label", { for: "device", text: "C64" }), devSel, devPlay, devLive);
   async function loadDevices() {
@@ -86,35 +99,108 @@ export function playPanel(shell) {
   loadDevices();
   setInterval(loadDevices, 60_000);
 
-  const nowCard = el("div", { class: "card now", "aria-label": "Now playing", role: "region" },
-    el("h2", { text: "Now playing" }), title, meta, badges, stilInfo, box.el,
+  const songRow = el("div", { class: "row", id: "song-row" }, el("span", { class: "label", text: "Song" }), songs);
+  const fmtRow = el("div", { class: "row", id: "format-row" }, el("label", { for: "variant", text: "Format" }), fmtSel,
+    variantsInfo, dlSid, dlAudio);
+  const nowCard = el("section", { class: "card now", "aria-labelledby": "now-h" },
+    el("h2", { id: "now-h", text: "Now playing" }),
+    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), status, stilInfo, box.el,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
-      el("div", { class: "seek", style: "flex:1" }, seek, time)),
-    el("div", { class: "row" }, el("label", { for: "subtune", text: "Song" }), songSel,
-      el("label", { for: "variant", text: "Format" }), fmtSel, variantsInfo),
-    ratings.el, devRow, player.audio);
+      el("div", { class: "seek" }, seek, time)),
+    songRow, fmtRow, ratings.el, devRow, player.audio);
 
-  function showNow(v) {
-    const t = player.tune;
+  // ---- the phone's mini-player: stays at the bottom while the now-playing card is away ----
+  const miniTitle = el("span", { class: "t", id: "mini-title" });
+  const miniBar = el("div", { class: "bar" }, el("div", { id: "mini-progress" }));
+  const miniPlay = el("button", { class: "btn icon primary", id: "mini-play", "aria-label": "Play", onclick: () => toggle() }, icon("play", 22));
+  const miniNext = el("button", { class: "btn icon", id: "mini-next", "aria-label": "Next in queue", onclick: () => queue.step(1) }, icon("next", 22));
+  const mini = el("div", { class: "mini", id: "mini", role: "region", "aria-label": "Player", hidden: true },
+    miniBar, el("button", { class: "name", id: "mini-open", onclick: () => { nowCard.scrollIntoView({ block: "start" }); playBtn.focus(); } },
+      miniTitle), miniPlay, miniNext);
+  let nowVisible = true;
+  const showMini = () => {
+    mini.hidden = !(player.tune || player.source !== "stream") || nowVisible || panel.hidden || !title.dataset.loaded;
+    document.body.classList.toggle("has-mini", !mini.hidden);
+  };
+  if (window.IntersectionObserver) {
+    new IntersectionObserver(([e]) => { nowVisible = e.isIntersecting; showMini(); }, { threshold: 0.05 }).observe(playBtn);
+  }
+
+  function showSongs(t, current) {
+    songs.replaceChildren(...Array.from({ length: t.songs }, (_, i) => {
+      const n = i + 1, d = t.durations_ms && t.durations_ms[i];
+      return el("button", { class: `btn song${n === t.start_song ? " start" : ""}`, "aria-pressed": String(n === current),
+        "aria-label": `Song ${n}${n === t.start_song ? " (start song)" : ""}`,
+        title: `Song ${n}${d ? ` (${fmtTime(d / 1000)})` : ""}${n === t.start_song ? ", the start song" : ""}`,
+        text: String(n), onclick: () => player.tune && player.load(player.tune, n, { format: player.format }) });
+    }));
+    songRow.hidden = false;
+  }
+
+  function showNow(tr) {
+    const t = tr.tune, v = tr.variant;
     title.textContent = t.title || t.path;
+    title.dataset.loaded = "1";
     meta.textContent = [t.author, t.released].filter(Boolean).join(" · ");
     badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : "software",
       v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null].filter(Boolean).map((b) => el("span", { class: "badge", text: b })));
-    songSel.replaceChildren(...Array.from({ length: t.songs }, (_, i) =>
-      el("option", { value: String(i + 1), selected: i + 1 === player.song, text: `${i + 1} / ${t.songs}${t.durations_ms[i] ? ` (${fmtTime(t.durations_ms[i] / 1000)})` : ""}` })));
-    fmtSel.replaceChildren(...["mp3", "flac", "wav"].map((f) => el("option", { value: f, selected: f === player.format, text: f.toUpperCase() })));
-    seek.max = String(isFinite(player.total) ? player.total : 0);
+    cover.src = coverURL(t, 192);
+    cover.hidden = false;
+    showSongs(t, tr.song);
+    fmtRow.hidden = false;
+    fmtSel.replaceChildren(...["mp3", "flac", "wav"].map((f) => el("option", { value: f, selected: f === tr.format, text: f.toUpperCase() })));
+    fmtSel.setAttribute("aria-label", "Audio format");
+    seek.disabled = box.active();
+    seek.max = String(isFinite(tr.duration) ? tr.duration : 0);
+    seek.value = "0";
+    miniTitle.textContent = `${t.title} · ${t.author}`;
+    dlSid.hidden = !tr.session;
+    if (tr.session) { dlSid.href = tr.session.urls.sid; dlSid.setAttribute("aria-label", `Download ${t.title}.sid`); }
+    showDownload(tr);
     ratings.reset();
     document.title = `${t.title} · SIDFlow`;
+    showMini();
+  }
+
+  // The audio file, offered once it is whole (cached, or its render is done).
+  function showDownload(tr = player.track) {
+    const ok = tr && tr.session && (tr.variant.cached || player.rendered === Infinity);
+    dlAudio.hidden = !ok;
+    if (ok) {
+      dlAudio.href = tr.session.urls.audio;
+      dlAudio.textContent = tr.format.toUpperCase();
+      dlAudio.setAttribute("aria-label", `Download ${tr.tune.title} as ${tr.format.toUpperCase()}`);
+    }
+  }
+
+  function showLive(what, about) {
+    title.textContent = what;
+    title.dataset.loaded = "1";
+    meta.textContent = about;
+    badges.replaceChildren(el("span", { class: "badge", text: "live" }));
+    cover.hidden = true;
+    stilInfo.replaceChildren();
+    status.textContent = "";
+    // Nothing of the tune before: no songs, formats, position or queue marker.
+    songs.replaceChildren(); songRow.hidden = true; fmtRow.hidden = true;
+    seek.value = "0"; seek.max = "0"; seek.disabled = true; seek.setAttribute("aria-valuetext", "live");
+    time.textContent = "live";
+    ratings.setEnabled(false);
+    queue.unmark();
+    miniTitle.textContent = what;
+    showMini();
   }
 
   async function loadVariants() {
+    const tr = player.track;
+    if (!tr) return;
     try {
-      const d = await api(`/api/library/tune?md5=${player.tune.md5}`);
+      const d = await api(`/api/library/tune?md5=${tr.tune.md5}`);
+      if (player.track !== tr) return;
       showStil(d.stil);
-      const mine = d.variants.filter((v) => v.song === player.song);
-      const sv = player.session && player.session.variant;
-      variantsInfo.textContent = sv && sv.platform === "hardware" && !sv.cached
+      const mine = d.variants.filter((v) => v.song === tr.song);
+      const sv = tr.variant;
+      variantsInfo.textContent = tr.session && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
         : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : ""}`).join(", ")}` : "rendering on first play";
     } catch { variantsInfo.textContent = ""; }
@@ -131,46 +217,156 @@ export function playPanel(shell) {
     stilInfo.replaceChildren(...lines);
   }
 
+  // Play on a fresh page: where the queue was, else the first tune on screen, else the radio.
   function toggle() {
-    player.toggle(() => { if (queue.items.length) queue.step(queue.index < 0 ? 1 : 0); });
+    if (player.tune || player.source !== "stream" || live) { player.toggle(); return; }
+    queue.resume(() => {
+      const first = library.firstTune();
+      return first ? queue.playNow(first) : queue.step(1);
+    });
   }
+  let live = false;
 
-  player.on("track", ({ variant }) => { showNow(variant); loadVariants(); });
-  player.on("state", ({ playing }) => setPlayIcon(playing));
+  // ---- links: #/tune/PATH?song=N names what plays; back and forward move between songs ----
+  const hashOf = (t, song) => `#/tune/${t.path.split("/").map(encodeURIComponent).join("/")}${song !== t.start_song ? `?song=${song}` : ""}`;
+  function parseHash(h = location.hash) {
+    const m = /^#\/tune\/([^?]+)(?:\?song=(\d+))?$/.exec(h);
+    if (!m) return null;
+    try { return { path: m[1].split("/").map(decodeURIComponent).join("/"), song: m[2] ? Number(m[2]) : null }; }
+    catch { return null; }
+  }
+  let fromHistory = false;
+  async function openLink(link, autoplay) {
+    try {
+      const d = await api(`/api/library/tune?path=${encodeURIComponent(link.path)}`);
+      const song = link.song && link.song >= 1 && link.song <= d.tune.songs ? link.song : d.tune.start_song;
+      fromHistory = true;
+      if (autoplay) await queue.playNow(d.tune, song);
+      else await queue.playNow(d.tune, song);
+    } catch (e) { shell.error(`That link names no tune of this box (${e.message}).`); }
+    finally { fromHistory = false; }
+  }
+  addEventListener("popstate", () => {
+    const link = parseHash();
+    if (link && !(player.tune && player.tune.path === link.path && player.song === (link.song || player.tune.start_song))) openLink(link, true);
+  });
+
+  // ---- the lock screen and headset keys ----
+  const ms = navigator.mediaSession;
+  if (ms) {
+    const on = (a, fn) => { try { ms.setActionHandler(a, fn); } catch { /* not supported here */ } };
+    on("play", () => player.play());
+    on("pause", () => player.pause());
+    on("nexttrack", () => queue.step(1));
+    on("previoustrack", () => queue.step(-1));
+    on("seekto", (d) => player.seek(d.seekTime));
+    on("seekbackward", (d) => player.seek(player.time - (d.seekOffset || 10)));
+    on("seekforward", (d) => player.seek(player.time + (d.seekOffset || 10)));
+  }
+  let posAt = 0;
+
+  player.on("track", (tr) => {
+    live = false;
+    library.highlight();
+    status.textContent = "";
+    showNow(tr);
+    loadVariants();
+    if (!fromHistory && hashOf(tr.tune, tr.song) !== location.hash) history.pushState(null, "", hashOf(tr.tune, tr.song));
+    else if (fromHistory) history.replaceState(null, "", hashOf(tr.tune, tr.song));
+    if (ms && window.MediaMetadata) {
+      ms.metadata = new MediaMetadata({ title: tr.tune.title || tr.tune.path, artist: tr.tune.author || "",
+        album: [tr.tune.released, tr.tune.songs > 1 ? `song ${tr.song} of ${tr.tune.songs}` : null].filter(Boolean).join(" · "),
+        artwork: [{ src: coverURL(tr.tune, 256), sizes: "256x256", type: "image/png" }] });
+    }
+  });
+  player.on("state", ({ playing }) => {
+    setPlayIcon(playing);
+    if (ms) ms.playbackState = playing ? "playing" : "paused";
+  });
   player.on("time", ({ time: now, duration }) => {
     time.textContent = `${fmtTime(now)} / ${fmtTime(duration)}`;
     if (document.activeElement !== seek) seek.value = String(now);
     if (isFinite(duration)) seek.max = String(duration);
+    seek.setAttribute("aria-valuetext", `${fmtTime(now)} of ${fmtTime(duration)}`);
+    miniBar.firstChild.style.width = isFinite(duration) && duration > 0 ? `${Math.min(100, (100 * now) / duration)}%` : "0";
+    if (ms && ms.setPositionState && isFinite(duration) && duration > 0 && Date.now() - posAt > 1000) {
+      posAt = Date.now();
+      try { ms.setPositionState({ duration, position: Math.min(now, duration), playbackRate: 1 }); } catch { /* ignore */ }
+    }
   });
+  player.on("waiting", (w) => {
+    status.textContent = !w ? "" : w.percent !== null && w.percent !== undefined ? `rendering… ${w.percent} %` : "loading…";
+  });
+  onEvent("render", () => showDownload());
+  let failures = 0;
   player.on("ended", () => {
-    // "Every song of a tune": the next subtune first (not for a song the radio picked).
-    const cur = queue.current();
-    if (loadPrefs().subtunes === "all" && player.tune && player.song < player.tune.songs && !(cur && cur.pick_song)) {
-      player.start(player.tune, player.song + 1, { format: player.format });
-    } else queue.step(1);
+    failures = 0;
+    // "Every song of a tune": the next song first (not for a song the radio or a list picked).
+    const cur = queue.current(), t = player.tune;
+    if (loadPrefs().subtunes === "all" && t && player.song < t.songs && !(cur && cur.pick_song) && queue.repeat !== "one") {
+      player.load(t, player.song + 1, { format: player.format });
+    } else queue.step(1, { auto: true });
   });
+  player.on("error", ({ message, fatal }) => {
+    shell.error(message);
+    status.textContent = "";
+    // The queue never stalls on a song that cannot play, but stops after a round of failures.
+    if (fatal && ++failures <= Math.max(3, queue.items.length)) queue.step(1);
+  });
+  seek.addEventListener("input", () => { time.textContent = `${fmtTime(Number(seek.value))} / ${fmtTime(Number(seek.max))}`; });
   seek.addEventListener("change", () => player.seek(Number(seek.value)));
-  songSel.addEventListener("change", () => player.tune && player.start(player.tune, Number(songSel.value), { format: player.format }));
-  fmtSel.addEventListener("change", () => player.tune && player.start(player.tune, player.song, { format: fmtSel.value, at: player.time }));
+  fmtSel.addEventListener("change", () => player.tune && player.load(player.tune, player.song, { format: fmtSel.value, at: player.time }));
   onPrefs(() => { if (player.tune) variantsInfo.textContent = "preferences apply from the next tune"; });
 
-  // Keyboard: Space play/pause, ←/→ seek 5 s, N/P next/previous, / search.
+  // ---- keyboard ----
+  const help = () => {
+    const dlg = document.getElementById("shortcuts") || document.body.appendChild(el("dialog", { id: "shortcuts", class: "card dialog",
+      "aria-labelledby": "shortcuts-h" }, el("h2", { id: "shortcuts-h", text: "Keyboard shortcuts" }),
+      el("table", {}, el("tbody", {}, ...SHORTCUTS.map(([k, what]) => el("tr", {}, el("th", {}, el("kbd", { text: k })), el("td", { text: what }))))),
+      el("form", { method: "dialog", class: "row end" }, el("button", { class: "btn primary", text: "Close" }))));
+    dlg.showModal();
+  };
+  const rowButton = (t) => t.closest("#library button.name, #queue button.name, #mini-open");
   document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || panel.hidden || document.querySelector("dialog[open]")) return;
     if (e.target.closest("input,select,textarea") && e.key !== "Escape") return;
-    if (e.target.closest("button") && (e.key === " " || e.key === "Enter")) return;
-    if (panel.hidden) return;
+    // Space on a tune of the library or the queue: play/pause, never "play it again".
+    if (e.key === " " && rowButton(e.target)) { e.preventDefault(); toggle(); return; }
+    if (e.target.closest("button,a") && (e.key === " " || e.key === "Enter")) return;
+    // Arrow keys belong to what has them (tabs, the queue's handles).
+    if (e.key.startsWith("Arrow") && e.target.closest("[role=tablist],.handle")) return;
     if (e.key === " ") { e.preventDefault(); toggle(); }
-    else if (e.key === "ArrowRight" && player.session) player.seek(player.time + 5);
-    else if (e.key === "ArrowLeft" && player.session) player.seek(Math.max(0, player.time - 5));
+    else if (e.key === "ArrowRight" && player.tune) player.seek(player.time + 5);
+    else if (e.key === "ArrowLeft" && player.tune) player.seek(Math.max(0, player.time - 5));
     else if (e.key === "n" || e.key === "N") queue.step(1);
     else if (e.key === "p" || e.key === "P") queue.step(-1);
+    else if (e.key === "l" || e.key === "L") document.getElementById("like").click();
     else if (e.key === "/") { e.preventDefault(); library.focusSearch(); }
+    else if (e.key === "?") { e.preventDefault(); help(); }
   });
+  // The activation of a focused button by Space happens on keyup: not for tune rows.
+  document.addEventListener("keyup", (e) => { if (e.key === " " && rowButton(e.target)) e.preventDefault(); });
 
   // What is playing on this box (server-sent events, shared by this browser's tabs).
   onEvent("playing", (d) => library.setLastPlayed(`Last started on this box: ${d.title} by ${d.author}`));
 
-  const panel = el("section", {}, el("div", { class: "grid" }, library.el, el("div", { class: "stack" }, nowCard, queue.el)));
+  const panel = el("section", {}, el("div", { class: "grid" }, library.el, el("div", { class: "stack" }, nowCard, queue.el)), mini);
+  panel.addEventListener("shown", showMini);
+  const helpBtn = el("button", { class: "btn icon help", id: "help", "aria-label": "Keyboard shortcuts", title: "Keyboard shortcuts (?)",
+    onclick: help, text: "?" });
+  document.querySelector("header.top")?.append(helpBtn);
+  songRow.hidden = true; fmtRow.hidden = true; seek.disabled = true;
+
+  // A fresh page: the tune a link names, else what the queue held last time (ready to play).
+  const link = parseHash();
+  if (link) openLink(link, true);
+  else if (queue.restored) {
+    const r = queue.restored;
+    title.textContent = r.tune.title || r.tune.path;
+    meta.textContent = [r.tune.author, r.tune.released, "press Play to go on"].filter(Boolean).join(" · ");
+    cover.src = coverURL(r.tune, 192);
+    cover.hidden = false;
+  }
   library.browse("");
   return panel;
 }

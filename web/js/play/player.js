@@ -1,120 +1,116 @@
-// The player: plays one song of a tune from the box's stream (a playback session and its
-// audio URL) in this page's <audio>, or hands it to the box's line-out when that output is
-// chosen. It keeps the session alive while playing and reports what happens as events:
-//   "track"  {tune, song, format, variant, session}   a song was loaded
-//   "state"  {playing}                                 playing or paused
-//   "time"   {time, duration}                          the position moved
-//   "ended"                                           the song played to its end
-import { api, el, ApiError } from "../api.js";
+// The player: ONE interface over the page's playback sources, so the rest of the page does
+// not care where the sound comes from.
+//
+//   player.load(tune, song, {format, at, autoplay}) -> Promise<track|null>
+//   player.play() / pause() / toggle() / seek(seconds) / next() / previous()
+//   player.on(type, fn) with events
+//     "track"   {tune, song, format, variant, session, duration, source}  a song was loaded
+//     "state"   {playing}
+//     "time"    {time, duration}
+//     "waiting" {percent} or null   waiting for the render (percent known) or the network
+//     "ended"                        the song played to its end (the queue moves on)
+//     "error"   {message, fatal}     fatal: the song cannot go on (the queue moves on)
+//
+// A source is an object with the same methods plus `name`, `canSeek`, `time`, `duration`,
+// `paused` and `on()`; `load` rejects when the source refuses the song (nothing changes
+// then). Sources today: "stream" (the box streams the song to this page, ./stream.js) and
+// "lineout" (the box's own line-out, ../box.js). An in-browser engine plugs in the same way:
+// add it to `sources` and let `pick()` choose it.
+import { ApiError } from "../api.js";
 import { loadPrefs } from "../prefs.js";
+import { createStreamSource } from "./stream.js";
 
-const RENEW_MS = 60_000;
-
-export function createPlayer({ shell, box }) {
-  const audio = el("audio", { preload: "auto", id: "audio" });
-  const st = { session: null, tune: null, song: 1, format: null, total: NaN, renewing: null, seekTo: null };
+function lineoutSource(box) {
   const subs = new Map();
   const emit = (type, data) => { for (const fn of subs.get(type) || []) fn(data); };
+  return {
+    name: "lineout",
+    canSeek: false,
+    async load(tune, song, { prefs, format }) {
+      const tr = await box.play(tune, song, { ...prefs, format: format || prefs.format });
+      if (!tr) throw new Error("refused"); // box.play said why
+      return { tune, song: tr.song, format: tr.format,
+        variant: { platform: tr.platform, chip: tr.chip, format: tr.format || "live" }, session: null, duration: NaN };
+    },
+    play() { if (box.status()?.state !== "playing") box.toggle(); },
+    pause() { if (box.status()?.state === "playing") box.toggle(); },
+    toggle() { box.toggle(); },
+    seek() {},
+    stop() {},
+    get time() { return NaN; },
+    get duration() { return NaN; },
+    get paused() { return box.status()?.state !== "playing"; },
+    emit,
+    on(type, fn) { if (!subs.has(type)) subs.set(type, new Set()); subs.get(type).add(fn); },
+  };
+}
 
-  async function start(t, song, { format = null, at = 0, keepPlaying = true } = {}) {
+export function createPlayer({ shell, box }) {
+  const stream = createStreamSource({ shell });
+  const lineout = lineoutSource(box);
+  const subs = new Map();
+  const emit = (type, data) => { for (const fn of subs.get(type) || []) fn(data); };
+  let track = null;
+  let source = stream;
+  let queue = { next() {}, previous() {} };
+  let seq = 0;
+
+  const pick = () => (box.active() ? lineout : stream);
+
+  for (const src of [stream, lineout]) {
+    for (const type of ["state", "time", "waiting", "ended", "error"]) {
+      src.on(type, (d) => { if (src === source) emit(type, d); });
+    }
+  }
+
+  async function load(tune, song, { format = null, at = 0, autoplay = true } = {}) {
     const prefs = loadPrefs();
-    const body = { path: t.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: format || prefs.format } };
-    if (box.active()) {
-      const tr = await box.play(t, song, body.prefs);
-      if (!tr) return;
-      clearInterval(st.renewing);
-      audio.pause();
-      st.session = null; st.tune = t; st.song = tr.song; st.format = tr.format; st.total = NaN;
-      emit("track", { tune: t, song: tr.song, format: tr.format,
-        variant: { platform: tr.platform, chip: tr.chip, format: tr.format || "live" }, session: null });
-      return;
-    }
+    const src = pick();
+    const mine = ++seq;
     try {
-      const s = await api("/api/play", { method: "POST", body });
-      st.session = s; st.tune = s.tune; st.song = s.song; st.format = s.variant.format;
-      st.total = s.duration_ms ? s.duration_ms / 1000 : NaN;
-      st.seekTo = at > 0 ? at : null;
-      audio.src = s.urls.audio;
-      if (keepPlaying) audio.play().catch(() => {});
-      emit("track", { tune: s.tune, song: s.song, format: s.variant.format, variant: s.variant, session: s });
-      scheduleRenew();
+      const t = await src.load(tune, song, { format, prefs, at, autoplay });
+      if (mine !== seq) return null; // a later load won
+      if (src !== source) source.stop();
+      source = src;
+      track = { ...t, source: src.name };
+      emit("track", track);
+      return track;
     } catch (e) {
-      shell.error(e instanceof ApiError && e.status === 409 ? e.message : `Cannot play ${t.title}: ${e.message}`);
+      if (e.message !== "refused") {
+        // The box's refusal names the Preferences options ("hardware if available").
+        shell.error(e instanceof ApiError && e.status === 409
+          ? `${e.message}${prefs.mode === "hardware" ? " (Preferences › Rendering)" : ""}` : `Cannot play ${tune.title}: ${e.message}`);
+      }
+      return null;
     }
   }
-
-  // Sessions expire when unused; a playing client renews, and opens a new one if it lapsed.
-  function scheduleRenew() {
-    clearInterval(st.renewing);
-    st.renewing = setInterval(async () => {
-      if (!st.session || audio.paused) return;
-      try { await api(st.session.urls.renew, { method: "POST", body: {} }); }
-      catch (e) { if (e.status === 404) start(st.tune, st.song, { format: st.format, at: audio.currentTime, keepPlaying: !audio.paused }); }
-    }, RENEW_MS);
-  }
-
-  // A live stream (a C64 Ultimate's audio): no session, no tune.
-  function playLive(url) {
-    st.session = null; st.tune = null; st.total = NaN;
-    audio.src = url;
-    audio.play().catch(() => {});
-  }
-
-  // The box's line-out took over (or plays something of its own).
-  function forget() {
-    audio.pause();
-    st.session = null; st.tune = null; st.total = NaN;
-  }
-
-  function toggle(fallback) {
-    if (box.active()) { box.toggle(); return; }
-    if (!st.session) { fallback(); return; }
-    if (audio.paused) audio.play().catch((e) => shell.error(`Playback failed: ${e.message}`)); else audio.pause();
-  }
-
-  function seek(t) {
-    if (!st.session || box.active()) return;
-    const r = audio.seekable;
-    for (let i = 0; i < r.length; i++) if (t >= r.start(i) && t <= r.end(i)) { audio.currentTime = t; return; }
-    // Not seekable yet (still rendering): ask again, the finished file supports ranges.
-    st.seekTo = t;
-    const playing = !audio.paused;
-    audio.src = `${st.session.urls.audio}?t=${Date.now()}`;
-    if (playing) audio.play().catch(() => {});
-  }
-
-  audio.addEventListener("loadedmetadata", () => {
-    if (st.seekTo !== null) {
-      const r = audio.seekable, t = st.seekTo;
-      st.seekTo = null;
-      if (r.length && t <= r.end(r.length - 1)) audio.currentTime = t;
-      else if (t > 0) shell.toast("Seeking works once the song has finished rendering.");
-    }
-  });
-  audio.addEventListener("play", () => { if (!box.active()) emit("state", { playing: true }); });
-  audio.addEventListener("pause", () => { if (!box.active()) emit("state", { playing: false }); });
-  audio.addEventListener("timeupdate", () => {
-    const total = isFinite(st.total) ? st.total : audio.duration;
-    emit("time", { time: audio.currentTime, duration: total });
-  });
-  audio.addEventListener("ended", () => emit("ended"));
-  audio.addEventListener("error", () => {
-    if (!st.session) return;
-    shell.error("The audio could not be played. Try another format in the Format menu.");
-  });
 
   return {
-    audio,
-    get tune() { return st.tune; },
-    get song() { return st.song; },
-    get format() { return st.format; },
-    get session() { return st.session; },
-    get total() { return st.total; },
-    get time() { return audio.currentTime; },
-    get paused() { return audio.paused; },
-    get ended() { return audio.ended; },
-    start, toggle, seek, playLive, forget,
-    pause() { audio.pause(); },
+    audio: stream.audio,
+    load,
+    play() {
+      const p = source.play();
+      if (p && p.catch) p.catch((e) => { if (e.name !== "AbortError") shell.error(`Playback failed: ${e.message}`); });
+    },
+    pause() { source.pause(); },
+    toggle() { if (source === lineout) lineout.toggle(); else if (stream.paused) this.play(); else stream.pause(); },
+    seek(t) { if (source.canSeek && track) source.seek(t); },
+    next() { queue.next(); },
+    previous() { queue.previous(); },
+    live(url) { if (source !== stream) source.stop(); source = stream; track = null; stream.live(url); },
+    forget() { source.stop(); stream.stop(); track = null; },
+    bindQueue(q) { queue = q; },
+    lineoutState(s) { lineout.emit("state", { playing: s.state === "playing" }); },
+    get track() { return track; },
+    get tune() { return track && track.tune; },
+    get song() { return track && track.song; },
+    get format() { return track && track.format; },
+    get session() { return source === stream ? stream.session : null; },
+    get time() { return source.time; },
+    get duration() { return source.duration; },
+    get paused() { return source.paused; },
+    get source() { return source.name; },
+    get rendered() { return source === stream ? stream.rendered : Infinity; },
     on(type, fn) { if (!subs.has(type)) subs.set(type, new Set()); subs.get(type).add(fn); },
   };
 }
