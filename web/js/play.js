@@ -241,8 +241,8 @@ export function playPanel(shell) {
       const d = await api(`/api/library/tune?path=${encodeURIComponent(link.path)}`);
       const song = link.song && link.song >= 1 && link.song <= d.tune.songs ? link.song : d.tune.start_song;
       fromHistory = true;
-      if (autoplay) await queue.playNow(d.tune, song);
-      else await queue.playNow(d.tune, song);
+      // A link opened in a new page is ready to play (browsers refuse sound before a tap).
+      await queue.playNow(d.tune, song, { autoplay });
     } catch (e) { shell.error(`That link names no tune of this box (${e.message}).`); }
     finally { fromHistory = false; }
   }
@@ -359,7 +359,7 @@ export function playPanel(shell) {
 
   // A fresh page: the tune a link names, else what the queue held last time (ready to play).
   const link = parseHash();
-  if (link) openLink(link, true);
+  if (link) openLink(link, false);
   else if (queue.restored) {
     const r = queue.restored;
     title.textContent = r.tune.title || r.tune.path;

@@ -146,9 +146,9 @@ export function createQueue({ shell, box, player }) {
   }
 
   /** A click on a tune: it plays, in place of the current item (or first, if none). */
-  async function playNow(t, song = t.start_song) {
+  async function playNow(t, song = t.start_song, opts = {}) {
     const item = keep(song !== t.start_song ? { ...t, pick_song: song } : t);
-    const tr = await player.load(item, song);
+    const tr = await player.load(item, song, opts);
     if (!tr) return null; // refused: the queue is as it was
     if (st.index >= 0) st.items[st.index] = item;
     else { st.items.unshift(item); st.index = 0; }
