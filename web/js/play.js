@@ -99,6 +99,34 @@ export function playPanel(shell) {
   loadDevices();
   setInterval(loadDevices, 60_000);
 
+  // "See the music": loaded and drawn only while open (./play/visual.js).
+  const visualBtn = el("button", { class: "btn", id: "visual-toggle", "aria-expanded": "false", "aria-controls": "visual",
+    onclick: () => toggleVisual() }, icon("wave", 16), " See the music");
+  const voiceLabels = Array.from({ length: 9 }, () => el("li"));
+  const canvas = el("canvas", { id: "visual-canvas", role: "img", "aria-label": "What each SID voice plays" });
+  const visualBox = el("div", { class: "visual", id: "visual", hidden: true }, canvas,
+    el("ul", { class: "voices", id: "voices", "aria-live": "off" }, ...voiceLabels));
+  let visual = null;
+  async function showVisual() {
+    if (!visual) return;
+    const tr = player.track;
+    const url = tr && tr.session && tr.variant.platform === "software" ? `/api/playback/${tr.session.session}/voices` : null;
+    const mode = await visual.show(url);
+    visualBox.dataset.mode = mode;
+  }
+  async function toggleVisual() {
+    const open = visualBox.hidden;
+    visualBox.hidden = !open;
+    visualBtn.setAttribute("aria-expanded", String(open));
+    if (!open) { visual?.stop(); return; }
+    if (!visual) {
+      const { createVisual } = await import("./play/visual.js");
+      visual = createVisual({ canvas, audio: player.audio, labels: voiceLabels });
+    }
+    await showVisual();
+    visual.start();
+  }
+
   const songRow = el("div", { class: "row", id: "song-row" }, el("span", { class: "label", text: "Song" }), songs);
   const fmtRow = el("div", { class: "row", id: "format-row" }, el("label", { for: "variant", text: "Format" }), fmtSel,
     variantsInfo, dlSid, dlAudio);
@@ -107,7 +135,7 @@ export function playPanel(shell) {
     el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), status, stilInfo, box.el,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
       el("div", { class: "seek" }, seek, time)),
-    songRow, fmtRow, ratings.el, devRow, player.audio);
+    songRow, fmtRow, ratings.el, el("div", { class: "row" }, visualBtn), visualBox, devRow, player.audio);
 
   // ---- the phone's mini-player: stays at the bottom while the now-playing card is away ----
   const miniTitle = el("span", { class: "t", id: "mini-title" });
@@ -187,6 +215,7 @@ export function playPanel(shell) {
     time.textContent = "live";
     ratings.setEnabled(false);
     queue.unmark();
+    if (!visualBox.hidden) visual?.show(null);
     miniTitle.textContent = what;
     showMini();
   }
@@ -268,6 +297,7 @@ export function playPanel(shell) {
   player.on("track", (tr) => {
     live = false;
     library.highlight();
+    if (!visualBox.hidden) showVisual();
     status.textContent = "";
     showNow(tr);
     loadVariants();
