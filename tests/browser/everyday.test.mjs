@@ -43,12 +43,14 @@ test("six tabs of / and one of /admin all load and act (one event stream for the
     for (const { errors } of [...tabs, admin]) assert.deepEqual(errors, []);
     await admin.page.close();
   } finally {
-    for (const { page } of tabs) await page.close();
+    // Every page of this test, also one that never loaded.
+    for (const p of browser.context.pages()) await p.close();
     browser.context.off("request", track);
   }
 });
 
-const clearQueue = (page) => page.evaluate(() => document.getElementById("queue-clear").click());
+const clearQueue = (page) => page.evaluate(() => (document.getElementById("queue-clear")
+  || [...document.querySelectorAll("#panel-play button")].find((b) => b.textContent === "Clear")).click());
 const queued = (page) => page.$$eval("#queue li:not(.empty) .t", (els) => els.map((e) => e.textContent.trim()));
 const setPrefs = (page, p) => page.evaluate((p) => localStorage.setItem("sidflow.prefs", JSON.stringify(p)), p);
 

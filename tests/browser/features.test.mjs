@@ -142,3 +142,49 @@ test("see the music: nothing loaded until opened; then each voice's note and wav
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+// Last of the suite: it adds a (simulated) C64 Ultimate to the box, which changes what
+// "hardware only" answers for the tests that would follow.
+test("'Listen live' leaves nothing of the previous tune on screen (songs, formats, position, queue marker)", async (t) => {
+  if (!process.env.SIDFLOWD_BIN) { t.skip("needs SIDFLOWD_BIN (run.sh sets it)"); return; }
+  const { spawn } = await import("node:child_process");
+  const sim = spawn(process.env.SIDFLOWD_BIN, ["sim-ultimate", "--ip", "127.0.0.1", "--port", "0", "--ident-port", "0"],
+    { stdio: ["ignore", "pipe", "ignore"] });
+  try {
+    const addr = await new Promise((resolve, reject) => {
+      let out = "";
+      sim.stdout.on("data", (d) => { out += d; const m = /http:\/\/(\S+)/.exec(out); if (m) resolve(m[1]); });
+      sim.on("exit", () => reject(new Error(`simulator exited: ${out}`)));
+      setTimeout(() => reject(new Error("simulator did not start")), 15_000);
+    });
+    const admin = await open(browser, "/admin");
+    const { adminLogin } = await import("./helpers.mjs");
+    await adminLogin(admin.page);
+    await admin.page.evaluate(async (host) => {
+      const s = await (await fetch("/api/admin/session")).json();
+      const r = await fetch("/api/admin/devices/add", { method: "POST", body: JSON.stringify({ host }),
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": s.csrf } });
+      if (!r.ok) throw new Error(await r.text());
+    }, addr);
+    await admin.page.close();
+    const { page, errors } = await open(browser, "/");
+    await page.waitForSelector("#devices-row:not([hidden])", { timeout: 20_000 });
+    await page.click("#queue-clear");
+    await search(page, "three wishes", "Three Wishes");
+    await page.click("#library li.tune button.name");
+    await playing(page);
+    await page.click("#device-live");
+    await page.waitForFunction(() => document.getElementById("now-title").textContent.startsWith("Live from"));
+    const s = await page.evaluate(() => ({
+      songs: document.getElementById("song-row").hidden, formats: document.getElementById("format-row").hidden,
+      seek: document.getElementById("seek").disabled, value: document.getElementById("seek").value,
+      time: document.getElementById("time").textContent, marked: document.querySelectorAll("#queue li[aria-current=true]").length,
+      rate: document.getElementById("like").disabled,
+    }));
+    assert.deepEqual(s, { songs: true, formats: true, seek: true, value: "0", time: "live", marked: 0, rate: true });
+    assert.deepEqual(errors.filter((e) => !/live audio/.test(e)), []);
+    await page.close();
+  } finally {
+    sim.kill();
+  }
+});

@@ -59,7 +59,7 @@ echo "sidflowd at http://$ADDR (state $DATA)"
 status=0
 # One file at a time, in this order: ui.test.mjs sets the operator password on the fresh box.
 t0=$(date +%s)
-SIDFLOW_URL="http://$ADDR" node --test --test-concurrency=1 ${SPECS:-ui.test.mjs everyday.test.mjs phone.test.mjs a11y.test.mjs features.test.mjs} || status=$?
+SIDFLOWD_BIN="$SIDFLOWD" SIDFLOW_URL="http://$ADDR" node --test --test-concurrency=1 ${TEST_ARGS:-} ${SPECS:-ui.test.mjs everyday.test.mjs phone.test.mjs a11y.test.mjs features.test.mjs} || status=$?
 echo "browser suite: $(( $(date +%s) - t0 )) s"
 kill -TERM "$PID"
 if ! wait "$PID"; then

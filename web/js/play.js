@@ -314,6 +314,7 @@ export function playPanel(shell) {
     if (ms) ms.playbackState = playing ? "playing" : "paused";
   });
   player.on("time", ({ time: now, duration }) => {
+    if (live) { time.textContent = "live"; return; }
     time.textContent = `${fmtTime(now)} / ${fmtTime(duration)}`;
     if (document.activeElement !== seek) seek.value = String(now);
     if (isFinite(duration)) seek.max = String(duration);
