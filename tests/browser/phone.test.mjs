@@ -2,7 +2,7 @@
 // the screen from 320 to 430 px, a mini-player that stays in reach, touch targets of at
 // least 44 px, and an operator page whose header does not eat the screen.
 import { test, before, after } from "node:test";
-import { launch } from "./browser.mjs";
+import { launch, BASE } from "./browser.mjs";
 import { open, adminLogin, playing, overflow, PHONE, assert } from "./helpers.mjs";
 
 let browser;
@@ -102,4 +102,40 @@ test("phone: every control is at least 44x44 px on / and /admin", async () => {
   assert.deepEqual([...errors, ...admin.errors], []);
   await page.close();
   await admin.page.close();
+});
+
+test("the first screen of / is under 40 KB transferred", async () => {
+  const page = await browser.context.newPage();
+  await page.setViewportSize(PHONE);
+  const cdp = await browser.context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  // A first visit: nothing cached. What the page asked for until its play controls, the
+  // library and the preferences were there (what it loads later, when idle or on use,
+  // does not count), as the browser's Resource Timing counts it (headers and body).
+  await cdp.send("Network.clearBrowserCache");
+  const wire = new Map(); // bytes on the wire per URL (headers and encoded body), from the DevTools protocol
+  const ids = new Map();
+  cdp.on("Network.requestWillBeSent", (e) => ids.set(e.requestId, e.request.url.replace(BASE, "")));
+  cdp.on("Network.loadingFinished", (e) => { const u = ids.get(e.requestId); if (u && !wire.has(u)) wire.set(u, e.encodedDataLength); });
+  await page.addInitScript(() => {
+    new MutationObserver(() => {
+      if (!window.__usable && document.querySelector("#library li.tune") && document.getElementById("tab-prefs")) window.__usable = performance.now();
+    }).observe(document, { subtree: true, childList: true });
+  });
+  await page.goto(BASE + "/");
+  await page.waitForSelector("#library li.tune");
+  await page.waitForTimeout(1000);
+  const r = await page.evaluate(() => {
+    const nav = performance.getEntriesByType("navigation")[0];
+    const res = performance.getEntriesByType("resource").filter((e) => e.startTime <= window.__usable && !/\/api\/(events|playback)/.test(e.name));
+    return { total: nav.transferSize + res.reduce((a, e) => a + e.transferSize, 0),
+      files: [["/", nav.transferSize], ...res.map((e) => [e.name.replace(location.origin, ""), e.transferSize])] };
+  });
+  const files = r.files.map(([u]) => [u, wire.get(u)]);
+  const total = files.reduce((a, [, n]) => a + (n || 0), 0);
+  assert.ok(files.every(([, n]) => n > 0), JSON.stringify(files));
+  assert.ok(total < 40 * 1024, `${total} bytes: ${JSON.stringify(files)}`);
+  assert.ok(!r.files.some(([u]) => /visual\.js/.test(u)), "the visual view is not part of it");
+  console.log(`first screen of /: ${total} bytes in ${files.length} responses (Resource Timing: ${r.total})`);
+  await page.close();
 });

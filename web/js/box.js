@@ -2,7 +2,6 @@
 // driven through /api/box). Shown only when the box has a working line-out. Shared by / and
 // /admin through play.js.
 import { api, el, ApiError } from "./api.js";
-import { onEvent } from "./events.js";
 
 const KEY = "sidflow.output";
 
@@ -66,10 +65,16 @@ export function boxOutput(shell, { onState = () => {}, onSelect = () => {} } = {
   volume.addEventListener("input", () => volume.setAttribute("aria-valuetext", `${volume.value} %`));
   volume.addEventListener("change", () => command("volume", { volume: Number(volume.value) }));
 
-  onEvent("box", () => { if (selected) refresh(); });
-  refresh().then(() => select(selected));
 
+  let started = false;
   return {
+    // Called after the first screen: the output choice is not needed to start.
+    start() {
+      if (started) return;
+      started = true;
+      refresh().then(() => select(selected));
+      import("./events.js").then(({ onEvent }) => onEvent("box", () => { if (selected) refresh(); }));
+    },
     el: root,
     active: () => selected,
     status: () => status,

@@ -2,9 +2,7 @@
 import { createShell } from "./shell.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
-import { startEvents } from "./events.js";
 
 const shell = createShell();
 shell.add("play", "Play", playPanel(shell));
 shell.add("prefs", "Preferences", prefsPanel(shell));
-startEvents();

@@ -7,16 +7,15 @@
 import { api, el, fmtTime, icon } from "./api.js";
 import { loadPrefs, onPrefs } from "./prefs.js";
 import { boxOutput } from "./box.js";
-import { onEvent } from "./events.js";
 import { createLibrary } from "./play/library.js";
 import { createQueue, songOf } from "./play/queue.js";
 import { createPlayer } from "./play/player.js";
-import { createRatings } from "./play/ratings.js";
-import { createPlaylists } from "./play/playlists.js";
-import { coverURL } from "./play/cover.js";
 
-const SHORTCUTS = [["Space", "Play or pause"], ["← / →", "Back or ahead 5 seconds"], ["N / P", "Next or previous in the queue"],
-  ["L", "Like (again: take it back)"], ["/", "Search the library"], ["?", "This list"], ["Esc", "Close a dialog"]];
+
+// The cover module is loaded with the first song (it is not needed for the first screen).
+let coverMod = null;
+const cover$ = () => (coverMod ||= import("./play/cover.js"));
+const idle = (fn) => (window.requestIdleCallback ? requestIdleCallback(fn, { timeout: 1500 }) : setTimeout(fn, 200));
 
 export function playPanel(shell) {
   // ---- now playing ----
@@ -60,10 +59,15 @@ export function playPanel(shell) {
   });
   const player = createPlayer({ shell, box });
   const queue = createQueue({ shell, box, player });
-  const ratings = createRatings({ shell, current: () => player.tune ? { tune: player.tune, song: player.song } : null,
-    skip: () => queue.step(1) });
-  const playlists = createPlaylists({ shell, queue });
-  queue.el.append(playlists.el);
+  // Rating: its module comes after the first screen (or with the first song).
+  const rateSlot = el("div", { class: "rate-slot" });
+  let ratingsP = null;
+  const ratings$ = () => (ratingsP ||= import("./play/ratings.js").then(({ createRatings }) => {
+    const r = createRatings({ shell, current: () => player.tune ? { tune: player.tune, song: player.song } : null,
+      skip: () => queue.step(1) });
+    rateSlot.append(r.el);
+    return r;
+  }));
   const library = createLibrary({ shell, onPlay: (t) => queue.playNow(t), onQueue: (t) => queue.enqueue(t),
     onPlayNext: (t) => queue.playNext(t), playing: () => player.tune });
 
@@ -96,7 +100,6 @@ export function playPanel(shell) {
       devRow.hidden = !on.length;
     } catch { devRow.hidden = true; }
   }
-  loadDevices();
   setInterval(loadDevices, 60_000);
 
   // "See the music": loaded and drawn only while open (./play/visual.js).
@@ -135,7 +138,7 @@ export function playPanel(shell) {
     el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), status, stilInfo, box.el,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
       el("div", { class: "seek" }, seek, time)),
-    songRow, fmtRow, ratings.el, el("div", { class: "row" }, visualBtn), visualBox, devRow, player.audio);
+    songRow, fmtRow, rateSlot, el("div", { class: "row" }, visualBtn), visualBox, devRow, player.audio);
 
   // ---- the phone's mini-player: stays at the bottom while the now-playing card is away ----
   const miniTitle = el("span", { class: "t", id: "mini-title" });
@@ -172,8 +175,7 @@ export function playPanel(shell) {
     meta.textContent = [t.author, t.released].filter(Boolean).join(" · ");
     badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : "software",
       v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null].filter(Boolean).map((b) => el("span", { class: "badge", text: b })));
-    cover.src = coverURL(t, 192);
-    cover.hidden = false;
+    cover$().then(({ coverURL }) => { if (player.tune === t) { cover.src = coverURL(t, 192); cover.hidden = false; } });
     showSongs(t, tr.song);
     fmtRow.hidden = false;
     fmtSel.replaceChildren(...["mp3", "flac", "wav"].map((f) => el("option", { value: f, selected: f === tr.format, text: f.toUpperCase() })));
@@ -185,7 +187,7 @@ export function playPanel(shell) {
     dlSid.hidden = !tr.session;
     if (tr.session) { dlSid.href = tr.session.urls.sid; dlSid.setAttribute("aria-label", `Download ${t.title}.sid`); }
     showDownload(tr);
-    ratings.reset();
+    ratings$().then((r) => { if (player.track === tr) r.reset(); });
     document.title = `${t.title} · SIDFlow`;
     showMini();
   }
@@ -213,7 +215,7 @@ export function playPanel(shell) {
     songs.replaceChildren(); songRow.hidden = true; fmtRow.hidden = true;
     seek.value = "0"; seek.max = "0"; seek.disabled = true; seek.setAttribute("aria-valuetext", "live");
     time.textContent = "live";
-    ratings.setEnabled(false);
+    ratings$().then((r) => r.setEnabled(false));
     queue.unmark();
     if (!visualBox.hidden) visual?.show(null);
     miniTitle.textContent = what;
@@ -280,19 +282,12 @@ export function playPanel(shell) {
     if (link && !(player.tune && player.tune.path === link.path && player.song === (link.song || player.tune.start_song))) openLink(link, true);
   });
 
-  // ---- the lock screen and headset keys ----
-  const ms = navigator.mediaSession;
-  if (ms) {
-    const on = (a, fn) => { try { ms.setActionHandler(a, fn); } catch { /* not supported here */ } };
-    on("play", () => player.play());
-    on("pause", () => player.pause());
-    on("nexttrack", () => queue.step(1));
-    on("previoustrack", () => queue.step(-1));
-    on("seekto", (d) => player.seek(d.seekTime));
-    on("seekbackward", (d) => player.seek(player.time - (d.seekOffset || 10)));
-    on("seekforward", (d) => player.seek(player.time + (d.seekOffset || 10)));
-  }
+  // The lock screen (Media Session) and the shortcuts dialog: ./play/extras.js, after the
+  // first screen.
   let posAt = 0;
+  let extras = null, extrasP = null;
+  const extras$ = () => (extrasP ||= import("./play/extras.js").then(({ createExtras }) => (extras = createExtras({ player, queue }))));
+  const help = () => extras$().then((x) => x.help());
 
   player.on("track", (tr) => {
     live = false;
@@ -303,15 +298,11 @@ export function playPanel(shell) {
     loadVariants();
     if (!fromHistory && hashOf(tr.tune, tr.song) !== location.hash) history.pushState(null, "", hashOf(tr.tune, tr.song));
     else if (fromHistory) history.replaceState(null, "", hashOf(tr.tune, tr.song));
-    if (ms && window.MediaMetadata) {
-      ms.metadata = new MediaMetadata({ title: tr.tune.title || tr.tune.path, artist: tr.tune.author || "",
-        album: [tr.tune.released, tr.tune.songs > 1 ? `song ${tr.song} of ${tr.tune.songs}` : null].filter(Boolean).join(" · "),
-        artwork: [{ src: coverURL(tr.tune, 256), sizes: "256x256", type: "image/png" }] });
-    }
+    extras$().then((x) => x.track(tr));
   });
   player.on("state", ({ playing }) => {
     setPlayIcon(playing);
-    if (ms) ms.playbackState = playing ? "playing" : "paused";
+    extras$().then((x) => x.state(playing));
   });
   player.on("time", ({ time: now, duration }) => {
     if (live) { time.textContent = "live"; return; }
@@ -320,15 +311,11 @@ export function playPanel(shell) {
     if (isFinite(duration)) seek.max = String(duration);
     seek.setAttribute("aria-valuetext", `${fmtTime(now)} of ${fmtTime(duration)}`);
     miniBar.firstChild.style.width = isFinite(duration) && duration > 0 ? `${Math.min(100, (100 * now) / duration)}%` : "0";
-    if (ms && ms.setPositionState && isFinite(duration) && duration > 0 && Date.now() - posAt > 1000) {
-      posAt = Date.now();
-      try { ms.setPositionState({ duration, position: Math.min(now, duration), playbackRate: 1 }); } catch { /* ignore */ }
-    }
+    if (extras && Date.now() - posAt > 1000) { posAt = Date.now(); extras.position(now, duration); }
   });
   player.on("waiting", (w) => {
     status.textContent = !w ? "" : w.percent !== null && w.percent !== undefined ? `rendering… ${w.percent} %` : "loading…";
   });
-  onEvent("render", () => showDownload());
   let failures = 0;
   player.on("ended", () => {
     failures = 0;
@@ -350,13 +337,6 @@ export function playPanel(shell) {
   onPrefs(() => { if (player.tune) variantsInfo.textContent = "preferences apply from the next tune"; });
 
   // ---- keyboard ----
-  const help = () => {
-    const dlg = document.getElementById("shortcuts") || document.body.appendChild(el("dialog", { id: "shortcuts", class: "card dialog",
-      "aria-labelledby": "shortcuts-h" }, el("h2", { id: "shortcuts-h", text: "Keyboard shortcuts" }),
-      el("table", {}, el("tbody", {}, ...SHORTCUTS.map(([k, what]) => el("tr", {}, el("th", {}, el("kbd", { text: k })), el("td", { text: what }))))),
-      el("form", { method: "dialog", class: "row end" }, el("button", { class: "btn primary", text: "Close" }))));
-    dlg.showModal();
-  };
   const rowButton = (t) => t.closest("#library button.name, #queue button.name, #mini-open");
   document.addEventListener("keydown", (e) => {
     if (e.ctrlKey || e.metaKey || e.altKey || panel.hidden || document.querySelector("dialog[open]")) return;
@@ -371,15 +351,13 @@ export function playPanel(shell) {
     else if (e.key === "ArrowLeft" && player.tune) player.seek(Math.max(0, player.time - 5));
     else if (e.key === "n" || e.key === "N") queue.step(1);
     else if (e.key === "p" || e.key === "P") queue.step(-1);
-    else if (e.key === "l" || e.key === "L") document.getElementById("like").click();
+    else if (e.key === "l" || e.key === "L") document.getElementById("like")?.click();
     else if (e.key === "/") { e.preventDefault(); library.focusSearch(); }
     else if (e.key === "?") { e.preventDefault(); help(); }
   });
   // The activation of a focused button by Space happens on keyup: not for tune rows.
   document.addEventListener("keyup", (e) => { if (e.key === " " && rowButton(e.target)) e.preventDefault(); });
 
-  // What is playing on this box (server-sent events, shared by this browser's tabs).
-  onEvent("playing", (d) => library.setLastPlayed(`Last started on this box: ${d.title} by ${d.author}`));
 
   const panel = el("section", {}, el("div", { class: "grid" }, library.el, el("div", { class: "stack" }, nowCard, queue.el)), mini);
   panel.addEventListener("shown", showMini);
@@ -395,9 +373,22 @@ export function playPanel(shell) {
     const r = queue.restored;
     title.textContent = r.tune.title || r.tune.path;
     meta.textContent = [r.tune.author, r.tune.released, "press Play to go on"].filter(Boolean).join(" · ");
-    cover.src = coverURL(r.tune, 192);
-    cover.hidden = false;
+    cover$().then(({ coverURL }) => { if (!player.tune) { cover.src = coverURL(r.tune, 192); cover.hidden = false; } });
   }
-  library.browse("");
+  // After the first screen: the event stream (shared by this browser's tabs), saved
+  // playlists, the C64 Ultimates, the box's output, and the modules a first play needs.
+  library.browse("").then(() => idle(async () => {
+    box.start();
+    loadDevices();
+    player.ready();
+    ratings$();
+    extras$();
+    const { startEvents, onEvent } = await import("./events.js");
+    startEvents();
+    onEvent("playing", (d) => library.setLastPlayed(`Last started on this box: ${d.title} by ${d.author}`));
+    onEvent("render", () => showDownload());
+    const { createPlaylists } = await import("./play/playlists.js");
+    queue.el.append(createPlaylists({ shell, queue }).el);
+  }));
   return panel;
 }

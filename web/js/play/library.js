@@ -4,7 +4,8 @@
 // click does is the caller's (`onPlay`, `onQueue`, `onPlayNext`). The tune that plays is
 // highlighted.
 import { api, el, fmtTime, icon } from "../api.js";
-import { myRating } from "./ratings.js";
+let myRating = () => ({ v: null, s: 0 });
+const ratings$ = () => import("./ratings.js").then((m) => { myRating = m.myRating; });
 
 const FILTERS = [["chip:6581", "6581"], ["chip:8580", "8580"], ["clock:pal", "PAL"], ["clock:ntsc", "NTSC"],
   ["type:psid", "PSID"], ["type:rsid", "RSID"], ["sids:2", "2 SIDs"], ["sids:3", "3 SIDs"]];
@@ -111,7 +112,7 @@ export function createLibrary({ shell, onPlay, onQueue, onPlayNext, playing }) {
   search.addEventListener("input", run);
   from.addEventListener("change", run);
   to.addEventListener("change", run);
-  sort.addEventListener("change", show);
+  sort.addEventListener("change", async () => { if (sort.value === "rating") await ratings$(); show(); });
 
   async function playRandom() {
     try {

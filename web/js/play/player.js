@@ -16,9 +16,8 @@
 // then). Sources today: "stream" (the box streams the song to this page, ./stream.js) and
 // "lineout" (the box's own line-out, ../box.js). An in-browser engine plugs in the same way:
 // add it to `sources` and let `pick()` choose it.
-import { ApiError } from "../api.js";
+import { ApiError, el } from "../api.js";
 import { loadPrefs } from "../prefs.js";
-import { createStreamSource } from "./stream.js";
 
 function lineoutSource(box) {
   const subs = new Map();
@@ -45,8 +44,13 @@ function lineoutSource(box) {
   };
 }
 
+// Until the stream source's module is loaded (it is not needed for the first screen).
+const idleSource = (audio) => ({ name: "stream", canSeek: false, audio, time: 0, duration: NaN, paused: true, session: null,
+  rendered: 0, play() {}, pause() {}, seek() {}, stop() {}, live() {}, on() {} });
+
 export function createPlayer({ shell, box }) {
-  const stream = createStreamSource({ shell });
+  const audio = el("audio", { preload: "auto", id: "audio" });
+  let stream = idleSource(audio);
   const lineout = lineoutSource(box);
   const subs = new Map();
   const emit = (type, data) => { for (const fn of subs.get(type) || []) fn(data); };
@@ -54,18 +58,26 @@ export function createPlayer({ shell, box }) {
   let source = stream;
   let queue = { next() {}, previous() {} };
   let seq = 0;
-
-  const pick = () => (box.active() ? lineout : stream);
-
-  for (const src of [stream, lineout]) {
+  const wire = (src) => {
     for (const type of ["state", "time", "waiting", "ended", "error"]) {
       src.on(type, (d) => { if (src === source) emit(type, d); });
     }
-  }
+  };
+  wire(lineout);
+  let streamLoaded = null;
+  const ready = () => (streamLoaded ||= import("./stream.js").then(({ createStreamSource }) => {
+    const was = stream;
+    stream = createStreamSource({ audio });
+    wire(stream);
+    if (source === was) source = stream;
+    return stream;
+  }));
+
+  const pick = async () => (box.active() ? lineout : ready());
 
   async function load(tune, song, { format = null, at = 0, autoplay = true } = {}) {
     const prefs = loadPrefs();
-    const src = pick();
+    const src = await pick();
     const mine = ++seq;
     try {
       const t = await src.load(tune, song, { format, prefs, at, autoplay });
@@ -86,7 +98,8 @@ export function createPlayer({ shell, box }) {
   }
 
   return {
-    audio: stream.audio,
+    audio,
+    ready,
     load,
     play() {
       const p = source.play();
@@ -97,7 +110,7 @@ export function createPlayer({ shell, box }) {
     seek(t) { if (source.canSeek && track) source.seek(t); },
     next() { queue.next(); },
     previous() { queue.previous(); },
-    live(url) { if (source !== stream) source.stop(); source = stream; track = null; stream.live(url); },
+    async live(url) { await ready(); if (source !== stream) source.stop(); source = stream; track = null; stream.live(url); },
     forget() { source.stop(); stream.stop(); track = null; },
     bindQueue(q) { queue = q; },
     lineoutState(s) { lineout.emit("state", { playing: s.state === "playing" }); },

@@ -4,15 +4,14 @@
 // longer moves and either shows how far the render is ("rendering… n %", from the box's
 // render events) or reloads the audio at the same place, and gives up on the song (an
 // "error" the player answers by moving on) after a few failed attempts.
-import { api, el } from "../api.js";
+import { api } from "../api.js";
 import { onEvent } from "../events.js";
 
 const RENEW_MS = 60_000;
 const STUCK_MS = 3000;
 const ATTEMPTS = 3;
 
-export function createStreamSource({ shell }) {
-  const audio = el("audio", { preload: "auto", id: "audio" });
+export function createStreamSource({ audio }) {
   const subs = new Map();
   const emit = (type, data) => { for (const fn of subs.get(type) || []) fn(data); };
   let s = null; // the session
