@@ -104,6 +104,8 @@ test("a preference is applied at once and before first paint after a reload", as
 test("radio: plays a song the box picks, only well-rated ones when asked", async () => {
   const { page, errors } = await open("/");
   await page.waitForSelector("#library li.tune");
+  // The queue is kept in the browser: start from an empty one.
+  await page.click("#queue-clear");
   // A song liked here (others may have been liked by earlier tests).
   const liked = await page.evaluate(async () => {
     const t = (await (await fetch("/api/library/search?q=sixty")).json()).tunes[0];
