@@ -3,7 +3,7 @@
 // when focused, an <h1>, a seek slider read as "0:12 of 3:10", arrow keys on a focused tab
 // that only switch tabs. axe-core comes from npm (tests/browser/package-lock.json) and is
 // evaluated in the page through the DevTools protocol; nothing of it ships in the page.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { launch } from "./browser.mjs";
@@ -15,6 +15,8 @@ const THEMES = ["dark", "light", "c64"];
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
+// A test that failed half-way leaves no page behind (each holds connections to the box).
+afterEach(async () => { for (const p of browser.context.pages()) await p.close().catch(() => {}); });
 
 /** Serious and critical violations on the page as it is now. */
 async function axe(page, where) {

@@ -1,12 +1,14 @@
 // Everyday use of the listener's page (issue 11, "Broken today"): what broke within minutes
 // for a new listener, each case written so that it failed before the fix.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import { launch } from "./browser.mjs";
 import { open, adminLogin, playing, search, assert } from "./helpers.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
+// A test that failed half-way leaves no page behind (each holds connections to the box).
+afterEach(async () => { for (const p of browser.context.pages()) await p.close().catch(() => {}); });
 
 test("six tabs of / and one of /admin all load and act (one event stream for them all)", async () => {
   const streams = new Set();

@@ -1,13 +1,15 @@
 // What people who use DeepSID, Navidrome or a phone music app expect (issue 11): the lock
 // screen (Media Session), install as an app, links to a tune and song with back/forward,
 // songs as buttons, queue tools, library sort/filters/random/downloads, "see the music".
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import { launch, BASE } from "./browser.mjs";
 import { open, playing, search, assert } from "./helpers.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
+// A test that failed half-way leaves no page behind (each holds connections to the box).
+afterEach(async () => { for (const p of browser.context.pages()) await p.close().catch(() => {}); });
 
 test("lock screen, app manifest, cover: Media Session metadata and artwork, installable icons", async () => {
   const { page, errors } = await open(browser, "/");

@@ -1,13 +1,15 @@
 // The listener's page and the operator's page on a phone (issue 11): nothing wider than
 // the screen from 320 to 430 px, a mini-player that stays in reach, touch targets of at
 // least 44 px, and an operator page whose header does not eat the screen.
-import { test, before, after } from "node:test";
+import { test, before, after, afterEach } from "node:test";
 import { launch, BASE } from "./browser.mjs";
 import { open, adminLogin, playing, overflow, PHONE, assert } from "./helpers.mjs";
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
+// A test that failed half-way leaves no page behind (each holds connections to the box).
+afterEach(async () => { for (const p of browser.context.pages()) await p.close().catch(() => {}); });
 
 const WIDTHS = [320, 360, 390, 414, 430];
 
