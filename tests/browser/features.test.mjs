@@ -171,7 +171,8 @@ test("'Listen live' leaves nothing of the previous tune on screen (songs, format
     await admin.page.close();
     const { page, errors } = await open(browser, "/");
     await page.waitForSelector("#devices-row:not([hidden])", { timeout: 20_000 });
-    await page.click("#queue-clear");
+    await page.evaluate(() => (document.getElementById("queue-clear")
+      || [...document.querySelectorAll("#panel-play button")].find((b) => b.textContent === "Clear")).click());
     await search(page, "three wishes", "Three Wishes");
     await page.click("#library li.tune button.name");
     await playing(page);
