@@ -6,7 +6,6 @@
 // the lock screen (Media Session).
 import { api, el, fmtTime, icon } from "./api.js";
 import { loadPrefs, onPrefs } from "./prefs.js";
-import { boxOutput } from "./box.js";
 import { createLibrary } from "./play/library.js";
 import { createQueue, songOf } from "./play/queue.js";
 import { createPlayer } from "./play/player.js";
@@ -45,18 +44,35 @@ export function playPanel(shell) {
       b.setAttribute("aria-label", playing ? "Pause" : "Play");
     }
   }
-  const box = boxOutput(shell, {
-    onState: (s) => {
-      player.lineoutState(s);
-      setPlayIcon(s.state === "playing");
-      time.textContent = s.state === "idle" ? "on the box: idle" : `on the box: ${s.state}`;
+  // The box's line-out ("Play on: the box"): ../box.js, loaded after the first screen;
+  // until then this stand-in says "not chosen".
+  const boxSlot = el("div", { class: "box-slot" });
+  let boxImpl = null;
+  const box = {
+    active: () => !!boxImpl && boxImpl.active(),
+    status: () => boxImpl && boxImpl.status(),
+    play: (...a) => boxImpl.play(...a),
+    playDevice: (...a) => boxImpl.playDevice(...a),
+    toggle: () => boxImpl && boxImpl.toggle(),
+    next: () => boxImpl && boxImpl.next(),
+    async start() {
+      const { boxOutput } = await import("./box.js");
+      boxImpl = boxOutput(shell, {
+        onState: (s) => {
+          player.lineoutState(s);
+          setPlayIcon(s.state === "playing");
+          time.textContent = s.state === "idle" ? "on the box: idle" : `on the box: ${s.state}`;
+        },
+        onSelect: (on) => {
+          seek.disabled = on || !player.tune;
+          if (on) { player.pause(); setPlayIcon(box.status()?.state === "playing"); }
+          else { setPlayIcon(!player.paused); time.textContent = "0:00 / –:––"; }
+        },
+      });
+      boxSlot.append(boxImpl.el);
+      boxImpl.start();
     },
-    onSelect: (on) => {
-      seek.disabled = on;
-      if (on) { player.pause(); setPlayIcon(box.status()?.state === "playing"); }
-      else { setPlayIcon(!player.paused); time.textContent = "0:00 / –:––"; }
-    },
-  });
+  };
   const player = createPlayer({ shell, box });
   const queue = createQueue({ shell, box, player });
   // Rating: its module comes after the first screen (or with the first song).
@@ -135,7 +151,7 @@ export function playPanel(shell) {
     variantsInfo, dlSid, dlAudio);
   const nowCard = el("section", { class: "card now", "aria-labelledby": "now-h" },
     el("h2", { id: "now-h", text: "Now playing" }),
-    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), status, stilInfo, box.el,
+    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), status, stilInfo, boxSlot,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
       el("div", { class: "seek" }, seek, time)),
     songRow, fmtRow, rateSlot, el("div", { class: "row" }, visualBtn), visualBox, devRow, player.audio);
