@@ -88,6 +88,25 @@ impl App {
             }),
         );
         let media = Arc::new(media);
+        // Render progress as public `render` events (a listener waiting on a song sees it).
+        let ev = events.clone();
+        media.on_progress(Box::new(move |p| {
+            let state = match p.finished {
+                None => "rendering",
+                Some(Ok(())) => "done",
+                Some(Err(())) => "failed",
+            };
+            ev.public(
+                "render",
+                &serde_json::json!({
+                    "path": p.key.tune.path(), "song": p.key.song,
+                    "platform": p.key.platform,
+                    "chip": p.key.chip.as_str(),
+                    "done_ms": p.done.as_millis() as u64, "total_ms": p.total.as_millis() as u64,
+                    "state": state,
+                }),
+            );
+        }));
         let playback = Arc::new(Playback {
             library: library.clone(),
             media: media.clone(),

@@ -13,7 +13,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use tokio_util::sync::CancellationToken;
 
 pub use cache::Variant;
@@ -214,11 +214,41 @@ impl Slots {
     }
 }
 
+/// How far a render is, for listeners waiting on it (`render` events).
+pub struct RenderProgress<'a> {
+    pub key: &'a RenderKey,
+    pub done: std::time::Duration,
+    pub total: std::time::Duration,
+    /// `None` while rendering; `Some(Ok)` done; `Some(Err)` failed or cancelled.
+    pub finished: Option<Result<(), ()>>,
+}
+
+/// Receives [`RenderProgress`] from render threads (at most every 500 ms per render).
+pub type ProgressSink = dyn Fn(&RenderProgress<'_>) + Send + Sync;
+
 /// A source that stops (with an error, so the cache removes the partial files) when the
-/// daemon shuts down or the job that asked for it is cancelled.
+/// daemon shuts down or the job that asked for it is cancelled, and reports its progress.
 struct Stoppable<'a> {
     inner: Box<dyn PcmSource>,
     stop: &'a (dyn Fn() -> bool + Sync),
+    progress: Option<(&'a ProgressSink, &'a RenderKey, u32, std::time::Duration)>,
+    samples: u64,
+    reported: std::time::Instant,
+}
+
+impl Stoppable<'_> {
+    fn report(&self, finished: Option<Result<(), ()>>) {
+        if let Some((sink, key, rate, total)) = self.progress {
+            let ch = u64::from(self.inner.pcm_format().channels.max(1));
+            let frames = self.samples / ch;
+            sink(&RenderProgress {
+                key,
+                done: std::time::Duration::from_secs_f64(frames as f64 / f64::from(rate.max(1))),
+                total,
+                finished,
+            });
+        }
+    }
 }
 
 impl PcmSource for Stoppable<'_> {
@@ -229,7 +259,13 @@ impl PcmSource for Stoppable<'_> {
         if (self.stop)() {
             return Err("cancelled".into());
         }
-        self.inner.read(out)
+        let n = self.inner.read(out)?;
+        self.samples += n as u64;
+        if self.reported.elapsed() >= std::time::Duration::from_millis(500) {
+            self.reported = std::time::Instant::now();
+            self.report(None);
+        }
+        Ok(n)
     }
     fn engine(&self) -> cache::Engine {
         self.inner.engine()
@@ -243,6 +279,7 @@ pub struct Media {
     policy: RwLock<CachePolicy>,
     engines: HashMap<Platform, Arc<dyn Engine>>,
     slots: Slots,
+    progress: OnceLock<Box<ProgressSink>>,
     shutdown: CancellationToken,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
@@ -266,9 +303,15 @@ impl Media {
                 free: Mutex::new(parallel.max(1)),
                 cv: Condvar::new(),
             },
+            progress: OnceLock::new(),
             shutdown,
             threads: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Where render progress goes (set once, at start-up).
+    pub fn on_progress(&self, sink: Box<ProgressSink>) {
+        let _ = self.progress.set(sink);
     }
 
     /// Adds a renderer (the hardware one; fakes in tests).
@@ -379,8 +422,24 @@ impl Media {
                     return Err(e);
                 }
             };
-            let mut src = Stoppable { inner, stop: &stop };
-            let report = job.run(&mut src)?;
+            let total_frames = req.length.as_secs_f64() * f64::from(req.sample_rate);
+            let total = std::time::Duration::from_secs_f64(
+                total_frames.round() / f64::from(req.sample_rate.max(1)),
+            );
+            let key = job.key().clone();
+            let mut src = Stoppable {
+                inner,
+                stop: &stop,
+                progress: self
+                    .progress
+                    .get()
+                    .map(|p| (&**p, &key, req.sample_rate, total)),
+                samples: 0,
+                reported: std::time::Instant::now(),
+            };
+            let result = job.run(&mut src);
+            src.report(Some(result.as_ref().map(|_| ()).map_err(|_| ())));
+            let report = result?;
             for f in &report.files {
                 tracing::info!("cached {}", f.path.display());
             }

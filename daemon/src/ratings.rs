@@ -60,6 +60,37 @@ struct LogLine<'a> {
     path: &'a str,
     action: &'static str,
     stars: Option<u8>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    undo: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replaces: Option<Replaced>,
+}
+
+#[derive(Serialize)]
+struct Replaced {
+    action: &'static str,
+    stars: Option<u8>,
+}
+
+fn stars_of(a: Action) -> Option<u8> {
+    match a {
+        Action::Stars(s) => Some(s),
+        _ => None,
+    }
+}
+
+/// Counts `a` in (`add`) or out (never below 0).
+fn count(g: &mut Aggregate, a: Action, add: bool) {
+    let f = |n: &mut u64, by: u64| *n = if add { *n + by } else { n.saturating_sub(by) };
+    match a {
+        Action::Like => f(&mut g.likes, 1),
+        Action::Dislike => f(&mut g.dislikes, 1),
+        Action::Skip => f(&mut g.skips, 1),
+        Action::Stars(s) => {
+            f(&mut g.stars_sum, u64::from(s));
+            f(&mut g.stars_count, 1);
+        }
+    }
 }
 
 pub struct Ratings {
@@ -83,16 +114,27 @@ impl Ratings {
 
     /// Stores one rating of a song (checked by the caller) and logs it.
     pub fn record(&self, t: &library::Tune, song: u16, a: Action) -> Result<Aggregate, StoreError> {
+        self.change(t, song, a, false, None)
+    }
+
+    /// Counts a rating in, or out (`undo`: a listener's second Like takes the first back),
+    /// and counts out the listener's earlier rating it `replaces` (like -> dislike, 3 -> 5
+    /// stars), in one update.
+    pub fn change(
+        &self,
+        t: &library::Tune,
+        song: u16,
+        a: Action,
+        undo: bool,
+        replaces: Option<Action>,
+    ) -> Result<Aggregate, StoreError> {
         let agg = self
             .db
-            .update(RATINGS, &key(&t.md5, song), |g: &mut Aggregate| match a {
-                Action::Like => g.likes += 1,
-                Action::Dislike => g.dislikes += 1,
-                Action::Skip => g.skips += 1,
-                Action::Stars(s) => {
-                    g.stars_sum += u64::from(s);
-                    g.stars_count += 1;
+            .update(RATINGS, &key(&t.md5, song), |g: &mut Aggregate| {
+                if let Some(r) = replaces {
+                    count(g, r, false);
                 }
+                count(g, a, !undo);
             })?;
         let line = LogLine {
             ts: crate::events::now_rfc3339(),
@@ -100,10 +142,12 @@ impl Ratings {
             song,
             path: &t.path,
             action: a.name(),
-            stars: match a {
-                Action::Stars(s) => Some(s),
-                _ => None,
-            },
+            stars: stars_of(a),
+            undo,
+            replaces: replaces.map(|r| Replaced {
+                action: r.name(),
+                stars: stars_of(r),
+            }),
         };
         if let Some(Err(e)) = self.log.as_ref().map(|l| l.append(&line)) {
             tracing::error!("ratings log: {e}");

@@ -4,6 +4,7 @@ import { api, el, setCsrf } from "./api.js";
 import { createShell } from "./shell.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
+import { onEvent, startEvents } from "./events.js";
 
 const shell = createShell();
 const main = document.getElementById("main");
@@ -46,6 +47,7 @@ function loginForm(first) {
 }
 
 function start() {
+  startEvents({ admin: true });
   shell.add("play", "Play", playPanel(shell));
   shell.add("prefs", "Preferences", prefsPanel(shell));
   shell.add("jobs", "Render jobs", jobsPanel());
@@ -90,7 +92,9 @@ function jobsPanel() {
   function row(j) {
     const pct = j.total ? Math.round(((j.done + j.failed) / j.total) * 100) : 0;
     const act = (a, label) => el("button", { class: `btn${a === "cancel" ? " danger" : ""}`, text: label, "aria-label": `${label} job ${j.id}`,
-      onclick: async () => { try { await api(a === "delete" ? `/api/admin/jobs/${j.id}` : `/api/admin/jobs/${j.id}/${a}`, { method: a === "delete" ? "DELETE" : "POST", body: {} }); refresh(); } catch (err) { shell.error(err.message); } } });
+      onclick: async () => {
+        if (a === "cancel" && !await shell.confirm(`Cancel job #${j.id} (${j.label})? What it rendered stays in the cache.`, { ok: "Cancel job", danger: true })) return;
+        try { await api(a === "delete" ? `/api/admin/jobs/${j.id}` : `/api/admin/jobs/${j.id}/${a}`, { method: a === "delete" ? "DELETE" : "POST", body: {} }); refresh(); } catch (err) { shell.error(err.message); } } });
     const live = ["pending", "running", "paused"].includes(j.status);
     return el("li", { id: `job-${j.id}`, "data-status": j.status },
       el("div", { style: "flex:1;min-width:0" },
@@ -116,8 +120,7 @@ function jobsPanel() {
     folder.replaceChildren(el("option", { value: "", text: "Whole library" }),
       ...d.folders.map((f) => el("option", { value: f.path, text: `${f.name} (${f.tunes})` })));
   }
-  const es = new EventSource("/api/admin/events");
-  es.addEventListener("job", (m) => { try { const j = JSON.parse(m.data); jobs.set(j.id, j); draw(); } catch {} });
+  onEvent("job", (j) => { jobs.set(j.id, j); draw(); });
   const panel = el("section", { class: "grid" }, form, el("div", { class: "card" }, el("h2", { text: "Jobs" }), list));
   panel.addEventListener("shown", () => { refresh(); folders().catch(() => {}); });
   setInterval(() => { if (!panel.hidden) refresh(); }, 5000);
@@ -191,6 +194,7 @@ function cachePanel() {
       for (const x of v.variants) {
         found.append(el("li", {}, el("span", { style: "flex:1", text: `${tune.title} · song ${x.song} · ${x.platform} · ${x.chip} · ${x.format.toUpperCase()} · ${fmtBytes(x.size)}` }),
           el("button", { class: "btn danger", text: "Delete", "aria-label": `Delete ${x.format} of ${tune.title} song ${x.song}`, onclick: async () => {
+            if (!await shell.confirm(`Delete the cached ${x.format.toUpperCase()} of ${tune.title}, song ${x.song} (${fmtBytes(x.size)})? It is rendered again when someone plays it.`, { ok: "Delete", danger: true })) return;
             try { await api("/api/admin/cache/delete", { method: "POST", body: { md5: tune.md5, song: x.song, platform: x.platform, chip: x.chip, format: x.format } }); shell.toast("Deleted"); find(); load(); }
             catch (e) { shell.error(e.message); } } })));
       }
@@ -199,7 +203,7 @@ function cachePanel() {
   }
   const panel = el("section", { class: "grid" },
     el("div", { class: "card" }, el("h2", { text: "Cache usage" }),
-      el("table", {}, el("thead", {}, el("tr", {}, ...["Format", "Files", "Size", "Cached"].map((h) => el("th", { text: h })))), usage), disk),
+      el("div", { class: "scroll-x" }, el("table", {}, el("thead", {}, el("tr", {}, ...["Format", "Files", "Size", "Cached"].map((h) => el("th", { text: h })))), usage)), disk),
     el("div", { class: "card" }, el("h2", { text: "Cached renders of a tune" }), q, found));
   panel.addEventListener("shown", load);
   return panel;
@@ -248,6 +252,7 @@ function settingsPanel() {
       if (!f) { shell.toast("Choose a backup file first."); return; }
       let body;
       try { body = JSON.parse(await f.text()); } catch { shell.error(`${f.name} is not a JSON file.`); return; }
+      if (!await shell.confirm(`Restore ${f.name}? It replaces every rating and playlist on this box.`, { ok: "Restore", danger: true })) return;
       try {
         const r = await api("/api/admin/restore", { method: "POST", body });
         shell.toast(`Restored ${r.ratings} ratings and ${r.playlists} playlists`);
@@ -270,7 +275,8 @@ function settingsPanel() {
 function auditPanel() {
   const body = el("tbody", { id: "audit" });
   const panel = el("section", {}, el("div", { class: "card" }, el("h2", { text: "Audit log (newest first)" }),
-    el("table", {}, el("thead", {}, el("tr", {}, ...["When", "Who", "What", "Result"].map((h) => el("th", { text: h })))), body)));
+    el("div", { class: "scroll-x", tabindex: "0", role: "region", "aria-label": "Audit log entries" },
+      el("table", {}, el("thead", {}, el("tr", {}, ...["When", "Who", "What", "Result"].map((h) => el("th", { text: h })))), body))));
   panel.addEventListener("shown", async () => {
     try {
       const d = await api("/api/admin/audit?n=200");

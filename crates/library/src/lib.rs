@@ -438,7 +438,15 @@ impl Index {
                     Field::Author => t.author.to_lowercase().contains(word.as_str()),
                     Field::Released => t.released.to_lowercase().contains(word.as_str()),
                     Field::Path => t.path.to_lowercase().contains(word.as_str()),
+                    Field::Chip => t.chip == word,
+                    Field::Clock => t.clock.eq_ignore_ascii_case(word),
+                    Field::Format => t.format.eq_ignore_ascii_case(word),
+                    Field::Sids => word.parse::<u8>().is_ok_and(|n| t.sids == n),
+                    Field::Years => year_in(&t.released, word),
                 };
+                if field.is_filter() {
+                    return ok;
+                }
                 if ok {
                     if t.title.to_lowercase().contains(word.as_str()) {
                         rank = 0;
@@ -472,6 +480,36 @@ enum Field {
     Author,
     Released,
     Path,
+    /// Filters: `chip:6581|8580`, `clock:pal|ntsc`, `type:psid|rsid`, `sids:1|2|3`,
+    /// `year:1985-1990` (a range of the year `released` starts with).
+    Chip,
+    Clock,
+    Format,
+    Sids,
+    Years,
+}
+
+impl Field {
+    fn is_filter(self) -> bool {
+        matches!(
+            self,
+            Field::Chip | Field::Clock | Field::Format | Field::Sids | Field::Years
+        )
+    }
+}
+
+/// Whether the year `released` starts with lies in `range` (`1985-1990`, either end open).
+fn year_in(released: &str, range: &str) -> bool {
+    let year: Option<u16> = released
+        .trim()
+        .get(..4)
+        .filter(|y| y.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|y| y.parse().ok());
+    let Some(year) = year else { return false };
+    let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+    let lo = lo.parse::<u16>().unwrap_or(0);
+    let hi = hi.parse::<u16>().unwrap_or(u16::MAX);
+    (lo..=hi).contains(&year)
 }
 
 fn parse_query(q: &str) -> Vec<(Field, String)> {
@@ -481,7 +519,12 @@ fn parse_query(q: &str) -> Vec<(Field, String)> {
             let (field, word) = match w.split_once(':') {
                 Some(("title", r)) => (Field::Title, r.to_string()),
                 Some(("author", r)) => (Field::Author, r.to_string()),
+                Some(("year", r)) if r.contains('-') => (Field::Years, r.to_string()),
                 Some(("released" | "year", r)) => (Field::Released, r.to_string()),
+                Some(("chip", r)) => (Field::Chip, r.trim_start_matches("mos").to_string()),
+                Some(("clock", r)) => (Field::Clock, r.to_string()),
+                Some(("type" | "format", r)) => (Field::Format, r.to_string()),
+                Some(("sids", r)) => (Field::Sids, r.to_string()),
                 Some(("path", r)) => (Field::Path, r.to_string()),
                 _ => (Field::Any, w),
             };

@@ -34,6 +34,7 @@
 
 mod bank;
 pub mod resample;
+pub mod voices;
 
 use bank::{to_i16, Bank};
 use sidfile::{Clock, SidModel, SidTune, SongLengths};

@@ -111,7 +111,31 @@ pub fn file_range(path: std::path::PathBuf, start: u64, end: u64) -> Response {
 }
 
 /// Server-sent events from a broadcast channel, with a keep-alive comment every 15 s.
-pub fn sse(mut events: broadcast::Receiver<serde_json::Value>) -> Response {
+pub fn sse(events: broadcast::Receiver<serde_json::Value>) -> Response {
+    sse_many(vec![events])
+}
+
+/// Server-sent events from several broadcast channels in one stream (the operator's stream
+/// carries the public events too, so the admin page needs one connection, not two).
+pub fn sse_many(sources: Vec<broadcast::Receiver<serde_json::Value>>) -> Response {
+    let (merge_tx, mut events) = mpsc::channel::<serde_json::Value>(64);
+    for mut src in sources {
+        let merge_tx = merge_tx.clone();
+        tokio::spawn(async move {
+            loop {
+                match src.recv().await {
+                    Ok(v) => {
+                        if merge_tx.send(v).await.is_err() {
+                            return; // the client left
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+    drop(merge_tx);
     let (tx, rx) = mpsc::channel::<Chunk>(16);
     tokio::spawn(async move {
         if tx
@@ -128,12 +152,11 @@ pub fn sse(mut events: broadcast::Receiver<serde_json::Value>) -> Response {
         loop {
             let chunk = tokio::select! {
                 ev = events.recv() => match ev {
-                    Ok(v) => {
+                    Some(v) => {
                         let kind = v.get("type").and_then(|t| t.as_str()).unwrap_or("message").to_string();
                         format!("event: {kind}\ndata: {v}\n\n")
                     }
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return,
+                    None => return,
                 },
                 _ = tick.tick() => ": keep-alive\n\n".to_string(),
             };

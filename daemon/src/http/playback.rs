@@ -62,6 +62,8 @@ struct Session<'a> {
     tune: &'a library::Tune,
     song: u16,
     duration_ms: Option<u64>,
+    /// What the audio lasts: the song length, or the default a render uses without one.
+    length_ms: u64,
     variant: VariantInfo<'a>,
     urls: Urls,
 }
@@ -120,6 +122,10 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
         tune: &t,
         song,
         duration_ms: t.duration_ms(song),
+        length_ms: t
+            .duration_ms(song)
+            .filter(|&ms| ms > 0)
+            .unwrap_or(app.playback.default_song.as_millis() as u64),
         variant: VariantInfo {
             platform: s.platform,
             chip: s.chip.as_str(),
@@ -185,8 +191,11 @@ pub async fn audio(app: Arc<App>, req: Req) -> Reply {
         );
         return Ok(res);
     }
+    if kind == "voices" {
+        return voices(&app, &req, t, s.song).await;
+    }
     let format = crate::media::format_from_ext(kind)
-        .ok_or_else(|| ApiError::not_found("unknown format (mp3, flac, wav or sid)"))?;
+        .ok_or_else(|| ApiError::not_found("unknown format (mp3, flac, wav, sid or voices)"))?;
     let v = crate::media::variant(&t, s.song, s.platform, s.chip, format)
         .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
     let a = app.clone();
@@ -211,6 +220,80 @@ pub async fn audio(app: Arc<App>, req: Req) -> Reply {
             Ok(res)
         }
     }
+}
+
+/// `voices`: the song's per-voice data track (`render::voices`), made by running the C64
+/// without sound (cheap; measured in doc/performance.md). At most two are built at once
+/// (429 beyond); gzip when the client accepts it.
+async fn voices(app: &App, req: &Req, t: library::Tune, song: u16) -> Reply {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static BUILDING: AtomicUsize = AtomicUsize::new(0);
+    struct Slot;
+    impl Drop for Slot {
+        fn drop(&mut self) {
+            BUILDING.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    if BUILDING.fetch_add(1, Ordering::SeqCst) >= 2 {
+        BUILDING.fetch_sub(1, Ordering::SeqCst);
+        return Err(ApiError::too_many(
+            std::time::Duration::from_secs(1),
+            "voice tracks at once",
+        ));
+    }
+    let slot = Slot;
+    let bytes = app
+        .library
+        .source
+        .read(&t.path)
+        .map_err(|_| ApiError::not_found("the tune's file cannot be read"))?;
+    let length = t
+        .duration_ms(song)
+        .filter(|&ms| ms > 0)
+        .map(std::time::Duration::from_millis)
+        .unwrap_or(app.playback.default_song);
+    let gz = req
+        .header("accept-encoding")
+        .is_some_and(|e| e.split(',').any(|x| x.trim().starts_with("gzip")));
+    let built = blocking(move || {
+        let _slot = slot;
+        let tune = sidfile::SidTune::parse_lenient(&bytes).map_err(|e| e.to_string())?;
+        let opts = render::RenderOptions {
+            song: Some(song),
+            length: Some(length),
+            ..Default::default()
+        };
+        let track = render::voices::voice_track(&tune, &opts).map_err(|e| e.to_string())?;
+        if !gz {
+            return Ok::<_, String>((track, false));
+        }
+        let mut g = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut g, &track).map_err(|e| e.to_string())?;
+        Ok((g.finish().map_err(|e| e.to_string())?, true))
+    })
+    .await?;
+    let (body, zipped) = built.map_err(|e| {
+        tracing::warn!("voice track of {}: {e}", t.path);
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no voice track for this tune",
+        )
+    })?;
+    let mut res = Response::new(super::response::full(body));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if zipped {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    Ok(res)
 }
 
 /// A cached file with ETag and one byte range.

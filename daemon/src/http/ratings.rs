@@ -17,6 +17,17 @@ struct RateBody {
     /// `like`, `dislike`, `skip` or `stars`.
     action: String,
     stars: Option<u8>,
+    /// Takes the rating back (the listener's toggle).
+    #[serde(default)]
+    undo: bool,
+    /// The listener's earlier rating of this song, replaced by this one.
+    replaces: Option<Replaced>,
+}
+
+#[derive(Deserialize)]
+struct Replaced {
+    action: String,
+    stars: Option<u8>,
 }
 
 #[derive(Serialize)]
@@ -40,7 +51,14 @@ pub async fn rate(app: Arc<App>, req: Req) -> Reply {
         return Err(ApiError::bad_request("no such song"));
     }
     let action = Action::parse(&b.action, b.stars).map_err(ApiError::bad_request)?;
-    let ratings = app.ratings.record(&t, b.song, action)?;
+    let replaces = match &b.replaces {
+        Some(r) => Some(
+            Action::parse(&r.action, r.stars)
+                .map_err(|m| ApiError::bad_request(format!("replaces: {m}")))?,
+        ),
+        None => None,
+    };
+    let ratings = app.ratings.change(&t, b.song, action, b.undo, replaces)?;
     created(&SongRatings {
         md5: &t.md5,
         song: b.song,

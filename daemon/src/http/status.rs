@@ -59,7 +59,11 @@ pub async fn events(app: Arc<App>, _: Req) -> Reply {
 }
 
 pub async fn admin_events(app: Arc<App>, _: Req) -> Reply {
-    Ok(sse(app.events.subscribe_admin()))
+    // The operator's page holds one stream: the public events come along.
+    Ok(super::body::sse_many(vec![
+        app.events.subscribe_admin(),
+        app.events.subscribe_public(),
+    ]))
 }
 
 #[derive(Serialize)]
