@@ -112,6 +112,10 @@ pub(crate) struct Bank {
     /// Interleaved output frames, mixed and scaled, not yet handed out.
     pub out: Vec<f32>,
     dc: Vec<DcBlocker>,
+    /// Fast-forwarding: register accesses clock the chips in bulk ([`Bank::skip`]) instead
+    /// of cycle by cycle. A flag rather than a second `SidDevice` type, so the machine (and
+    /// its 6510 core) is compiled once for the bank, not twice.
+    pub skipping: bool,
 }
 
 impl Bank {
@@ -157,6 +161,7 @@ impl Bank {
             scratch: vec![0; 2048],
             out: Vec::new(),
             dc: vec![DcBlocker::new(rate); mix.channels],
+            skipping: false,
         }
     }
 
@@ -259,8 +264,18 @@ impl Bank {
         }
     }
 
+    /// Clocks the chips up to `cycle` as the mode says ([`Bank::skipping`]).
+    #[inline]
+    fn catch_up(&mut self, cycle: u64) {
+        if self.skipping {
+            self.skip(cycle);
+        } else {
+            self.advance(cycle);
+        }
+    }
+
     pub fn write(&mut self, cycle: u64, chip: usize, reg: u8, value: u8) {
-        self.advance(cycle);
+        self.catch_up(cycle);
         if let Some(sid) = self.chips.get_mut(chip) {
             sid.write(reg & 0x1f, value);
         }
@@ -268,7 +283,7 @@ impl Bank {
 
     pub fn read(&mut self, cycle: u64, chip: usize, reg: u8) -> u8 {
         // Clock first so OSC3/ENV3 return what the chip holds at this cycle.
-        self.advance(cycle);
+        self.catch_up(cycle);
         match self.chips.get(chip) {
             Some(sid) => sid.read(reg & 0x1f),
             None => 0xff,
@@ -310,26 +325,6 @@ impl Bank {
     /// The chips, for reading their state.
     pub fn chips(&self) -> &[Box<Sid>] {
         &self.chips
-    }
-}
-
-/// The bank as the machine's SID while fast-forwarding: accesses clock the chips in bulk
-/// ([`Bank::skip`]) instead of cycle by cycle.
-pub(crate) struct Skipping<'a>(pub &'a mut Bank);
-
-impl c64::SidDevice for Skipping<'_> {
-    fn write(&mut self, cycle: u64, chip: usize, reg: u8, value: u8) {
-        self.0.skip(cycle);
-        if let Some(sid) = self.0.chips.get_mut(chip) {
-            sid.write(reg & 0x1f, value);
-        }
-    }
-    fn read(&mut self, cycle: u64, chip: usize, reg: u8) -> u8 {
-        self.0.skip(cycle);
-        match self.0.chips.get(chip) {
-            Some(sid) => sid.read(reg & 0x1f),
-            None => 0xff,
-        }
     }
 }
 

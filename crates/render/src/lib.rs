@@ -386,11 +386,14 @@ impl Renderer {
             let target = self.origin_cycle + cycles(pre);
             // In steps, so a budget error surfaces at the right time and the SID's 32-bit
             // `clock_delta` never overflows.
-            while self.player.cycle() < target {
+            self.bank.skipping = true;
+            let mut run = Ok(());
+            while run.is_ok() && self.player.cycle() < target {
                 let to = target.min(self.player.cycle() + (1 << 20));
-                self.player
-                    .run_until(to, &mut bank::Skipping(&mut self.bank))?;
+                run = self.player.run_until(to, &mut self.bank);
             }
+            self.bank.skipping = false;
+            run?;
             let now = self.bank.now().max(self.player.cycle());
             self.bank.skip(now);
             self.bank.restart_output();

@@ -1,8 +1,8 @@
 // The player's AudioWorkletProcessor ("sidflow-player"): plays the blocks the engine worker
 // sends (a queue of transferred Float32Arrays, no SharedArrayBuffer), tells the worker how
 // far it has played so it renders ahead, and counts underruns: a render quantum, while
-// playing a song that has not ended and whose first block has arrived, that the queue could
-// not fill. See doc/browser-engine.md.
+// playing a song that has not ended and has started (0.08 s queued after its load or seek),
+// that the queue could not fill. See doc/browser-engine.md.
 //
 // From the page (node.port): connect (with the worker's MessagePort), gen { gen, frame }
 // (a load or seek: drop queued audio, expect blocks of `gen` from `frame`), play, pause.
@@ -12,6 +12,9 @@
 
 const ACK_FRAMES = 512; // tell the worker at least this often
 const REPORT_SECONDS = 0.1;
+// After a load or seek, playing starts once this much audio is queued (or the song's end is
+// known), so the first blocks' jitter does not become underruns.
+const START_SECONDS = 0.08;
 
 class SidPlayerProcessor extends AudioWorkletProcessor {
   constructor() {
@@ -22,7 +25,7 @@ class SidPlayerProcessor extends AudioWorkletProcessor {
     this.gen = 0;
     this.frame = 0; // the next frame to play
     this.endFrame = Infinity;
-    this.started = false; // a block of this generation has arrived
+    this.started = false; // enough of this generation has arrived to start
     this.playing = false;
     this.fade = 0; // +1 fade in / -1 fade out over the next quantum
     this.ended = false;
@@ -69,14 +72,14 @@ class SidPlayerProcessor extends AudioWorkletProcessor {
     if (m.gen > this.gen) this.reset(m.gen, m.frame);
     if (m.gen !== this.gen) return;
     if (m.type === "block") {
-      if (!this.started) {
-        this.started = true;
-        this.frame = m.frame;
-      }
+      if (!this.queue.length && !this.started) this.frame = m.frame;
       this.queue.push({ frame: m.frame, ch: m.ch, off: 0 });
       this.queued += m.ch[0].length;
     } else if (m.type === "end") {
       this.endFrame = m.frame;
+    }
+    if (!this.started && (this.queued >= START_SECONDS * sampleRate || this.endFrame < Infinity)) {
+      this.started = true;
     }
   }
 
@@ -87,7 +90,7 @@ class SidPlayerProcessor extends AudioWorkletProcessor {
     this.stats.quanta++;
     if (!this.playing) return true;
     let done = 0;
-    while (done < n && this.queue.length) {
+    while (this.started && done < n && this.queue.length) {
       const b = this.queue[0];
       const take = Math.min(n - done, b.ch[0].length - b.off);
       left.set(b.ch[0].subarray(b.off, b.off + take), done);
