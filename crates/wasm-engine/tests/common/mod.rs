@@ -1,7 +1,7 @@
 //! Building the `.wasm` and finding Node.js for the tests that run the module.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -18,55 +18,14 @@ fn missing<T>(msg: &str) -> Option<T> {
     None
 }
 
-/// Where the test builds the module: its own target folder, so the nested cargo never waits
-/// for the lock of the build that runs the tests.
-pub fn wasm_target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d).join("wasm-engine"),
-        _ => workspace().join("target/wasm-engine"),
-    }
-}
-
-/// Builds `sidflow_engine.wasm` (profile `wasm`) once per test process and returns its path;
-/// `None` (skip) when the `wasm32-unknown-unknown` target is not installed, outside CI.
+/// Builds `sidflow_engine.wasm` once per test process (`wasm_build::build`) and returns its
+/// path; `None` (skip) when the `wasm32-unknown-unknown` target is not installed, outside CI.
 pub fn wasm_module() -> Option<PathBuf> {
     static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let r = BUILT.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let sysroot = Command::new("rustc")
-            .args(["--print", "sysroot"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-            .unwrap_or_default();
-        if !Path::new(&sysroot)
-            .join("lib/rustlib/wasm32-unknown-unknown")
-            .is_dir()
-        {
-            return Err("the Rust target wasm32-unknown-unknown is not installed \
-                        (rustup target add wasm32-unknown-unknown; ./dev.sh deps does it)"
-                .into());
-        }
-        let dir = wasm_target_dir();
-        let out = Command::new(cargo)
-            .current_dir(workspace())
-            .env("CARGO_TARGET_DIR", &dir)
-            .args([
-                "build",
-                "--quiet",
-                "--locked",
-                "--profile",
-                "wasm",
-                "--target",
-                "wasm32-unknown-unknown",
-                "-p",
-                "wasm-engine",
-            ])
-            .status()
-            .map_err(|e| format!("cargo: {e}"))?;
-        if !out.success() {
-            panic!("building the wasm engine failed ({out})");
-        }
-        Ok(dir.join("wasm32-unknown-unknown/wasm/sidflow_engine.wasm"))
+    let r = BUILT.get_or_init(|| match wasm_build::build(&workspace()) {
+        Ok(p) => Ok(p),
+        Err(e @ wasm_build::BuildError::TargetMissing) => Err(e.to_string()),
+        Err(e) => panic!("{e}"),
     });
     match r {
         Ok(p) => Some(p.clone()),
