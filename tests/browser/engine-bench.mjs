@@ -79,7 +79,6 @@ function cgroup() {
     quota(percent) {
       writeFileSync(`${cpu}/cpu.rt_runtime_us`, String(percent ? percent * 100 : 9500));
     },
-    throttled: () => readFileSync(`${cpu}/cpu.stat`, "utf8").trim().replace(/\n/g, ", "),
     remove() {
       for (const d of [cpu, acct]) {
         // Chromium has exited; its processes left the group.
@@ -143,7 +142,6 @@ try {
     for (const tune of ["three-wishes", "trinity"]) {
       for (const q of QUOTAS) {
         cg.quota(q);
-        const before = cg.throttled();
         const c0 = cg.usage();
         const s = await page.evaluate(async ({ tune, secs }) => {
           const { EnginePlayer } = await import("/engine/player.js");
@@ -162,8 +160,7 @@ try {
           `Chromium used ${(100 * used / PLAY_SECONDS).toFixed(1)} % of a core; ` +
           `underruns ${s.underruns} (${s.underrunFrames} frames), waited ${s.waitFrames} frames, ` +
           `played ${(s.playedFrames / s.sampleRate).toFixed(1)} s at ${s.sampleRate} Hz, ` +
-          `engine load ${(100 * s.renderLoad).toFixed(1)} % of its thread's time` +
-          `\n  cgroup cpu.stat before: ${before}\n  after: ${cg.throttled()}`);
+          `engine load (render time / audio time) ${(100 * s.renderLoad).toFixed(1)} %`);
       }
     }
   }
