@@ -41,7 +41,6 @@ async function measure(SidEngine, wasm, name, bytes, seconds, rate, clock) {
   const t0 = clock();
   e.seek(300 * rate);
   row.seek = 300 / (clock() - t0);
-  e.free();
   return row;
 }
 

@@ -28,6 +28,8 @@
 //! a nested build needs (no crate does just that; `wasm-pack` and `cargo-xtask` are tools, not
 //! build-script helpers).
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -21,6 +21,8 @@
 //! dropped and the interval doubles), at most [`MAX_BLOCK`] frames per render call, tunes
 //! up to [`MAX_TUNE_BYTES`].
 
+#![deny(unsafe_code)] // allowed in `ffi` only, for `#[no_mangle]`
+
 pub mod ffi;
 
 use render::{Chip, RenderError, RenderOptions, Renderer, SamplingQuality, VideoStandard};

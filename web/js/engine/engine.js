@@ -24,6 +24,7 @@ export async function compileEngine(source) {
   return WebAssembly.compile(source);
 }
 
+// One engine per module instance: create() instantiates a fresh one each time.
 export class SidEngine {
   /** `source`: anything compileEngine takes. */
   static async create(source) {
@@ -36,12 +37,11 @@ export class SidEngine {
     this.x = instance.exports;
     const abi = this.x.sf_abi_version();
     if (abi !== ABI_VERSION) throw new Error(`engine: module ABI ${abi}, this script speaks ${ABI_VERSION}`);
-    this.h = this.x.sf_new();
     this.info = null;
   }
 
   error() {
-    const p = this.x.sf_error(this.h), n = this.x.sf_error_len(this.h);
+    const p = this.x.sf_error(), n = this.x.sf_error_len();
     return new TextDecoder().decode(new Uint8Array(this.x.memory.buffer, p, n));
   }
 
@@ -58,15 +58,14 @@ export class SidEngine {
     if (chip === undefined || video === undefined || quality === undefined) {
       throw new Error(`engine: bad option (chip ${opts.chip}, video ${opts.video}, quality ${opts.quality})`);
     }
-    const p = this.x.sf_alloc(src.length);
+    const p = this.x.sf_input(src.length);
     if (!p) throw new Error(`engine: the file is ${src.length} bytes, not a SID tune`);
     new Uint8Array(this.x.memory.buffer, p, src.length).set(src);
-    const rc = this.x.sf_load(this.h, p, src.length, opts.song | 0, chip, video,
+    const rc = this.x.sf_load(src.length, opts.song | 0, chip, video,
       opts.sampleRate ?? 48000, quality, opts.lengthMs ?? 0);
-    this.x.sf_dealloc(p, src.length);
     if (rc < 0) { this.info = null; throw new Error(this.error()); }
     const info = {};
-    INFO.forEach((k, i) => { info[k] = this.x.sf_info(this.h, i); });
+    INFO.forEach((k, i) => { info[k] = this.x.sf_info(i); });
     info.chip = info.chip === 2 ? "8580" : "6581";
     info.video = info.video === 2 ? "ntsc" : "pal";
     this.info = info;
@@ -78,9 +77,9 @@ export class SidEngine {
    * `n` samples each; valid until the next engine call), empty at the end of the song.
    */
   render(frames) {
-    const n = this.x.sf_render(this.h, frames);
+    const n = this.x.sf_render(frames);
     if (n < 0) throw new Error(this.error());
-    const base = this.x.sf_output(this.h), stride = this.x.sf_stride(this.h);
+    const base = this.x.sf_output(), stride = this.x.sf_stride();
     const out = [];
     if (n === 0) return out;
     for (let c = 0; c < this.info.channels; c++) {
@@ -91,23 +90,22 @@ export class SidEngine {
 
   /** Moves to `frame`; returns the new position in frames. */
   seek(frame) {
-    const p = this.x.sf_seek(this.h, frame);
+    const p = this.x.sf_seek(frame);
     if (p < 0) throw new Error(this.error());
     return p;
   }
 
   /** Frames rendered (or skipped) so far. */
-  position() { return this.x.sf_position(this.h); }
+  position() { return this.x.sf_position(); }
 
   /** The raw voice bytes after the last render/seek (a copy; 32 bytes per SID chip). */
   voiceBytes() {
-    return new Uint8Array(this.x.memory.buffer, this.x.sf_voices(this.h), this.x.sf_voices_len(this.h)).slice();
+    return new Uint8Array(this.x.memory.buffer, this.x.sf_voices(), this.x.sf_voices_len()).slice();
   }
 
   /** The voices as objects (see decodeVoices). */
   voices() { return decodeVoices(this.voiceBytes(), this.info?.clockHz ?? 985248); }
 
-  free() { if (this.h) { this.x.sf_free(this.h); this.h = 0; } }
 }
 
 /**
