@@ -221,9 +221,10 @@ impl c64::SidDevice for Bank {
 }
 
 /// One render in progress. A clone is an exact snapshot: rendering on from it gives the same
-/// frames the original would (the filter tables are shared, so a clone costs about the
-/// machine's 64 KiB plus ~70 KiB per chip).
-#[derive(Clone)]
+/// frames the original would. It holds the machine (64 KiB of RAM and its chips), each SID
+/// (resid keeps a 64 KiB sample ring), the resamplers' recent input and the output not yet
+/// handed out; the filter tables are shared. About 150 KiB for one SID, 300 KiB for three
+/// (test `snapshot_memory` in `crates/wasm-engine`).
 pub struct Renderer {
     player: c64::Player,
     bank: Bank,
@@ -233,6 +234,22 @@ pub struct Renderer {
     out_pos: usize,
     /// The cycle output frame 0 is centred on (moves with [`Renderer::skip_to`]).
     origin_cycle: u64,
+}
+
+impl Clone for Renderer {
+    fn clone(&self) -> Self {
+        let mut bank = self.bank.clone();
+        // Only the output not yet handed out (`render` drains the rest lazily).
+        bank.out = self.bank.out[self.out_pos..].to_vec();
+        Renderer {
+            player: self.player.clone(),
+            bank,
+            info: self.info.clone(),
+            done_frames: self.done_frames,
+            out_pos: 0,
+            origin_cycle: self.origin_cycle,
+        }
+    }
 }
 
 /// One SID voice's registers and envelope, as [`Renderer::chip_states`] reads them.
