@@ -229,6 +229,13 @@ test("seek, end of song, a bad file", { timeout: 60_000 }, async (t) => {
     return { msg, errors: (T.events.error || 0) - before, video: info.video };
   });
   assert.match(bad.msg, /not a playable SID file/);
+  // A player whose module cannot be fetched fails init() with the reason.
+  const noWasm = await page.evaluate(async () => {
+    const { EnginePlayer } = await import("/engine/player.js");
+    const p = new EnginePlayer({ context: T.ctx, wasmUrl: "/engine/missing.wasm" });
+    try { await p.init(); return "init succeeded"; } catch (e) { return e.message; } finally { p.worker?.terminate(); p.node?.disconnect(); }
+  });
+  assert.match(noWasm, /HTTP 404/);
   assert.equal(bad.errors, 1);
   assert.equal(bad.video, "ntsc");
   assert.deepEqual(page.errors, []);

@@ -59,7 +59,11 @@ export class EnginePlayer extends EventTarget {
     this.node.port.onmessage = (e) => this.fromWorklet(e.data);
     this.worker = new Worker(new URL("engine-worker.js", this.base), { type: "module" });
     this.worker.onmessage = (e) => this.fromWorker(e.data);
-    this.worker.onerror = (e) => this.emit("error", { message: `engine worker: ${e.message ?? "failed to start"}` });
+    this.worker.onerror = (e) => {
+      const message = `engine worker: ${e.message || "failed to start"}`;
+      for (const [key, w] of this.waiters) { this.waiters.delete(key); w.reject(new Error(message)); }
+      this.emit("error", { message });
+    };
     const ch = new MessageChannel();
     this.node.port.postMessage({ type: "connect", port: ch.port1 }, [ch.port1]);
     const ready = this.wait(0, "ready");
