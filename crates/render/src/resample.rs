@@ -19,6 +19,7 @@
 //! across runs and platforms.
 
 use std::f64::consts::PI;
+use std::sync::Arc;
 
 /// Stop-band attenuation of both stages (Kaiser design), in dB.
 pub const ATTENUATION_DB: f64 = 100.0;
@@ -191,6 +192,8 @@ pub struct Decimator {
     m: usize,
     buf: Vec<f32>,
     next: usize,
+    /// Zeros `buf` starts with.
+    pre: usize,
 }
 
 impl Decimator {
@@ -211,13 +214,21 @@ impl Decimator {
             }
         }
         // Zeros before cycle 0 so that output j is centred on cycle j*M.
-        let buf = vec![0f32; n.saturating_sub(1) / 2];
+        let pre = n.saturating_sub(1) / 2;
         Decimator {
             taps,
             m,
-            buf,
+            buf: vec![0f32; pre],
             next: 0,
+            pre,
         }
+    }
+
+    /// Back to the state of a new decimator (the taps are kept).
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.buf.resize(self.pre, 0.0);
+        self.next = 0;
     }
 
     /// Appends per-cycle input and pushes every decimated sample that is complete.
@@ -242,8 +253,9 @@ impl Decimator {
 /// Stage 2: polyphase fractional resampler from `clock/M` to the output rate.
 #[derive(Debug, Clone)]
 pub struct FracResampler {
-    /// `(PHASES + 1)` rows of `2 * h2` taps.
-    table: Vec<f32>,
+    /// `(PHASES + 1)` rows of `2 * h2` taps (shared by clones: a cloned renderer is a cheap
+    /// snapshot).
+    table: Arc<[f32]>,
     width: usize,
     /// Input position of the next output, in units of 1/(M * rate) stage-1 samples.
     pos_num: u64,
@@ -270,7 +282,7 @@ impl FracResampler {
         }
         let origin = -(d.h2 as i64 - 1);
         FracResampler {
-            table,
+            table: table.into(),
             width,
             pos_num: 0,
             den: u64::from(d.m) * u64::from(d.rate),
@@ -279,6 +291,14 @@ impl FracResampler {
             origin,
             h2: d.h2,
         }
+    }
+
+    /// Back to the state of a new resampler (the table is kept).
+    pub fn reset(&mut self) {
+        self.pos_num = 0;
+        self.buf.clear();
+        self.buf.resize(self.h2 - 1, 0.0);
+        self.origin = -(self.h2 as i64 - 1);
     }
 
     pub fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
@@ -325,6 +345,13 @@ impl Chain {
             s2: FracResampler::new(d),
             mid: Vec::new(),
         }
+    }
+
+    /// Back to the state of a new chain: the next input is its first (coefficients kept).
+    pub fn reset(&mut self) {
+        self.s1.reset();
+        self.s2.reset();
+        self.mid.clear();
     }
 
     /// Per-cycle samples in, output-rate samples appended to `out`.
