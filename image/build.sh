@@ -12,7 +12,7 @@
 #   --deb       install this sidflow_*_arm64.deb (default: cross-build one with
 #               packaging/build-deb.sh --target aarch64-unknown-linux-gnu)
 #   --out       output folder (default target/image)
-#   --xz-level  xz preset for the image (default 6)
+#   --xz-level  xz preset for the image (default 1: see doc/performance.md)
 # Environment: SIDFLOW_IMAGE_MIRROR (default http://deb.debian.org/debian),
 #   SIDFLOW_IMAGE_SECURITY (default http://deb.debian.org/debian-security),
 #   SIDFLOW_IMAGE_ROOTFS_CACHE=FILE: developers only, reuse (or create) a tarball of the
@@ -23,7 +23,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 here="$repo/image"
 out="$repo/target/image"
 deb=""
-xz_level=6
+xz_level=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --deb) deb=$(realpath "$2"); shift 2 ;;
@@ -105,7 +105,7 @@ packages=(
     linux-image-arm64 raspi-firmware firmware-brcm80211 wireless-regdb
     systemd-timesyncd systemd-resolved wpasupplicant
     systemd-zram-generator openssh-server
-    fdisk e2fsprogs dosfstools tzdata netbase procps nano
+    fdisk e2fsprogs dosfstools tzdata netbase iproute2 procps nano
     libasound2
 )
 sources=(
@@ -141,6 +141,9 @@ else
     fi
 fi
 
+# Maintainer scripts and hooks run from here on need /proc (ischroot, findmnt, ...).
+mount -t proc proc "$root/proc"
+trap 'umount -l "$root/proc" 2>/dev/null; rm -rf "$work"' EXIT
 stamp "root file system: SIDFlow package and image configuration"
 "$here/rootfs-hook.sh" customize "$root" "$deb"
 
@@ -150,6 +153,7 @@ chroot "$root" update-initramfs -c -k all >&2
 [ -f "$root"/boot/firmware/cmdline.txt ] || die "no cmdline.txt"
 grep -q "root=LABEL=$root_label" "$root/boot/firmware/cmdline.txt" || die "cmdline.txt does not boot LABEL=$root_label"
 
+umount "$root/proc"
 stamp "package manifest"
 manifest="$out/$name.manifest.tsv"
 {
