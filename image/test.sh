@@ -60,9 +60,10 @@ EOF
 fi
 
 work=$(mktemp -d "$repo/target/image/test.XXXXXX")
-qemu_pid=""
+qemu_pid="" qemu_pid_b=""
 cleanup() {
-    if [ -n "$qemu_pid" ] && kill -0 "$qemu_pid" 2>/dev/null; then kill "$qemu_pid" 2>/dev/null || true; fi
+    local p
+    for p in $qemu_pid $qemu_pid_b; do kill "$p" 2>/dev/null || true; done
     if [ "${SIDFLOW_IMAGE_KEEP_TEST:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -133,6 +134,9 @@ rm -f "$root_img"
 
 # ---------------------------------------------------------------- boot setup
 stamp "preparing boot 1: sidflow.txt, larger disk, USB stick with C64Music/"
+# The second box of boot 2 starts from the image as flashed (no sidflow.txt edits).
+disk_b="$work/disk-box2.img"
+cp --sparse=always "$disk" "$disk_b"
 ssh-keygen -q -t ed25519 -N '' -C image-test -f "$work/id" >/dev/null
 passphrase="test-passphrase-$RANDOM$RANDOM"
 cat > "$work/sidflow.txt" <<EOF
@@ -153,7 +157,16 @@ disk_bytes=$(stat -c %s "$disk")
 usb="$work/usb.img"
 mkfs.vfat -n HVSC -F 32 -C "$usb" $((64 * 1024)) >/dev/null
 mmd -i "$usb" ::C64Music ::C64Music/MUSICIANS ::C64Music/MUSICIANS/T ::C64Music/MUSICIANS/T/Test_Tuner ::C64Music/DOCUMENTS
-for t in first-light three-wishes; do mcopy -i "$usb" "$repo/demo/$t.sid" "::C64Music/MUSICIANS/T/Test_Tuner/$t.sid"; done
+{
+    echo "[Database]"
+    for t in first-light three-wishes; do
+        mcopy -i "$usb" "$repo/demo/$t.sid" "::C64Music/MUSICIANS/T/Test_Tuner/$t.sid"
+        # Short songs (HVSC's song-length file), so the emulated box renders quickly.
+        echo "; /MUSICIANS/T/Test_Tuner/$t.sid"
+        echo "$(md5sum < "$repo/demo/$t.sid" | cut -d' ' -f1)=0:06"
+    done
+} > "$work/Songlengths.md5"
+mcopy -i "$usb" "$work/Songlengths.md5" ::C64Music/DOCUMENTS/Songlengths.md5
 cmdline="$(sed -e 's/console=[^ ]*//g' "$work/cmdline.txt" | tr -s ' ') console=ttyAMA0"
 # SIDFLOW_IMAGE_TEST_DEBUG=1: the whole journal on the console log too.
 [ "${SIDFLOW_IMAGE_TEST_DEBUG:-0}" = 1 ] && cmdline="$cmdline systemd.journald.forward_to_console=1"
@@ -162,28 +175,32 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 http_port=$(free_port)
 ssh_port=$(free_port)
 base="http://127.0.0.1:$http_port"
+last_pid=""
 ssh_opts=(-i "$work/id" -p "$ssh_port" -o UserKnownHostsFile="$work/known_hosts" -o BatchMode=yes -o ConnectTimeout=20 -o LogLevel=ERROR)
 guest() { ssh "${ssh_opts[@]}" -o StrictHostKeyChecking=yes root@127.0.0.1 "$@"; }
 # Output of a command on the guest; empty (not a failed script) when it cannot run.
 gout() { guest "$@" 2>/dev/null || true; }
 
-boot() { # boot NAME: starts qemu, waits until /api/health answers, prints the time
-    local name=$1 t0 t
+# boot NAME DISK HTTP_PORT SSH_PORT [QEMU ARGS...]: starts qemu in the background (its pid in
+# $last_pid), waits until sidflowd's /api/health answers on HTTP_PORT, records the time.
+boot() {
+    local name=$1 d=$2 hp=$3 sp=$4 t0 t pid
+    shift 4
     : > "$work/$name.console"
     qemu-system-aarch64 -M virt -cpu cortex-a72 -accel tcg,thread=multi -smp 2 -m 1024 \
         -display none -no-reboot -monitor none -serial "file:$work/$name.console" \
         -kernel "$work/vmlinuz" -initrd "$work/initrd" -append "$cmdline" \
-        -drive "file=$disk,if=none,format=raw,id=sd" -device virtio-blk-pci,drive=sd \
-        -netdev "user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:$http_port-:80,hostfwd=tcp:127.0.0.1:$ssh_port-:22" \
+        -drive "file=$d,if=none,format=raw,id=sd" -device virtio-blk-pci,drive=sd \
+        -netdev "user,id=net,restrict=on,hostfwd=tcp:127.0.0.1:$hp-:80,hostfwd=tcp:127.0.0.1:$sp-:22" \
         -device virtio-net-pci,netdev=net,romfile= \
         -object rng-random,id=rng,filename=/dev/urandom -device virtio-rng-pci,rng=rng \
-        -device qemu-xhci,id=xhci -drive "file=$usb,if=none,format=raw,id=usb" -device usb-storage,bus=xhci.0,drive=usb \
-        > "$work/$name.qemu.log" 2>&1 &
-    qemu_pid=$!
+        "$@" > "$work/$name.qemu.log" 2>&1 &
+    pid=$!
+    last_pid=$pid
     t0=$(date +%s)
     while :; do
-        if curl -sf -m 5 "$base/api/health" > "$work/$name.health" 2>/dev/null; then break; fi
-        kill -0 "$qemu_pid" 2>/dev/null || { tail -50 "$work/$name.console"; cat "$work/$name.qemu.log"; die "$name: qemu exited"; }
+        if curl -sf -m 5 "http://127.0.0.1:$hp/api/health" > "$work/$name.health" 2>/dev/null; then break; fi
+        kill -0 "$pid" 2>/dev/null || { tail -50 "$work/$name.console"; cat "$work/$name.qemu.log"; die "$name: qemu exited"; }
         t=$(($(date +%s) - t0))
         [ "$t" -lt "$ready_timeout" ] || { tail -80 "$work/$name.console"; die "$name: sidflowd not ready after ${t}s"; }
         sleep 2
@@ -192,14 +209,16 @@ boot() { # boot NAME: starts qemu, waits until /api/health answers, prints the t
     echo "$t" > "$work/$name.ready_secs"
     stamp "$name: sidflowd ready ${t}s after qemu started"
 }
+usb_args=(-device qemu-xhci,id=xhci -drive "file=$usb,if=none,format=raw,id=usb" -device usb-storage,bus=xhci.0,drive=usb)
 
-shutdown_guest() {
-    guest systemctl poweroff >/dev/null 2>&1 || true
-    local i
-    for i in $(seq 1 120); do kill -0 "$qemu_pid" 2>/dev/null || break; sleep 1; done
-    if kill -0 "$qemu_pid" 2>/dev/null; then bad "guest did not power off within 120 s"; kill "$qemu_pid"; fi
-    wait "$qemu_pid" 2>/dev/null || true
-    qemu_pid=""
+# poweroff PID SSH-COMMAND...: powers the guest off and waits for qemu to end.
+poweroff() {
+    local pid=$1 i
+    shift
+    "$@" systemctl poweroff >/dev/null 2>&1 || true
+    for i in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    if kill -0 "$pid" 2>/dev/null; then bad "guest did not power off within 120 s"; kill "$pid"; fi
+    wait "$pid" 2>/dev/null || true
 }
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -246,7 +265,8 @@ common_checks() {
 
 # ---------------------------------------------------------------- boot 1
 stamp "boot 1 (first boot)"
-boot boot1
+boot boot1 "$disk" "$http_port" "$ssh_port" "${usb_args[@]}"
+qemu_pid=$last_pid
 # SSH starts once its host keys are made (slow under emulation). The host key is new: learn
 # it now (boot 2 checks it).
 for i in $(seq 1 150); do
@@ -284,8 +304,8 @@ if [ -n "$tune" ]; then
     if [ -n "$audio" ] && curl -sf -m 600 -o "$work/tune.mp3" "$base$audio"; then
         info=$(ffprobe -v error -show_entries stream=codec_name,sample_rate,channels:format=duration -of default=nw=1 "$work/tune.mp3" || true)
         dur=$(sed -n 's/^duration=//p' <<< "$info")
-        if grep -qx codec_name=mp3 <<< "$info" && python3 -c "import sys; sys.exit(not float('$dur') > 1)" 2>/dev/null; then
-            ok "boot1: the tune plays as MP3 ($(stat -c %s "$work/tune.mp3") bytes, ${dur}s, ffprobe)"
+        if grep -qx codec_name=mp3 <<< "$info" && python3 -c "import sys; sys.exit(not 5 < float('$dur') < 8)" 2>/dev/null; then
+            ok "boot1: the tune plays as MP3 ($(stat -c %s "$work/tune.mp3") bytes, ${dur}s as Songlengths.md5 on the stick says, ffprobe)"
         else
             bad "boot1: not an MP3: $info"
         fi
@@ -295,12 +315,20 @@ if [ -n "$tune" ]; then
 else
     bad "boot1: the USB stick's tunes are not in the library"
 fi
-guest 'journalctl -b -o short-monotonic --no-pager' > "$work/boot1.journal" 2>/dev/null || true
-shutdown_guest
+gout 'journalctl -b -o short-monotonic --no-pager' > "$work/boot1.journal"
+poweroff "$qemu_pid" guest
+qemu_pid=""
 
 # ---------------------------------------------------------------- boot 2
-stamp "boot 2 (a normal boot)"
-boot boot2
+# The box boots again, now with a second network card on a "LAN" (a QEMU socket link on
+# 127.0.0.1) that a second, freshly flashed box joins once this one is ready: the second box
+# must get the name sidflow-2 by mDNS conflict resolution (RFC 6762 probing: the box that
+# already announced keeps the name).
+lan_port=$(free_port)
+stamp "boot 2 (a normal boot), with a LAN link for a second box"
+boot boot2 "$disk" "$http_port" "$ssh_port" "${usb_args[@]}" \
+    -netdev "socket,id=lan,listen=127.0.0.1:$lan_port" -device virtio-net-pci,netdev=lan,mac=52:54:00:5f:00:01,romfile=
+qemu_pid=$last_pid
 check "boot2: SSH host key unchanged (strict host key check)" guest true
 common_checks boot2
 check "boot2: first-boot unit skipped" guest 'test "$(systemctl show -P ConditionResult sidflow-firstboot.service)" = no'
@@ -309,8 +337,24 @@ check "boot2: first boot did run in boot 1 (console)" grep -q 'sidflow-firstboot
 [ -s "$work/machine-id" ] && [ "$(gout 'cat /etc/machine-id')" = "$(cat "$work/machine-id")" ] && ok "boot2: same machine-id" || bad "boot2: machine-id changed"
 [ "$(cat "$work/boot1.code")" = "$(cat "$work/boot2.code")" ] && ok "boot2: same setup code as boot 1 ($(cat "$work/boot2.code"))" || bad "boot2: setup code changed"
 check "boot2: sidflow.txt has one removal note (not applied twice)" guest 'test "$(grep -c "removed from this file" /boot/firmware/sidflow.txt)" = 1'
-shutdown_guest
 
-stamp "boot-to-ready: first boot $(cat "$work/boot1.ready_secs")s, second boot $(cat "$work/boot2.ready_secs")s (TCG, -smp 2)"
+stamp "a second box (the image as flashed, first boot) on the same LAN link"
+http_b=$(free_port)
+ssh_b=$(free_port)
+boot box2 "$disk_b" "$http_b" "$ssh_b" \
+    -netdev "socket,id=lan,connect=127.0.0.1:$lan_port" -device virtio-net-pci,netdev=lan,mac=52:54:00:5f:00:02,romfile=
+qemu_pid_b=$last_pid
+for i in $(seq 1 60); do grep -q 'SIDFlow is ready' "$work/box2.console" && break; sleep 2; done
+check "box2: mDNS conflict resolution named it sidflow-2 (console)" grep -q 'SIDFlow is ready: http://sidflow-2.local/' "$work/box2.console"
+a_log=$(gout 'journalctl -b -u sidflowd -o cat')
+[ -n "$a_log" ] && ! grep -q 'mDNS name conflict' <<< "$a_log" && ok "boot2: the first box kept sidflow (no rename in its log)" \
+    || bad "boot2: the first box was renamed (or its log is unreadable): $(grep 'mDNS name conflict' <<< "$a_log")"
+kill "$qemu_pid_b" 2>/dev/null || true # the second box has no SSH: it is simply switched off
+wait "$qemu_pid_b" 2>/dev/null || true
+qemu_pid_b=""
+poweroff "$qemu_pid" guest
+qemu_pid=""
+
+stamp "boot-to-ready: first boot $(cat "$work/boot1.ready_secs")s, second boot $(cat "$work/boot2.ready_secs")s, second box's first boot $(cat "$work/box2.ready_secs")s (TCG, -smp 2)"
 echo "image test: $passes passed, $fails failed"
 [ "$fails" = 0 ]
