@@ -97,7 +97,6 @@ case "$img_xz" in
     ;;
 *) die "not an .img.xz or .img: $img_xz" ;;
 esac
-image_bytes=$(stat -c %s "$disk")
 parts=$(sfdisk -J "$disk")
 p() { python3 -c "import json,sys; t=json.load(sys.stdin)['partitiontable']; print($1)" <<< "$parts"; }
 [ "$(p "t['label']")" = dos ] && [ "$(p "len(t['partitions'])")" = 2 ] && ok "MBR with 2 partitions" || bad "partition table: $parts"
@@ -209,14 +208,15 @@ boot() {
     echo "$t" > "$work/$name.ready_secs"
     stamp "$name: sidflowd ready ${t}s after qemu started"
 }
+# shellcheck disable=SC2054 # commas belong to qemu option values
 usb_args=(-device qemu-xhci,id=xhci -drive "file=$usb,if=none,format=raw,id=usb" -device usb-storage,bus=xhci.0,drive=usb)
 
 # poweroff PID SSH-COMMAND...: powers the guest off and waits for qemu to end.
 poweroff() {
-    local pid=$1 i
+    local pid=$1
     shift
     "$@" systemctl poweroff >/dev/null 2>&1 || true
-    for i in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    for _ in $(seq 1 120); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
     if kill -0 "$pid" 2>/dev/null; then bad "guest did not power off within 120 s"; kill "$pid"; fi
     wait "$pid" 2>/dev/null || true
 }
@@ -247,8 +247,8 @@ common_checks() {
     check "$name: USB library mounted read-only" guest 'findmnt -no OPTIONS /media/sidflow-library | grep -q "^ro,"'
     check "$name: sidflowd uses the USB library" guest 'grep -qx SIDFLOW_LIBRARY=/media/sidflow-library/C64Music /run/sidflow-image/sidflowd.env'
     # The console line comes from sidflow-console.service, once sidflowd is ready.
-    local i
-    for i in $(seq 1 60); do grep -q 'SIDFlow is ready' "$work/$name.console" && break; sleep 2; done
+    local _
+    for _ in $(seq 1 60); do grep -q 'SIDFlow is ready' "$work/$name.console" && break; sleep 2; done
     # The setup code (while no admin password is set): on the console, and the daemon's.
     if guest 'sidflowd setup-code --help' >/dev/null 2>&1 || guest 'test -e /var/lib/sidflow/setup-code'; then
         local want seen
@@ -269,7 +269,7 @@ boot boot1 "$disk" "$http_port" "$ssh_port" "${usb_args[@]}"
 qemu_pid=$last_pid
 # SSH starts once its host keys are made (slow under emulation). The host key is new: learn
 # it now (boot 2 checks it).
-for i in $(seq 1 150); do
+for _ in $(seq 1 150); do
     ssh-keyscan -T 10 -p "$ssh_port" -t ed25519 127.0.0.1 2>/dev/null > "$work/known_hosts" || true
     [ -s "$work/known_hosts" ] && break
     sleep 2
@@ -344,7 +344,7 @@ ssh_b=$(free_port)
 boot box2 "$disk_b" "$http_b" "$ssh_b" \
     -netdev "socket,id=lan,connect=127.0.0.1:$lan_port" -device virtio-net-pci,netdev=lan,mac=52:54:00:5f:00:02,romfile=
 qemu_pid_b=$last_pid
-for i in $(seq 1 60); do grep -q 'SIDFlow is ready' "$work/box2.console" && break; sleep 2; done
+for _ in $(seq 1 60); do grep -q "SIDFlow is ready" "$work/box2.console" && break; sleep 2; done
 check "box2: mDNS conflict resolution named it sidflow-2 (console)" grep -q 'SIDFlow is ready: http://sidflow-2.local/' "$work/box2.console"
 a_log=$(gout 'journalctl -b -u sidflowd -o cat')
 [ -n "$a_log" ] && ! grep -q 'mDNS name conflict' <<< "$a_log" && ok "boot2: the first box kept sidflow (no rename in its log)" \
