@@ -147,6 +147,7 @@ wifi_country=at
 ssh=on
 ssh_authorized_key=$(cat "$work/id.pub")
 library=usb
+cache=usb:CACHE
 EOF
 sed -i 's/$/\r/' "$work/sidflow.txt"
 mcopy -o -i "$fat" "$work/sidflow.txt" ::sidflow.txt
@@ -166,6 +167,9 @@ mmd -i "$usb" ::C64Music ::C64Music/MUSICIANS ::C64Music/MUSICIANS/T ::C64Music/
     done
 } > "$work/Songlengths.md5"
 mcopy -i "$usb" "$work/Songlengths.md5" ::C64Music/DOCUMENTS/Songlengths.md5
+# A second, writable USB disk for the cache (sidflow.txt: cache=usb:CACHE).
+usb_cache="$work/usb-cache.img"
+mkfs.vfat -n CACHE -F 32 -C "$usb_cache" $((64 * 1024)) >/dev/null
 cmdline="$(sed -e 's/console=[^ ]*//g' "$work/cmdline.txt" | tr -s ' ') console=ttyAMA0"
 # SIDFLOW_IMAGE_TEST_DEBUG=1: the whole journal on the console log too.
 [ "${SIDFLOW_IMAGE_TEST_DEBUG:-0}" = 1 ] && cmdline="$cmdline systemd.journald.forward_to_console=1"
@@ -209,7 +213,8 @@ boot() {
     stamp "$name: sidflowd ready ${t}s after qemu started"
 }
 # shellcheck disable=SC2054 # commas belong to qemu option values
-usb_args=(-device qemu-xhci,id=xhci -drive "file=$usb,if=none,format=raw,id=usb" -device usb-storage,bus=xhci.0,drive=usb)
+usb_args=(-device qemu-xhci,id=xhci -drive "file=$usb,if=none,format=raw,id=usb" -device usb-storage,bus=xhci.0,drive=usb
+    -drive "file=$usb_cache,if=none,format=raw,id=usbc" -device usb-storage,bus=xhci.0,drive=usbc)
 
 # poweroff PID SSH-COMMAND...: powers the guest off and waits for qemu to end.
 poweroff() {
@@ -246,6 +251,8 @@ common_checks() {
     [ -z "$extra" ] && [[ " $listeners " == *" sidflowd "* ]] && ok "$name: listeners beyond loopback: $listeners" || bad "$name: unexpected listeners: $listeners"
     check "$name: USB library mounted read-only" guest 'findmnt -no OPTIONS /media/sidflow-library | grep -q "^ro,"'
     check "$name: sidflowd uses the USB library" guest 'grep -qx SIDFLOW_LIBRARY=/media/sidflow-library/C64Music /run/sidflow-image/sidflowd.env'
+    check "$name: the cache is on the USB disk labelled CACHE (read-write)" guest \
+        'grep -qx SIDFLOW_CACHE_DIR=/media/sidflow-cache/sidflow-cache /run/sidflow-image/sidflowd.env && findmnt -no OPTIONS /media/sidflow-cache | grep -q "^rw,"'
     # The console line comes from sidflow-console.service, once sidflowd is ready.
     local _
     for _ in $(seq 1 60); do grep -q 'SIDFlow is ready' "$work/$name.console" && break; sleep 2; done
@@ -306,6 +313,8 @@ if [ -n "$tune" ]; then
         dur=$(sed -n 's/^duration=//p' <<< "$info")
         if grep -qx codec_name=mp3 <<< "$info" && python3 -c "import sys; sys.exit(not 5 < float('$dur') < 8)" 2>/dev/null; then
             ok "boot1: the tune plays as MP3 ($(stat -c %s "$work/tune.mp3") bytes, ${dur}s as Songlengths.md5 on the stick says, ffprobe)"
+            check "boot1: the render was cached on the USB cache disk" guest \
+                'for _ in $(seq 1 20); do find /media/sidflow-cache/sidflow-cache -name "*.mp3" -size +1k | grep -q . && exit 0; sleep 1; done; exit 1'
         else
             bad "boot1: not an MP3: $info"
         fi
