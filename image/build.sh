@@ -143,7 +143,7 @@ fi
 
 # Maintainer scripts and hooks run from here on need /proc (ischroot, findmnt, ...).
 mount -t proc proc "$root/proc"
-trap 'umount -l "$root/proc" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'umount -l "$root/proc" 2>/dev/null || true; rm -rf "$work"' EXIT
 stamp "root file system: SIDFlow package and image configuration"
 "$here/rootfs-hook.sh" customize "$root" "$deb"
 
