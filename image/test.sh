@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Boot test of the SIDFlow image (see doc/image.md, "How the image is tested").
-# Boots the built image twice in qemu-system-aarch64 -M virt (the image's own Debian arm64
-# kernel and initramfs; the Pi board model is too slow to emulate), with user networking
-# that reaches nothing but the forwarded ports (restrict=on), and checks from the host:
-#   offline: partition table, boot partition files (Pi firmware, DTBs, kernel, cmdline.txt,
-#            sidflow.txt), no SSH host keys and an empty machine-id in the image;
+# Boots the built image in qemu-system-aarch64 -M virt (the image's own Debian arm64 kernel
+# and initramfs; the Pi board model is too slow to emulate), with user networking that
+# reaches nothing but the forwarded ports (restrict=on), and checks from the host:
+#   first:   image/test-firstboot.sh (sidflow.txt parsing, on the host);
+#   offline: checksum, size, manifest, partition table, boot partition files (Pi firmware,
+#            DTBs, kernel, config.txt, cmdline.txt, sidflow.txt), no SSH host keys and an
+#            empty machine-id in the image;
 #   boot 1:  (a sidflow.txt with test settings on the FAT partition, the disk 1 GiB larger
-#            than the image, a USB stick with C64Music/ attached) sidflowd becomes ready;
-#            GET /api/health, / serves the UI, a tune from the USB stick plays as MP3
-#            (decoded by ffprobe), the setup code is on the console and is the daemon's,
-#            the partition and file system grew, hostname, time zone, Wi-Fi config without
-#            the passphrase (removed from sidflow.txt), SSH with the given key, root noatime,
-#            journal cap, zram swap only, nothing but sidflowd/sshd/DHCP listens, no failed
-#            units, the USB library mounted read-only;
-#   boot 2:  first-boot steps did not run again, same SSH host keys and machine-id, same
-#            setup code on the console, sidflowd ready again.
+#            than the image, a USB stick with C64Music/ and a USB disk labelled CACHE)
+#            sidflowd becomes ready; GET /api/health, / serves the UI, a tune from the stick
+#            plays as MP3 (ffprobe) and is cached on the CACHE disk, the setup code is on
+#            the console and is the daemon's, the partition and file system grew, hostname,
+#            time zone, Wi-Fi config without the passphrase (removed from sidflow.txt), SSH
+#            with the given key, root noatime, journal cap, zram swap only, nothing but
+#            sidflowd/sshd/DHCP listens, no failed units, the USB library read-only;
+#   boot 2:  first-boot steps did not run again, same SSH host key and machine-id, same
+#            setup code; then a second box (the image as flashed) joins a QEMU socket "LAN"
+#            with this one and mDNS conflict resolution names it sidflow-2.
 # Usage: image/test.sh [path/to/sidflow-*-arm64.img.xz]   (default: the newest in target/image)
 # Prints the boot-to-ready times. Needs root only to install qemu and the tools.
 set -euo pipefail
