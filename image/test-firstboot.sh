@@ -85,5 +85,5 @@ r=$(mkroot none)
 run "$r"
 expect "defaults: library usb, cache sd" bash -c "grep -qx library=usb '$r/var/lib/sidflow-image/settings' && grep -qx cache=sd '$r/var/lib/sidflow-image/settings'"
 
-echo "firstboot settings: $passes passed, $fails failed"
+echo "firstboot: $passes passed, $fails failed"
 [ "$fails" = 0 ]

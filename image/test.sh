@@ -368,5 +368,5 @@ poweroff "$qemu_pid" guest
 qemu_pid=""
 
 stamp "boot-to-ready: first boot $(cat "$work/boot1.ready_secs")s, second boot $(cat "$work/boot2.ready_secs")s, second box's first boot $(cat "$work/box2.ready_secs")s (TCG, -smp 2)"
-echo "image test: $passes passed, $fails failed"
+echo "image: $passes passed, $fails failed"
 [ "$fails" = 0 ]
