@@ -44,6 +44,8 @@ EOF
 : > "$root/etc/machine-id"
 rm -f "$root/var/lib/dbus/machine-id" "$root/var/lib/systemd/random-seed"
 ln -sfn /usr/share/zoneinfo/Etc/UTC "$root/etc/localtime"
+# The locale every Debian system has built in (no locales package), for PAM and programs.
+echo LANG=C.UTF-8 > "$root/etc/default/locale"
 echo Etc/UTC > "$root/etc/timezone"
 
 # SSH: installed, off, and no host keys in the image (they would be the same on every box).

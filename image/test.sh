@@ -238,7 +238,7 @@ common_checks() {
     check "$name: /api/health status ok" bash -c "python3 -c \"import json,sys; d=json.load(open('$work/$name.health')); sys.exit(d.get('status')!='ok')\""
     curl -sf -m 30 "$base/" > "$work/$name.index.html" && grep -qi '<html' "$work/$name.index.html" && grep -q 'SIDFlow' "$work/$name.index.html" \
         && ok "$name: / serves the web UI" || bad "$name: / does not serve the UI"
-    check "$name: system state running (no failed units)" guest 'test "$(systemctl is-system-running)" = running'
+    check "$name: system state running once the boot finished (no failed units)" guest 'test "$(systemctl is-system-running --wait)" = running'
     local h; h=$(gout hostname)
     [ "$h" = sidflow ] && ok "$name: hostname sidflow" || bad "$name: hostname '$h'"
     check "$name: root mounted noatime" guest 'findmnt -no OPTIONS / | grep -qw noatime'
