@@ -177,6 +177,9 @@ fn normal_code(s: &str) -> String {
 /// A job for a password thread, given the thread's argon2 working memory.
 type Job = Box<dyn FnOnce(&mut Vec<argon2::Block>) + Send>;
 
+/// A kind of refusal in the audit trail: who, action, result.
+type RefusalKey = (String, String, String);
+
 /// Password checks on threads of their own, at most [`CHECK_WORKERS`] at a time.
 struct Checker {
     tx: SyncSender<Job>,
@@ -240,7 +243,7 @@ pub struct Auth {
     data_dir: PathBuf,
     audit: Option<JsonlLog>,
     /// Coalesced refusals: (who, action, result) -> (last written, suppressed since).
-    refusals: Mutex<HashMap<(String, String, String), (Instant, u64)>>,
+    refusals: Mutex<HashMap<RefusalKey, (Instant, u64)>>,
 }
 
 impl Auth {
@@ -479,7 +482,7 @@ impl Auth {
             }
         }
         // Refusals held back for a minute are written now, with their count.
-        let due: Vec<((String, String, String), u64)> = {
+        let due: Vec<(RefusalKey, u64)> = {
             let mut r = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
             let due = r
                 .iter_mut()
