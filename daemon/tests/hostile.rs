@@ -335,3 +335,116 @@ fn playlists_are_capped_in_number() {
     // Replacing an existing one is still fine.
     assert_eq!(put(0), 200);
 }
+
+/// Every (tune, song) of the demo library.
+fn songs(d: &Daemon) -> Vec<(String, u64)> {
+    let tunes = d.get("/api/library/search?q=a&limit=500").json()["tunes"].clone();
+    let mut out = Vec::new();
+    for t in tunes.as_array().unwrap() {
+        for s in 1..=t["songs"].as_u64().unwrap() {
+            out.push((t["path"].as_str().unwrap().to_string(), s));
+        }
+    }
+    out
+}
+
+/// Starts listening to a song in WAV (never cached in these tests' first runs): the
+/// session, then the audio stream, held open until dropped.
+fn listen(d: &Daemon, src: [u8; 4], path: &str, song: u64) -> (u16, Option<std::net::TcpStream>) {
+    let body = format!("{{\"path\":\"{path}\",\"song\":{song},\"prefs\":{{\"format\":\"wav\"}}}}");
+    let head = format!(
+        "POST /api/play HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        d.addr,
+        body.len()
+    );
+    let mut s = connect_from(src, &d.addr).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let json = &text[text.find("\r\n\r\n").unwrap() + 4..];
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let url = v["urls"]["audio"].as_str().unwrap().to_string();
+    let mut a = connect_from(src, &d.addr).unwrap();
+    a.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    a.write_all(format!("GET {url} HTTP/1.1\r\nHost: {}\r\n\r\n", d.addr).as_bytes())
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = a.read(&mut buf).unwrap_or(0);
+    let code = String::from_utf8_lossy(&buf[..n])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, (code == 200).then_some(a))
+}
+
+fn in_flight(d: &Daemon) -> u64 {
+    d.get("/api/health").json()["renders"]["in_flight"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn a_render_storm_is_bounded_and_renders_nobody_follows_stop() {
+    let dir = tempdir("storm");
+    let cfg = dir.join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[render]\nmax_parallel = 1\n[playback]\ndefault_song_secs = 600\n\
+             [limits]\nsessions_per_minute = 1000\n[cache]\nformats = [\"wav\"]\n{ROOMY_CACHE}"
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start_in(dir, &[], &["--config", cfg.to_str().unwrap()]);
+    let all = songs(&d);
+    assert!(all.len() >= 8, "{all:?}");
+    // One client: two renders at a time, the third is refused with Retry-After.
+    let mine: Vec<_> = all[..3]
+        .iter()
+        .map(|(p, s)| listen(&d, [127, 3, 0, 1], p, *s))
+        .collect();
+    assert_eq!(mine[0].0, 200);
+    assert_eq!(mine[1].0, 200);
+    assert_eq!(mine[2].0, 503, "a client's third render in flight");
+    drop(mine);
+    // Many clients at once: one slot, two waiting, the rest refused at once.
+    let storm: Vec<_> = all[3..]
+        .iter()
+        .enumerate()
+        .map(|(i, (p, s))| listen(&d, [127, 3, 1, i as u8 + 1], p, *s))
+        .collect();
+    let ok = storm.iter().filter(|(c, _)| *c == 200).count();
+    let busy = storm.iter().filter(|(c, _)| *c == 503).count();
+    assert!(ok >= 1 && ok <= 3 + 2, "{ok} accepted");
+    assert_eq!(ok + busy, storm.len(), "every client got an answer");
+    // Everybody leaves: the renders nobody follows stop (bounded wait, not a timing claim).
+    drop(storm);
+    let t0 = Instant::now();
+    while in_flight(&d) > 0 && t0.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        in_flight(&d),
+        0,
+        "renders still running after every listener left"
+    );
+    // A new listener is heard at once after the storm.
+    let t0 = Instant::now();
+    let (code, s) = listen(&d, [127, 3, 2, 1], &all[0].0, all[0].1);
+    assert_eq!(code, 200);
+    let mut s = s.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let mut got = 0;
+    while got < 4096 {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got += n;
+    }
+    eprintln!(
+        "after the storm: first 4 KiB of audio in {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
+}

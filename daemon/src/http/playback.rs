@@ -208,16 +208,24 @@ pub async fn audio(app: Arc<App>, req: Req) -> Reply {
         h.insert("x-sidflow-render", HeaderValue::from_static("streaming"));
         return Ok(res);
     }
-    let a = app.clone();
+    let (a, ip) = (app.clone(), req.ip);
     // Opening may start a render: file system work, so off the async threads.
     let opened = blocking(move || {
         let playback = a.playback.clone();
-        a.media.open(&v, crate::media::tune_info(&t), || {
+        a.media.open(&v, crate::media::tune_info(&t), Some(ip), || {
             playback.render_request(&t, &v)
         })
     })
     .await?
-    .map_err(|e| ApiError::unavailable(format!("{e:#}")))?;
+    .map_err(|e| {
+        let busy = e.downcast_ref::<crate::media::Busy>().is_some();
+        let err = ApiError::unavailable(format!("{e:#}"));
+        if busy {
+            err.retry_after(std::time::Duration::from_secs(5))
+        } else {
+            err
+        }
+    })?;
     match opened {
         Opened::Cached(path) => serve_file(&req, path, format.mime_type()),
         Opened::Rendering(f) => {
