@@ -62,11 +62,13 @@ fn seven_z(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     w.finish().unwrap().into_inner()
 }
 
+/// Tune `i`'s path: composers of 20 tunes under 26 letters (~3 000 folders for 60 000
+/// tunes; HVSC has about 4 000).
 fn path_of(i: u32) -> String {
+    let composer = i / 20;
     format!(
-        "MUSICIANS/{}/C{:04}/T{i:06}.sid",
-        (b'A' + (i % 26) as u8) as char,
-        i / 20
+        "MUSICIANS/{}/C{composer:04}/T{i:06}.sid",
+        (b'A' + (composer % 26) as u8) as char
     )
 }
 
