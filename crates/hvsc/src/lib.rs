@@ -114,10 +114,12 @@ pub enum SyncError {
         line: usize,
         message: String,
     },
-    #[error(
-        "the work folder {work} must be on the same file system as the collection {collection}"
-    )]
+    #[error("the work folder {work} must be on the same file system as the collection {collection}, and not inside it")]
     NotSameFileSystem { work: String, collection: String },
+    /// The collection folder holds files but no HVSC release this crate can recognise
+    /// (`DOCUMENTS/HVSC.txt` or `DOCUMENTS/UpdateNN.hvs`): it is not replaced.
+    #[error("{path} is not an HVSC collection (no DOCUMENTS/HVSC.txt); a sync installs HVSC only into an empty folder or over an HVSC collection")]
+    NotHvsc { path: String },
     #[error("another HVSC sync is running (lock {0})")]
     Busy(String),
     #[error("cancelled")]

@@ -430,8 +430,8 @@ impl Hvsc {
         cancel: &AtomicBool,
     ) -> Result<Outcome, SyncError> {
         let t0 = Instant::now();
-        let _lock = self.lock()?;
         self.same_file_system()?;
+        let _lock = self.lock()?;
         let recovered = self.recover_locked(progress)?;
         progress(&Progress::new(Step::Checking));
         let plan = self.check_locked(opts.full)?;
@@ -450,6 +450,13 @@ impl Hvsc {
         let Some(target) = plan.target() else {
             return Ok(out);
         };
+        // Never replace a folder of something else (a user's own tunes) with HVSC.
+        let occupied = fs::read_dir(&self.cfg.collection).is_ok_and(|mut d| d.next().is_some());
+        if plan.installed.is_none() && occupied {
+            return Err(SyncError::NotHvsc {
+                path: self.cfg.collection.display().to_string(),
+            });
+        }
 
         // Downloads, each verified before anything is unpacked.
         let dl = self.downloads();
@@ -512,6 +519,14 @@ impl Hvsc {
 
     fn same_file_system(&self) -> Result<(), SyncError> {
         let work = self.work();
+        let bad = || SyncError::NotSameFileSystem {
+            work: work.display().to_string(),
+            collection: self.cfg.collection.display().to_string(),
+        };
+        if work.starts_with(&self.cfg.collection) {
+            // The staging copy would copy itself.
+            return Err(bad());
+        }
         fs::create_dir_all(&work).map_err(|e| io_err(&work, e))?;
         let parent = self
             .cfg
@@ -522,10 +537,7 @@ impl Hvsc {
         fs::create_dir_all(&parent).map_err(|e| io_err(&parent, e))?;
         let dev = |p: &Path| identity(p).map(|i| i.0);
         if dev(&work) != dev(&parent) {
-            return Err(SyncError::NotSameFileSystem {
-                work: work.display().to_string(),
-                collection: self.cfg.collection.display().to_string(),
-            });
+            return Err(bad());
         }
         Ok(())
     }

@@ -383,6 +383,31 @@ fn cancelling_rolls_back() {
 }
 
 #[test]
+fn a_folder_that_is_not_hvsc_is_never_replaced() {
+    let f = fake();
+    let d = TempDir::new("nothvsc");
+    let m = mirror_with(&f, &[(FULL10, 10)]);
+    let h = Hvsc::new(config(d.path(), &m));
+    let root = h.config().collection.clone();
+    std::fs::create_dir_all(root.join("My_Tunes")).unwrap();
+    std::fs::write(root.join("My_Tunes/mine.sid"), b"mine").unwrap();
+    let e = run(&h).unwrap_err();
+    assert!(matches!(e, SyncError::NotHvsc { .. }), "{e}");
+    assert_eq!(
+        std::fs::read(root.join("My_Tunes/mine.sid")).unwrap(),
+        b"mine"
+    );
+    // A work folder inside the collection is refused too.
+    let mut c = config(d.path(), &m);
+    c.work_dir = Some(root.join(".work"));
+    assert!(matches!(
+        run(&Hvsc::new(c)),
+        Err(SyncError::NotSameFileSystem { .. })
+    ));
+    assert!(!root.join(".work").exists());
+}
+
+#[test]
 fn one_sync_at_a_time_and_a_mirror_without_hvsc() {
     let d = TempDir::new("misc");
     let m = Mirror::start();
