@@ -220,7 +220,8 @@ pub struct Hvsc {
 
 impl Hvsc {
     pub fn new(cfg: Config) -> Hvsc {
-        let mirror = Mirror::new(&cfg.mirror, &cfg.user_agent, cfg.timeout);
+        let mut mirror = Mirror::new(&cfg.mirror, &cfg.user_agent, cfg.timeout);
+        mirror.check_space = cfg.check_free_space;
         Hvsc { cfg, mirror }
     }
 
