@@ -418,7 +418,10 @@ fn a_render_storm_is_bounded_and_renders_nobody_follows_stop() {
         .collect();
     let ok = storm.iter().filter(|(c, _)| *c == 200).count();
     let busy = storm.iter().filter(|(c, _)| *c == 503).count();
-    assert!((1..=3).contains(&ok), "{ok} accepted: one running, two waiting");
+    assert!(
+        (1..=3).contains(&ok),
+        "{ok} accepted: one running, two waiting"
+    );
     assert_eq!(ok + busy, storm.len(), "every client got an answer");
     // Everybody leaves: the renders nobody follows stop (bounded wait, not a timing claim).
     drop(storm);
