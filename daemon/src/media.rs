@@ -342,6 +342,9 @@ impl PcmSource for Stoppable<'_> {
     fn engine(&self) -> cache::Engine {
         self.inner.engine()
     }
+    fn defect(&self) -> Option<String> {
+        self.inner.defect()
+    }
 }
 
 pub struct Media {
@@ -428,7 +431,8 @@ impl Media {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Every cached variant of a tune.
+    /// Every cached variant of a tune (damaged captures are not variants: they are made
+    /// again when asked for).
     pub fn variants(&self, tune: &library::Tune) -> Vec<CachedVariant> {
         let Ok(t) = tune_ref(tune) else {
             return Vec::new();
@@ -438,6 +442,7 @@ impl Media {
             .variants(&t)
             .unwrap_or_default()
             .into_iter()
+            .filter(|e| e.defect.is_none())
             .filter_map(|e| {
                 Some(CachedVariant {
                     song: e.song,

@@ -470,11 +470,13 @@ impl Cache {
         self.inner.inflight().contains_key(&v.index_key())
     }
 
-    /// The cached file of a variant, if it exists (the index is healed on the way).
+    /// The cached file of a variant, if it exists (the index is healed on the way);
+    /// `None` also when the file is a damaged one (see [`CacheEntry::defect`]).
     pub fn lookup(&self, v: &Variant) -> Result<Option<CachedFile>, CacheError> {
         let path = self.path_of(v);
         if path.is_file() {
-            Ok(Some(self.cached_file(v, path)?))
+            let f = self.cached_file(v, path)?;
+            Ok(f.entry.defect.is_none().then_some(f))
         } else {
             if self.inner.store.cache_remove(&v.index_key())? {
                 tracing::warn!(file = %path.display(), "indexed cache file is gone; entry removed");
@@ -548,8 +550,12 @@ impl Cache {
             }
             let path = self.path_of(&v);
             if !req.force && path.is_file() {
-                outputs.push(Output::Cached(self.cached_file(&v, path)?));
-                continue;
+                let f = self.cached_file(&v, path)?;
+                // A damaged file (a capture that lost much of its stream) is made again.
+                if f.entry.defect.is_none() {
+                    outputs.push(Output::Cached(f));
+                    continue;
+                }
             }
             let skip = if !cfg.formats.contains(&format) {
                 Some(SkipReason::Disabled)
@@ -870,6 +876,7 @@ fn entry_for_file(
         engine_version: engine.map_or_else(|| "unknown".to_string(), |e| e.version.clone()),
         created_unix: created,
         loudness,
+        defect: None,
     }
 }
 
@@ -1032,6 +1039,7 @@ impl RenderJob {
         }
         // Asked once the source is done: a hardware capture only knows then which SID played.
         let engine = source.engine();
+        let defect = source.defect();
         let loudness = meter.loudness();
         let end_tags = self.tags(Some((&engine, &loudness)));
         let mut files = Vec::new();
@@ -1054,6 +1062,10 @@ impl RenderJob {
                         entry_for_file(&path, &key, &w.out.variant, size, Some(&engine));
                     entry.duration_secs = pcm.frames_to_secs(frames);
                     entry.loudness = Some(loudness_record(&loudness));
+                    if let Some(why) = &defect {
+                        tracing::warn!(file = %key, defect = %why, "kept, but not served as this variant: the render is damaged");
+                    }
+                    entry.defect = defect.clone();
                     self.inner.store.cache_put(&entry)?;
                     {
                         let mut map = self.inner.inflight();
