@@ -1,0 +1,211 @@
+//! Scoring tunes against the reference, as `shared/tools/fidelity-compare.py` does, in
+//! parallel threads and without files.
+
+use crate::metrics::{env60, mono, rms_dbfs, within_spread};
+use crate::ours;
+use crate::reference::{self, RefOptions};
+use sidfile::{Format, SidTune};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// The power-on delay of the reference's second render (the "spread").
+pub const SPREAD_DELAY: u16 = 3000;
+/// Output rate of every render.
+pub const RATE: u32 = 44_100;
+
+/// One tune's figures.
+#[derive(Debug, Clone)]
+pub struct Score {
+    pub name: String,
+    /// `PSID`/`RSID`, `play=0` when init installs its own interrupt, `2SID`, `NTSC`, `8580`.
+    pub kind: String,
+    /// env60 of our render against the reference (`None`: not comparable, see `note`).
+    pub ours: Option<f64>,
+    /// env60 of the reference at [`SPREAD_DELAY`] against itself at 0.
+    pub spread: Option<f64>,
+    /// RMS levels (dBFS) of our render and the reference.
+    pub ours_db: f64,
+    pub ref_db: f64,
+    /// Why a figure is missing, or what stopped our machine.
+    pub note: String,
+}
+
+impl Score {
+    pub fn within(&self) -> Option<bool> {
+        Some(within_spread(self.ours?, self.spread?))
+    }
+}
+
+/// A short description of the tune's kind.
+pub fn kind(t: &SidTune) -> String {
+    let mut k = vec![match t.format {
+        Format::Psid => "PSID",
+        Format::Rsid => "RSID",
+    }
+    .to_string()];
+    if t.format == Format::Psid && t.play_address == 0 {
+        k.push("play=0".into());
+    }
+    if t.basic {
+        k.push("BASIC".into());
+    }
+    if t.chips.len() > 1 {
+        k.push(format!("{}SID", t.chips.len()));
+    }
+    if t.clock == sidfile::Clock::Ntsc {
+        k.push("NTSC".into());
+    }
+    if t.model() == sidfile::SidModel::Mos8580 {
+        k.push("8580".into());
+    }
+    if t.format == Format::Psid && t.speed_of(t.start_song) == sidfile::Speed::Cia {
+        k.push("CIA".into());
+    }
+    k.join(" ")
+}
+
+/// Scores one tune file over `seconds` of its start song.
+pub fn score(path: &Path, seconds: f64) -> Score {
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut s = Score {
+        name,
+        kind: String::new(),
+        ours: None,
+        spread: None,
+        ours_db: f64::NEG_INFINITY,
+        ref_db: f64::NEG_INFINITY,
+        note: String::new(),
+    };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            s.note = format!("unreadable: {e}");
+            return s;
+        }
+    };
+    let tune = match SidTune::parse_lenient(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            s.note = format!("does not parse: {e}");
+            return s;
+        }
+    };
+    s.kind = kind(&tune);
+    let reference = |delay: u16| {
+        let o = RefOptions {
+            rate: RATE,
+            power_on_delay: delay,
+            ..RefOptions::default()
+        };
+        reference::render(&bytes, &o, seconds).map(|(p, ch)| mono(&p, ch))
+    };
+    let r0 = match reference(0) {
+        Ok(r) => r,
+        Err(e) => {
+            s.note = format!("reference: {e}");
+            return s;
+        }
+    };
+    s.ref_db = rms_dbfs(&r0);
+    match ours::render(&tune, None, seconds, RATE) {
+        Ok((p, ch)) => {
+            let o = mono(&p, ch);
+            s.ours_db = rms_dbfs(&o);
+            s.ours = Some(env60(&o, RATE, &r0, RATE));
+        }
+        Err(e) => s.note = format!("our render failed: {e}"),
+    }
+    match reference(SPREAD_DELAY) {
+        Ok(r) => s.spread = Some(env60(&r, RATE, &r0, RATE)),
+        Err(e) => {
+            if s.note.is_empty() {
+                s.note = format!("reference at delay {SPREAD_DELAY}: {e}");
+            }
+        }
+    }
+    s
+}
+
+/// Scores every file on `jobs` threads; results in the order of `paths`.
+pub fn score_all(paths: &[PathBuf], seconds: f64, jobs: usize) -> Vec<Score> {
+    let next = AtomicUsize::new(0);
+    let out: Mutex<Vec<Option<Score>>> = Mutex::new(vec![None; paths.len()]);
+    std::thread::scope(|sc| {
+        for _ in 0..jobs.max(1) {
+            sc.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(p) = paths.get(i) else { break };
+                let r = score(p, seconds);
+                out.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
+            });
+        }
+    });
+    out.into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// The number of worker threads to use: `SIDFLOW_JOBS`, else the machine's parallelism.
+pub fn jobs() -> usize {
+    std::env::var("SIDFLOW_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+}
+
+/// The table the script prints, worst first.
+pub fn table(scores: &[Score]) -> String {
+    use std::fmt::Write as _;
+    let mut v: Vec<&Score> = scores.iter().collect();
+    v.sort_by(|a, b| {
+        let key = |s: &Score| match (s.ours, s.spread) {
+            (Some(o), Some(sp)) => (1, o - sp),
+            _ => (0, 0.0),
+        };
+        let (ka, kb) = (key(a), key(b));
+        ka.0.cmp(&kb.0).then(ka.1.total_cmp(&kb.1))
+    });
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{:46} {:22} {:>6} {:>6} {:>7} {:>7}",
+        "tune", "kind", "ours", "spread", "ours dB", "ref dB"
+    );
+    let mut good = 0;
+    let mut scored = 0;
+    for s in v {
+        match (s.ours, s.spread) {
+            (Some(o), Some(sp)) => {
+                scored += 1;
+                let w = within_spread(o, sp);
+                good += usize::from(w);
+                let _ = writeln!(
+                    t,
+                    "{:46} {:22} {:6.3} {:6.3} {:7.1} {:7.1}{}",
+                    s.name,
+                    s.kind,
+                    o,
+                    sp,
+                    s.ours_db,
+                    s.ref_db,
+                    if w { "" } else { "  BELOW" }
+                );
+            }
+            _ => {
+                let _ = writeln!(t, "{:46} {:22}  {}", s.name, s.kind, s.note);
+            }
+        }
+    }
+    let _ = writeln!(
+        t,
+        "within the reference's spread: {good}/{scored} (of {} tunes)",
+        scores.len()
+    );
+    t
+}
