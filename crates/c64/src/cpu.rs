@@ -57,6 +57,12 @@ pub trait Bus {
     fn nmi_line(&self) -> bool {
         false
     }
+    /// True (once) when the last read cycle was stalled (RDY) and the NMI line went from
+    /// released to asserted during the stall: the edge detector runs on every clock, so
+    /// the CPU has seen that edge even if the line looks unchanged afterwards.
+    fn take_stalled_nmi_edge(&mut self) -> bool {
+        false
+    }
 }
 
 /// Status register bits.
@@ -212,6 +218,9 @@ impl Cpu {
     #[inline(always)]
     fn rd<B: Bus>(&mut self, bus: &mut B, addr: u16) -> u8 {
         let v = bus.read(addr);
+        if bus.take_stalled_nmi_edge() {
+            self.nmi_edge = true;
+        }
         self.sample_nmi(bus);
         v
     }

@@ -80,6 +80,12 @@ pub struct Machine {
     /// The next bad-line window: read cycles in `ba_start..ba_end` wait until `ba_end`.
     ba_start: u64,
     ba_end: u64,
+    /// An NMI edge happened while a read was stalled by bad-line DMA.
+    stall_nmi_edge: bool,
+    /// A test harness's write-only I/O register ([`Machine::set_debug_port`]) and the
+    /// last value written to it.
+    debug_port: Option<u16>,
+    debug_value: Option<u8>,
 }
 
 impl std::fmt::Debug for Machine {
@@ -128,6 +134,9 @@ impl Machine {
             bad_lines: false,
             ba_start: u64::MAX,
             ba_end: 0,
+            stall_nmi_edge: false,
+            debug_port: None,
+            debug_value: None,
         };
         m.update_map();
         m
@@ -174,6 +183,47 @@ impl Machine {
         self.vic.write(0x1A, 0x00);
         self.vic.write(0x19, 0x0F);
         self.next_due = self.cycle;
+    }
+
+    /// The state a tune starts in ([`crate::Player`]): the chips as a reset leaves them (CIA
+    /// timers stopped with latch `$FFFF`, no interrupt sources enabled), RAM holding the
+    /// KERNAL's vectors `$0314/$0316/$0318` ([`kernal::reset_vectors`]) and the PAL/NTSC
+    /// flag `$02A6`, `$00=$2F`, `$01=$37`, and the raster beam at cycle `line_cycle` of the
+    /// last line, so that line 0 begins `lines per frame - line_cycle` cycles later.
+    ///
+    /// This is the machine sidplayfp hands a tune (its PSID driver runs straight out of
+    /// reset, without the KERNAL's initialisation): tunes then find the raster, the CIA
+    /// timers and the interrupt flags where they find them in sidplayfp, which HVSC's tunes
+    /// are ripped and checked against.
+    pub fn tune_start_state(&mut self, line_cycle: u16) {
+        for (a, v) in kernal::reset_vectors() {
+            self.ram[usize::from(a)] = v;
+        }
+        self.ram[usize::from(kernal::PAL_FLAG)] = u8::from(self.video == VideoStandard::Pal);
+        self.ddr = 0x2F;
+        self.port = 0x37;
+        self.update_map();
+        let last = self.video.lines() - 1;
+        self.vic_mut().set_position(last, line_cycle);
+        self.next_due = self.cycle;
+        if self.bad_lines {
+            self.ba_start = 0;
+            self.ba_end = 0;
+        }
+    }
+
+    /// Makes `addr` (in `$D000-$DFFF`) a write-only register that only records what is
+    /// written to it, for test harnesses: VICE's test programs report their result by
+    /// writing to `$D7FF` (a "debug cartridge"). Off (`None`) by default; the player never
+    /// sets it. Writes there no longer reach the chip that decodes the address.
+    pub fn set_debug_port(&mut self, addr: Option<u16>) {
+        self.debug_port = addr;
+        self.debug_value = None;
+    }
+
+    /// The last value written to the debug port, if any.
+    pub fn debug_value(&self) -> Option<u8> {
+        self.debug_value
     }
 
     /// Turns the VIC's bad-line DMA on or off (off for a new machine; the
@@ -226,18 +276,36 @@ impl Machine {
     #[inline(never)]
     fn bad_line_stall(&mut self) {
         if self.cycle < self.ba_end {
-            while self.cycle < self.ba_end {
-                self.end_cycle();
-            }
+            self.stall_until_ba_end();
         }
         self.next_bad_line();
         // a window computed here may already be open (we are in the middle of it)
         if self.cycle >= self.ba_start && self.cycle < self.ba_end {
-            while self.cycle < self.ba_end {
-                self.end_cycle();
-            }
+            self.stall_until_ba_end();
             self.next_bad_line();
         }
+    }
+
+    /// Runs the stalled cycles. The CPU's NMI edge detector keeps watching the line while
+    /// RDY holds the CPU (it is not part of the bus cycle): an NMI released and asserted
+    /// again within the stall is an edge the CPU must see afterwards
+    /// ([`Machine::take_stall_nmi_edge`]).
+    fn stall_until_ba_end(&mut self) {
+        let mut prev = self.nmi_line();
+        while self.cycle < self.ba_end {
+            self.end_cycle();
+            let now = self.nmi_line();
+            if now && !prev {
+                self.stall_nmi_edge = true;
+            }
+            prev = now;
+        }
+    }
+
+    /// True (once) when an NMI edge happened during the cycles the last read stalled.
+    #[inline(always)]
+    pub fn take_stall_nmi_edge(&mut self) -> bool {
+        std::mem::take(&mut self.stall_nmi_edge)
     }
 
     /// Completed bus cycles.
@@ -564,6 +632,10 @@ impl Machine {
 
     #[cold]
     fn io_write<S: SidDevice>(&mut self, addr: u16, v: u8, sid: &mut S) {
+        if Some(addr) == self.debug_port {
+            self.debug_value = Some(v);
+            return;
+        }
         let page = addr >> 8;
         if matches!(page, 0xD0..=0xD3 | 0xDC | 0xDD) {
             self.sync_for_access(page);
@@ -657,6 +729,10 @@ impl<S: SidDevice> Bus for MachineBus<'_, S> {
     #[inline(always)]
     fn nmi_line(&self) -> bool {
         self.machine.nmi_line()
+    }
+    #[inline(always)]
+    fn take_stalled_nmi_edge(&mut self) -> bool {
+        self.machine.take_stall_nmi_edge()
     }
 }
 
@@ -775,6 +851,43 @@ mod tests {
         assert_eq!(m.read(0xDE00, &mut s), 0x5A);
         assert_eq!(m.read(0xD418, &mut s), 0x0F, "recording SID reads back");
         assert_eq!(m.cycle(), 16);
+    }
+
+    /// An NMI released by an ICR read and asserted again while the next read is stalled by
+    /// bad-line DMA is an edge the CPU must see after the stall (its edge detector runs on
+    /// every clock). Without this, NMI-driven digis stop for good (Hubbard's After 8).
+    #[test]
+    fn nmi_edge_during_a_bad_line_stall_is_kept() {
+        let mut m = Machine::new(VideoStandard::Pal, CiaModel::Mos6526A, &[0xD400]);
+        let mut s = RecordingSid::new();
+        m.set_bad_lines(true);
+        m.write(0xD011, 0x1B, &mut s); // display on, Y scroll 3: line $33 is a bad line
+        m.write(0xDD04, 20, &mut s);
+        m.write(0xDD05, 0, &mut s);
+        m.write(0xDD0D, 0x81, &mut s);
+        m.write(0xDD0E, 0x11, &mut s); // start, continuous: an NMI every 21 cycles
+                                       // go to line $33, cycle 2 (the DMA stalls reads from cycle 11 to 54)
+        let target = 0x33 * 63 + 2;
+        while m.cycle() < target {
+            m.read(0x1000, &mut s);
+        }
+        m.sync();
+        assert_eq!((m.vic().line(), m.vic().line_cycle()), (0x33, 2));
+        // acknowledge the NMI in the last cycle before the DMA: the line is released when
+        // the stalled read starts
+        while m.cycle() < 0x33 * 63 + 10 {
+            m.write(0x1000, 0, &mut s); // writes are not stalled
+        }
+        m.read(0xDD0D, &mut s);
+        assert!(!m.take_stall_nmi_edge());
+        let before = m.cycle();
+        m.read(0x1000, &mut s);
+        assert!(m.cycle() - before > 40, "stalled for the character fetches");
+        assert!(
+            m.take_stall_nmi_edge(),
+            "the underflow during the stall raised NMI"
+        );
+        assert!(!m.take_stall_nmi_edge(), "reported once");
     }
 
     #[test]

@@ -9,14 +9,21 @@ use crate::sid::{NullSid, SidDevice};
 use crate::{C64Error, VideoStandard};
 use sidfile::{Format, SidTune};
 
+/// Where the raster beam is in the last line when the driver's first cycle starts: line 0
+/// then begins [`VideoStandard::cycles_per_line`] - this many cycles later (as in
+/// sidplayfp, whose VIC leaves reset at the start of the last line).
+const START_LINE_CYCLE: u16 = 0;
+
 /// How to run a tune.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlayerConfig {
     pub video: VideoStandard,
     pub cia_model: CiaModel,
-    /// Cycles the machine runs after reset (KERNAL stub idling, CIA 1 interrupts on)
-    /// before the driver starts. It fixes the raster and CIA phase the tune starts in;
-    /// a fixed value keeps renders reproducible. Default 31 000.
+    /// Cycles the driver waits after setting up the hardware, before it enables the
+    /// tune's interrupt source and calls init (where sidplayfp waits for its `--delay`).
+    /// It moves the raster and CIA phase the tune starts in; on a real C64 that phase is
+    /// random. Default 0, the phase of `sidplayfp --delay=0`; at most
+    /// [`PlayerConfig::MAX_POWER_ON_DELAY`] (larger values are clamped).
     pub power_on_delay: u32,
     /// Model the VIC's bad-line DMA stalling the CPU ([`Machine::set_bad_lines`]), as a
     /// real C64 with the screen on does. Default on.
@@ -37,7 +44,7 @@ impl Default for PlayerConfig {
         PlayerConfig {
             video: VideoStandard::Pal,
             cia_model: CiaModel::Mos6526,
-            power_on_delay: 31_000,
+            power_on_delay: 0,
             bad_lines: true,
             init_budget_cycles: 10 * 985_248,
             play_budget_cycles: 2 * 985_248,
@@ -46,6 +53,9 @@ impl Default for PlayerConfig {
 }
 
 impl PlayerConfig {
+    /// The largest [`PlayerConfig::power_on_delay`] (about a third of a second).
+    pub const MAX_POWER_ON_DELAY: u32 = 300_000;
+
     /// The defaults with the video standard the tune asks for.
     pub fn for_tune(tune: &SidTune) -> PlayerConfig {
         PlayerConfig {
@@ -91,21 +101,10 @@ impl Player {
         }
         let bases: Vec<u16> = tune.chips.iter().map(|c| c.address).collect();
         let mut machine = Machine::new(cfg.video, cfg.cia_model, &bases);
-        machine.kernal_reset();
         machine.set_bad_lines(cfg.bad_lines);
-        let mut cpu = Cpu::new();
-        {
-            let mut nul = NullSid;
-            let mut bus = machine.bus(&mut nul);
-            cpu.reset(&mut bus);
-            let mut guard = 0u32;
-            while bus.machine.cycle() < u64::from(cfg.power_on_delay) && guard < 4_000_000 {
-                cpu.step(&mut bus);
-                guard += 1;
-            }
-        }
 
-        let params = DriverParams::new(tune, song, cfg.video);
+        let delay = cfg.power_on_delay.min(PlayerConfig::MAX_POWER_ON_DELAY);
+        let params = DriverParams::new(tune, song, cfg.video, delay);
         // Size first (placement does not change the size), then assemble in place.
         let (probe, _) = driver::build(0x1000, &params);
         let base = driver::place(tune, probe.len() as u16)?;
@@ -113,13 +112,17 @@ impl Player {
         machine.load(tune.load_address, &tune.data);
         machine.load(base, &code);
 
+        let mut cpu = Cpu::new();
         {
             let mut nul = NullSid;
             let mut bus = machine.bus(&mut nul);
             cpu.reset(&mut bus);
         }
+        // As after the KERNAL's reset (LDX #$FF, TXS) and in sidplayfp.
+        cpu.s = 0xFF;
         cpu.pc = layout.start;
         machine.reset_cycle_counter();
+        machine.tune_start_state(START_LINE_CYCLE);
 
         let has_play = tune.format == Format::Psid && tune.play_address != 0;
         let cfg_init_budget = cfg.init_budget_cycles;
