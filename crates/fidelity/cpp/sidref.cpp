@@ -61,6 +61,7 @@ struct sidref_opts {
     uint32_t mode;           // 0 = play, 1 = log writes, 2 = replay `replay` instead of the tune's writes
     const sidref_write *replay;
     uint64_t replay_len;
+    const uint8_t *kernal;  // 8 KiB KERNAL image for the reference, or NULL (its own stub)
 };
 
 struct sidref;
@@ -243,6 +244,8 @@ sidref *sidref_open(const uint8_t *data, uint32_t len, const sidref_opts *o, cha
         return nullptr;
     }
     r->engine = new sidplayfp;
+    if (o->kernal != nullptr)
+        r->engine->setKernal(o->kernal);
     r->builder = new ReSIDBuilder("sidref");
     r->builder->create(r->engine->info().maxsids());
     if (!r->builder->getStatus()) {

@@ -65,8 +65,70 @@ pub fn kind(t: &SidTune) -> String {
     k.join(" ")
 }
 
+/// How to score.
+#[derive(Debug, Clone, Default)]
+pub struct ScoreOptions {
+    pub seconds: f64,
+    /// Give the reference our KERNAL stub (see [`RefOptions::kernal`]).
+    pub ref_kernal: bool,
+    /// Keep reference renders here between runs (development only).
+    pub cache: Option<PathBuf>,
+}
+
+/// A reference render, from the cache when there is one.
+fn reference_pcm(
+    bytes: &[u8],
+    o: &RefOptions,
+    seconds: f64,
+    cache: Option<&Path>,
+) -> Result<Vec<f64>, reference::RefError> {
+    let key = cache.map(|d| {
+        let md5 = sidfile::SidTune::parse_lenient(bytes)
+            .map(|t| t.md5_hex())
+            .unwrap_or_default();
+        d.join(format!(
+            "{md5}-{}-{}-{}-{}.f32",
+            o.power_on_delay,
+            o.kernal.is_some(),
+            seconds,
+            o.song.unwrap_or(0)
+        ))
+    });
+    if let Some(k) = &key {
+        if let Ok(b) = std::fs::read(k) {
+            return Ok(b
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect());
+        }
+    }
+    let (p, ch) = reference::render(bytes, o, seconds)?;
+    let m = mono(&p, ch);
+    if let Some(k) = &key {
+        let bytes: Vec<u8> = m.iter().flat_map(|v| (*v as f32).to_le_bytes()).collect();
+        let _ = std::fs::create_dir_all(k.parent().unwrap_or(Path::new(".")));
+        let tmp = k.with_extension("tmp");
+        if std::fs::write(&tmp, bytes).is_ok() {
+            let _ = std::fs::rename(&tmp, k);
+        }
+    }
+    Ok(m)
+}
+
 /// Scores one tune file over `seconds` of its start song.
 pub fn score(path: &Path, seconds: f64) -> Score {
+    score_with(
+        path,
+        &ScoreOptions {
+            seconds,
+            ..ScoreOptions::default()
+        },
+    )
+}
+
+/// Scores one tune file as `so` says.
+pub fn score_with(path: &Path, so: &ScoreOptions) -> Score {
+    let seconds = so.seconds;
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -99,9 +161,10 @@ pub fn score(path: &Path, seconds: f64) -> Score {
         let o = RefOptions {
             rate: RATE,
             power_on_delay: delay,
+            kernal: so.ref_kernal.then(|| c64::kernal::stub().to_vec()),
             ..RefOptions::default()
         };
-        reference::render(&bytes, &o, seconds).map(|(p, ch)| mono(&p, ch))
+        reference_pcm(&bytes, &o, seconds, so.cache.as_deref())
     };
     let r0 = match reference(0) {
         Ok(r) => r,
@@ -132,6 +195,18 @@ pub fn score(path: &Path, seconds: f64) -> Score {
 
 /// Scores every file on `jobs` threads; results in the order of `paths`.
 pub fn score_all(paths: &[PathBuf], seconds: f64, jobs: usize) -> Vec<Score> {
+    score_all_with(
+        paths,
+        &ScoreOptions {
+            seconds,
+            ..ScoreOptions::default()
+        },
+        jobs,
+    )
+}
+
+/// [`score_with`] for every file on `jobs` threads; results in the order of `paths`.
+pub fn score_all_with(paths: &[PathBuf], so: &ScoreOptions, jobs: usize) -> Vec<Score> {
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<Score>>> = Mutex::new(vec![None; paths.len()]);
     std::thread::scope(|sc| {
@@ -139,7 +214,7 @@ pub fn score_all(paths: &[PathBuf], seconds: f64, jobs: usize) -> Vec<Score> {
             sc.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(p) = paths.get(i) else { break };
-                let r = score(p, seconds);
+                let r = score_with(p, so);
                 out.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
             });
         }

@@ -172,3 +172,48 @@ pub fn writes(
     let r = player.run_until(cycles, &mut sid).err();
     Ok((sid.writes, r))
 }
+
+/// Runs our machine and returns one line per instruction executed in `from..to` (cycle,
+/// disassembly, registers before it), at most `max` lines, plus what stopped the machine.
+pub fn trace(
+    tune: &SidTune,
+    song: u16,
+    cfg: PlayerConfig,
+    from: u64,
+    to: u64,
+    max: usize,
+) -> Result<(Vec<String>, Option<c64::C64Error>), c64::C64Error> {
+    let mut player = Player::new(tune, song, cfg)?;
+    let mut sid = LoggingSid::new(tune);
+    if from > 0 {
+        if let Err(e) = player.run_until(from, &mut sid) {
+            return Ok((Vec::new(), Some(e)));
+        }
+    }
+    let mut lines = Vec::new();
+    while player.cycle() < to && lines.len() < max {
+        let c = CpuState::of(player.cpu(), player.cycle());
+        let m = player.machine();
+        let d = c64::cpu::disassemble(c.pc, |a| m.peek(a));
+        let (line, raster) = (m.vic().line(), m.vic().line_cycle());
+        lines.push(format!(
+            "{:>9} {:<28} A={:02X} X={:02X} Y={:02X} S={:02X} P={:02X} raster {line}:{raster} \
+             cia1 {:04X}/{:02X} cia2 {:04X}/{:02X}",
+            c.cycle,
+            d.to_string(),
+            c.a,
+            c.x,
+            c.y,
+            c.s,
+            c.p,
+            m.cia1().timer_a(),
+            m.cia1().peek_icr(),
+            m.cia2().timer_a(),
+            m.cia2().peek_icr()
+        ));
+        if let Err(e) = player.run_until(player.cycle() + 1, &mut sid) {
+            return Ok((lines, Some(e)));
+        }
+    }
+    Ok((lines, None))
+}

@@ -42,6 +42,10 @@ pub struct RefOptions {
     pub mode: Mode,
     /// The writes [`Mode::Replay`] applies (stamps in the reference chip's cycles).
     pub replay: Vec<SidWrite>,
+    /// An 8 KiB KERNAL image for the reference (`None`: libsidplayfp's own ROM-less stub,
+    /// whose NMI vector and most of `$E000-$FFFF` halt the CPU). Giving it our KERNAL stub
+    /// ([`c64::kernal::stub`]) shows what the reference machine plays with a KERNAL.
+    pub kernal: Option<Vec<u8>>,
 }
 
 impl Default for RefOptions {
@@ -55,6 +59,7 @@ impl Default for RefOptions {
             stereo: None,
             mode: Mode::Play,
             replay: Vec::new(),
+            kernal: None,
         }
     }
 }
@@ -116,6 +121,7 @@ mod ffi {
         pub mode: u32,
         pub replay: *const Write,
         pub replay_len: u64,
+        pub kernal: *const u8,
     }
 
     #[repr(C)]
@@ -159,6 +165,9 @@ impl Reference {
     #[cfg(sidref)]
     pub fn open(tune: &[u8], o: &RefOptions) -> Result<Reference, RefError> {
         let len = u32::try_from(tune.len()).map_err(|_| RefError("tune too large".into()))?;
+        if o.kernal.as_ref().is_some_and(|k| k.len() != 0x2000) {
+            return Err(RefError("a KERNAL image must be 8192 bytes".into()));
+        }
         let replay: Vec<ffi::Write> = o
             .replay
             .iter()
@@ -184,6 +193,7 @@ impl Reference {
             },
             replay: replay.as_ptr(),
             replay_len: replay.len() as u64,
+            kernal: o.kernal.as_ref().map_or(std::ptr::null(), |k| k.as_ptr()),
         };
         let mut err = [0 as std::os::raw::c_char; 512];
         // SAFETY: all pointers are valid for the call; the harness copies the replay list.

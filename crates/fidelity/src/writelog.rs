@@ -217,3 +217,49 @@ mod tests {
         assert_eq!(same.segments.len(), 1);
     }
 }
+
+/// How far two machines agree on a tune: the write-log comparison summarised.
+#[derive(Debug, Clone)]
+pub struct Agreement {
+    pub ours_writes: usize,
+    pub ref_writes: usize,
+    /// Writes with equal values before the first divergence.
+    pub matched: usize,
+    /// When (seconds into the reference's log) the first divergent write happened; `None`
+    /// when the logs agree over the compared time.
+    pub diverges_at: Option<f64>,
+    /// Distinct timing offsets over the matched writes and their range (cycles).
+    pub offsets: usize,
+    pub offset_range: (i64, i64),
+}
+
+/// Summarises [`compare`] for a report (`hz` converts reference cycles to seconds).
+pub fn agreement(ours: &[SidWrite], reference: &[SidWrite], hz: f64) -> Agreement {
+    let c = compare(ours, reference);
+    let mut offs: Vec<i64> = c.segments.iter().map(|s| s.offset).collect();
+    offs.sort_unstable();
+    offs.dedup();
+    let diverges_at = match c.first_mismatch {
+        Some(i) => Some(reference.get(i).map_or(0.0, |w| w.cycle as f64 / hz)),
+        None if ours.len() != reference.len() => {
+            let i = c.matched;
+            let at = reference
+                .get(i)
+                .or_else(|| ours.get(i))
+                .map_or(0.0, |w| w.cycle as f64 / hz);
+            Some(at)
+        }
+        None => None,
+    };
+    Agreement {
+        ours_writes: ours.len(),
+        ref_writes: reference.len(),
+        matched: c.matched,
+        diverges_at,
+        offsets: offs.len(),
+        offset_range: (
+            offs.first().copied().unwrap_or(0),
+            offs.last().copied().unwrap_or(0),
+        ),
+    }
+}

@@ -4,8 +4,14 @@
 //! fidelity corpus [--seconds S] [--match TEXT]...   score the HVSC corpus (or matching tunes)
 //! fidelity diff TUNE [--song N] [--seconds S] [--context N]
 //!                                                   first divergent SID write, ours vs reference
+//! fidelity probe vbi|cia|rsid [ntsc] [--seconds S] diff of a probe tune (see fidelity::probe)
+//! fidelity vice [--match TEXT]...                  the VICE test programs on our machine
 //! fidelity wav TUNE OUT_PREFIX [--song N] [--seconds S]
 //!                                                   ours, reference: OUT_PREFIX.{ours,ref}.wav
+//! fidelity trace TUNE [FROM_CYCLE [TO_CYCLE]] [--song N]
+//!                                                   our CPU, instruction by instruction
+//! fidelity replay [--seconds S] [--match TEXT]...   machine vs chip model: our write log
+//!                                                   through resid-rs and through reSID
 //! ```
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -16,7 +22,11 @@ fn usage() -> ! {
     eprintln!(
         "usage:\n  fidelity corpus [--seconds S] [--match TEXT]...\n  \
          fidelity diff TUNE [--song N] [--seconds S] [--context N]\n  \
-         fidelity wav TUNE OUT_PREFIX [--song N] [--seconds S]"
+         fidelity probe vbi|cia|rsid [ntsc] [--seconds S]\n  \
+         fidelity vice [--match TEXT]...\n  \
+         fidelity wav TUNE OUT_PREFIX [--song N] [--seconds S]\n  \
+         fidelity trace TUNE [FROM_CYCLE [TO_CYCLE]] [--song N]\n  \
+         fidelity replay [--seconds S] [--match TEXT]..."
     );
     std::process::exit(2)
 }
@@ -27,6 +37,8 @@ struct Args {
     song: Option<u16>,
     context: usize,
     matches: Vec<String>,
+    /// Give the reference our KERNAL stub instead of libsidplayfp's ROM-less one.
+    ref_kernal: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args> {
@@ -36,6 +48,7 @@ fn parse(args: &[String]) -> Result<Args> {
         song: None,
         context: 8,
         matches: Vec::new(),
+        ref_kernal: false,
     };
     let mut it = args.iter();
     while let Some(x) = it.next() {
@@ -45,6 +58,7 @@ fn parse(args: &[String]) -> Result<Args> {
             "--song" => a.song = Some(val()?.parse()?),
             "--context" => a.context = val()?.parse()?,
             "--match" => a.matches.push(val()?.clone()),
+            "--ref-kernal" => a.ref_kernal = true,
             s if s.starts_with("--") => bail!("unknown option {s}"),
             _ => a.pos.push(x.clone()),
         }
@@ -67,6 +81,46 @@ fn load(path: &str) -> Result<(Vec<u8>, sidfile::SidTune)> {
     Ok((bytes, tune))
 }
 
+fn diff_row(path: &Path, secs: f64, ref_kernal: bool) -> String {
+    let name = path
+        .file_stem()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
+    let run = || -> Result<String> {
+        let bytes = std::fs::read(path)?;
+        let tune = sidfile::SidTune::parse_lenient(&bytes)?;
+        let cfg = c64::PlayerConfig::for_tune(&tune);
+        let hz = f64::from(cfg.video.cpu_hz());
+        let (ours_log, stopped) = ours::writes(&tune, tune.start_song, cfg, (secs * hz) as u64)?;
+        let o = reference::RefOptions {
+            kernal: ref_kernal.then(|| c64::kernal::stub().to_vec()),
+            ..Default::default()
+        };
+        let ref_log = reference::log_writes(&bytes, &o, secs)?;
+        let g = writelog::agreement(&ours_log, &ref_log, hz);
+        Ok(format!(
+            "{:46} {:18} writes {:>6}/{:<6} equal {:>6} {} offsets {} [{}, {}]{}",
+            name,
+            corpus::kind(&tune),
+            g.ours_writes,
+            g.ref_writes,
+            g.matched,
+            match g.diverges_at {
+                Some(t) => format!("DIVERGE {t:6.2} s"),
+                None => "agree          ".to_string(),
+            },
+            g.offsets,
+            g.offset_range.0,
+            g.offset_range.1,
+            stopped
+                .map(|e| format!(" (ours stopped: {e})"))
+                .unwrap_or_default()
+        ))
+    };
+    run().unwrap_or_else(|e| format!("{name:46} error: {e}"))
+}
+
 fn main() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some(cmd) = argv.first() else { usage() };
@@ -75,13 +129,30 @@ fn main() -> Result<()> {
         "corpus" => {
             let paths = corpus_paths(&a.matches)?;
             let t0 = std::time::Instant::now();
-            let scores = corpus::score_all(&paths, a.seconds.unwrap_or(20.0), corpus::jobs());
+            let so = corpus::ScoreOptions {
+                seconds: a.seconds.unwrap_or(20.0),
+                ref_kernal: a.ref_kernal,
+                cache: std::env::var_os("SIDFLOW_FIDELITY_CACHE").map(PathBuf::from),
+            };
+            let scores = corpus::score_all_with(&paths, &so, corpus::jobs());
             print!("{}", corpus::table(&scores));
             eprintln!("{:.1} s", t0.elapsed().as_secs_f64());
         }
-        "diff" => {
-            let path = a.pos.first().unwrap_or_else(|| usage());
-            let (bytes, tune) = load(path)?;
+        "diff" | "probe" => {
+            let (bytes, tune) = if cmd == "probe" {
+                use fidelity::probe::{self, Kind};
+                let kind = match a.pos.first().map(String::as_str) {
+                    Some("vbi") => Kind::PsidVbi,
+                    Some("cia") => Kind::PsidCia,
+                    Some("rsid") => Kind::Rsid,
+                    _ => usage(),
+                };
+                let bytes = probe::tune(kind, a.pos.get(1).is_some_and(|x| x == "ntsc"));
+                let tune = sidfile::SidTune::parse(&bytes)?;
+                (bytes, tune)
+            } else {
+                load(a.pos.first().unwrap_or_else(|| usage()))?
+            };
             let song = a.song.unwrap_or(tune.start_song);
             let secs = a.seconds.unwrap_or(5.0);
             let cfg = c64::PlayerConfig::for_tune(&tune);
@@ -92,12 +163,28 @@ fn main() -> Result<()> {
             }
             let o = reference::RefOptions {
                 song: Some(song),
+                kernal: a.ref_kernal.then(|| c64::kernal::stub().to_vec()),
                 ..Default::default()
             };
             let ref_log = reference::log_writes(&bytes, &o, secs)?;
             let plain: Vec<c64::SidWrite> = ours_log.iter().map(|t| t.write).collect();
             let c = writelog::compare(&plain, &ref_log);
             print!("{}", writelog::report(&c, &ours_log, &ref_log, a.context));
+        }
+        "trace" => {
+            let path = a.pos.first().unwrap_or_else(|| usage());
+            let from: u64 = a.pos.get(1).map_or(Ok(0), |x| x.parse())?;
+            let to: u64 = a.pos.get(2).map_or(Ok(from + 2000), |x| x.parse())?;
+            let (_, tune) = load(path)?;
+            let song = a.song.unwrap_or(tune.start_song);
+            let cfg = c64::PlayerConfig::for_tune(&tune);
+            let (lines, stopped) = ours::trace(&tune, song, cfg, from, to, 100_000)?;
+            for l in lines {
+                println!("{l}");
+            }
+            if let Some(e) = stopped {
+                println!("stopped: {e}");
+            }
         }
         "wav" => {
             let (Some(path), Some(prefix)) = (a.pos.first(), a.pos.get(1)) else {
@@ -123,6 +210,59 @@ fn main() -> Result<()> {
                 ch,
                 corpus::RATE,
             )?;
+        }
+        "diffs" => {
+            // the write-log agreement of every (matching) corpus tune
+            let paths = corpus_paths(&a.matches)?;
+            let secs = a.seconds.unwrap_or(20.0);
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let rows = std::sync::Mutex::new(vec![String::new(); paths.len()]);
+            std::thread::scope(|sc| {
+                for _ in 0..corpus::jobs() {
+                    sc.spawn(|| loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(p) = paths.get(i) else { break };
+                        let line = diff_row(p, secs, a.ref_kernal);
+                        rows.lock().unwrap()[i] = line;
+                    });
+                }
+            });
+            for r in rows.into_inner().unwrap() {
+                println!("{r}");
+            }
+        }
+        "vice" => {
+            let dir = testdata::dir().ok_or_else(|| anyhow!("no test vectors"))?;
+            let root = dir.join("vice-testprogs");
+            let tests: Vec<_> = fidelity::vice::list(&root)?
+                .into_iter()
+                .filter(|t| {
+                    a.matches.is_empty() || a.matches.iter().any(|m| t.name().contains(m.as_str()))
+                })
+                .collect();
+            let t0 = std::time::Instant::now();
+            let runs = fidelity::vice::run_all(&root, &tests, corpus::jobs());
+            for r in &runs {
+                println!(
+                    "{:70} {:>5} {:?} {}cycles{}",
+                    r.test.name(),
+                    if r.passed() { "PASS" } else { "-" },
+                    r.outcome,
+                    r.cycles,
+                    r.rom
+                        .as_ref()
+                        .map(|x| format!(" (ran {x})"))
+                        .unwrap_or_default()
+                );
+            }
+            print!("{}", fidelity::vice::summary(&runs));
+            eprintln!("{:.1} s", t0.elapsed().as_secs_f64());
+        }
+        "replay" => {
+            let paths = corpus_paths(&a.matches)?;
+            let rows =
+                fidelity::replay::replay_all(&paths, a.seconds.unwrap_or(20.0), corpus::jobs());
+            print!("{}", fidelity::replay::table(&rows));
         }
         _ => usage(),
     }
