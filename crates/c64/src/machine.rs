@@ -80,8 +80,9 @@ pub struct Machine {
     /// The next bad-line window: read cycles in `ba_start..ba_end` wait until `ba_end`.
     ba_start: u64,
     ba_end: u64,
-    /// An NMI edge happened while a read was stalled by bad-line DMA.
-    stall_nmi_edge: bool,
+    /// What happened while the last read was stalled by bad-line DMA
+    /// ([`crate::cpu::stall`] flags).
+    stall: u8,
     /// A test harness's write-only I/O register ([`Machine::set_debug_port`]) and the
     /// last value written to it.
     debug_port: Option<u16>,
@@ -134,7 +135,7 @@ impl Machine {
             bad_lines: false,
             ba_start: u64::MAX,
             ba_end: 0,
-            stall_nmi_edge: false,
+            stall: 0,
             debug_port: None,
             debug_value: None,
         };
@@ -286,26 +287,32 @@ impl Machine {
         }
     }
 
-    /// Runs the stalled cycles. The CPU's NMI edge detector keeps watching the line while
-    /// RDY holds the CPU (it is not part of the bus cycle): an NMI released and asserted
-    /// again within the stall is an edge the CPU must see afterwards
-    /// ([`Machine::take_stall_nmi_edge`]).
+    /// Runs the stalled cycles. The CPU's interrupt logic keeps watching the lines while
+    /// RDY holds it (the NMI edge detector runs every clock; a stalled last cycle of an
+    /// instruction is repeated, so the interrupt poll sees the lines as they are at the end
+    /// of the stall): what it saw is reported by [`Machine::take_stall`].
     fn stall_until_ba_end(&mut self) {
+        use crate::cpu::stall;
         let mut prev = self.nmi_line();
+        let mut flags = stall::STALLED;
         while self.cycle < self.ba_end {
             self.end_cycle();
             let now = self.nmi_line();
             if now && !prev {
-                self.stall_nmi_edge = true;
+                flags |= stall::NMI_EDGE;
             }
             prev = now;
         }
+        if self.irq_line() {
+            flags |= stall::IRQ;
+        }
+        self.stall |= flags;
     }
 
-    /// True (once) when an NMI edge happened during the cycles the last read stalled.
+    /// The [`crate::cpu::stall`] flags of the last read (0: it did not stall), once.
     #[inline(always)]
-    pub fn take_stall_nmi_edge(&mut self) -> bool {
-        std::mem::take(&mut self.stall_nmi_edge)
+    pub fn take_stall(&mut self) -> u8 {
+        std::mem::take(&mut self.stall)
     }
 
     /// Completed bus cycles.
@@ -731,8 +738,8 @@ impl<S: SidDevice> Bus for MachineBus<'_, S> {
         self.machine.nmi_line()
     }
     #[inline(always)]
-    fn take_stalled_nmi_edge(&mut self) -> bool {
-        self.machine.take_stall_nmi_edge()
+    fn take_stall(&mut self) -> u8 {
+        self.machine.take_stall()
     }
 }
 
@@ -879,15 +886,18 @@ mod tests {
             m.write(0x1000, 0, &mut s); // writes are not stalled
         }
         m.read(0xDD0D, &mut s);
-        assert!(!m.take_stall_nmi_edge());
+        assert_eq!(m.take_stall(), 0);
         let before = m.cycle();
         m.read(0x1000, &mut s);
         assert!(m.cycle() - before > 40, "stalled for the character fetches");
-        assert!(
-            m.take_stall_nmi_edge(),
+        let st = m.take_stall();
+        assert_ne!(st & crate::cpu::stall::STALLED, 0);
+        assert_ne!(
+            st & crate::cpu::stall::NMI_EDGE,
+            0,
             "the underflow during the stall raised NMI"
         );
-        assert!(!m.take_stall_nmi_edge(), "reported once");
+        assert_eq!(m.take_stall(), 0, "reported once");
     }
 
     #[test]

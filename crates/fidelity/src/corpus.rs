@@ -4,6 +4,7 @@
 use crate::metrics::{env60, mono, rms_dbfs, within_spread};
 use crate::ours;
 use crate::reference::{self, RefOptions};
+use crate::writelog::{self, Agreement};
 use sidfile::{Format, SidTune};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,6 +30,8 @@ pub struct Score {
     pub ref_db: f64,
     /// Why a figure is missing, or what stopped our machine.
     pub note: String,
+    /// Our SID write log against the reference's ([`ScoreOptions::compare_writes`]).
+    pub writes: Option<Agreement>,
 }
 
 impl Score {
@@ -71,8 +74,11 @@ pub struct ScoreOptions {
     pub seconds: f64,
     /// Give the reference our KERNAL stub (see [`RefOptions::kernal`]).
     pub ref_kernal: bool,
-    /// Keep reference renders here between runs (development only).
+    /// Keep reference renders here between runs (development only; not with
+    /// `compare_writes`).
     pub cache: Option<PathBuf>,
+    /// Also compare our SID write log with the reference's over the same time.
+    pub compare_writes: bool,
 }
 
 /// A reference render, from the cache when there is one.
@@ -141,6 +147,7 @@ pub fn score_with(path: &Path, so: &ScoreOptions) -> Score {
         ours_db: f64::NEG_INFINITY,
         ref_db: f64::NEG_INFINITY,
         note: String::new(),
+        writes: None,
     };
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
@@ -157,16 +164,21 @@ pub fn score_with(path: &Path, so: &ScoreOptions) -> Score {
         }
     };
     s.kind = kind(&tune);
-    let reference = |delay: u16| {
-        let o = RefOptions {
-            rate: RATE,
-            power_on_delay: delay,
-            kernal: so.ref_kernal.then(|| c64::kernal::stub().to_vec()),
-            ..RefOptions::default()
-        };
-        reference_pcm(&bytes, &o, seconds, so.cache.as_deref())
+    let ref_opts = |delay: u16| RefOptions {
+        rate: RATE,
+        power_on_delay: delay,
+        kernal: so.ref_kernal.then(|| c64::kernal::stub().to_vec()),
+        ..RefOptions::default()
     };
-    let r0 = match reference(0) {
+    let reference =
+        |delay: u16| reference_pcm(&bytes, &ref_opts(delay), seconds, so.cache.as_deref());
+    let first = if so.compare_writes {
+        reference::render_and_log(&bytes, &ref_opts(0), seconds)
+            .map(|(p, ch, log)| (mono(&p, ch), Some(log)))
+    } else {
+        reference(0).map(|m| (m, None))
+    };
+    let (r0, ref_log) = match first {
         Ok(r) => r,
         Err(e) => {
             s.note = format!("reference: {e}");
@@ -174,6 +186,14 @@ pub fn score_with(path: &Path, so: &ScoreOptions) -> Score {
         }
     };
     s.ref_db = rms_dbfs(&r0);
+    if let Some(ref_log) = ref_log {
+        let cfg = c64::PlayerConfig::for_tune(&tune);
+        let hz = f64::from(cfg.video.cpu_hz());
+        match ours::writes(&tune, tune.start_song, cfg, (seconds * hz) as u64) {
+            Ok((log, _)) => s.writes = Some(writelog::agreement(&log, &ref_log, hz)),
+            Err(e) => s.note = format!("our machine: {e}"),
+        }
+    }
     match ours::render(&tune, None, seconds, RATE) {
         Ok((p, ch)) => {
             let o = mono(&p, ch);
@@ -249,8 +269,8 @@ pub fn table(scores: &[Score]) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "{:46} {:22} {:>6} {:>6} {:>7} {:>7}",
-        "tune", "kind", "ours", "spread", "ours dB", "ref dB"
+        "{:46} {:22} {:>6} {:>6} {:>7} {:>7} {:>14}",
+        "tune", "kind", "ours", "spread", "ours dB", "ref dB", "SID writes"
     );
     let mut good = 0;
     let mut scored = 0;
@@ -260,15 +280,23 @@ pub fn table(scores: &[Score]) -> String {
                 scored += 1;
                 let w = within_spread(o, sp);
                 good += usize::from(w);
+                let writes = match &s.writes {
+                    None => "-".to_string(),
+                    Some(a) => match a.diverges_at {
+                        None => "same".to_string(),
+                        Some(at) => format!("differ {at:.2} s"),
+                    },
+                };
                 let _ = writeln!(
                     t,
-                    "{:46} {:22} {:6.3} {:6.3} {:7.1} {:7.1}{}",
+                    "{:46} {:22} {:6.3} {:6.3} {:7.1} {:7.1} {:>14}{}",
                     s.name,
                     s.kind,
                     o,
                     sp,
                     s.ours_db,
                     s.ref_db,
+                    writes,
                     if w { "" } else { "  BELOW" }
                 );
             }

@@ -19,10 +19,28 @@ pub enum Kind {
     PsidCia,
     /// RSID: init installs its own `$0314` handler (the KERNAL's CIA 1 interrupt).
     Rsid,
+    /// RSID whose init writes `$0000-$03FF` (first what it finds there, page by page) to
+    /// `$D400`, then waits: the RAM a tune starts with.
+    RamDump,
 }
 
 const INIT: u16 = 0x1000;
 const PLAY: u16 = 0x1100;
+
+fn ram_dump_code() -> Vec<u8> {
+    let mut c = vec![0xA2, 0x00]; // LDX #0
+    let lp = INIT + c.len() as u16;
+    for page in 0..4u8 {
+        c.extend_from_slice(&[0xBD, 0x00, page, 0x8D, 0x00, 0xD4]); // LDA page,X STA $D400
+    }
+    c.push(0xE8); // INX
+    let off = lp.wrapping_sub(INIT + c.len() as u16 + 2) as i16 as i8 as u8;
+    c.extend_from_slice(&[0xD0, off]); // BNE
+    let here = INIT + c.len() as u16;
+    let [lo, hi] = here.to_le_bytes();
+    c.extend_from_slice(&[0x4C, lo, hi]); // JMP *
+    c
+}
 
 fn init_code(rsid: bool) -> Vec<u8> {
     let mut c = vec![
@@ -78,7 +96,7 @@ fn play_code(rsid: bool) -> Vec<u8> {
 
 /// The probe as a `.sid` file. `ntsc` sets the header's clock (PAL otherwise).
 pub fn tune(kind: Kind, ntsc: bool) -> Vec<u8> {
-    let rsid = kind == Kind::Rsid;
+    let rsid = matches!(kind, Kind::Rsid | Kind::RamDump);
     let mut h = vec![0u8; 0x7C];
     h[0..4].copy_from_slice(if rsid { b"RSID" } else { b"PSID" });
     h[4..6].copy_from_slice(&2u16.to_be_bytes());
@@ -99,7 +117,11 @@ pub fn tune(kind: Kind, ntsc: bool) -> Vec<u8> {
     h[0x76..0x78].copy_from_slice(&flags.to_be_bytes());
     h.extend_from_slice(&INIT.to_le_bytes());
     let mut image = vec![0xEA; usize::from(PLAY - INIT) + 0x40];
-    let init = init_code(rsid);
+    let init = if kind == Kind::RamDump {
+        ram_dump_code()
+    } else {
+        init_code(rsid)
+    };
     image[..init.len()].copy_from_slice(&init);
     let play = play_code(rsid);
     let p = usize::from(PLAY - INIT);
@@ -114,7 +136,7 @@ mod tests {
 
     #[test]
     fn probes_parse() {
-        for kind in [Kind::PsidVbi, Kind::PsidCia, Kind::Rsid] {
+        for kind in [Kind::PsidVbi, Kind::PsidCia, Kind::Rsid, Kind::RamDump] {
             for ntsc in [false, true] {
                 let t = sidfile::SidTune::parse(&tune(kind, ntsc)).unwrap();
                 assert_eq!(t.init_address, INIT);

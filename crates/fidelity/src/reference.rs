@@ -322,6 +322,35 @@ pub fn render(tune: &[u8], o: &RefOptions, seconds: f64) -> Result<(Vec<i16>, us
     Ok((pcm, ch))
 }
 
+/// Renders `seconds` in [`Mode::Log`]: interleaved samples, channel count and the writes.
+pub fn render_and_log(
+    tune: &[u8],
+    o: &RefOptions,
+    seconds: f64,
+) -> Result<(Vec<i16>, usize, Vec<SidWrite>), RefError> {
+    let o = RefOptions {
+        mode: Mode::Log,
+        ..o.clone()
+    };
+    let mut r = Reference::open(tune, &o)?;
+    let ch = r.channels();
+    let total = (seconds * f64::from(o.rate)).round() as usize * ch;
+    let mut pcm = vec![0i16; total];
+    let mut log = Vec::new();
+    let mut at = 0;
+    while at < total {
+        let n = (total - at).min(1 << 15);
+        let got = r.play(&mut pcm[at..at + n])?;
+        log.extend(r.take_log());
+        at += got;
+        if got < n {
+            break;
+        }
+    }
+    pcm.truncate(at);
+    Ok((pcm, ch, log))
+}
+
 /// Runs a tune in [`Mode::Log`] for `seconds` and returns its SID writes.
 pub fn log_writes(tune: &[u8], o: &RefOptions, seconds: f64) -> Result<Vec<SidWrite>, RefError> {
     let o = RefOptions {

@@ -226,7 +226,7 @@ pub struct Agreement {
     /// Writes with equal values before the first divergence.
     pub matched: usize,
     /// When (seconds into the reference's log) the first divergent write happened; `None`
-    /// when the logs agree over the compared time.
+    /// when the logs agree over the shorter one.
     pub diverges_at: Option<f64>,
     /// Distinct timing offsets over the matched writes and their range (cycles).
     pub offsets: usize,
@@ -239,18 +239,10 @@ pub fn agreement(ours: &[SidWrite], reference: &[SidWrite], hz: f64) -> Agreemen
     let mut offs: Vec<i64> = c.segments.iter().map(|s| s.offset).collect();
     offs.sort_unstable();
     offs.dedup();
-    let diverges_at = match c.first_mismatch {
-        Some(i) => Some(reference.get(i).map_or(0.0, |w| w.cycle as f64 / hz)),
-        None if ours.len() != reference.len() => {
-            let i = c.matched;
-            let at = reference
-                .get(i)
-                .or_else(|| ours.get(i))
-                .map_or(0.0, |w| w.cycle as f64 / hz);
-            Some(at)
-        }
-        None => None,
-    };
+    // (one log running on a little past the other's end is not a divergence)
+    let diverges_at = c
+        .first_mismatch
+        .map(|i| reference.get(i).map_or(0.0, |w| w.cycle as f64 / hz));
     Agreement {
         ours_writes: ours.len(),
         ref_writes: reference.len(),

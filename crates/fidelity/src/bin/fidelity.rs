@@ -1,7 +1,8 @@
 //! `fidelity`: the engine's fidelity tools (development only).
 //!
 //! ```text
-//! fidelity corpus [--seconds S] [--match TEXT]...   score the HVSC corpus (or matching tunes)
+//! fidelity corpus [--seconds S] [--match TEXT]... [--ref-kernal] [--writes]
+//!                                                   score the HVSC corpus (or matching tunes)
 //! fidelity diff TUNE [--song N] [--seconds S] [--context N]
 //!                                                   first divergent SID write, ours vs reference
 //! fidelity probe vbi|cia|rsid [ntsc] [--seconds S] diff of a probe tune (see fidelity::probe)
@@ -39,6 +40,8 @@ struct Args {
     matches: Vec<String>,
     /// Give the reference our KERNAL stub instead of libsidplayfp's ROM-less one.
     ref_kernal: bool,
+    /// `corpus`: also compare the SID write logs.
+    writes: bool,
 }
 
 fn parse(args: &[String]) -> Result<Args> {
@@ -49,6 +52,7 @@ fn parse(args: &[String]) -> Result<Args> {
         context: 8,
         matches: Vec::new(),
         ref_kernal: false,
+        writes: false,
     };
     let mut it = args.iter();
     while let Some(x) = it.next() {
@@ -59,6 +63,7 @@ fn parse(args: &[String]) -> Result<Args> {
             "--context" => a.context = val()?.parse()?,
             "--match" => a.matches.push(val()?.clone()),
             "--ref-kernal" => a.ref_kernal = true,
+            "--writes" => a.writes = true,
             s if s.starts_with("--") => bail!("unknown option {s}"),
             _ => a.pos.push(x.clone()),
         }
@@ -133,6 +138,7 @@ fn main() -> Result<()> {
                 seconds: a.seconds.unwrap_or(20.0),
                 ref_kernal: a.ref_kernal,
                 cache: std::env::var_os("SIDFLOW_FIDELITY_CACHE").map(PathBuf::from),
+                compare_writes: a.writes,
             };
             let scores = corpus::score_all_with(&paths, &so, corpus::jobs());
             print!("{}", corpus::table(&scores));
@@ -145,6 +151,7 @@ fn main() -> Result<()> {
                     Some("vbi") => Kind::PsidVbi,
                     Some("cia") => Kind::PsidCia,
                     Some("rsid") => Kind::Rsid,
+                    Some("ram") => Kind::RamDump,
                     _ => usage(),
                 };
                 let bytes = probe::tune(kind, a.pos.get(1).is_some_and(|x| x == "ntsc"));
@@ -229,6 +236,34 @@ fn main() -> Result<()> {
             });
             for r in rows.into_inner().unwrap() {
                 println!("{r}");
+            }
+        }
+        "ramdiff" => {
+            // the RAM $0000-$03FF an RSID starts with, ours against the reference's
+            let bytes = fidelity::probe::tune(fidelity::probe::Kind::RamDump, false);
+            let tune = sidfile::SidTune::parse(&bytes)?;
+            let cfg = c64::PlayerConfig::for_tune(&tune);
+            let (ours_log, _) = ours::writes(&tune, 1, cfg, 100_000)?;
+            let o = reference::RefOptions {
+                kernal: a.ref_kernal.then(|| c64::kernal::stub().to_vec()),
+                ..Default::default()
+            };
+            let ref_log = reference::log_writes(&bytes, &o, 0.1)?;
+            let dump = |log: &[c64::SidWrite]| -> Vec<u8> {
+                let mut ram = vec![0u8; 0x400];
+                for (i, w) in log.iter().skip(1).take(0x400).enumerate() {
+                    ram[(i % 4) * 256 + i / 4] = w.value;
+                }
+                ram
+            };
+            let (ro, rr) = (dump(&ours_log), dump(&ref_log));
+            for addr in 0..0x400 {
+                if ro[addr] != rr[addr] {
+                    println!(
+                        "${addr:04X}: ours {:02X} reference {:02X}",
+                        ro[addr], rr[addr]
+                    );
+                }
             }
         }
         "vice" => {
