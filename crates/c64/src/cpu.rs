@@ -74,6 +74,9 @@ pub mod stall {
     pub const NMI_EDGE: u8 = 2;
     /// The IRQ line was asserted at the end of the stall.
     pub const IRQ: u8 = 4;
+    /// The NMI line was asserted at the end of the stall (what the edge detector compares
+    /// the next cycle with).
+    pub const NMI: u8 = 8;
 }
 
 /// Status register bits.
@@ -250,6 +253,7 @@ impl Cpu {
         if st & stall::NMI_EDGE != 0 {
             self.nmi_edge = true;
         }
+        self.nmi_prev = st & stall::NMI != 0;
         if self.polled {
             self.int_pending = self.nmi_edge || (st & stall::IRQ != 0 && self.p & FI == 0);
         }
@@ -432,6 +436,9 @@ impl Cpu {
         if !cond {
             return;
         }
+        // the cycles that follow are not the one after the poll: a stall there does not
+        // re-take it (the delay-by-one-instruction holds during bad lines too)
+        self.polled = false;
         self.rd(bus, self.pc);
         let target = self.pc.wrapping_add(off as i16 as u16);
         if (target ^ self.pc) & 0xFF00 != 0 {

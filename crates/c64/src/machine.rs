@@ -306,6 +306,9 @@ impl Machine {
         if self.irq_line() {
             flags |= stall::IRQ;
         }
+        if prev {
+            flags |= stall::NMI;
+        }
         self.stall |= flags;
     }
 

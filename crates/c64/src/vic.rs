@@ -71,6 +71,11 @@ impl Vic {
         }
     }
 
+    /// A register as last written (no side effects; for diagnostics).
+    pub fn reg(&self, r: u8) -> u8 {
+        self.regs[usize::from(r & 0x3F)]
+    }
+
     /// The compare line.
     pub fn compare(&self) -> u16 {
         self.compare
