@@ -198,7 +198,7 @@ pub fn trace(
         let (line, raster) = (m.vic().line(), m.vic().line_cycle());
         lines.push(format!(
             "{:>9} {:<28} A={:02X} X={:02X} Y={:02X} S={:02X} P={:02X} raster {line}:{raster} \
-             cia1 {:04X}/{:02X} cia2 {:04X}/{:02X}",
+             cia1 {:04X}/{:02X} cia2 {:04X}/{:02X} nmi {} pend {}",
             c.cycle,
             d.to_string(),
             c.a,
@@ -209,7 +209,9 @@ pub fn trace(
             m.cia1().timer_a(),
             m.cia1().peek_icr(),
             m.cia2().timer_a(),
-            m.cia2().peek_icr()
+            m.cia2().peek_icr(),
+            u8::from(m.nmi_line()),
+            u8::from(player.cpu().interrupt_pending())
         ));
         if let Err(e) = player.run_until(player.cycle() + 1, &mut sid) {
             return Ok((lines, Some(e)));

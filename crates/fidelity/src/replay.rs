@@ -74,8 +74,8 @@ pub fn our_writes(
     Ok(w)
 }
 
-/// The figures for one tune.
-pub fn replay(path: &Path, seconds: f64) -> Row {
+/// The figures for one tune; `ref_kernal`: the reference runs with our KERNAL stub.
+pub fn replay(path: &Path, seconds: f64, ref_kernal: bool) -> Row {
     let mut row = Row {
         name: path
             .file_stem()
@@ -89,6 +89,7 @@ pub fn replay(path: &Path, seconds: f64) -> Row {
         row.kind = corpus::kind(&tune);
         let o = RefOptions {
             rate: RATE,
+            kernal: ref_kernal.then(|| c64::kernal::stub().to_vec()),
             ..RefOptions::default()
         };
         let (p, ch) = reference::render(&bytes, &o, seconds).map_err(|e| e.to_string())?;
@@ -130,7 +131,7 @@ pub fn replay(path: &Path, seconds: f64) -> Row {
 }
 
 /// [`replay`] for every file on `jobs` threads.
-pub fn replay_all(paths: &[PathBuf], seconds: f64, jobs: usize) -> Vec<Row> {
+pub fn replay_all(paths: &[PathBuf], seconds: f64, ref_kernal: bool, jobs: usize) -> Vec<Row> {
     let next = AtomicUsize::new(0);
     let out: Mutex<Vec<Option<Row>>> = Mutex::new(vec![None; paths.len()]);
     std::thread::scope(|sc| {
@@ -138,7 +139,7 @@ pub fn replay_all(paths: &[PathBuf], seconds: f64, jobs: usize) -> Vec<Row> {
             sc.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(p) = paths.get(i) else { break };
-                let r = replay(p, seconds);
+                let r = replay(p, seconds, ref_kernal);
                 out.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
             });
         }

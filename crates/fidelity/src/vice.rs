@@ -117,6 +117,9 @@ pub struct Run {
     pub cycles: u64,
     /// The first ROM code it ran that our stub does not have (BASIC ROM, KERNAL routines).
     pub rom: Option<String>,
+    /// The text screen (`$0400`, 40 x 25 screen codes as ASCII) at the end: most programs
+    /// print what they checked there.
+    pub screen: String,
 }
 
 impl Run {
@@ -246,6 +249,7 @@ pub fn run(root: &Path, t: &Test) -> Run {
         outcome: Outcome::NotRunnable(String::new()),
         cycles: 0,
         rom: None,
+        screen: String::new(),
     };
     let not = |r: &mut Run, why: &str| {
         r.outcome = Outcome::NotRunnable(why.to_string());
@@ -344,6 +348,23 @@ pub fn run(root: &Path, t: &Test) -> Run {
     };
     r.cycles = bus.machine.cycle();
     r.outcome = outcome;
+    let bank = 3 - usize::from(bus.machine.cia2().port_a() & 3);
+    let screen = bank * 0x4000 + usize::from(bus.machine.vic().reg(0x18) >> 4) * 0x400;
+    let ram = bus.machine.ram();
+    for row in 0..25 {
+        let at = screen + row * 40;
+        let line: String = ram[at..at + 40]
+            .iter()
+            .map(|&c| match c & 0x7F {
+                0 => '@',
+                c @ 1..=26 => char::from(b'A' + c - 1),
+                c @ 0x20..=0x3F => char::from(c),
+                _ => '.',
+            })
+            .collect();
+        r.screen.push_str(line.trim_end());
+        r.screen.push('\n');
+    }
     r
 }
 

@@ -266,6 +266,34 @@ fn main() -> Result<()> {
                 }
             }
         }
+        "levels" => {
+            // our output level: RMS, peak and saturated samples per tune (20 s)
+            let paths = corpus_paths(&a.matches)?;
+            let secs = a.seconds.unwrap_or(20.0);
+            for p in &paths {
+                let (_, tune) = load(&p.to_string_lossy())?;
+                let chip = render::resolve(&tune, &render::RenderOptions::default())
+                    .map(|i| i.chip.to_string())
+                    .unwrap_or_default();
+                match ours::render(&tune, None, secs, corpus::RATE) {
+                    Ok((pcm, ch)) => {
+                        let peak = pcm.iter().map(|&v| i32::from(v).abs()).max().unwrap_or(0);
+                        let clipped = pcm
+                            .iter()
+                            .filter(|&&v| v == i16::MAX || v == i16::MIN)
+                            .count();
+                        let m = fidelity::metrics::mono(&pcm, ch);
+                        println!(
+                            "{:46} {chip} rms {:6.1} dBFS peak {:6.1} dBFS saturated {clipped}",
+                            p.file_stem().unwrap_or_default().to_string_lossy(),
+                            fidelity::metrics::rms_dbfs(&m),
+                            20.0 * (f64::from(peak) / 32768.0).log10()
+                        );
+                    }
+                    Err(e) => println!("{}: {e}", p.display()),
+                }
+            }
+        }
         "vice" => {
             let dir = testdata::dir().ok_or_else(|| anyhow!("no test vectors"))?;
             let root = dir.join("vice-testprogs");
@@ -289,14 +317,21 @@ fn main() -> Result<()> {
                         .map(|x| format!(" (ran {x})"))
                         .unwrap_or_default()
                 );
+                if !a.matches.is_empty() && !r.passed() {
+                    println!("{}", r.screen.trim_end());
+                }
             }
             print!("{}", fidelity::vice::summary(&runs));
             eprintln!("{:.1} s", t0.elapsed().as_secs_f64());
         }
         "replay" => {
             let paths = corpus_paths(&a.matches)?;
-            let rows =
-                fidelity::replay::replay_all(&paths, a.seconds.unwrap_or(20.0), corpus::jobs());
+            let rows = fidelity::replay::replay_all(
+                &paths,
+                a.seconds.unwrap_or(20.0),
+                a.ref_kernal,
+                corpus::jobs(),
+            );
             print!("{}", fidelity::replay::table(&rows));
         }
         _ => usage(),
