@@ -8,10 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Debian packages: build (pkg-config, ALSA headers, C compiler for LAME), reference tools
-# the tests compare against (sidplayfp, flac, lame, ffmpeg, mpg123, sox; libsidplayfp-dev
-# and libgcrypt20-dev for the fidelity harness that links libsidplayfp), assemblers for
-# the demo tunes, and network/mDNS/browser peers for end-to-end tests.
-APT_PACKAGES="build-essential pkg-config libasound2-dev alsa-utils sidplayfp libsidplayfp-dev libgcrypt20-dev 64tass acme flac lame ffmpeg mpg123 sox iproute2 avahi-daemon avahi-utils dbus chromium systemd"
+# the tests compare against (sidplayfp, flac, lame, ffmpeg, mpg123, sox, mutagen's mid3v2;
+# libsidplayfp-dev and libgcrypt20-dev for the fidelity harness that links libsidplayfp),
+# assemblers for the demo tunes, and network/mDNS/browser peers for end-to-end tests.
+APT_PACKAGES="build-essential pkg-config libasound2-dev alsa-utils sidplayfp libsidplayfp-dev libgcrypt20-dev 64tass acme flac lame ffmpeg mpg123 sox python3-mutagen iproute2 avahi-daemon avahi-utils dbus chromium systemd"
 
 missing_packages() {
     local p missing=()
@@ -45,6 +45,26 @@ deps() {
         echo "cargo not found: install Rust (rustup, stable >= 1.90)" >&2
         exit 1
     }
+    wasm_target
+}
+
+# The in-browser engine (crates/wasm-engine) is built for wasm32-unknown-unknown.
+wasm_target() {
+    local sysroot
+    sysroot=$(rustc --print sysroot 2>/dev/null || true)
+    [ -n "$sysroot" ] && [ -d "$sysroot/lib/rustlib/wasm32-unknown-unknown" ] && return 0
+    if command -v rustup >/dev/null 2>&1; then
+        echo "installing the Rust target wasm32-unknown-unknown (the in-browser engine)"
+        if rustup target add wasm32-unknown-unknown; then
+            return 0
+        fi
+        echo "could not install the Rust target wasm32-unknown-unknown (rustup target add" \
+            "wasm32-unknown-unknown failed; it needs network access to static.rust-lang.org)" >&2
+    else
+        echo "the Rust target wasm32-unknown-unknown is missing and rustup is not available:" \
+            "install Rust with rustup, then: rustup target add wasm32-unknown-unknown" >&2
+    fi
+    exit 1
 }
 
 node_deps() {

@@ -1,339 +1,199 @@
-//! The daemon's shared state, built once at start-up and handed to every request.
+//! The composition root: every service is built once at start-up from the configuration,
+//! each with the narrow handles it needs, and the HTTP layer and the CLI reach them through
+//! [`App`]. No service imports this module (nor `http/` or `cmd/`).
+//!
+//! One [`CancellationToken`] is the whole process's shutdown: renders, captures, the job
+//! worker, the HTTP server and the event streams all stop on it.
 
 use crate::auth::Auth;
+use crate::boxout::{BoxDeps, BoxOut};
 use crate::config::Config;
-use crate::jobs::Jobs;
-use crate::media::{Chip, Media, Platform, RenderRequest, Variant};
+use crate::devices::{Devices, HardwareEngine};
+use crate::events::Events;
+use crate::jobs::{JobDeps, Jobs};
+use crate::library::{Library, Source};
+use crate::limits::RateLimiter;
+use crate::media::{Media, Platform};
+use crate::playback::Playback;
+use crate::playlists::Playlists;
+use crate::ratings::Ratings;
 use crate::sessions::Sessions;
-use crate::util::{JsonLog, RateLimiter};
-use anyhow::{anyhow, Context};
-use include_dir::{include_dir, Dir};
-use library::{Index, Tune};
-use serde::Deserialize;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
-use tokio::sync::broadcast;
+use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
-/// Our own demo tunes, built into the binary: the library when none is configured.
-pub static DEMO: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../demo");
-
-/// Where tunes come from.
-pub enum Source {
-    Disk(PathBuf),
-    Demo,
-}
-
-impl Source {
-    pub fn describe(&self) -> String {
-        match self {
-            Source::Disk(p) => p.display().to_string(),
-            Source::Demo => "built-in demo library".into(),
-        }
-    }
-
-    /// The bytes of a tune by its library path (already made safe by the caller).
-    pub fn read(&self, rel: &str) -> anyhow::Result<Vec<u8>> {
-        let rel = library::safe_relative(rel)?;
-        match self {
-            Source::Disk(root) => {
-                std::fs::read(root.join(&rel)).with_context(|| format!("reading {rel}"))
-            }
-            Source::Demo => DEMO
-                .get_file(&rel)
-                .map(|f| f.contents().to_vec())
-                .ok_or_else(|| anyhow!("{rel}: not in the demo library")),
-        }
-    }
+/// Per-client request budgets.
+pub struct ClientLimits {
+    /// Playback sessions (and plays on devices or the box) per minute.
+    pub sessions: RateLimiter,
+    /// Ratings, playlist changes and box controls per minute.
+    pub feedback: RateLimiter,
 }
 
 pub struct App {
     pub cfg: Config,
-    pub source: Source,
-    pub library: RwLock<Index>,
-    /// The collection's STIL (comments per file and song), when it has one.
-    pub stil: RwLock<Option<Arc<sidfile::Stil>>>,
-    pub scanning: AtomicBool,
-    pub scan_errors: AtomicUsize,
-    pub media: Arc<Media>,
-    pub sessions: Sessions,
     pub db: Arc<store::Store>,
+    pub library: Arc<Library>,
+    pub media: Arc<Media>,
+    pub playback: Arc<Playback>,
+    pub sessions: Sessions,
+    pub ratings: Arc<Ratings>,
+    pub playlists: Playlists,
+    pub devices: Arc<Devices>,
+    pub box_out: Arc<BoxOut>,
+    pub jobs: Arc<Jobs>,
     pub auth: Auth,
-    pub ratings_log: JsonLog,
-    pub session_limit: RateLimiter,
-    pub feedback_limit: RateLimiter,
-    /// Public events (now playing) for `/api/events`.
-    pub events: broadcast::Sender<serde_json::Value>,
-    /// Operator events (job progress) for `/api/admin/events`.
-    pub admin_events: broadcast::Sender<serde_json::Value>,
-    pub jobs: Jobs,
-    pub devices: Arc<crate::hw::Devices>,
-    pub started: std::time::Instant,
-    /// "Play on the box": the line-out player and the GPIO panel.
-    pub box_out: crate::boxout::BoxOut,
+    pub events: Events,
+    pub limits: ClientLimits,
+    pub shutdown: CancellationToken,
+    pub started: Instant,
 }
 
-/// A listener's preferences as the UI sends them.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct Prefs {
-    /// `auto` (hardware if available, else software) or `hardware` (hardware only).
-    pub mode: String,
-    /// `tune-6581` (default), `tune-8580`, `6581` or `8580`.
-    pub chip: String,
-    /// `mp3` (default), `flac` or `wav`.
-    pub format: String,
-}
-
-#[derive(Debug)]
-pub enum PlayError {
-    Bad(String),
-    /// The preferences cannot be met (e.g. hardware only, and no hardware render exists).
-    Unavailable(String),
-}
-
-/// The listener's chip preference as the API spells it (`tune-6581` default, `tune-8580`,
-/// `6581`, `8580`; the cache crate's own names are accepted too).
-pub fn chip_preference(pref: &str) -> Option<cache::ChipPreference> {
-    use cache::ChipPreference as P;
-    match pref {
-        "" | "tune-6581" | "tune-or-6581" => Some(P::TuneOr6581),
-        "tune-8580" | "tune-or-8580r5" => Some(P::TuneOr8580R5),
-        "6581" => Some(P::Always6581),
-        "8580" | "8580r5" => Some(P::Always8580R5),
-        _ => None,
-    }
-}
-
-/// The rendering mode as the API spells it (`auto` default, `hardware`; the cache crate's
-/// `hardware-if-available` and `hardware-only` are accepted too).
-pub fn rendering_mode(mode: &str) -> Option<cache::RenderingMode> {
-    use cache::RenderingMode as M;
-    match mode {
-        "" | "auto" | "hardware-if-available" => Some(M::HardwareIfAvailable),
-        "hardware" | "hardware-only" => Some(M::HardwareOnly),
-        _ => None,
-    }
-}
-
-/// The model a library entry's header states (`6581`, `8580`, `any`, `unknown`).
-fn tune_model(chip: &str) -> sidfile::SidModel {
-    match chip {
-        "6581" => sidfile::SidModel::Mos6581,
-        "8580" => sidfile::SidModel::Mos8580,
-        "any" => sidfile::SidModel::Any,
-        _ => sidfile::SidModel::Unknown,
-    }
-}
-
-/// The chip a tune is played with: its own model, or the preference's default or force
-/// (the cache crate's rules; an unknown preference counts as the default).
-pub fn choose_chip(tune_chip: &str, pref: &str) -> Chip {
-    chip_preference(pref)
-        .unwrap_or_default()
-        .resolve(tune_model(tune_chip))
+fn make_dir(p: &Path, what: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(p)
+        .with_context(|| format!("creating the {what} folder {}", p.display()))
 }
 
 impl App {
-    pub fn tune(&self, path: &str) -> Option<Tune> {
-        self.library.read().ok()?.get(path).cloned()
-    }
+    /// Builds every service and starts the background work (library scan, job worker, box
+    /// output, device probe).
+    pub fn start(cfg: Config) -> anyhow::Result<Arc<App>> {
+        let shutdown = CancellationToken::new();
+        let data = cfg.paths.data_dir.clone();
+        let cache_dir = cfg.cache_dir();
+        make_dir(&data, "state")?;
+        make_dir(&cache_dir, "cache")?;
+        let db = Arc::new(crate::db::open_store(&data.join(store::DEFAULT_FILE_NAME))?);
+        let events = Events::default();
+        let source =
+            Source::from_config(&cfg.paths.library).map_err(crate::config::InvalidConfig)?;
+        let library = Arc::new(Library::new(source));
 
-    pub fn tune_by_md5(&self, md5: &str) -> Option<Tune> {
-        self.library.read().ok()?.by_md5(md5).cloned()
-    }
-
-    /// Chooses the variant for a listener: the cache issue's rules.
-    pub fn choose(&self, tune: &Tune, song: u16, prefs: &Prefs) -> Result<Variant, PlayError> {
-        if song == 0 || song > tune.songs {
-            return Err(PlayError::Bad(format!(
-                "song {song} does not exist: the tune has {} song(s)",
-                tune.songs
-            )));
+        let policy = crate::media::stored_policy(&db, &cfg.cache);
+        let devices = Devices::new(db.clone(), cfg.devices.hosts.clone());
+        let render_cache =
+            cache::Cache::open(crate::media::cache_config(&policy, cache_dir)?, db.clone())?;
+        let mut media = Media::new(
+            render_cache,
+            db.clone(),
+            policy,
+            cfg.max_parallel(),
+            shutdown.clone(),
+        );
+        media.set_engine(
+            Platform::C64u,
+            Arc::new(HardwareEngine {
+                devices: devices.clone(),
+                shutdown: shutdown.clone(),
+            }),
+        );
+        let media = Arc::new(media);
+        // Render progress as public `render` events (a listener waiting on a song sees it).
+        let ev = events.clone();
+        media.on_progress(Box::new(move |p| {
+            let state = match p.finished {
+                None => "rendering",
+                Some(Ok(())) => "done",
+                Some(Err(())) => "failed",
+            };
+            ev.public(
+                "render",
+                &serde_json::json!({
+                    "path": p.key.tune.path(), "song": p.key.song,
+                    "platform": p.key.platform,
+                    "chip": p.key.chip.as_str(),
+                    "done_ms": p.done.as_millis() as u64, "total_ms": p.total.as_millis() as u64,
+                    "state": state,
+                }),
+            );
+        }));
+        let playback = Arc::new(Playback {
+            library: library.clone(),
+            media: media.clone(),
+            devices: devices.clone(),
+            sample_rate: cfg.render.sample_rate,
+            default_song: Duration::from_secs(cfg.playback.default_song_secs),
+        });
+        let ratings = Arc::new(Ratings::new(
+            db.clone(),
+            &data.join("feedback/ratings.jsonl"),
+        ));
+        let auth = Auth::new(db.clone(), &cfg.admin, &data)?;
+        let jobs = Arc::new(Jobs::new(db.clone())?);
+        let box_out = Arc::new(BoxOut::start(
+            &cfg.lineout,
+            BoxDeps {
+                library: library.clone(),
+                media: media.clone(),
+                playback: playback.clone(),
+                ratings: ratings.clone(),
+                devices: devices.clone(),
+                events: events.clone(),
+            },
+        ));
+        let app = Arc::new(App {
+            sessions: Sessions::new(Duration::from_secs(cfg.playback.session_ttl_secs)),
+            limits: ClientLimits {
+                sessions: RateLimiter::new(cfg.limits.sessions_per_minute),
+                feedback: RateLimiter::new(cfg.limits.feedback_per_minute),
+            },
+            playlists: Playlists::new(db.clone(), library.clone()),
+            cfg,
+            db,
+            library,
+            media,
+            playback,
+            ratings,
+            devices,
+            box_out,
+            jobs,
+            auth,
+            events,
+            shutdown,
+            started: Instant::now(),
+        });
+        app.box_out.wire(&app.cfg.gpio);
+        app.library.start_scan();
+        if !app.devices.hosts().is_empty() {
+            // Probe the known hosts (no broadcast) so the list is ready.
+            let d = app.devices.clone();
+            std::thread::Builder::new()
+                .name("devices-probe".into())
+                .spawn(move || {
+                    if let Err(e) = d.refresh(false) {
+                        tracing::warn!("devices: {e:#}");
+                    }
+                })
+                .context("starting the device probe")?;
         }
-        let format = match prefs.format.as_str() {
-            "" => encode::Format::Mp3,
-            f => crate::media::format_from_ext(f)
-                .ok_or_else(|| PlayError::Bad(format!("unknown format {f:?}")))?,
-        };
-        let chip_pref = chip_preference(&prefs.chip)
-            .ok_or_else(|| PlayError::Bad(format!("unknown chip preference {:?}", prefs.chip)))?;
-        let rendering = rendering_mode(&prefs.mode)
-            .ok_or_else(|| PlayError::Bad(format!("unknown rendering mode {:?}", prefs.mode)))?;
-        let model = tune_model(tune.chip);
-        let chip = chip_pref.resolve(model);
-        let variant = |p: Platform| {
-            crate::media::variant(tune, song, p, chip, format)
-                .map_err(|e| PlayError::Bad(format!("{e:#}")))
-        };
-        // Hardware is available when the cache has this song recorded on a C64 Ultimate, or,
-        // for "hardware only", when a device that can record is idle (the song is recorded
-        // now while the listener hears it) or is recording this very variant (joined). A
-        // listener never waits for a device busy with another song, and "if available" never
-        // starts a capture: each one holds a device for the song's length.
-        let hw_variant = variant(Platform::Hardware)?;
-        let recorded = self.media.is_cached(&hw_variant);
-        let available = recorded
-            || (rendering == cache::RenderingMode::HardwareOnly
-                && (self.devices.idle_recorder().is_some()
-                    || self.media.is_rendering(&hw_variant)));
-        let prefs = cache::Preferences {
-            rendering,
-            chip: chip_pref,
-            engine: cache::SoftwareEngine::Sidflow,
-        };
-        match prefs.resolve(model, available) {
-            Ok(r) => {
-                let platform = Platform::from_cache(r.platform).ok_or_else(|| {
-                    PlayError::Bad(format!("{} renders are not served", r.platform))
-                })?;
-                variant(platform)
-            }
-            Err(_) if self.devices.recorder().is_some() => Err(PlayError::Unavailable(
-                "every C64 Ultimate is busy recording another song; try again when it \
-                 ends, or choose \"hardware if available\" to hear the software rendering"
-                    .into(),
-            )),
-            Err(_) => Err(PlayError::Unavailable(
-                "no recording of this song on real C64 hardware exists yet and no C64 \
-                 Ultimate that can record is online; choose \"hardware if available\" to \
-                 hear the software rendering"
-                    .into(),
-            )),
-        }
+        app.jobs.start(JobDeps {
+            shutdown: app.shutdown.clone(),
+            library: app.library.clone(),
+            media: app.media.clone(),
+            playback: app.playback.clone(),
+            events: app.events.clone(),
+        });
+        Ok(app)
     }
 
-    /// What the render of `v` needs (the tune's bytes and its length).
-    pub fn render_request(&self, tune: &Tune, v: &Variant) -> anyhow::Result<RenderRequest> {
-        let sid = self.source.read(&tune.path)?;
-        let length = tune
-            .duration_ms(v.key.song)
-            .filter(|&ms| ms > 0)
-            .map(Duration::from_millis)
-            .unwrap_or(Duration::from_secs(self.cfg.playback.default_song_secs));
-        Ok(RenderRequest {
-            sid: Arc::new(sid),
-            song: v.key.song,
-            chip: v.key.chip,
-            length,
-            sample_rate: self.cfg.render.sample_rate,
-        })
+    /// Housekeeping every 30 s: expired playback and admin sessions.
+    pub fn sweep(&self) {
+        self.sessions.sweep();
+        self.auth.sweep();
     }
 
-    /// Loads the library on a background thread, tune by tune.
-    pub fn start_scan(self: &Arc<Self>) {
-        let app = self.clone();
-        app.scanning.store(true, Ordering::Relaxed);
-        let spawned = std::thread::Builder::new()
-            .name("library-scan".into())
-            .spawn(move || {
-                let t0 = std::time::Instant::now();
-                let mut batch = Vec::with_capacity(256);
-                let flush = |batch: &mut Vec<Tune>| {
-                    if let Ok(mut idx) = app.library.write() {
-                        for t in batch.drain(..) {
-                            idx.insert(t);
-                        }
-                    }
-                };
-                let handle = |r: Result<Tune, library::LibraryError>, batch: &mut Vec<Tune>| {
-                    match r {
-                        Ok(t) => batch.push(t),
-                        Err(e) => {
-                            app.scan_errors.fetch_add(1, Ordering::Relaxed);
-                            tracing::debug!("library: {e}");
-                        }
-                    }
-                    if batch.len() >= 256 {
-                        flush(batch);
-                    }
-                };
-                let stil_text = match &app.source {
-                    Source::Disk(root) => library::find_stil(root).and_then(|p| {
-                        std::fs::read(&p)
-                            .map_err(|e| tracing::warn!("STIL {}: {e}", p.display()))
-                            .ok()
-                    }),
-                    Source::Demo => DEMO
-                        .get_file("DOCUMENTS/STIL.txt")
-                        .map(|f| f.contents().to_vec()),
-                };
-                if let Some(bytes) = stil_text {
-                    let stil = sidfile::Stil::parse(&sidfile::Stil::decode(&bytes));
-                    tracing::info!(
-                        "STIL: {} entries ({} lines not understood)",
-                        stil.len(),
-                        stil.skipped_lines
-                    );
-                    if let Ok(mut s) = app.stil.write() {
-                        *s = Some(Arc::new(stil));
-                    }
-                }
-                match &app.source {
-                    Source::Disk(root) => {
-                        let lengths = library::find_songlengths(root)
-                            .and_then(|p| sidfile::SongLengths::load(&p).ok());
-                        for r in library::scan(root, lengths.as_ref()) {
-                            handle(r, &mut batch);
-                        }
-                    }
-                    Source::Demo => {
-                        let lengths = DEMO
-                            .get_file("Songlengths.md5")
-                            .and_then(|f| f.contents_utf8())
-                            .and_then(|t| sidfile::SongLengths::parse(t).ok());
-                        let mut stack = vec![&DEMO];
-                        let mut files = Vec::new();
-                        while let Some(d) = stack.pop() {
-                            for e in d.entries() {
-                                match e {
-                                    include_dir::DirEntry::Dir(sub) => stack.push(sub),
-                                    include_dir::DirEntry::File(f) => files.push(f),
-                                }
-                            }
-                        }
-                        files.sort_by_key(|f| f.path());
-                        for f in files {
-                            let rel = f.path().to_string_lossy().replace('\\', "/");
-                            if rel.to_ascii_lowercase().ends_with(".sid") {
-                                handle(
-                                    Tune::from_bytes(&rel, f.contents(), lengths.as_ref()),
-                                    &mut batch,
-                                );
-                            }
-                        }
-                    }
-                }
-                flush(&mut batch);
-                app.scanning.store(false, Ordering::Relaxed);
-                let n = app.library.read().map(|i| i.len()).unwrap_or(0);
-                tracing::info!(
-                    "library: {n} tunes from {} in {:.1} s ({} unreadable)",
-                    app.source.describe(),
-                    t0.elapsed().as_secs_f64(),
-                    app.scan_errors.load(Ordering::Relaxed)
-                );
-            });
-        if let Err(e) = spawned {
-            tracing::error!("cannot start the library scan: {e}");
-            self.scanning.store(false, Ordering::Relaxed);
-        }
+    /// Stops everything: renders and captures first (streams following them end), then
+    /// the event streams. Waiting for the threads is [`App::join`].
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+        self.events.shutdown();
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chip_rules() {
-        assert_eq!(choose_chip("8580", ""), Chip::Mos8580R5);
-        assert_eq!(choose_chip("6581", "tune-8580"), Chip::Mos6581);
-        assert_eq!(choose_chip("unknown", "tune-8580"), Chip::Mos8580R5);
-        assert_eq!(choose_chip("any", "tune-6581"), Chip::Mos6581);
-        assert_eq!(choose_chip("unknown", ""), Chip::Mos6581);
-        assert_eq!(choose_chip("8580", "6581"), Chip::Mos6581);
-        assert_eq!(choose_chip("6581", "8580"), Chip::Mos8580R5);
+    /// Waits for the render threads and the job worker (blocking).
+    pub fn join(&self) {
+        self.media.join();
+        self.jobs.join();
     }
 }

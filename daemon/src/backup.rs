@@ -8,9 +8,10 @@
 //! A restore replaces the ratings and playlists and sets the settings the file has, in one
 //! database transaction: a file that does not validate changes nothing.
 
-use crate::http::api::Aggregate;
-use crate::http::playlists::{valid_id, Playlist, MAX_ITEMS};
-use crate::media::CachePolicy;
+use crate::devices::HOSTS_KEY;
+use crate::media::{CachePolicy, POLICY_KEY};
+use crate::playlists::{valid_id, valid_name, Playlist, MAX_ITEMS};
+use crate::ratings::Aggregate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use store::{Store, StoreError, PLAYLISTS, RATINGS, SETTINGS};
@@ -67,12 +68,9 @@ pub fn export(db: &Store, created: String) -> Result<(Backup, Vec<String>), Stor
         .map(|(k, e)| format!("{k}: {e}"))
         .collect();
     let settings = Settings {
-        cache_policy: db
-            .get::<CachePolicy>(SETTINGS, crate::http::admin::POLICY_KEY)
-            .ok()
-            .flatten(),
+        cache_policy: db.get::<CachePolicy>(SETTINGS, POLICY_KEY).ok().flatten(),
         device_hosts: db
-            .get::<Vec<String>>(SETTINGS, crate::hw::HOSTS_KEY)
+            .get::<Vec<String>>(SETTINGS, HOSTS_KEY)
             .ok()
             .flatten()
             .unwrap_or_default(),
@@ -123,10 +121,7 @@ pub fn validate(b: &Backup) -> Result<(), String> {
         if !valid_id(id) {
             return Err(format!("playlists: bad id {id:?}"));
         }
-        let name = p.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Err(format!("playlist {id}: the name must be 1-100 characters"));
-        }
+        valid_name(&p.name).map_err(|e| format!("playlist {id}: {e}"))?;
         if p.items.len() > MAX_ITEMS {
             return Err(format!("playlist {id}: more than {MAX_ITEMS} songs"));
         }
@@ -135,17 +130,7 @@ pub fn validate(b: &Backup) -> Result<(), String> {
         }
     }
     if let Some(c) = &b.settings.cache_policy {
-        let cfg = crate::config::Config {
-            cache: crate::config::Cache {
-                formats: c.formats.clone(),
-                wav_stop_percent: c.wav_stop_percent,
-                flac_stop_percent: c.flac_stop_percent,
-                max_disk_percent: c.max_disk_percent,
-                mp3_bitrate_kbps: c.mp3_bitrate_kbps,
-            },
-            ..Default::default()
-        };
-        cfg.validate()
+        c.validate()
             .map_err(|e| format!("settings.cache_policy: {e:#}"))?;
     }
     if let Some(h) = b
@@ -172,9 +157,9 @@ pub fn import(db: &Store, b: &Backup) -> Result<Restored, String> {
             tx.put(PLAYLISTS, k, v)?;
         }
         if let Some(c) = &b.settings.cache_policy {
-            tx.put(SETTINGS, crate::http::admin::POLICY_KEY, c)?;
+            tx.put(SETTINGS, POLICY_KEY, c)?;
         }
-        tx.put(SETTINGS, crate::hw::HOSTS_KEY, &b.settings.device_hosts)?;
+        tx.put(SETTINGS, HOSTS_KEY, &b.settings.device_hosts)?;
         Ok(())
     })
     .map_err(|e| format!("writing the database: {e}"))?;
@@ -186,10 +171,30 @@ pub fn import(db: &Store, b: &Backup) -> Result<Restored, String> {
     })
 }
 
+/// Restores a backup and applies it: the cache settings at once, the device hosts with a
+/// device refresh. Blocking.
+pub fn restore(
+    db: &Store,
+    media: &crate::media::Media,
+    devices: &crate::devices::Devices,
+    b: &Backup,
+) -> Result<Restored, String> {
+    let r = import(db, b)?;
+    if let Some(p) = &b.settings.cache_policy {
+        media
+            .apply_policy(p.clone())
+            .map_err(|e| format!("{e:#}"))?;
+    }
+    if let Err(e) = devices.refresh(false) {
+        tracing::warn!("devices after restore: {e:#}");
+    }
+    Ok(r)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::playlists::Item;
+    use crate::playlists::Item;
 
     const MD5: &str = "4c309418f6ccd823287b7097c584b008";
 

@@ -2,36 +2,25 @@
 //! library, the cache and the ratings.
 //!
 //! [`BoxOut::start`] opens the configured ALSA device (none when `[lineout] enabled = false`;
-//! an error is logged and the daemon runs on without it). [`wire`] then starts the GPIO panel
-//! and one `box-status` thread that turns button presses into player commands and ratings,
-//! forwards the player's events to `/api/events` (`type: "box"`) and keeps the LED in step.
-//! The GPIO thread only sends actions into a channel: it never holds the application state.
+//! an error is logged and the daemon runs on without it). [`BoxOut::wire`] then starts the
+//! GPIO panel and one `box-status` thread that turns button presses into player commands and
+//! ratings, forwards the player's events to `/api/events` (`type: "box"`) and keeps the LED
+//! in step. The GPIO thread only sends actions into a channel: it never holds the service.
 
-use crate::app::App;
+use crate::devices::Devices;
+use crate::events::Events;
+use crate::library::Library;
+use crate::media::{Media, Platform, Variant};
+use crate::playback::Playback;
+use crate::ratings::{Action, Ratings};
+use anyhow::{anyhow, bail, Context};
+use lineout::LineoutConfig;
+use lineout::Player;
+use pcm::Labelled;
 use serde::Serialize;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
-
-/// Hardware captures running now (the LED blinks "capturing" while one is).
-pub static CAPTURES: AtomicUsize = AtomicUsize::new(0);
-
-/// Counts a capture while it lives.
-pub struct CaptureGuard;
-
-impl CaptureGuard {
-    pub fn new() -> Self {
-        CAPTURES.fetch_add(1, Ordering::Relaxed);
-        CaptureGuard
-    }
-}
-
-impl Drop for CaptureGuard {
-    fn drop(&mut self) {
-        CAPTURES.fetch_sub(1, Ordering::Relaxed);
-    }
-}
 
 /// What the box plays (set by `POST /api/box/play`).
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +33,7 @@ pub struct Track {
     /// `cache` (a cached file), `render` (a live software render) or `live` (a C64
     /// Ultimate's audio; no path, md5 or song).
     pub source: &'static str,
-    pub platform: crate::media::Platform,
+    pub platform: Platform,
     /// The chip (`6581`, `8580r5`, ...); none for a live stream.
     pub chip: Option<&'static str>,
     /// The cached file's format (`mp3`, `flac`, `wav`), none for a live render.
@@ -53,24 +42,96 @@ pub struct Track {
     pub label: String,
 }
 
+/// The services the box plays from.
+pub struct BoxDeps {
+    pub library: Arc<Library>,
+    pub media: Arc<Media>,
+    pub playback: Arc<Playback>,
+    pub ratings: Arc<Ratings>,
+    pub devices: Arc<Devices>,
+    pub events: Events,
+}
+
 pub struct BoxOut {
-    player: Option<lineout::Player>,
+    player: Option<Player>,
     /// Why there is no player (disabled, or the device did not open).
     why_not: String,
+    cfg: LineoutConfig,
     /// What was sent to the player (the playing track and the queued ones), newest last.
     tracks: Mutex<Vec<Track>>,
     gpio: OnceLock<gpio::GpioHandle>,
-    events: Mutex<Option<Receiver<lineout::PlayerEvent>>>,
+    player_events: Mutex<Option<Receiver<lineout::PlayerEvent>>>,
+    deps: BoxDeps,
+}
+
+/// The output device as `GET /api/box` shows it.
+#[derive(Serialize)]
+struct DeviceStatus {
+    name: String,
+    rate: u32,
+    channels: u16,
+    format: &'static str,
+    period_frames: u64,
+    buffer_frames: u64,
+    mixer: &'static str,
+}
+
+#[derive(Serialize)]
+struct PlayerStatus {
+    state: &'static str,
+    volume: u8,
+    now_playing: Option<String>,
+    track: Option<Track>,
+    queued: usize,
+    underruns: u64,
+    frames_played: u64,
+    device: Option<DeviceStatus>,
+    last_error: Option<String>,
+}
+
+/// `GET /api/box`.
+#[derive(Serialize)]
+pub struct Status {
+    available: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    gpio: bool,
+    #[serde(flatten)]
+    player: Option<PlayerStatus>,
+}
+
+/// A player event as `/api/events` sends it (`type: "box"`).
+#[derive(Serialize)]
+struct BoxEvent<'a> {
+    event: &'static str,
+    label: Option<&'a str>,
+    track: Option<Track>,
+    at: String,
+}
+
+/// Opens the configured device and starts the player. `Ok(None)` when disabled; an error
+/// when the device cannot be opened.
+pub fn start_player(
+    cfg: &LineoutConfig,
+    events: Option<Sender<lineout::PlayerEvent>>,
+) -> anyhow::Result<Option<Player>> {
+    if !cfg.enabled {
+        return Ok(None);
+    }
+    let alsa = cfg.alsa()?;
+    let device = alsa.device.clone();
+    let p = Player::open_alsa(alsa, cfg.volume, events)
+        .with_context(|| format!("line-out device {device:?}"))?;
+    Ok(Some(p))
 }
 
 impl BoxOut {
     /// Opens the line-out (when enabled). Never fails: a device that will not open is logged.
-    pub fn start(cfg: &crate::cmd::lineout::LineoutConfig) -> BoxOut {
+    pub fn start(cfg: &LineoutConfig, deps: BoxDeps) -> BoxOut {
         let (tx, rx) = mpsc::channel();
-        let (player, why_not) = match crate::cmd::lineout::start_player(cfg, Some(tx)) {
+        let (player, why_not) = match start_player(cfg, Some(tx)) {
             Ok(Some(p)) => {
-                let s = p.status();
-                if let Some(d) = &s.device {
+                if let Some(d) = &p.status().device {
                     tracing::info!(
                         "line-out on {:?}: {} Hz, {} ch, {}, period {} / buffer {} frames, {} volume",
                         d.device,
@@ -97,14 +158,16 @@ impl BoxOut {
         BoxOut {
             player,
             why_not,
+            cfg: cfg.clone(),
             tracks: Mutex::new(Vec::new()),
             gpio: OnceLock::new(),
-            events: Mutex::new(Some(rx)),
+            player_events: Mutex::new(Some(rx)),
+            deps,
         }
     }
 
     /// The player, or why there is none.
-    pub fn player(&self) -> Result<&lineout::Player, &str> {
+    pub fn player(&self) -> Result<&Player, &str> {
         self.player.as_ref().ok_or(self.why_not.as_str())
     }
 
@@ -113,7 +176,7 @@ impl BoxOut {
     }
 
     /// Records a track sent to the player: `replace` when it replaces what plays and the queue.
-    pub fn add_track(&self, t: Track, replace: bool) {
+    fn add_track(&self, t: Track, replace: bool) {
         let mut v = self.tracks.lock().unwrap_or_else(|p| p.into_inner());
         if replace {
             v.clear();
@@ -126,47 +189,224 @@ impl BoxOut {
 
     /// The track the player is on now (none when idle or playing something else).
     pub fn current(&self) -> Option<Track> {
-        let p = self.player.as_ref()?;
-        let s = p.status();
-        self.track(&s.now_playing?)
+        self.track(&self.player.as_ref()?.status().now_playing?)
     }
 
     /// The track sent to the player under `label`.
-    pub fn track(&self, label: &str) -> Option<Track> {
+    fn track(&self, label: &str) -> Option<Track> {
         let v = self.tracks.lock().unwrap_or_else(|p| p.into_inner());
         v.iter().rev().find(|t| t.label == label).cloned()
     }
 
     /// The status for `GET /api/box`.
-    pub fn status_json(&self) -> serde_json::Value {
+    pub fn status(&self) -> Status {
         let Some(p) = &self.player else {
-            return serde_json::json!({
-                "available": false, "reason": self.why_not, "gpio": self.gpio_active(),
-            });
+            return Status {
+                available: false,
+                reason: Some(self.why_not.clone()),
+                gpio: self.gpio_active(),
+                player: None,
+            };
         };
         let s = p.status();
-        let device = s.device.as_ref().map(|d| {
-            serde_json::json!({
-                "name": d.device, "rate": d.rate, "channels": d.channels,
-                "format": d.format.name(), "period_frames": d.period_frames,
-                "buffer_frames": d.buffer_frames,
-                "mixer": if d.hw_volume { "hardware" } else { "software" },
-            })
+        let device = s.device.as_ref().map(|d| DeviceStatus {
+            name: d.device.clone(),
+            rate: d.rate,
+            channels: d.channels,
+            format: d.format.name(),
+            period_frames: d.period_frames as u64,
+            buffer_frames: d.buffer_frames as u64,
+            mixer: if d.hw_volume { "hardware" } else { "software" },
         });
-        serde_json::json!({
-            "available": true,
-            "state": s.state.as_str(),
-            "volume": s.volume,
-            "now_playing": s.now_playing,
-            "track": self.current(),
-            "queued": s.queued,
-            "underruns": s.underruns,
-            "frames_played": s.frames_played,
-            "device": device,
-            "last_error": s.last_error,
-            "gpio": self.gpio_active(),
-        })
+        Status {
+            available: true,
+            reason: None,
+            gpio: self.gpio_active(),
+            player: Some(PlayerStatus {
+                state: s.state.as_str(),
+                volume: s.volume,
+                track: self.current(),
+                now_playing: s.now_playing,
+                queued: s.queued,
+                underruns: s.underruns,
+                frames_played: s.frames_played,
+                device,
+                last_error: s.last_error,
+            }),
+        }
     }
+
+    /// Plays one song: the cached file of the chosen variant if there is one, else a live
+    /// software render. Blocking (opens a file or prepares the emulation).
+    pub fn play_tune(
+        &self,
+        t: &library::Tune,
+        v: &Variant,
+        enqueue: bool,
+    ) -> anyhow::Result<Track> {
+        let player = self.player().map_err(|e| anyhow!("{e}"))?;
+        let title = if t.title.is_empty() {
+            t.path.clone()
+        } else {
+            t.title.clone()
+        };
+        let cached = self.deps.media.cache.lookup(v)?.map(|c| c.path);
+        let from_cache = cached.is_some();
+        let (source, label): (Box<dyn lineout::Source>, _) = match cached {
+            Some(p) => {
+                let label = format!("{title} (song {}, {})", v.key.song, v.format.extension());
+                let src =
+                    lineout::FileSource::open(&p).map_err(|e| anyhow!("{}: {e}", p.display()))?;
+                (Box::new(src), label)
+            }
+            None => {
+                let label = format!("{title} (song {}, live render)", v.key.song);
+                let req = self.deps.playback.render_request(t, v)?;
+                let opts = render::RenderOptions {
+                    song: Some(v.key.song),
+                    chip: Some(v.key.chip),
+                    sample_rate: self.cfg.rate,
+                    length: Some(req.length),
+                    ..Default::default()
+                };
+                // The player thread renders each period as it goes (the engine runs hundreds
+                // of times faster than real time, so a period costs little).
+                let r = render::Renderer::from_bytes(&req.sid, &opts)?;
+                (Box::new(r), label)
+            }
+        };
+        // Labels tell two plays of the same song apart (the status matches the track by it).
+        let label = format!("{label} #{}", short_tag());
+        let source: Box<dyn lineout::Source> = Box::new(Labelled(source, label.clone()));
+        let track = Track {
+            path: t.path.clone(),
+            md5: t.md5.clone(),
+            title,
+            author: t.author.clone(),
+            song: v.key.song,
+            source: if from_cache { "cache" } else { "render" },
+            platform: v.key.platform,
+            chip: Some(v.key.chip.as_str()),
+            format: from_cache.then(|| v.format.extension()),
+            label,
+        };
+        self.add_track(track.clone(), !enqueue);
+        if enqueue {
+            player.enqueue(source)?;
+        } else {
+            player.play(source)?;
+        }
+        Ok(track)
+    }
+
+    /// A device's live audio on the line-out. A `box-live` thread keeps the capture running
+    /// while the player plays it and stops it (and the device's stream) when the box moves on.
+    pub fn play_device(self: &Arc<Self>, id: &str) -> anyhow::Result<Track> {
+        let player = self.player().map_err(|e| anyhow!("{e}"))?;
+        let dev = self
+            .deps
+            .devices
+            .list()
+            .into_iter()
+            .find(|d| d.id == id)
+            .ok_or_else(|| anyhow!("no such device {id:?}"))?;
+        let name = if dev.info.hostname.is_empty() {
+            dev.id.clone()
+        } else {
+            dev.info.hostname.clone()
+        };
+        let live = self.deps.devices.live_pcm(id)?;
+        let label = format!("Live from {name} #{}", short_tag());
+        let track = Track {
+            path: String::new(),
+            md5: String::new(),
+            title: format!("Live from {name}"),
+            author: String::new(),
+            song: 0,
+            source: "live",
+            platform: Platform::C64u,
+            chip: None,
+            format: None,
+            label: label.clone(),
+        };
+        self.add_track(track.clone(), true);
+        let feed = match play_live(player, &self.cfg, live.subscribe(250), live.rate_hz, &label) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = live.stop();
+                return Err(e);
+            }
+        };
+        let weak = Arc::downgrade(self);
+        std::thread::Builder::new()
+            .name("box-live".into())
+            .spawn(move || {
+                let t0 = std::time::Instant::now();
+                let mut seen = false;
+                loop {
+                    std::thread::sleep(Duration::from_millis(200));
+                    let Some(me) = weak.upgrade() else { break };
+                    let Ok(p) = me.player() else { break };
+                    let on = p.status().now_playing.as_deref() == Some(label.as_str());
+                    seen |= on;
+                    if (seen && !on) || (!seen && t0.elapsed() > Duration::from_secs(5)) {
+                        break;
+                    }
+                }
+                tracing::info!("{label}: ended ({:?})", feed.stats());
+                let _ = live.stop();
+            })?;
+        Ok(track)
+    }
+
+    /// Starts the GPIO panel and the `box-status` thread.
+    pub fn wire(self: &Arc<Self>, gpio_cfg: &gpio::GpioConfig) {
+        let (tx, actions) = mpsc::channel::<gpio::Action>();
+        let handle = gpio::start(gpio_cfg, forward(tx));
+        let active = handle.is_active();
+        let _ = self.gpio.set(handle);
+        let events = self
+            .player_events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if self.player.is_none() && !active {
+            return; // nothing to follow
+        }
+        let weak = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("box-status".into())
+            .spawn(move || status_loop(weak, actions, events));
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the box status thread: {e}");
+        }
+    }
+
+    /// Player events as server-sent events (`event: box`).
+    fn publish(&self, ev: lineout::PlayerEvent) {
+        let (event, label) = match &ev {
+            lineout::PlayerEvent::Started(l) => ("started", Some(l.as_str())),
+            lineout::PlayerEvent::Finished(l) => ("finished", Some(l.as_str())),
+            lineout::PlayerEvent::Failed(l) => ("failed", Some(l.as_str())),
+            lineout::PlayerEvent::Idle => ("idle", None),
+        };
+        // By the label: the event can arrive before the player's status shows the track.
+        let track = label.and_then(|l| self.track(l));
+        self.deps.events.public(
+            "box",
+            &BoxEvent {
+                event,
+                label,
+                track,
+                at: crate::events::now_rfc3339(),
+            },
+        );
+    }
+}
+
+/// Six random hex digits.
+fn short_tag() -> String {
+    format!("{:06x}", rand::random::<u32>() & 0xff_ffff)
 }
 
 /// What the daemon does for a button press.
@@ -175,8 +415,8 @@ pub enum Command {
     TogglePause,
     Stop,
     Next,
-    /// Rate the song playing on the box (`like` or `dislike`).
-    Rate(&'static str),
+    /// Rate the song playing on the box.
+    Rate(Action),
 }
 
 pub fn command_for(a: gpio::Action) -> Command {
@@ -184,17 +424,17 @@ pub fn command_for(a: gpio::Action) -> Command {
         gpio::Action::TogglePause => Command::TogglePause,
         gpio::Action::Stop => Command::Stop,
         gpio::Action::Next => Command::Next,
-        gpio::Action::Like => Command::Rate("like"),
-        gpio::Action::Dislike => Command::Rate("dislike"),
+        gpio::Action::Like => Command::Rate(Action::Like),
+        gpio::Action::Dislike => Command::Rate(Action::Dislike),
     }
 }
 
-/// What a button command acts on (the daemon; a recorder in tests).
+/// What a button command acts on (the box; a recorder in tests).
 pub trait Control {
     fn toggle_pause(&self) -> anyhow::Result<()>;
     fn stop(&self) -> anyhow::Result<()>;
     fn next(&self) -> anyhow::Result<()>;
-    fn rate(&self, action: &'static str) -> anyhow::Result<()>;
+    fn rate(&self, action: Action) -> anyhow::Result<()>;
 }
 
 pub fn apply(c: &dyn Control, cmd: Command) -> anyhow::Result<()> {
@@ -206,30 +446,28 @@ pub fn apply(c: &dyn Control, cmd: Command) -> anyhow::Result<()> {
     }
 }
 
-impl Control for App {
+impl Control for BoxOut {
     fn toggle_pause(&self) -> anyhow::Result<()> {
-        let p = self.box_out.player().map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(p.toggle_pause()?)
+        Ok(self.player().map_err(|e| anyhow!("{e}"))?.toggle_pause()?)
     }
     fn stop(&self) -> anyhow::Result<()> {
-        let p = self.box_out.player().map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(p.stop()?)
+        Ok(self.player().map_err(|e| anyhow!("{e}"))?.stop()?)
     }
     fn next(&self) -> anyhow::Result<()> {
-        let p = self.box_out.player().map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(p.next()?)
+        Ok(self.player().map_err(|e| anyhow!("{e}"))?.next()?)
     }
-    fn rate(&self, action: &'static str) -> anyhow::Result<()> {
+    fn rate(&self, action: Action) -> anyhow::Result<()> {
         let t = self
-            .box_out
             .current()
             .filter(|t| !t.md5.is_empty())
-            .ok_or_else(|| anyhow::anyhow!("nothing from the library is playing on the box"))?;
+            .ok_or_else(|| anyhow!("nothing from the library is playing on the box"))?;
         let tune = self
+            .deps
+            .library
             .tune_by_md5(&t.md5)
-            .ok_or_else(|| anyhow::anyhow!("{}: no longer in the library", t.path))?;
-        crate::http::api::record_rating(self, &tune, t.song, action, None)?;
-        tracing::info!("button: {action} {} song {}", t.path, t.song);
+            .ok_or_else(|| anyhow!("{}: no longer in the library", t.path))?;
+        self.deps.ratings.record(&tune, t.song, action)?;
+        tracing::info!("button: {action:?} {} song {}", t.path, t.song);
         Ok(())
     }
 }
@@ -248,32 +486,8 @@ pub fn led_for(state: Option<lineout::PlayState>, failed: bool, capturing: bool)
     }
 }
 
-/// Starts the GPIO panel and the `box-status` thread.
-pub fn wire(app: &Arc<App>) {
-    let (tx, actions) = mpsc::channel::<gpio::Action>();
-    let handle = gpio::start(&app.cfg.gpio, forward(tx));
-    let active = handle.is_active();
-    let _ = app.box_out.gpio.set(handle);
-    let events = app
-        .box_out
-        .events
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
-    if app.box_out.player.is_none() && !active {
-        return; // nothing to follow
-    }
-    let weak = Arc::downgrade(app);
-    let spawned = std::thread::Builder::new()
-        .name("box-status".into())
-        .spawn(move || status_loop(weak, actions, events));
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the box status thread: {e}");
-    }
-}
-
 fn status_loop(
-    app: Weak<App>,
+    me: Weak<BoxOut>,
     actions: Receiver<gpio::Action>,
     events: Option<Receiver<lineout::PlayerEvent>>,
 ) {
@@ -288,10 +502,9 @@ fn status_loop(
                 None
             }
         };
-        let Some(app) = app.upgrade() else { return };
+        let Some(me) = me.upgrade() else { return };
         if let Some(a) = action {
-            let cmd = command_for(a);
-            if let Err(e) = apply(app.as_ref(), cmd) {
+            if let Err(e) = apply(me.as_ref(), command_for(a)) {
                 tracing::warn!("button {a:?}: {e:#}");
             }
         }
@@ -300,36 +513,23 @@ fn status_loop(
                 match rx.try_recv() {
                     Ok(ev) => {
                         failed = matches!(ev, lineout::PlayerEvent::Failed(_));
-                        publish(&app, ev);
+                        me.publish(ev);
                     }
                     Err(mpsc::TryRecvError::Empty) => break,
                     Err(mpsc::TryRecvError::Disconnected) => return,
                 }
             }
         }
-        if let Some(g) = app.box_out.gpio.get() {
-            let state = app.box_out.player.as_ref().map(|p| p.status().state);
-            let broken = app.cfg.lineout.enabled && app.box_out.player.is_none();
-            let capturing = CAPTURES.load(Ordering::Relaxed) > 0;
-            g.set_led(led_for(state, failed || broken, capturing));
+        if let Some(g) = me.gpio.get() {
+            let state = me.player.as_ref().map(|p| p.status().state);
+            let broken = me.cfg.enabled && me.player.is_none();
+            g.set_led(led_for(
+                state,
+                failed || broken,
+                ultimate::hwrender::capturing(),
+            ));
         }
     }
-}
-
-/// Player events as server-sent events (`event: box`).
-fn publish(app: &App, ev: lineout::PlayerEvent) {
-    let (what, label) = match ev {
-        lineout::PlayerEvent::Started(l) => ("started", Some(l)),
-        lineout::PlayerEvent::Finished(l) => ("finished", Some(l)),
-        lineout::PlayerEvent::Failed(l) => ("failed", Some(l)),
-        lineout::PlayerEvent::Idle => ("idle", None),
-    };
-    // By the label: the event can arrive before the player's status shows the track.
-    let track = label.as_deref().and_then(|l| app.box_out.track(l));
-    let _ = app.events.send(serde_json::json!({
-        "type": "box", "event": what, "label": label, "track": track,
-        "at": crate::util::rfc3339(crate::util::now_secs()),
-    }));
 }
 
 /// Sends every button action to `tx` (the daemon's panel callback, for tests with fake pins).
@@ -339,10 +539,30 @@ pub fn forward(tx: Sender<gpio::Action>) -> impl FnMut(gpio::ButtonEvent) + Send
     }
 }
 
+/// Plays a live stream (an Ultimate's audio: `ultimate::live::LiveStream::subscribe(250)`,
+/// interleaved stereo blocks at `rate_hz` by the device's clock) on the line-out, replacing
+/// what plays. A thread forwards the blocks into the live FIFO, whose rate servo keeps the
+/// two clocks from drifting apart; the returned feed gives the counters (underruns, overruns,
+/// fill, correction). When the sender side is dropped the stream ends after the FIFO drains.
+pub fn play_live(
+    player: &Player,
+    cfg: &LineoutConfig,
+    blocks: Receiver<Arc<[i16]>>,
+    rate_hz: f64,
+    label: &str,
+) -> anyhow::Result<lineout::LiveFeed> {
+    if !(8000.0..=192_000.0).contains(&rate_hz) {
+        bail!("live stream rate {rate_hz} Hz is out of range");
+    }
+    let (feed, source) =
+        lineout::live_from_blocks(blocks, cfg.live(rate_hz.round() as u32, 2), label)?;
+    player.play(Box::new(source))?;
+    Ok(feed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Mutex;
 
     #[derive(Default)]
     struct Recorder(Mutex<Vec<String>>);
@@ -360,8 +580,8 @@ mod tests {
             self.0.lock().unwrap().push("next".into());
             Ok(())
         }
-        fn rate(&self, a: &'static str) -> anyhow::Result<()> {
-            self.0.lock().unwrap().push(format!("rate:{a}"));
+        fn rate(&self, a: Action) -> anyhow::Result<()> {
+            self.0.lock().unwrap().push(format!("rate:{a:?}"));
             Ok(())
         }
     }
@@ -393,7 +613,7 @@ mod tests {
         }
         assert_eq!(
             *r.0.lock().unwrap(),
-            ["toggle", "stop", "next", "rate:like", "rate:dislike"]
+            ["toggle", "stop", "next", "rate:Like", "rate:Dislike"]
         );
     }
 
@@ -437,7 +657,7 @@ mod tests {
         drop(panel);
         assert_eq!(
             *r.0.lock().unwrap(),
-            ["toggle", "next", "rate:dislike", "rate:like"]
+            ["toggle", "next", "rate:Dislike", "rate:Like"]
         );
     }
 
@@ -452,5 +672,14 @@ mod tests {
         assert_eq!(led_for(Some(P::Playing), false, true), Capturing);
         assert_eq!(led_for(Some(P::Playing), true, true), Error);
         assert_eq!(led_for(None, true, false), Error);
+    }
+
+    #[test]
+    fn disabled_starts_nothing() {
+        let c = LineoutConfig {
+            enabled: false,
+            ..Default::default()
+        };
+        assert!(start_player(&c, None).unwrap().is_none());
     }
 }

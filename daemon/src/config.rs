@@ -23,7 +23,7 @@ pub struct Config {
     pub limits: Limits,
     pub devices: Devices,
     /// The appliance's sections, owned by their modules.
-    pub lineout: crate::cmd::lineout::LineoutConfig,
+    pub lineout: lineout::LineoutConfig,
     pub gpio: gpio::GpioConfig,
     pub mdns: crate::mdns::MdnsConfig,
 }
@@ -33,6 +33,18 @@ pub struct Config {
 pub struct Server {
     /// `ADDR:PORT` the web UI and API listen on.
     pub listen: String,
+    /// Open connections one client address may hold; more are closed at once.
+    pub connections_per_client: usize,
+    /// Open connections from all clients together.
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's head (and its body), and the longest a
+    /// kept-alive connection may sit idle between requests.
+    pub header_timeout_secs: u64,
+    /// Host names the box answers to besides its own (`localhost`, its host name, its mDNS
+    /// name `<name>.local` and any IP address): e.g. a name your router's DNS gives it.
+    /// Requests naming any other host are refused (a web page cannot reach the box through
+    /// DNS rebinding).
+    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -110,6 +122,10 @@ impl Default for Server {
     fn default() -> Self {
         Server {
             listen: "0.0.0.0:80".into(),
+            connections_per_client: 32,
+            max_connections: 1024,
+            header_timeout_secs: 20,
+            hosts: Vec::new(),
         }
     }
 }
@@ -175,11 +191,132 @@ impl Default for Limits {
     }
 }
 
+/// A configuration that cannot be used (the command exits with EX_CONFIG, 78).
+#[derive(Debug)]
+pub struct InvalidConfig(pub anyhow::Error);
+
+impl std::fmt::Display for InvalidConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for InvalidConfig {}
+
+impl InvalidConfig {
+    /// True when `e` (or what it wraps) is a configuration error.
+    pub fn is(e: &anyhow::Error) -> bool {
+        e.chain().any(|c| c.is::<InvalidConfig>())
+    }
+}
+
 fn refuse(key: &str, value: impl std::fmt::Debug, why: &str) -> anyhow::Error {
     anyhow!("invalid configuration: `{key}` = {value:?}: {why}")
 }
 
+/// Refuses `value` of `key` unless it is in `range` (the message names the range, or "at
+/// least N" for an open one).
+fn within<T: PartialOrd + std::fmt::Debug + std::fmt::Display + Copy + num_max::Max>(
+    key: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> anyhow::Result<()> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    let why = if *range.end() == T::MAX {
+        format!("must be at least {}", range.start())
+    } else {
+        format!("must be {}..={}", range.start(), range.end())
+    };
+    Err(refuse(key, value, &why))
+}
+
+/// The largest value of the integer types the configuration uses.
+mod num_max {
+    pub trait Max {
+        const MAX: Self;
+    }
+    macro_rules! max {
+        ($($t:ty),*) => { $(impl Max for $t { const MAX: Self = <$t>::MAX; })* };
+    }
+    max!(u8, u16, u32, u64, usize);
+}
+
+impl Cache {
+    /// Checks the `[cache]` rules (also those the operator sets in `/admin`).
+    pub fn validate(&self) -> anyhow::Result<()> {
+        for f in &self.formats {
+            if !matches!(f.as_str(), "mp3" | "flac" | "wav") {
+                bail!(refuse("cache.formats", f, "formats are mp3, flac and wav"));
+            }
+        }
+        within("cache.wav_stop_percent", self.wav_stop_percent, 1..=100)?;
+        within("cache.flac_stop_percent", self.flac_stop_percent, 1..=100)?;
+        within("cache.max_disk_percent", self.max_disk_percent, 1..=100)?;
+        // One list of MP3 rates, the encoder's: captures and renders run above 24 kHz.
+        if encode::check_mp3_bitrate(self.mp3_bitrate_kbps, 48_000).is_err() {
+            let rates: Vec<String> = encode::MP3_BITRATES_KBPS.map(|r| r.to_string()).into();
+            let why = format!("must be an MPEG layer III rate: {}", rates.join(", "));
+            bail!(refuse(
+                "cache.mp3_bitrate_kbps",
+                self.mp3_bitrate_kbps,
+                &why
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// What the command line sets on top of the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// Configuration file (default: /etc/sidflow/sidflow.toml, if it exists).
+    pub config: Option<PathBuf>,
+    pub listen: Option<String>,
+    /// State folder; the cache goes to DIR/cache unless `paths.cache_dir` is configured.
+    pub data_dir: Option<PathBuf>,
+    pub library: Option<PathBuf>,
+    /// Development: the demo library on 127.0.0.1:8080, all state under ./.sidflow-dev/.
+    pub dev: bool,
+}
+
 impl Config {
+    /// The configuration after file, environment (`SIDFLOW_*`) and command line; any error
+    /// is an [`InvalidConfig`].
+    pub fn resolve(o: &Overrides) -> anyhow::Result<Config> {
+        Self::resolve_inner(o).map_err(|e| InvalidConfig(e).into())
+    }
+
+    fn resolve_inner(o: &Overrides) -> anyhow::Result<Config> {
+        let mut cfg = match (&o.config, o.dev) {
+            (Some(p), _) => Config::load(p, true)?,
+            (None, true) => Config::default(),
+            (None, false) => Config::load(Path::new(DEFAULT_CONFIG), false)?,
+        };
+        let default_cache = Config::default().paths.cache_dir;
+        if o.dev {
+            cfg.server.listen = "127.0.0.1:8080".into();
+            cfg.paths.data_dir = PathBuf::from(".sidflow-dev");
+            cfg.paths.cache_dir = PathBuf::new();
+        }
+        cfg.apply_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
+        if let Some(l) = &o.listen {
+            cfg.server.listen = l.clone();
+        }
+        if let Some(d) = &o.data_dir {
+            cfg.paths.data_dir = d.clone();
+            if cfg.paths.cache_dir == default_cache {
+                cfg.paths.cache_dir = PathBuf::new();
+            }
+        }
+        if let Some(l) = &o.library {
+            cfg.paths.library = l.clone();
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Parses a TOML document (an empty one gives the defaults).
     pub fn parse(text: &str) -> anyhow::Result<Config> {
         let cfg: Config = toml::from_str(text).map_err(|e| {
@@ -205,87 +342,55 @@ impl Config {
     /// Checks every value a type cannot check.
     pub fn validate(&self) -> anyhow::Result<()> {
         self.listen_addr()?;
+        let s = &self.server;
+        within(
+            "server.connections_per_client",
+            s.connections_per_client,
+            4..=4096,
+        )?;
+        within("server.max_connections", s.max_connections, 16..=60_000)?;
+        within("server.header_timeout_secs", s.header_timeout_secs, 1..=600)?;
         if self.paths.data_dir.as_os_str().is_empty() {
             bail!(refuse("paths.data_dir", "", "must name a folder"));
         }
-        if self.playback.session_ttl_secs == 0 {
-            bail!(refuse("playback.session_ttl_secs", 0, "must be at least 1"));
-        }
-        if !(1..=3600).contains(&self.playback.default_song_secs) {
-            bail!(refuse(
-                "playback.default_song_secs",
-                self.playback.default_song_secs,
-                "must be 1..=3600"
-            ));
-        }
-        for f in &self.cache.formats {
-            if !matches!(f.as_str(), "mp3" | "flac" | "wav") {
-                bail!(refuse("cache.formats", f, "formats are mp3, flac and wav"));
-            }
-        }
-        for (k, v) in [
-            ("cache.wav_stop_percent", self.cache.wav_stop_percent),
-            ("cache.flac_stop_percent", self.cache.flac_stop_percent),
-            ("cache.max_disk_percent", self.cache.max_disk_percent),
-        ] {
-            if !(1..=100).contains(&v) {
-                bail!(refuse(k, v, "a percentage must be 1..=100"));
-            }
-        }
-        const RATES: [u32; 14] = [
-            32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
-        ];
-        if !RATES.contains(&self.cache.mp3_bitrate_kbps) {
-            bail!(refuse(
-                "cache.mp3_bitrate_kbps",
-                self.cache.mp3_bitrate_kbps,
-                "must be an MPEG-1 layer III rate (32..320, e.g. 128, 192, 256, 320)"
-            ));
-        }
-        if !(8_000..=192_000).contains(&self.render.sample_rate) {
-            bail!(refuse(
-                "render.sample_rate",
-                self.render.sample_rate,
-                "must be 8000..=192000"
-            ));
-        }
-        if self.render.max_parallel > 64 {
-            bail!(refuse(
-                "render.max_parallel",
-                self.render.max_parallel,
-                "at most 64"
-            ));
-        }
-        if !self.admin.password_hash.is_empty()
-            && argon2::PasswordHash::new(&self.admin.password_hash).is_err()
-        {
+        let p = &self.playback;
+        within(
+            "playback.session_ttl_secs",
+            p.session_ttl_secs,
+            1..=u64::MAX,
+        )?;
+        within("playback.default_song_secs", p.default_song_secs, 1..=3600)?;
+        self.cache.validate()?;
+        within(
+            "render.sample_rate",
+            self.render.sample_rate,
+            8_000..=192_000,
+        )?;
+        within("render.max_parallel", self.render.max_parallel, 0..=64)?;
+        let a = &self.admin;
+        if !a.password_hash.is_empty() && argon2::PasswordHash::new(&a.password_hash).is_err() {
             bail!(refuse(
                 "admin.password_hash",
                 "(hidden)",
                 "not an argon2 PHC string such as $argon2id$v=19$..."
             ));
         }
-        if self.admin.login_attempts == 0 {
-            bail!(refuse("admin.login_attempts", 0, "must be at least 1"));
-        }
-        if self.admin.session_ttl_secs == 0 {
-            bail!(refuse("admin.session_ttl_secs", 0, "must be at least 1"));
-        }
-        if self.limits.sessions_per_minute == 0 {
-            bail!(refuse(
-                "limits.sessions_per_minute",
-                0,
-                "must be at least 1"
-            ));
-        }
-        if self.limits.feedback_per_minute == 0 {
-            bail!(refuse(
-                "limits.feedback_per_minute",
-                0,
-                "must be at least 1"
-            ));
-        }
-        self.lineout.validate().map_err(|e| anyhow!("{e:#}"))?;
+        within("admin.login_attempts", a.login_attempts, 1..=u32::MAX)?;
+        within("admin.session_ttl_secs", a.session_ttl_secs, 1..=u64::MAX)?;
+        let l = &self.limits;
+        within(
+            "limits.sessions_per_minute",
+            l.sessions_per_minute,
+            1..=u32::MAX,
+        )?;
+        within(
+            "limits.feedback_per_minute",
+            l.feedback_per_minute,
+            1..=u32::MAX,
+        )?;
+        self.lineout
+            .validate()
+            .map_err(|e| anyhow!("invalid configuration: {e}"))?;
         self.gpio.validate().map_err(|e| anyhow!("{e}"))?;
         self.mdns
             .validate()
@@ -379,6 +484,12 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("cache.formats") && e.contains("ogg"), "{e}");
+        // 56 kbit/s looks like an MPEG-1 rate but the encoder cannot make it: refused up
+        // front with the list, instead of every MP3 render failing later.
+        let e = Config::parse("[cache]\nmp3_bitrate_kbps = 56\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("56") && e.contains("320"), "{e}");
         let e = Config::parse("[cache]\nmp3_bitrate_kbps = 300\n")
             .unwrap_err()
             .to_string();

@@ -5,14 +5,17 @@
 //! after each. A restart finds `running` jobs and resumes them at the saved item. Pausing
 //! or cancelling aborts the current render at once (a paused job redoes that item later).
 
-use crate::app::{choose_chip, App};
-use crate::media::{format_from_ext, Platform};
-use crate::util::now_secs;
+use crate::events::Events;
+use crate::library::Library;
+use crate::media::{format_from_ext, Media, Platform};
+use crate::playback::{choose_chip, Playback};
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+use store::now_unix as now_secs;
 use store::{Store, JOBS};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -51,14 +54,49 @@ pub struct Job {
 
 impl Job {
     /// The job without its item list (for lists and events).
-    pub fn summary(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id, "label": self.label, "platform": self.platform, "chip": self.chip,
-            "formats": self.formats, "total": self.items.len(), "done": self.done,
-            "failed": self.failed, "status": self.status, "last_error": self.last_error,
-            "created": self.created, "updated": self.updated,
-        })
+    pub fn summary(&self) -> Summary<'_> {
+        Summary {
+            id: self.id,
+            label: &self.label,
+            platform: self.platform,
+            chip: &self.chip,
+            formats: &self.formats,
+            total: self.items.len(),
+            done: self.done,
+            failed: self.failed,
+            status: self.status,
+            last_error: self.last_error.as_deref(),
+            created: self.created,
+            updated: self.updated,
+        }
     }
+}
+
+/// A job as lists and events show it.
+#[derive(Debug, Serialize)]
+pub struct Summary<'a> {
+    pub id: u64,
+    pub label: &'a str,
+    pub platform: Platform,
+    pub chip: &'a str,
+    pub formats: &'a [String],
+    pub total: usize,
+    pub done: usize,
+    pub failed: usize,
+    pub status: Status,
+    pub last_error: Option<&'a str>,
+    pub created: u64,
+    pub updated: u64,
+}
+
+/// What the job worker renders with.
+pub struct JobDeps {
+    /// The daemon's shutdown: the worker stops (and its render with it).
+    pub shutdown: CancellationToken,
+    pub library: Arc<Library>,
+    pub media: Arc<Media>,
+    pub playback: Arc<Playback>,
+    pub events: Events,
 }
 
 fn key(id: u64) -> String {
@@ -71,7 +109,6 @@ pub struct Jobs {
     wake: (Mutex<bool>, Condvar),
     /// Set to abort the render of the job being worked on.
     current_cancel: Mutex<Option<(u64, Arc<AtomicBool>)>>,
-    shutdown: AtomicBool,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -95,7 +132,6 @@ impl Jobs {
             next_id: AtomicU64::new(max + 1),
             wake: (Mutex::new(false), Condvar::new()),
             current_cancel: Mutex::new(None),
-            shutdown: AtomicBool::new(false),
             thread: Mutex::new(None),
         })
     }
@@ -192,15 +228,15 @@ impl Jobs {
         }
     }
 
-    /// Starts the worker thread.
-    pub fn start(app: &Arc<App>) {
-        let a = app.clone();
+    /// Starts the worker thread, rendering with `deps`.
+    pub fn start(self: &Arc<Self>, deps: JobDeps) {
+        let me = self.clone();
         match std::thread::Builder::new()
             .name("jobs".into())
-            .spawn(move || worker(a))
+            .spawn(move || worker(&me, &deps))
         {
             Ok(h) => {
-                if let Ok(mut t) = app.jobs.thread.lock() {
+                if let Ok(mut t) = self.thread.lock() {
                     *t = Some(h);
                 }
             }
@@ -208,19 +244,121 @@ impl Jobs {
         }
     }
 
-    /// Stops the worker; the job in progress stays `running` and resumes at the next start.
-    pub fn shutdown(&self) {
-        self.shutdown.store(true, Ordering::Relaxed);
-        if let Ok(cur) = self.current_cancel.lock() {
-            if let Some((_, f)) = cur.as_ref() {
-                f.store(true, Ordering::Relaxed);
-            }
-        }
+    /// Waits for the worker after the shutdown token stopped it; the job in progress stays
+    /// `running` and resumes at the next start.
+    pub fn join(&self) {
         self.kick();
         let h = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(h) = h {
             let _ = h.join();
         }
+    }
+}
+
+/// What the operator asks a render job to do.
+#[derive(Debug, Deserialize)]
+pub struct JobSpec {
+    /// Render every tune below this folder ("" = the whole library)...
+    pub folder: Option<String>,
+    /// ...or these tunes.
+    pub paths: Option<Vec<String>>,
+    /// `software` (default) or `hardware`.
+    #[serde(default)]
+    pub platform: Option<Platform>,
+    /// `tune-6581` (default), `tune-8580`, `6581`, `8580`.
+    #[serde(default)]
+    pub chip: Option<String>,
+    /// Formats to render; default: those the cache keeps.
+    pub formats: Option<Vec<String>>,
+    /// Only each tune's start song (default: every song).
+    #[serde(default)]
+    pub start_song_only: bool,
+}
+
+/// Why a job cannot be created.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no such tune: {0}")]
+    NoSuchTune(String),
+    #[error("no C64 Ultimate is available for hardware rendering")]
+    NoDevice,
+    #[error("{0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Jobs {
+    /// Creates a job from the operator's request: checks it, and lists every song to render.
+    pub fn create_from(
+        &self,
+        spec: JobSpec,
+        library: &Library,
+        media: &Media,
+        devices: &crate::devices::Devices,
+    ) -> Result<Job, JobError> {
+        let platform = spec.platform.unwrap_or(Platform::Sidflow);
+        if platform == Platform::C64u && devices.recorder().is_none() {
+            return Err(JobError::NoDevice);
+        }
+        let chip = spec.chip.unwrap_or_default();
+        if !matches!(
+            chip.as_str(),
+            "" | "tune-6581" | "tune-8580" | "6581" | "8580"
+        ) {
+            return Err(JobError::Invalid(
+                "chip must be tune-6581, tune-8580, 6581 or 8580".into(),
+            ));
+        }
+        let formats = spec.formats.unwrap_or_else(|| media.policy().formats);
+        if formats.is_empty() || formats.iter().any(|f| format_from_ext(f).is_none()) {
+            return Err(JobError::Invalid(
+                "formats must be a non-empty list of mp3, flac, wav".into(),
+            ));
+        }
+        let folder = library::safe_relative(spec.folder.as_deref().unwrap_or(""))
+            .map_err(|_| JobError::Invalid("bad folder".into()))?;
+        let (label, items) = library.with_index(|idx| {
+            let mut tunes: Vec<&library::Tune> = Vec::new();
+            let label = match &spec.paths {
+                Some(paths) => {
+                    for p in paths {
+                        match library::safe_relative(p).ok().and_then(|p| idx.get(&p)) {
+                            Some(t) => tunes.push(t),
+                            None => return Err(JobError::NoSuchTune(p.clone())),
+                        }
+                    }
+                    format!("{} selected tune(s)", tunes.len())
+                }
+                None => {
+                    tunes.extend(idx.under(&folder));
+                    if folder.is_empty() {
+                        "whole library".into()
+                    } else {
+                        folder.clone()
+                    }
+                }
+            };
+            let items: Vec<Item> = tunes
+                .iter()
+                .flat_map(|t| {
+                    let songs: Vec<u16> = if spec.start_song_only {
+                        vec![t.start_song]
+                    } else {
+                        (1..=t.songs).collect()
+                    };
+                    songs.into_iter().map(|song| Item {
+                        path: t.path.clone(),
+                        song,
+                    })
+                })
+                .collect();
+            Ok((label, items))
+        })?;
+        if items.is_empty() {
+            return Err(JobError::Invalid("nothing to render".into()));
+        }
+        Ok(self.create(label, platform, chip, formats, items)?)
     }
 }
 
@@ -231,15 +369,12 @@ fn next_runnable(jobs: &Jobs) -> Option<Job> {
         .find(|j| matches!(j.status, Status::Running | Status::Pending))
 }
 
-fn publish(app: &App, job: &Job) {
-    let mut ev = job.summary();
-    ev["type"] = "job".into();
-    let _ = app.admin_events.send(ev);
+fn publish(deps: &JobDeps, job: &Job) {
+    deps.events.admin("job", &job.summary());
 }
 
-fn worker(app: Arc<App>) {
-    let jobs = &app.jobs;
-    while !jobs.shutdown.load(Ordering::Relaxed) {
+fn worker(jobs: &Jobs, deps: &JobDeps) {
+    while !deps.shutdown.is_cancelled() {
         let Some(mut job) = next_runnable(jobs) else {
             let (m, cv) = &jobs.wake;
             let mut w = m.lock().unwrap_or_else(|p| p.into_inner());
@@ -256,7 +391,7 @@ fn worker(app: Arc<App>) {
             job.status = Status::Running;
             job.updated = now_secs();
             let _ = jobs.db.put(JOBS, &key(job.id), &job);
-            publish(&app, &job);
+            publish(deps, &job);
         }
         let cancel = Arc::new(AtomicBool::new(false));
         if let Ok(mut cur) = jobs.current_cancel.lock() {
@@ -264,13 +399,13 @@ fn worker(app: Arc<App>) {
         }
         let item = job.items.get(job.next).cloned();
         let outcome = match &item {
-            Some(it) => render_item(&app, &job, it, &cancel),
+            Some(it) => render_item(deps, &job, it, &cancel),
             None => Ok(()),
         };
         if let Ok(mut cur) = jobs.current_cancel.lock() {
             *cur = None;
         }
-        if jobs.shutdown.load(Ordering::Relaxed) {
+        if deps.shutdown.is_cancelled() {
             break; // leave the job `running`: it resumes at this item after a restart
         }
         // Re-read: the operator may have paused or cancelled meanwhile.
@@ -278,7 +413,7 @@ fn worker(app: Arc<App>) {
             continue;
         };
         if fresh.status != Status::Running {
-            publish(&app, &fresh);
+            publish(deps, &fresh);
             continue; // paused or cancelled: the interrupted item is redone on resume
         }
         if item.is_some() {
@@ -303,12 +438,13 @@ fn worker(app: Arc<App>) {
         }
         fresh.updated = now_secs();
         let _ = jobs.db.put(JOBS, &key(fresh.id), &fresh);
-        publish(&app, &fresh);
+        publish(deps, &fresh);
     }
 }
 
-fn render_item(app: &App, job: &Job, it: &Item, cancel: &AtomicBool) -> anyhow::Result<()> {
-    let tune = app
+fn render_item(deps: &JobDeps, job: &Job, it: &Item, cancel: &AtomicBool) -> anyhow::Result<()> {
+    let tune = deps
+        .library
         .tune(&it.path)
         .ok_or_else(|| anyhow::anyhow!("not in the library"))?;
     let chip = choose_chip(tune.chip, &job.chip);
@@ -323,11 +459,11 @@ fn render_item(app: &App, job: &Job, it: &Item, cancel: &AtomicBool) -> anyhow::
             format,
         )?);
     }
-    vs.retain(|v| !app.media.is_cached(v));
+    vs.retain(|v| !deps.media.is_cached(v));
     if let Some(first) = vs.first() {
         // One emulation feeds every format's encoder.
-        let req = app.render_request(&tune, first)?;
-        app.media.ensure_many_blocking(&vs, req, cancel)?;
+        let req = deps.playback.render_request(&tune, first)?;
+        deps.media.ensure_many_blocking(&vs, req, cancel)?;
     }
     Ok(())
 }

@@ -9,58 +9,15 @@
 use anyhow::{anyhow, bail};
 use cache::{Cache, CacheConfig, Output, PcmSource, RenderKey, SourceError, Thresholds, TuneRef};
 use encode::{EncoderOptions, Format};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
+use tokio_util::sync::CancellationToken;
 
-pub use cache::{Chip, Variant};
-
-/// Rendering platform as the HTTP API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    /// Our own emulator (`sidflow` in file names).
-    Software,
-    /// A C64 Ultimate's real chips (`c64u` in file names).
-    Hardware,
-}
-
-impl Platform {
-    pub fn cache(self) -> cache::Platform {
-        match self {
-            Platform::Software => cache::Platform::Sidflow,
-            Platform::Hardware => cache::Platform::C64u,
-        }
-    }
-    pub fn from_cache(p: cache::Platform) -> Option<Platform> {
-        match p {
-            cache::Platform::Sidflow => Some(Platform::Software),
-            cache::Platform::C64u => Some(Platform::Hardware),
-            cache::Platform::Sidplayfp => None,
-        }
-    }
-}
-
-/// A chip as the HTTP API spells it (`6581`, `8580r5`; `8580` accepted).
-pub mod chip_serde {
-    use super::Chip;
-    use serde::{Deserialize, Deserializer, Serializer};
-    pub fn serialize<S: Serializer>(c: &Chip, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(c.as_str())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Chip, D::Error> {
-        let s = String::deserialize(d)?;
-        parse_chip(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown chip {s:?}")))
-    }
-    pub fn parse_chip(s: &str) -> Option<Chip> {
-        match s {
-            "8580" => Some(Chip::Mos8580R5),
-            s => s.parse().ok(),
-        }
-    }
-}
+pub use cache::Variant;
+pub use pcm::{Chip, Platform};
 
 pub fn format_from_ext(s: &str) -> Option<Format> {
     Format::ALL.into_iter().find(|f| f.extension() == s)
@@ -71,7 +28,6 @@ pub fn format_from_ext(s: &str) -> Option<Format> {
 pub struct CachedVariant {
     pub song: u16,
     pub platform: Platform,
-    #[serde(with = "chip_serde")]
     pub chip: Chip,
     pub format: String,
     pub size: u64,
@@ -90,12 +46,23 @@ pub fn variant(
     chip: Chip,
     format: Format,
 ) -> anyhow::Result<Variant> {
-    Ok(RenderKey::new(tune_ref(tune)?, song, platform.cache(), chip)?.variant(format))
+    Ok(RenderKey::new(tune_ref(tune)?, song, platform, chip)?.variant(format))
+}
+
+/// The tags a library tune's cached files carry.
+pub fn tune_info(t: &library::Tune) -> cache::TuneInfo {
+    cache::TuneInfo {
+        title: t.title.clone(),
+        author: t.author.clone(),
+        released: t.released.clone(),
+    }
 }
 
 /// What a render needs: the tune's bytes and the resolved parameters.
 #[derive(Clone)]
 pub struct RenderRequest {
+    /// The tags of the files it makes.
+    pub info: cache::TuneInfo,
     pub sid: Arc<Vec<u8>>,
     pub song: u16,
     pub chip: Chip,
@@ -115,60 +82,95 @@ impl Engine for SoftwareEngine {
     fn open(&self, req: &RenderRequest) -> anyhow::Result<Box<dyn PcmSource>> {
         let opts = render::RenderOptions {
             song: Some(req.song),
-            chip: Some(match req.chip {
-                Chip::Mos6581 => render::Chip::Mos6581,
-                Chip::Mos8580R5 => render::Chip::Mos8580,
-            }),
+            chip: Some(req.chip),
             sample_rate: req.sample_rate,
             length: Some(req.length),
             ..Default::default()
         };
-        let r = render::Renderer::from_bytes(&req.sid, &opts)?;
-        Ok(Box::new(crate::cmd::cache::RendererSource(r)))
+        Ok(Box::new(render::Renderer::from_bytes(&req.sid, &opts)?))
     }
 }
 
-/// Caching rules the operator can change at run time.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct CachePolicy {
-    pub formats: Vec<String>,
-    pub wav_stop_percent: u8,
-    pub flac_stop_percent: u8,
-    pub max_disk_percent: u8,
-    pub mp3_bitrate_kbps: u32,
+/// Where the operator's cache settings (changed in `/admin`) are kept; they win over the
+/// configuration file's `[cache]`.
+pub const POLICY_KEY: &str = "cache_policy";
+
+/// The caching rules in force: the operator's stored settings, else the configuration's.
+pub fn stored_policy(db: &store::Store, configured: &crate::config::Cache) -> CachePolicy {
+    match db.get::<CachePolicy>(store::SETTINGS, POLICY_KEY) {
+        Ok(Some(p)) => p,
+        _ => configured.clone(),
+    }
 }
 
-impl CachePolicy {
-    pub fn from_config(c: &crate::config::Cache) -> CachePolicy {
-        CachePolicy {
-            formats: c.formats.clone(),
-            wav_stop_percent: c.wav_stop_percent,
-            flac_stop_percent: c.flac_stop_percent,
-            max_disk_percent: c.max_disk_percent,
-            mp3_bitrate_kbps: c.mp3_bitrate_kbps,
-        }
-    }
+/// Caching rules the operator can change at run time: the `[cache]` section.
+pub use crate::config::Cache as CachePolicy;
 
-    /// The cache configuration these rules make for the cache folder `root`.
-    pub fn cache_config(&self, root: PathBuf) -> anyhow::Result<CacheConfig> {
-        let mut formats = Vec::new();
-        for f in &self.formats {
-            formats.push(f.parse::<Format>()?);
-        }
-        Ok(CacheConfig {
-            root,
-            formats,
-            thresholds: Thresholds {
-                wav_stop_percent: self.wav_stop_percent,
-                flac_stop_percent: self.flac_stop_percent,
-                all_stop_percent: self.max_disk_percent,
-                max_disk_percent: self.max_disk_percent,
-            },
-            encoder: EncoderOptions {
-                mp3_bitrate_kbps: self.mp3_bitrate_kbps,
-                ..EncoderOptions::default()
-            },
+/// The cache configuration the rules `p` make for the cache folder `root`.
+pub fn cache_config(p: &CachePolicy, root: PathBuf) -> anyhow::Result<CacheConfig> {
+    let mut formats = Vec::new();
+    for f in &p.formats {
+        formats.push(f.parse::<Format>()?);
+    }
+    Ok(CacheConfig {
+        root,
+        formats,
+        thresholds: Thresholds {
+            wav_stop_percent: p.wav_stop_percent,
+            flac_stop_percent: p.flac_stop_percent,
+            all_stop_percent: p.max_disk_percent,
+            max_disk_percent: p.max_disk_percent,
+        },
+        encoder: EncoderOptions {
+            mp3_bitrate_kbps: p.mp3_bitrate_kbps,
+            ..EncoderOptions::default()
+        },
+    })
+}
+
+/// A cache and its index as the command-line tools open them: the daemon's (index in the
+/// daemon's database), or a folder of its own (index inside it).
+pub struct CacheLocation {
+    pub cache: CacheConfig,
+    pub db: PathBuf,
+    /// The library folder, to name tunes by their path in it.
+    pub library: PathBuf,
+}
+
+impl CacheLocation {
+    /// The cache settings of a daemon configuration (`cache_dir` overrides the folder).
+    pub fn of(cfg: &crate::config::Config, cache_dir: Option<&Path>) -> anyhow::Result<Self> {
+        let (root, db) = match cache_dir {
+            Some(d) => (d.to_path_buf(), d.join(".sidflow-index.redb")),
+            None => (
+                cfg.cache_dir(),
+                cfg.paths.data_dir.join(store::DEFAULT_FILE_NAME),
+            ),
+        };
+        Ok(CacheLocation {
+            cache: cache_config(&cfg.cache, root)?,
+            db,
+            library: cfg.paths.library.clone(),
         })
+    }
+
+    /// Opens the cache (an unreadable database is moved aside and recreated).
+    pub fn open(&self) -> anyhow::Result<Cache> {
+        let store = crate::db::open_store(&self.db)?;
+        Ok(Cache::open(self.cache.clone(), Arc::new(store))?)
+    }
+
+    /// The tune's path inside the library (its folder names the cache folder): relative to
+    /// the configured library when the file is in it, else just the file name.
+    pub fn tune_path(&self, file: &Path) -> PathBuf {
+        if let (Ok(f), Ok(l)) = (file.canonicalize(), self.library.canonicalize()) {
+            if !self.library.as_os_str().is_empty() {
+                if let Ok(rel) = f.strip_prefix(&l) {
+                    return rel.to_path_buf();
+                }
+            }
+        }
+        PathBuf::from(file.file_name().unwrap_or(file.as_os_str()))
     }
 }
 
@@ -182,41 +184,143 @@ pub enum Opened {
     Rendering(cache::Stream),
 }
 
-/// A counting semaphore for render threads (at most `n` renders at once).
+/// Who a render is for: a listener now, or background work (a render job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    Listener,
+    Background,
+}
+
+/// Render slots (at most `total` renders at once). A listener's render goes before
+/// background work, and background work never takes the last free slot.
 struct Slots {
-    free: Mutex<usize>,
+    state: Mutex<SlotState>,
     cv: Condvar,
 }
 
+struct SlotState {
+    total: usize,
+    free: usize,
+    listeners_waiting: usize,
+    background_running: usize,
+}
+
 impl Slots {
-    fn acquire(&self, cancel: &dyn Fn() -> bool) -> bool {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if cancel() {
-                return false;
-            }
-            if *free > 0 {
-                *free -= 1;
-                return true;
-            }
-            free = self
-                .cv
-                .wait_timeout(free, std::time::Duration::from_millis(200))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+    fn new(total: usize) -> Slots {
+        let total = total.max(1);
+        Slots {
+            state: Mutex::new(SlotState {
+                total,
+                free: total,
+                listeners_waiting: 0,
+                background_running: 0,
+            }),
+            cv: Condvar::new(),
         }
     }
-    fn release(&self) {
-        *self.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.cv.notify_one();
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Listener renders waiting for a slot now.
+    fn waiting(&self) -> usize {
+        self.lock().listeners_waiting
+    }
+
+    fn acquire(&self, prio: Priority, cancel: &dyn Fn() -> bool) -> bool {
+        let mut st = self.lock();
+        if prio == Priority::Listener {
+            st.listeners_waiting += 1;
+        }
+        let got = loop {
+            if cancel() {
+                break false;
+            }
+            let may = match prio {
+                Priority::Listener => st.free > 0,
+                Priority::Background => {
+                    st.free > 0
+                        && st.listeners_waiting == 0
+                        && st.background_running < (st.total - 1).max(1)
+                }
+            };
+            if may {
+                st.free -= 1;
+                if prio == Priority::Background {
+                    st.background_running += 1;
+                }
+                break true;
+            }
+            st = self
+                .cv
+                .wait_timeout(st, std::time::Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        };
+        if prio == Priority::Listener {
+            st.listeners_waiting -= 1;
+        }
+        got
+    }
+
+    fn release(&self, prio: Priority) {
+        let mut st = self.lock();
+        st.free += 1;
+        if prio == Priority::Background {
+            st.background_running -= 1;
+        }
+        drop(st);
+        self.cv.notify_all();
     }
 }
 
+/// Why a render was not started: the box is busy (503 with `Retry-After`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Busy(pub String);
+
+/// Renders for listeners that one client may have in flight (queued or running).
+pub const RENDERS_PER_CLIENT: usize = 2;
+/// A listener's render nobody follows any more is stopped after this long (a player that
+/// seeks or reconnects joins it again well within it).
+const UNFOLLOWED_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How far a render is, for listeners waiting on it (`render` events).
+pub struct RenderProgress<'a> {
+    pub key: &'a RenderKey,
+    pub done: std::time::Duration,
+    pub total: std::time::Duration,
+    /// `None` while rendering; `Some(Ok)` done; `Some(Err)` failed or cancelled.
+    pub finished: Option<Result<(), ()>>,
+}
+
+/// Receives [`RenderProgress`] from render threads (at most every 500 ms per render).
+pub type ProgressSink = dyn Fn(&RenderProgress<'_>) + Send + Sync;
+
 /// A source that stops (with an error, so the cache removes the partial files) when the
-/// daemon shuts down or the job that asked for it is cancelled.
+/// daemon shuts down or the job that asked for it is cancelled, and reports its progress.
 struct Stoppable<'a> {
     inner: Box<dyn PcmSource>,
     stop: &'a (dyn Fn() -> bool + Sync),
+    progress: Option<(&'a ProgressSink, &'a RenderKey, u32, std::time::Duration)>,
+    samples: u64,
+    reported: std::time::Instant,
+}
+
+impl Stoppable<'_> {
+    fn report(&self, finished: Option<Result<(), ()>>) {
+        if let Some((sink, key, rate, total)) = self.progress {
+            let ch = u64::from(self.inner.pcm_format().channels.max(1));
+            let frames = self.samples / ch;
+            sink(&RenderProgress {
+                key,
+                done: std::time::Duration::from_secs_f64(frames as f64 / f64::from(rate.max(1))),
+                total,
+                finished,
+            });
+        }
+    }
 }
 
 impl PcmSource for Stoppable<'_> {
@@ -227,7 +331,13 @@ impl PcmSource for Stoppable<'_> {
         if (self.stop)() {
             return Err("cancelled".into());
         }
-        self.inner.read(out)
+        let n = self.inner.read(out)?;
+        self.samples += n as u64;
+        if self.reported.elapsed() >= std::time::Duration::from_millis(500) {
+            self.reported = std::time::Instant::now();
+            self.report(None);
+        }
+        Ok(n)
     }
     fn engine(&self) -> cache::Engine {
         self.inner.engine()
@@ -236,32 +346,47 @@ impl PcmSource for Stoppable<'_> {
 
 pub struct Media {
     pub cache: Cache,
-    pub policy: RwLock<CachePolicy>,
+    /// The database the cache index is in; the operator's cache settings are kept there too.
+    db: Arc<store::Store>,
+    policy: RwLock<CachePolicy>,
     engines: HashMap<Platform, Arc<dyn Engine>>,
     slots: Slots,
-    pub shutdown: AtomicBool,
+    /// Listener renders in flight per client address.
+    clients: Mutex<HashMap<std::net::IpAddr, usize>>,
+    progress: OnceLock<Box<ProgressSink>>,
+    shutdown: CancellationToken,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl Media {
-    pub fn new(cache: Cache, policy: CachePolicy, parallel: usize) -> Media {
+    pub fn new(
+        cache: Cache,
+        db: Arc<store::Store>,
+        policy: CachePolicy,
+        parallel: usize,
+        shutdown: CancellationToken,
+    ) -> Media {
         let mut engines: HashMap<Platform, Arc<dyn Engine>> = HashMap::new();
-        engines.insert(Platform::Software, Arc::new(SoftwareEngine));
+        engines.insert(Platform::Sidflow, Arc::new(SoftwareEngine));
         Media {
             cache,
+            db,
             policy: RwLock::new(policy),
             engines,
-            slots: Slots {
-                free: Mutex::new(parallel.max(1)),
-                cv: Condvar::new(),
-            },
-            shutdown: AtomicBool::new(false),
+            slots: Slots::new(parallel),
+            clients: Mutex::new(HashMap::new()),
+            progress: OnceLock::new(),
+            shutdown,
             threads: Mutex::new(Vec::new()),
         }
     }
 
-    /// Adds a renderer (the hardware one when a C64 Ultimate is configured; fakes in tests).
-    #[allow(dead_code)]
+    /// Where render progress goes (set once, at start-up).
+    pub fn on_progress(&self, sink: Box<ProgressSink>) {
+        let _ = self.progress.set(sink);
+    }
+
+    /// Adds a renderer (the hardware one; fakes in tests).
     pub fn set_engine(&mut self, p: Platform, e: Arc<dyn Engine>) {
         self.engines.insert(p, e);
     }
@@ -275,14 +400,32 @@ impl Media {
         self.cache.renders_started()
     }
 
-    /// Applies new caching rules (saved by the caller).
+    /// Applies new caching rules (already validated) and keeps them in the database.
     pub fn set_policy(&self, p: CachePolicy) -> anyhow::Result<()> {
         self.cache
-            .reconfigure(p.cache_config(self.cache.root().to_path_buf())?)?;
+            .reconfigure(cache_config(&p, self.cache.root().to_path_buf())?)?;
+        self.db.put(store::SETTINGS, POLICY_KEY, &p)?;
         if let Ok(mut cur) = self.policy.write() {
             *cur = p;
         }
         Ok(())
+    }
+
+    /// Applies caching rules restored from a backup (the database already holds them).
+    pub fn apply_policy(&self, p: CachePolicy) -> anyhow::Result<()> {
+        self.cache
+            .reconfigure(cache_config(&p, self.cache.root().to_path_buf())?)?;
+        if let Ok(mut cur) = self.policy.write() {
+            *cur = p;
+        }
+        Ok(())
+    }
+
+    pub fn policy(&self) -> CachePolicy {
+        self.policy
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// Every cached variant of a tune.
@@ -298,7 +441,7 @@ impl Media {
             .filter_map(|e| {
                 Some(CachedVariant {
                     song: e.song,
-                    platform: Platform::from_cache(e.platform.parse().ok()?)?,
+                    platform: e.platform.parse().ok()?,
                     chip: e.chip.parse().ok()?,
                     format: e.format,
                     size: e.size,
@@ -306,12 +449,7 @@ impl Media {
             })
             .collect();
         out.sort_by(|a, b| {
-            (a.song, a.platform.cache(), a.chip, &a.format).cmp(&(
-                b.song,
-                b.platform.cache(),
-                b.chip,
-                &b.format,
-            ))
+            (a.song, a.platform, a.chip, &a.format).cmp(&(b.song, b.platform, b.chip, &b.format))
         });
         out
     }
@@ -329,12 +467,10 @@ impl Media {
     }
 
     fn engine(&self, key: &RenderKey) -> anyhow::Result<Arc<dyn Engine>> {
-        let p = Platform::from_cache(key.platform)
-            .ok_or_else(|| anyhow!("no {} renderer in the daemon", key.platform))?;
         self.engines
-            .get(&p)
+            .get(&key.platform)
             .cloned()
-            .ok_or_else(|| anyhow!("no {p:?} renderer available"))
+            .ok_or_else(|| anyhow!("no {} renderer in the daemon", key.platform))
     }
 
     /// Runs a cache job with a render slot; stops on shutdown or when `cancel` says so.
@@ -343,10 +479,11 @@ impl Media {
         job: cache::RenderJob,
         engine: &dyn Engine,
         req: &RenderRequest,
+        prio: Priority,
         cancel: &(dyn Fn() -> bool + Sync),
     ) -> anyhow::Result<()> {
-        let stop = || self.shutdown.load(Ordering::Relaxed) || cancel();
-        if !self.slots.acquire(&stop) {
+        let stop = || self.shutdown.is_cancelled() || cancel();
+        if !self.slots.acquire(prio, &stop) {
             job.fail("cancelled");
             bail!("cancelled");
         }
@@ -358,14 +495,30 @@ impl Media {
                     return Err(e);
                 }
             };
-            let mut src = Stoppable { inner, stop: &stop };
-            let report = job.run(&mut src)?;
+            let total_frames = req.length.as_secs_f64() * f64::from(req.sample_rate);
+            let total = std::time::Duration::from_secs_f64(
+                total_frames.round() / f64::from(req.sample_rate.max(1)),
+            );
+            let key = job.key().clone();
+            let mut src = Stoppable {
+                inner,
+                stop: &stop,
+                progress: self
+                    .progress
+                    .get()
+                    .map(|p| (&**p, &key, req.sample_rate, total)),
+                samples: 0,
+                reported: std::time::Instant::now(),
+            };
+            let result = job.run(&mut src);
+            src.report(Some(result.as_ref().map(|_| ()).map_err(|_| ())));
+            let report = result?;
             for f in &report.files {
                 tracing::info!("cached {}", f.path.display());
             }
             Ok(())
         })();
-        self.slots.release();
+        self.slots.release(prio);
         if let Err(e) = &r {
             tracing::warn!("render failed: {e:#}");
         }
@@ -378,29 +531,51 @@ impl Media {
     pub fn open(
         self: &Arc<Self>,
         v: &Variant,
+        info: cache::TuneInfo,
+        client: Option<std::net::IpAddr>,
         req: impl FnOnce() -> anyhow::Result<RenderRequest>,
     ) -> anyhow::Result<Opened> {
-        if self.shutdown.load(Ordering::Relaxed) {
+        if self.shutdown.is_cancelled() {
             bail!("shutting down");
         }
         let mut creq = cache::RenderRequest::new(v.key.clone(), vec![v.format]);
         creq.stream_uncached = true;
+        creq.info = info;
         let mut ticket = self.cache.request(&creq)?;
         if let Some(job) = ticket.take_job() {
+            // A new render: within the client's share and the queue's room, or refused.
+            if let Err(busy) = self.admit(client) {
+                job.fail("refused: busy");
+                return Err(busy.into());
+            }
             let engine = self.engine(&v.key);
             let render = req();
             let (engine, render) = match (engine, render) {
                 (Ok(e), Ok(r)) => (e, r),
                 (Err(e), _) | (_, Err(e)) => {
                     job.fail(&format!("{e:#}"));
+                    self.leave(client);
                     return Err(e);
                 }
             };
             let me = self.clone();
+            let watch = job.watch();
             let handle = std::thread::Builder::new()
                 .name("render".into())
                 .spawn(move || {
-                    let _ = me.run_job(job, &*engine, &render, &|| false);
+                    // Stopped when nobody has followed it for a while (every listener left).
+                    let idle = Mutex::new(None::<std::time::Instant>);
+                    let unfollowed = || {
+                        let mut since = idle.lock().unwrap_or_else(|p| p.into_inner());
+                        if watch.followers() > 0 {
+                            *since = None;
+                            return false;
+                        }
+                        since.get_or_insert_with(std::time::Instant::now).elapsed()
+                            >= UNFOLLOWED_GRACE
+                    };
+                    let _ = me.run_job(job, &*engine, &render, Priority::Listener, &unfollowed);
+                    me.leave(client);
                 })?;
             if let Ok(mut t) = self.threads.lock() {
                 t.retain(|h| !h.is_finished());
@@ -415,6 +590,44 @@ impl Media {
         }
     }
 
+    /// Counts a new listener render of `client`, or says why the box will not start one.
+    fn admit(&self, client: Option<std::net::IpAddr>) -> Result<(), Busy> {
+        let waiting = self.slots.waiting();
+        if waiting >= self.max_waiting() {
+            return Err(Busy(format!(
+                "{waiting} songs are waiting to be rendered; try again in a moment"
+            )));
+        }
+        if let Some(ip) = client {
+            let mut c = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+            let n = c.entry(ip).or_insert(0);
+            if *n >= RENDERS_PER_CLIENT {
+                return Err(Busy(format!(
+                    "you have {n} songs rendering already; try again when one is ready"
+                )));
+            }
+            *n += 1;
+        }
+        Ok(())
+    }
+
+    fn leave(&self, client: Option<std::net::IpAddr>) {
+        if let Some(ip) = client {
+            let mut c = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = c.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    c.remove(&ip);
+                }
+            }
+        }
+    }
+
+    /// Listener renders that may wait for a slot: two per slot.
+    fn max_waiting(&self) -> usize {
+        2 * self.slots.lock().total
+    }
+
     /// Renders the formats of `vs` (one key) that are not cached with ONE render (one
     /// emulation, one encoder per format), joins those in flight, and waits for all
     /// (blocking). Used by jobs. `cancel` stops the render this call runs.
@@ -427,7 +640,7 @@ impl Media {
         let Some(first) = vs.first() else {
             return Ok(());
         };
-        if self.shutdown.load(Ordering::Relaxed) {
+        if self.shutdown.is_cancelled() {
             bail!("shutting down");
         }
         let mut creq =
@@ -435,6 +648,7 @@ impl Media {
         // As for listeners: a format the cache does not keep is still rendered (and
         // dropped), so a job's outcome does not depend on the disk's mood of the moment.
         creq.stream_uncached = true;
+        creq.info = req.info.clone();
         let mut ticket = self.cache.request(&creq)?;
         if let Some(job) = ticket.take_job() {
             let engine = match self.engine(&first.key) {
@@ -444,7 +658,9 @@ impl Media {
                     return Err(e);
                 }
             };
-            self.run_job(job, &*engine, &req, &|| cancel.load(Ordering::Relaxed))?;
+            self.run_job(job, &*engine, &req, Priority::Background, &|| {
+                cancel.load(Ordering::Relaxed)
+            })?;
         }
         for o in &ticket.outputs {
             if let Output::Rendering(s) = o {
@@ -454,10 +670,9 @@ impl Media {
         Ok(())
     }
 
-    /// Stops every render (listeners see an error, partial files are removed) and waits
-    /// for the threads.
-    pub fn shutdown(&self) {
-        self.shutdown.store(true, Ordering::Relaxed);
+    /// Waits for the render threads after the shutdown token stopped them (listeners see an
+    /// error, partial files are removed).
+    pub fn join(&self) {
         let handles: Vec<_> = self
             .threads
             .lock()

@@ -7,7 +7,8 @@
 //! stars or more on average. Songs of recently played tunes (`exclude`) are left out
 //! while anything else is left.
 
-use crate::http::api::Aggregate;
+use crate::library::Library;
+use crate::ratings::{Aggregate, Ratings};
 use rand::Rng;
 use std::collections::{HashMap, HashSet};
 
@@ -104,6 +105,27 @@ pub fn pick(
         }
     }
     out
+}
+
+/// `n` songs for the radio from the whole library, steered by every rating; songs of the
+/// tunes in `exclude` (MD5s of recently played tunes) come last. Reads the whole library and
+/// every rating: call it off the async threads.
+pub fn pick_songs(
+    library: &Library,
+    ratings: &Ratings,
+    exclude: &HashSet<&str>,
+    q: Quality,
+    n: usize,
+) -> Result<Vec<(library::Tune, u16)>, store::StoreError> {
+    let ratings = ratings.all()?;
+    Ok(library.with_index(|idx| {
+        let tunes: Vec<&library::Tune> = idx.iter().collect();
+        let keys: Vec<(&str, u16)> = tunes.iter().map(|t| (t.md5.as_str(), t.songs)).collect();
+        pick(&keys, &ratings, exclude, q, n, &mut rand::thread_rng())
+            .into_iter()
+            .map(|p| (tunes[p.tune].clone(), p.song))
+            .collect()
+    }))
 }
 
 #[cfg(test)]

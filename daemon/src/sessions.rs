@@ -17,7 +17,6 @@ pub struct PlaySession {
     pub md5: String,
     pub song: u16,
     pub platform: Platform,
-    #[serde(with = "crate::media::chip_serde")]
     pub chip: Chip,
     pub format: &'static str,
     #[serde(skip)]
@@ -92,7 +91,7 @@ mod tests {
             path: "a.sid".into(),
             md5: "0".repeat(32),
             song: 1,
-            platform: Platform::Software,
+            platform: Platform::Sidflow,
             chip: Chip::Mos6581,
             format: "mp3",
             expires: Instant::now(),

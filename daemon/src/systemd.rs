@@ -1,118 +1,34 @@
-//! systemd integration without libsystemd: `sd_notify` datagrams (READY, WATCHDOG, STOPPING,
-//! STATUS) to `$NOTIFY_SOCKET`, and the watchdog interval from `$WATCHDOG_USEC`.
+//! systemd integration: `sd_notify` (READY, WATCHDOG, STOPPING, STATUS) through the
+//! `sd-notify` crate, and a watchdog that pings only while the daemon is healthy.
 //!
 //! Used by `serve`: call [`notify_ready`] once the HTTP listener is bound, keep the handle of
-//! [`spawn_watchdog`] (its health check should fail when the daemon is wedged, so systemd
+//! [`spawn_runtime_watchdog`] (its health check fails when the daemon is wedged, so systemd
 //! restarts it), and call [`notify_stopping`] when shutdown begins. Outside systemd every call
 //! is a no-op.
-// The API is wired by `cmd::serve`; until then parts of it are only used by tests.
 
-use std::io;
-use std::os::unix::net::UnixDatagram;
-use std::path::PathBuf;
+use sd_notify::NotifyState;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// Where notifications go: a filesystem path or a Linux abstract socket name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotifyAddr {
-    Path(PathBuf),
-    Abstract(Vec<u8>),
-}
-
-impl NotifyAddr {
-    /// Parses `$NOTIFY_SOCKET` (`/run/systemd/notify` or `@abstract-name`).
-    pub fn parse(v: &str) -> Option<NotifyAddr> {
-        if v.is_empty() {
-            None
-        } else if let Some(name) = v.strip_prefix('@') {
-            Some(NotifyAddr::Abstract(name.as_bytes().to_vec()))
-        } else if v.starts_with('/') {
-            Some(NotifyAddr::Path(v.into()))
-        } else {
-            None
-        }
-    }
-
-    pub fn from_env() -> Option<NotifyAddr> {
-        std::env::var("NOTIFY_SOCKET")
-            .ok()
-            .as_deref()
-            .and_then(NotifyAddr::parse)
-    }
-
-    /// Sends one notification datagram (`KEY=VALUE` lines).
-    pub fn send(&self, state: &str) -> io::Result<()> {
-        let sock = UnixDatagram::unbound()?;
-        match self {
-            NotifyAddr::Path(p) => sock.send_to(state.as_bytes(), p)?,
-            NotifyAddr::Abstract(name) => {
-                use std::os::linux::net::SocketAddrExt;
-                let addr = std::os::unix::net::SocketAddr::from_abstract_name(name)?;
-                sock.send_to_addr(state.as_bytes(), &addr)?
-            }
-        };
-        Ok(())
-    }
-}
-
-/// Sends `state` to systemd; `Ok(false)` when not running under a notify-type unit.
-pub fn notify(state: &str) -> io::Result<bool> {
-    match NotifyAddr::from_env() {
-        Some(a) => a.send(state).map(|_| true),
-        None => Ok(false),
-    }
-}
-
-fn notify_logged(state: &str) {
-    if let Err(e) = notify(state) {
-        tracing::warn!("sd_notify {state:?}: {e}");
+fn notify(state: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(state) {
+        tracing::warn!("sd_notify: {e}");
     }
 }
 
 /// The daemon is up (listening): systemd marks the unit started.
 pub fn notify_ready() {
-    notify_logged("READY=1\nSTATUS=serving");
+    notify(&[NotifyState::Ready, NotifyState::Status("serving")]);
 }
 
 /// Shutdown has begun.
 pub fn notify_stopping() {
-    notify_logged("STOPPING=1");
+    notify(&[NotifyState::Stopping]);
 }
 
 /// A one-line status shown by `systemctl status`.
 pub fn notify_status(status: &str) {
-    notify_logged(&format!("STATUS={}", status.replace('\n', " ")));
-}
-
-/// The watchdog timeout systemd expects pings within, from `WATCHDOG_USEC` (and
-/// `WATCHDOG_PID`, which must be ours if set). `get` reads the environment.
-pub fn watchdog_timeout_from(get: impl Fn(&str) -> Option<String>, pid: u32) -> Option<Duration> {
-    let usec: u64 = get("WATCHDOG_USEC")?.trim().parse().ok()?;
-    if usec == 0 {
-        return None;
-    }
-    if let Some(p) = get("WATCHDOG_PID") {
-        if p.trim().parse::<u32>().ok()? != pid {
-            return None;
-        }
-    }
-    Some(Duration::from_micros(usec))
-}
-
-pub fn watchdog_timeout() -> Option<Duration> {
-    watchdog_timeout_from(|k| std::env::var(k).ok(), std::process::id())
-}
-
-/// Pings the watchdog at half the timeout from a thread, as long as `healthy()` says so:
-/// a wedged daemon stops pinging and systemd restarts it. `None` without a watchdog.
-pub fn spawn_watchdog<F>(healthy: F) -> Option<JoinHandle<()>>
-where
-    F: Fn() -> bool + Send + 'static,
-{
-    let timeout = watchdog_timeout()?;
-    let addr = NotifyAddr::from_env()?;
-    spawn_watchdog_to(addr, timeout / 2, healthy).ok()
+    notify(&[NotifyState::Status(&status.replace('\n', " "))]);
 }
 
 /// True if the async runtime runs a freshly spawned task within `within`: a wedged runtime
@@ -125,16 +41,21 @@ pub fn runtime_healthy(handle: &tokio::runtime::Handle, within: Duration) -> boo
     rx.recv_timeout(within).is_ok()
 }
 
-/// [`spawn_watchdog`] with [`runtime_healthy`] as the health check: what `serve` should use.
+/// Pings systemd's watchdog at half its timeout from a thread, as long as the async runtime
+/// is healthy. `None` without a watchdog (`WatchdogSec=` unset, or not under systemd).
 pub fn spawn_runtime_watchdog(handle: tokio::runtime::Handle) -> Option<JoinHandle<()>> {
-    let check = (watchdog_timeout()? / 4).min(Duration::from_secs(5));
-    spawn_watchdog(move || runtime_healthy(&handle, check))
+    let timeout = sd_notify::watchdog_enabled()?;
+    let check = (timeout / 4).min(Duration::from_secs(5));
+    let ping = || notify(&[NotifyState::Watchdog]);
+    spawn_watchdog(timeout / 2, move || runtime_healthy(&handle, check), ping).ok()
 }
 
-fn spawn_watchdog_to<F>(addr: NotifyAddr, every: Duration, healthy: F) -> io::Result<JoinHandle<()>>
-where
-    F: Fn() -> bool + Send + 'static,
-{
+/// Calls `ping` every `every` while `healthy()` says so.
+fn spawn_watchdog(
+    every: Duration,
+    healthy: impl Fn() -> bool + Send + 'static,
+    ping: impl Fn() + Send + 'static,
+) -> std::io::Result<JoinHandle<()>> {
     tracing::info!(
         interval_ms = every.as_millis() as u64,
         "systemd watchdog enabled"
@@ -143,9 +64,7 @@ where
         .name("watchdog".into())
         .spawn(move || loop {
             if healthy() {
-                if let Err(e) = addr.send("WATCHDOG=1") {
-                    tracing::warn!("watchdog ping: {e}");
-                }
+                ping();
             } else {
                 tracing::warn!("health check failed: not pinging the watchdog");
             }
@@ -156,92 +75,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::sync::Arc;
-
-    #[test]
-    fn parses_notify_socket_values() {
-        assert_eq!(
-            NotifyAddr::parse("/run/systemd/notify"),
-            Some(NotifyAddr::Path("/run/systemd/notify".into()))
-        );
-        assert_eq!(
-            NotifyAddr::parse("@x/y"),
-            Some(NotifyAddr::Abstract(b"x/y".to_vec()))
-        );
-        assert_eq!(NotifyAddr::parse(""), None);
-        assert_eq!(NotifyAddr::parse("relative"), None);
-    }
-
-    #[test]
-    fn sends_to_a_path_socket() {
-        let dir = std::env::temp_dir().join(format!("sd-notify-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("notify");
-        let _ = std::fs::remove_file(&path);
-        let rx = UnixDatagram::bind(&path).unwrap();
-        NotifyAddr::Path(path.clone())
-            .send("READY=1\nSTATUS=serving")
-            .unwrap();
-        let mut buf = [0u8; 256];
-        let n = rx.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..n], b"READY=1\nSTATUS=serving");
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn sends_to_an_abstract_socket() {
-        use std::os::linux::net::SocketAddrExt;
-        let name = format!("sidflow-test-{}", std::process::id());
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-        let rx = UnixDatagram::bind_addr(&addr).unwrap();
-        NotifyAddr::parse(&format!("@{name}"))
-            .unwrap()
-            .send("STOPPING=1")
-            .unwrap();
-        let mut buf = [0u8; 64];
-        let n = rx.recv(&mut buf).unwrap();
-        assert_eq!(&buf[..n], b"STOPPING=1");
-    }
-
-    #[test]
-    fn watchdog_timeout_rules() {
-        let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| {
-                pairs
-                    .iter()
-                    .find(|(a, _)| *a == k)
-                    .map(|(_, v)| v.to_string())
-            }
-        };
-        assert_eq!(
-            watchdog_timeout_from(env(&[("WATCHDOG_USEC", "30000000")]), 7),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            watchdog_timeout_from(
-                env(&[("WATCHDOG_USEC", "30000000"), ("WATCHDOG_PID", "7")]),
-                7
-            ),
-            Some(Duration::from_secs(30))
-        );
-        assert_eq!(
-            watchdog_timeout_from(
-                env(&[("WATCHDOG_USEC", "30000000"), ("WATCHDOG_PID", "8")]),
-                7
-            ),
-            None
-        );
-        assert_eq!(
-            watchdog_timeout_from(env(&[("WATCHDOG_USEC", "0")]), 7),
-            None
-        );
-        assert_eq!(
-            watchdog_timeout_from(env(&[("WATCHDOG_USEC", "x")]), 7),
-            None
-        );
-        assert_eq!(watchdog_timeout_from(env(&[]), 7), None);
-    }
 
     #[test]
     fn runtime_health_check() {
@@ -262,32 +97,27 @@ mod tests {
 
     #[test]
     fn watchdog_pings_only_while_healthy() {
-        let dir = std::env::temp_dir().join(format!("sd-wd-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("notify");
-        let _ = std::fs::remove_file(&path);
-        let rx = UnixDatagram::bind(&path).unwrap();
-        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let ok = Arc::new(AtomicBool::new(true));
-        let ok2 = ok.clone();
-        spawn_watchdog_to(
-            NotifyAddr::Path(path),
-            Duration::from_millis(10),
+        let pings = Arc::new(AtomicUsize::new(0));
+        let (ok2, pings2) = (ok.clone(), pings.clone());
+        spawn_watchdog(
+            Duration::from_millis(5),
             move || ok2.load(Ordering::SeqCst),
+            move || {
+                pings2.fetch_add(1, Ordering::SeqCst);
+            },
         )
         .unwrap();
-        let mut buf = [0u8; 64];
-        for _ in 0..3 {
-            let n = rx.recv(&mut buf).unwrap();
-            assert_eq!(&buf[..n], b"WATCHDOG=1");
+        let t0 = std::time::Instant::now();
+        while pings.load(Ordering::SeqCst) < 3 {
+            assert!(t0.elapsed() < Duration::from_secs(10), "no pings");
+            std::thread::sleep(Duration::from_millis(5));
         }
         ok.store(false, Ordering::SeqCst);
-        // Drain what was in flight, then nothing more arrives.
-        rx.set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
-        while rx.recv(&mut buf).is_ok() {}
-        assert!(rx.recv(&mut buf).is_err(), "pinged while unhealthy");
-        let _ = std::fs::remove_dir_all(&dir);
+        std::thread::sleep(Duration::from_millis(50)); // a ping in flight may still land
+        let n = pings.load(Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(pings.load(Ordering::SeqCst), n, "pinged while unhealthy");
     }
 }
 
@@ -354,10 +184,7 @@ mod conffile_tests {
             }
             let ok = match section.as_str() {
                 "lineout" => {
-                    body.clone()
-                        .try_into::<crate::cmd::lineout::LineoutConfig>()
-                        .unwrap()
-                        == Default::default()
+                    body.clone().try_into::<lineout::LineoutConfig>().unwrap() == Default::default()
                 }
                 "gpio" => {
                     body.clone().try_into::<gpio::GpioConfig>().unwrap() == Default::default()
@@ -375,7 +202,7 @@ mod conffile_tests {
                 "[{section}]: a documented default differs from the built-in one"
             );
             let own = match section.as_str() {
-                "lineout" => toml::Value::try_from(crate::cmd::lineout::LineoutConfig::default()),
+                "lineout" => toml::Value::try_from(lineout::LineoutConfig::default()),
                 "gpio" => toml::Value::try_from(gpio::GpioConfig::default()),
                 _ => toml::Value::try_from(crate::mdns::MdnsConfig::default()),
             }

@@ -42,8 +42,14 @@ struct PacedSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 impl PacedSink {
     fn new(path: &std::path::Path) -> PacedSink {
         use std::io::Read;
-        let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
-        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .expect("mkfifo");
         let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (b2, path) = (buf.clone(), path.to_path_buf());
         std::thread::spawn(move || {

@@ -546,9 +546,8 @@ fn sigterm_cancels_a_capture_cleanly() {
     .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_secs(2));
-    // SAFETY: a plain kill(2) of our own child process.
-    let rc = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-    assert_eq!(rc, 0);
+    let pid = rustix::process::Pid::from_child(&child);
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("kill");
     // It stops the device's stream, restores the device and exits (a bound against a
     // hang, not a timing assertion: it takes about a second).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

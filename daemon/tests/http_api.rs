@@ -668,7 +668,7 @@ fn graceful_shutdown_mid_render_leaves_no_half_files() {
         child.try_wait().unwrap().is_none(),
         "restarts on the same state"
     );
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    sigterm(&child);
     assert!(child.wait().unwrap().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -685,7 +685,8 @@ fn invalid_configuration_is_refused_with_key_value_and_reason() {
         .arg(&dir)
         .output()
         .unwrap();
-    assert!(!out.status.success());
+    // EX_CONFIG: the unit's RestartPreventExitStatus=78 keeps systemd from retrying a typo.
+    assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("cache.mp3_bitrate_kbps") && err.contains("300") && err.contains("MPEG"),
@@ -722,4 +723,69 @@ fn server_sent_events_announce_what_starts_playing() {
     assert_eq!(data["title"], t["title"]);
     // The operator's stream needs a session.
     assert_eq!(d.get("/api/admin/events").status, 401);
+}
+
+#[test]
+fn ratings_are_taken_back_or_replaced_and_sessions_say_their_length_and_voices() {
+    let d = Daemon::start("rate-undo", &[]);
+    let t = first_tune(&d);
+    let md5 = t["md5"].as_str().unwrap();
+    let rate = |extra: &str| {
+        let r = d.post_json(
+            "/api/rate",
+            &format!("{{\"md5\":\"{md5}\",\"song\":1,{extra}}}"),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+        r.json()["ratings"].clone()
+    };
+    // A like, then a dislike that replaces it, then the dislike taken back.
+    assert_eq!(rate("\"action\":\"like\"")["likes"], 1);
+    let a = rate("\"action\":\"dislike\",\"replaces\":{\"action\":\"like\"}");
+    assert_eq!(
+        (a["likes"].as_u64(), a["dislikes"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let a = rate("\"action\":\"dislike\",\"undo\":true");
+    assert_eq!(a["dislikes"], 0);
+    // 4 stars replaced by 5: one rating of 5.
+    rate("\"action\":\"stars\",\"stars\":4");
+    let a =
+        rate("\"action\":\"stars\",\"stars\":5,\"replaces\":{\"action\":\"stars\",\"stars\":4}");
+    assert_eq!(
+        (a["stars_sum"].as_u64(), a["stars_count"].as_u64()),
+        (Some(5), Some(1))
+    );
+    // Never below zero; a bad replaced rating is refused and changes nothing.
+    assert_eq!(rate("\"action\":\"like\",\"undo\":true")["likes"], 0);
+    let r = d.post_json(
+        "/api/rate",
+        &format!("{{\"md5\":\"{md5}\",\"song\":1,\"action\":\"like\",\"replaces\":{{\"action\":\"nope\"}}}}"),
+    );
+    assert_eq!(r.status, 400);
+    // The session says how long its audio lasts.
+    let s = play(&d, t["path"].as_str().unwrap(), "");
+    assert_eq!(s["length_ms"], t["durations_ms"][0]);
+    // The per-voice data track: the SID registers at 50 frames/s for the song's length.
+    let id = s["session"].as_str().unwrap();
+    let v = d.get(&format!("/api/playback/{id}/voices"));
+    assert_eq!(v.status, 200, "{}", v.text());
+    assert_eq!(&v.body[..4], b"SIDV");
+    let chips = usize::from(v.body[5]);
+    let frames = u32::from_le_bytes([v.body[8], v.body[9], v.body[10], v.body[11]]) as u64;
+    let ms = t["durations_ms"][0].as_u64().unwrap();
+    assert_eq!(frames, (ms * 50).div_ceil(1000));
+    assert_eq!(v.body.len() as u64, 16 + frames * chips as u64 * 26);
+    let z = d.request(
+        "GET",
+        &format!("/api/playback/{id}/voices"),
+        &[("Accept-Encoding", "gzip")],
+        None,
+    );
+    assert_eq!(z.header("content-encoding"), Some("gzip"));
+    assert!(
+        z.body.len() * 2 < v.body.len(),
+        "gzip: {} of {}",
+        z.body.len(),
+        v.body.len()
+    );
 }

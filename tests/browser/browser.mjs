@@ -15,7 +15,7 @@ export async function launch() {
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
       "--autoplay-policy=no-user-gesture-required"],
-    viewport: { width: 1280, height: 860 },
+    viewport: { width: 1280, height: 900 },
     acceptDownloads: true,
   });
   return {

@@ -4,6 +4,7 @@ import { api, el, setCsrf } from "./api.js";
 import { createShell } from "./shell.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
+import { onEvent, startEvents } from "./events.js";
 
 const shell = createShell();
 const main = document.getElementById("main");
@@ -25,27 +26,32 @@ async function boot() {
 
 function loginForm(first) {
   const pw = el("input", { type: "password", id: "password", autocomplete: first ? "new-password" : "current-password", required: true, minlength: first ? "8" : null });
+  const code = first ? el("input", { type: "text", id: "setup-code", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", required: true, placeholder: "XXXX-XXXX" }) : null;
   const msg = el("p", { class: "muted", id: "login-msg", role: "status" });
   const form = el("form", { class: "card login", id: "login-form", "aria-label": first ? "Set the operator password" : "Operator login" },
     el("h2", { text: first ? "Choose the operator password" : "Operator login" }),
-    first ? el("p", { class: "muted", text: "No password is set yet. The one you choose now protects this page (at least 8 characters)." }) : null,
-    el("label", { class: "field", for: "password" }, el("span", { text: "Password" }), pw),
+    first ? el("p", { class: "muted", text: "No password is set yet. Enter the setup code the box shows on its screen and in its log (journalctl -u sidflowd, or run `sidflowd setup-code` on the box), then choose a password of at least 8 characters." }) : null,
+    first ? el("label", { class: "field", for: "setup-code" }, el("span", { text: "Setup code" }), code) : null,
+    el("label", { class: "field", for: "password" }, el("span", { text: first ? "New password" : "Password" }), pw),
     el("button", { class: "btn primary", type: "submit", id: "login-submit", text: first ? "Set password and continue" : "Log in" }), msg);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     msg.textContent = "Checking…";
     try {
-      const r = await api(first ? "/api/admin/setup" : "/api/admin/login", { method: "POST", body: { password: pw.value } });
+      const r = first
+        ? await api("/api/admin/setup", { method: "POST", body: { code: code.value, password: pw.value } })
+        : await api("/api/admin/login", { method: "POST", body: { password: pw.value } });
       setCsrf(r.csrf);
       form.remove();
       start();
     } catch (err) { msg.textContent = err.message; pw.select(); }
   });
   main.append(form);
-  pw.focus();
+  (code || pw).focus();
 }
 
 function start() {
+  startEvents({ admin: true });
   shell.add("play", "Play", playPanel(shell));
   shell.add("prefs", "Preferences", prefsPanel(shell));
   shell.add("jobs", "Render jobs", jobsPanel());
@@ -90,7 +96,9 @@ function jobsPanel() {
   function row(j) {
     const pct = j.total ? Math.round(((j.done + j.failed) / j.total) * 100) : 0;
     const act = (a, label) => el("button", { class: `btn${a === "cancel" ? " danger" : ""}`, text: label, "aria-label": `${label} job ${j.id}`,
-      onclick: async () => { try { await api(a === "delete" ? `/api/admin/jobs/${j.id}` : `/api/admin/jobs/${j.id}/${a}`, { method: a === "delete" ? "DELETE" : "POST", body: {} }); refresh(); } catch (err) { shell.error(err.message); } } });
+      onclick: async () => {
+        if (a === "cancel" && !await shell.confirm(`Cancel job #${j.id} (${j.label})? What it rendered stays in the cache.`, { ok: "Cancel job", danger: true })) return;
+        try { await api(a === "delete" ? `/api/admin/jobs/${j.id}` : `/api/admin/jobs/${j.id}/${a}`, { method: a === "delete" ? "DELETE" : "POST", body: {} }); refresh(); } catch (err) { shell.error(err.message); } } });
     const live = ["pending", "running", "paused"].includes(j.status);
     return el("li", { id: `job-${j.id}`, "data-status": j.status },
       el("div", { style: "flex:1;min-width:0" },
@@ -116,8 +124,7 @@ function jobsPanel() {
     folder.replaceChildren(el("option", { value: "", text: "Whole library" }),
       ...d.folders.map((f) => el("option", { value: f.path, text: `${f.name} (${f.tunes})` })));
   }
-  const es = new EventSource("/api/admin/events");
-  es.addEventListener("job", (m) => { try { const j = JSON.parse(m.data); jobs.set(j.id, j); draw(); } catch {} });
+  onEvent("job", (j) => { jobs.set(j.id, j); draw(); });
   const panel = el("section", { class: "grid" }, form, el("div", { class: "card" }, el("h2", { text: "Jobs" }), list));
   panel.addEventListener("shown", () => { refresh(); folders().catch(() => {}); });
   setInterval(() => { if (!panel.hidden) refresh(); }, 5000);
@@ -191,6 +198,7 @@ function cachePanel() {
       for (const x of v.variants) {
         found.append(el("li", {}, el("span", { style: "flex:1", text: `${tune.title} · song ${x.song} · ${x.platform} · ${x.chip} · ${x.format.toUpperCase()} · ${fmtBytes(x.size)}` }),
           el("button", { class: "btn danger", text: "Delete", "aria-label": `Delete ${x.format} of ${tune.title} song ${x.song}`, onclick: async () => {
+            if (!await shell.confirm(`Delete the cached ${x.format.toUpperCase()} of ${tune.title}, song ${x.song} (${fmtBytes(x.size)})? It is rendered again when someone plays it.`, { ok: "Delete", danger: true })) return;
             try { await api("/api/admin/cache/delete", { method: "POST", body: { md5: tune.md5, song: x.song, platform: x.platform, chip: x.chip, format: x.format } }); shell.toast("Deleted"); find(); load(); }
             catch (e) { shell.error(e.message); } } })));
       }
@@ -199,7 +207,7 @@ function cachePanel() {
   }
   const panel = el("section", { class: "grid" },
     el("div", { class: "card" }, el("h2", { text: "Cache usage" }),
-      el("table", {}, el("thead", {}, el("tr", {}, ...["Format", "Files", "Size", "Cached"].map((h) => el("th", { text: h })))), usage), disk),
+      el("div", { class: "scroll-x" }, el("table", {}, el("thead", {}, el("tr", {}, ...["Format", "Files", "Size", "Cached"].map((h) => el("th", { text: h })))), usage)), disk),
     el("div", { class: "card" }, el("h2", { text: "Cached renders of a tune" }), q, found));
   panel.addEventListener("shown", load);
   return panel;
@@ -228,14 +236,19 @@ function settingsPanel() {
       shell.toast("Settings saved");
     } catch (err) { shell.error(err.message); }
   });
+  const cur = el("input", { type: "password", id: "current-password", autocomplete: "current-password", required: true });
   const pw = el("input", { type: "password", id: "new-password", autocomplete: "new-password", minlength: "8", required: true });
   const pwForm = el("form", { class: "card" }, el("h2", { text: "Operator password" }),
+    el("label", { class: "field", for: "current-password" }, el("span", { text: "Current password" }), cur),
     el("label", { class: "field", for: "new-password" }, el("span", { text: "New password" }), pw),
+    el("p", { class: "muted", text: "Changing it logs out every other browser." }),
     el("button", { class: "btn", type: "submit", text: "Change password" }));
   pwForm.addEventListener("submit", async (e) => {
     e.preventDefault();
-    try { await api("/api/admin/password", { method: "POST", body: { password: pw.value } }); pw.value = ""; shell.toast("Password changed"); }
-    catch (err) { shell.error(err.message); }
+    try {
+      await api("/api/admin/password", { method: "POST", body: { current: cur.value, password: pw.value } });
+      cur.value = ""; pw.value = ""; shell.toast("Password changed");
+    } catch (err) { shell.error(err.message); }
   });
   // Backup: ratings, playlists and settings as one file (no passwords).
   const file = el("input", { type: "file", id: "restore-file", accept: "application/json,.json" });
@@ -248,6 +261,7 @@ function settingsPanel() {
       if (!f) { shell.toast("Choose a backup file first."); return; }
       let body;
       try { body = JSON.parse(await f.text()); } catch { shell.error(`${f.name} is not a JSON file.`); return; }
+      if (!await shell.confirm(`Restore ${f.name}? It replaces every rating and playlist on this box.`, { ok: "Restore", danger: true })) return;
       try {
         const r = await api("/api/admin/restore", { method: "POST", body });
         shell.toast(`Restored ${r.ratings} ratings and ${r.playlists} playlists`);
@@ -270,7 +284,8 @@ function settingsPanel() {
 function auditPanel() {
   const body = el("tbody", { id: "audit" });
   const panel = el("section", {}, el("div", { class: "card" }, el("h2", { text: "Audit log (newest first)" }),
-    el("table", {}, el("thead", {}, el("tr", {}, ...["When", "Who", "What", "Result"].map((h) => el("th", { text: h })))), body)));
+    el("div", { class: "scroll-x", tabindex: "0", role: "region", "aria-label": "Audit log entries" },
+      el("table", {}, el("thead", {}, el("tr", {}, ...["When", "Who", "What", "Result"].map((h) => el("th", { text: h })))), body))));
   panel.addEventListener("shown", async () => {
     try {
       const d = await api("/api/admin/audit?n=200");

@@ -65,13 +65,16 @@ export function boxOutput(shell, { onState = () => {}, onSelect = () => {} } = {
   volume.addEventListener("input", () => volume.setAttribute("aria-valuetext", `${volume.value} %`));
   volume.addEventListener("change", () => command("volume", { volume: Number(volume.value) }));
 
-  if (window.EventSource) {
-    const es = new EventSource("/api/events");
-    es.addEventListener("box", () => { if (selected) refresh(); });
-  }
-  refresh().then(() => select(selected));
 
+  let started = false;
   return {
+    // Called after the first screen: the output choice is not needed to start.
+    start() {
+      if (started) return;
+      started = true;
+      refresh().then(() => select(selected));
+      import("./events.js").then(({ onEvent }) => onEvent("box", () => { if (selected) refresh(); }));
+    },
     el: root,
     active: () => selected,
     status: () => status,

@@ -1,143 +1,111 @@
 // The Play panel: library browser and search, queue, now playing (elapsed/total, seek,
-// subtune, variant) and rating. The same component serves listeners and the operator.
-import { api, el, fmtTime, ApiError, icon } from "./api.js";
+// songs, format) and rating. The same component serves listeners and the operator.
+// The parts live in ./play/: library, queue, player (and its sources), ratings,
+// playlists, cover; this file lays them out and wires them together: the now-playing
+// card and the phone's mini-player, keyboard shortcuts, links (#/tune/PATH?song=N) and
+// the lock screen (Media Session).
+import { api, el, fmtTime, icon } from "./api.js";
 import { loadPrefs, onPrefs } from "./prefs.js";
-import { boxOutput } from "./box.js";
+import { createLibrary } from "./play/library.js";
+import { createQueue, songOf } from "./play/queue.js";
+import { createPlayer } from "./play/player.js";
 
-const RENEW_MS = 60_000;
+
+// The cover module is loaded with the first song (it is not needed for the first screen).
+let coverMod = null;
+const cover$ = () => (coverMod ||= import("./play/cover.js"));
+const idle = (fn) => (window.requestIdleCallback ? requestIdleCallback(fn, { timeout: 1500 }) : setTimeout(fn, 200));
 
 export function playPanel(shell) {
-  const audio = el("audio", { preload: "auto", id: "audio" });
-  const st = { queue: [], index: -1, session: null, tune: null, song: 1, format: null, total: NaN,
-    folder: "", renewing: null, seekTo: null, rated: null, radio: false, recent: [] };
-
-  // ---- library ----
-  const search = el("input", { type: "search", id: "search", placeholder: "Search title, author, year or path  ( / )",
-    "aria-label": "Search the library", autocomplete: "off" });
-  const crumbs = el("nav", { class: "crumbs", "aria-label": "Folder" });
-  const list = el("ul", { class: "list", id: "library", "aria-label": "Library" });
-  const lastPlayed = el("p", { class: "muted", id: "last-played", "aria-live": "polite" });
-  const libCard = el("div", { class: "card" }, el("h2", { text: "Library" }), search, crumbs, list, lastPlayed);
-
-  function tuneRow(t) {
-    const dur = t.durations_ms && t.durations_ms[t.start_song - 1];
-    return el("li", { class: "tune" },
-      el("button", { class: "name", onclick: () => playNow(t), "aria-label": `Play ${t.title} by ${t.author}` },
-        el("span", { class: "t", text: t.title || t.path }),
-        el("span", { class: "s", text: [t.author, t.released, t.songs > 1 ? `${t.songs} songs` : null].filter(Boolean).join(" · ") })),
-      el("span", { class: "dur", text: dur ? fmtTime(dur / 1000) : "" }),
-      el("button", { class: "btn icon", "aria-label": `Add ${t.title} to the queue`, title: "Add to queue",
-        onclick: () => enqueue(t) }, icon("plus")));
-  }
-
-  function showTunes(tunes, folders = []) {
-    list.replaceChildren();
-    for (const f of folders) {
-      list.append(el("li", { class: "folder" },
-        el("button", { class: "name", onclick: () => browse(f.path), "aria-label": `Open folder ${f.name}` },
-          el("span", { class: "t" }, icon("folder", 16), ` ${f.name}`), el("span", { class: "s", text: `${f.tunes} tunes` }))));
-    }
-    for (const t of tunes) list.append(tuneRow(t));
-    if (!folders.length && !tunes.length) list.append(el("li", { class: "empty", text: "Nothing here." }));
-  }
-
-  async function browse(path) {
-    st.folder = path;
-    try {
-      const d = await api(`/api/library/browse?path=${encodeURIComponent(path)}`);
-      crumbs.replaceChildren(el("button", { text: "Library", onclick: () => browse("") }));
-      let acc = "";
-      for (const part of d.path ? d.path.split("/") : []) {
-        acc = acc ? `${acc}/${part}` : part;
-        const p = acc;
-        crumbs.append(" / ", el("button", { text: part, onclick: () => browse(p) }));
-      }
-      showTunes(d.tunes, d.folders);
-      if (d.scanning && !d.tunes.length && !d.folders.length) setTimeout(() => browse(path), 1000);
-    } catch (e) { shell.error(e.message); }
-  }
-
-  let searchTimer = null, searchAbort = null;
-  search.addEventListener("input", () => {
-    clearTimeout(searchTimer);
-    searchTimer = setTimeout(async () => {
-      const q = search.value.trim();
-      if (!q) return browse(st.folder);
-      searchAbort?.abort();
-      searchAbort = new AbortController();
-      try {
-        const d = await api(`/api/library/search?q=${encodeURIComponent(q)}&limit=200`, { signal: searchAbort.signal });
-        crumbs.replaceChildren(el("span", { class: "muted", text: `${d.tunes.length} result(s) for “${q}”` }));
-        showTunes(d.tunes);
-      } catch (e) { if (e.name !== "AbortError") shell.error(e.message); }
-    }, 180);
-  });
-
   // ---- now playing ----
+  const cover = el("img", { class: "cover", id: "now-cover", alt: "", width: "96", height: "96", hidden: true });
   const title = el("p", { class: "title", id: "now-title", text: "Nothing playing" });
   const meta = el("p", { class: "meta", id: "now-meta", text: "Pick a tune from the library." });
   const badges = el("div", { class: "badges", id: "now-badges" });
+  const status = el("p", { class: "status", id: "now-status", role: "status", "aria-live": "polite" });
   const playBtn = el("button", { class: "btn icon big primary", id: "play-pause", "aria-label": "Play", onclick: () => toggle() }, icon("play", 26));
-  const prevBtn = el("button", { class: "btn icon", "aria-label": "Previous in queue", onclick: () => step(-1) }, icon("prev"));
-  const nextBtn = el("button", { class: "btn icon", "aria-label": "Next in queue", onclick: () => step(1) }, icon("next"));
-  const seek = el("input", { type: "range", min: "0", max: "0", step: "0.1", value: "0", id: "seek", "aria-label": "Position" });
-  const time = el("span", { class: "time", id: "time", text: "0:00 / –:––", "aria-live": "off" });
-  const songSel = el("select", { id: "subtune", "aria-label": "Song (subtune)" });
-  const fmtSel = el("select", { id: "variant", "aria-label": "Audio format for this tune" });
+  const prevBtn = el("button", { class: "btn icon", id: "prev", "aria-label": "Previous in queue", onclick: () => queue.step(-1) }, icon("prev"));
+  const nextBtn = el("button", { class: "btn icon", id: "next", "aria-label": "Next in queue", onclick: () => queue.step(1) }, icon("next"));
+  const seek = el("input", { type: "range", min: "0", max: "0", step: "0.1", value: "0", id: "seek", "aria-label": "Position",
+    "aria-valuetext": "0:00" });
+  const time = el("span", { class: "time", id: "time", text: "0:00 / –:––", "aria-hidden": "true" });
+  const songs = el("div", { class: "songs", id: "songs", role: "group", "aria-label": "Songs of this tune" });
+  const fmtSel = el("select", { id: "variant" });
   const variantsInfo = el("span", { class: "muted", id: "variants-info" });
+  const dlSid = el("a", { class: "btn", id: "download-sid", download: "", hidden: true, text: ".sid" });
+  const dlAudio = el("a", { class: "btn", id: "download-audio", download: "", hidden: true });
   // What HVSC's STIL (or the demo library's) says about the tune and this song.
-  const stilInfo = el("div", { class: "muted", id: "now-stil", "aria-label": "About this tune" });
-  const likeBtn = el("button", { class: "btn", id: "like", "aria-pressed": "false", onclick: () => rate("like") }, icon("up", 16), " Like");
-  const dislikeBtn = el("button", { class: "btn", id: "dislike", "aria-pressed": "false", onclick: () => rate("dislike") }, icon("down", 16), " Dislike");
-  const skipBtn = el("button", { class: "btn", id: "skip", onclick: () => { rate("skip"); step(1); } }, icon("next", 16), " Skip");
-  const stars = el("fieldset", { class: "stars", id: "stars" }, el("legend", { class: "sr", text: "Stars" }));
-  for (let i = 1; i <= 5; i++) {
-    const id = `star-${i}`;
-    const input = el("input", { type: "radio", name: "stars", id, value: String(i), onchange: () => rate("stars", i) });
-    stars.append(input, el("label", { for: id, title: `${i} star${i > 1 ? "s" : ""}`, text: "★" },
-      el("span", { class: "sr", text: `${i} star${i > 1 ? "s" : ""}` })));
-  }
+  const stilInfo = el("div", { class: "muted stil", id: "now-stil" });
+
   // Output: this browser, or the box's own line-out.
   function setPlayIcon(playing) {
-    playBtn.replaceChildren(icon(playing ? "pause" : "play", 26));
-    playBtn.setAttribute("aria-label", playing ? "Pause" : "Play");
+    for (const b of [playBtn, miniPlay]) {
+      b.replaceChildren(icon(playing ? "pause" : "play", b === playBtn ? 26 : 22));
+      b.setAttribute("aria-label", playing ? "Pause" : "Play");
+    }
   }
-  const box = boxOutput(shell, {
-    onState: (s) => {
-      setPlayIcon(s.state === "playing");
-      time.textContent = s.state === "idle" ? "on the box: idle" : `on the box: ${s.state}`;
+  // The box's line-out ("Play on: the box"): ../box.js, loaded after the first screen;
+  // until then this stand-in says "not chosen".
+  const boxSlot = el("div", { class: "box-slot" });
+  let boxImpl = null;
+  const box = {
+    active: () => !!boxImpl && boxImpl.active(),
+    status: () => boxImpl && boxImpl.status(),
+    play: (...a) => boxImpl.play(...a),
+    playDevice: (...a) => boxImpl.playDevice(...a),
+    toggle: () => boxImpl && boxImpl.toggle(),
+    next: () => boxImpl && boxImpl.next(),
+    async start() {
+      const { boxOutput } = await import("./box.js");
+      boxImpl = boxOutput(shell, {
+        onState: (s) => {
+          player.lineoutState(s);
+          setPlayIcon(s.state === "playing");
+          time.textContent = s.state === "idle" ? "on the box: idle" : `on the box: ${s.state}`;
+        },
+        onSelect: (on) => {
+          seek.disabled = on || !player.tune;
+          if (on) { player.pause(); setPlayIcon(box.status()?.state === "playing"); }
+          else { setPlayIcon(!player.paused); time.textContent = "0:00 / –:––"; }
+        },
+      });
+      boxSlot.append(boxImpl.el);
+      boxImpl.start();
     },
-    onSelect: (on) => {
-      seek.disabled = on;
-      if (on) { audio.pause(); setPlayIcon(box.status()?.state === "playing"); }
-      else { setPlayIcon(!audio.paused); time.textContent = "0:00 / –:––"; }
-    },
-  });
+  };
+  const player = createPlayer({ shell, box });
+  const queue = createQueue({ shell, box, player });
+  // Rating: its module comes after the first screen (or with the first song).
+  const rateSlot = el("div", { class: "rate-slot" });
+  let ratingsP = null;
+  const ratings$ = () => (ratingsP ||= import("./play/ratings.js").then(({ createRatings }) => {
+    const r = createRatings({ shell, current: () => player.tune ? { tune: player.tune, song: player.song } : null,
+      skip: () => queue.step(1) });
+    rateSlot.append(r.el);
+    return r;
+  }));
+  const library = createLibrary({ shell, onPlay: (t) => queue.playNow(t), onQueue: (t) => queue.enqueue(t),
+    onPlayNext: (t) => queue.playNext(t), playing: () => player.tune });
 
   // C64 Ultimates on the network: play the tune on one, or listen to one live.
   const devSel = el("select", { id: "device", "aria-label": "C64 Ultimate" });
   const devPlay = el("button", { class: "btn", id: "device-play", text: "Play on the C64", onclick: async () => {
-    if (!st.tune) return;
-    try { await api(`/api/devices/${encodeURIComponent(devSel.value)}/play`, { method: "POST", body: { path: st.tune.path, song: st.song } }); shell.toast("Playing on the C64"); }
+    if (!player.tune) return;
+    try { await api(`/api/devices/${encodeURIComponent(devSel.value)}/play`, { method: "POST", body: { path: player.tune.path, song: player.song } }); shell.toast("Playing on the C64"); }
     catch (e) { shell.error(`The C64 did not start: ${e.message}`); }
   } });
   const devLive = el("button", { class: "btn", id: "device-live", text: "Listen live", onclick: async () => {
+    const name = devSel.selectedOptions[0]?.textContent || "the C64";
     if (box.active()) {
       const tr = await box.playDevice(devSel.value);
       if (!tr) return;
-      audio.pause();
-      st.session = null; st.tune = null; st.total = NaN;
-      title.textContent = tr.title;
-      meta.textContent = "Whatever the C64 is playing right now, on the box."; badges.replaceChildren();
-      setRatingEnabled(false);
+      player.forget();
+      showLive(tr.title, "Whatever the C64 is playing right now, on the box.");
       return;
     }
-    st.session = null; st.tune = null; st.total = NaN;
-    title.textContent = `Live from ${devSel.selectedOptions[0]?.textContent || "the C64"}`;
-    meta.textContent = "Whatever the C64 is playing right now."; badges.replaceChildren();
-    setRatingEnabled(false);
-    audio.src = `/api/devices/${encodeURIComponent(devSel.value)}/live`;
-    audio.play().catch(() => {});
+    showLive(`Live from ${name}`, "Whatever the C64 is playing right now.");
+    live = true;
+    player.live(`/api/devices/${encodeURIComponent(devSel.value)}/live`);
   } });
   const devRow = el("div", { class: "row", id: "devices-row", hidden: true }, el("label", { for: "device", text: "C64" }), devSel, devPlay, devLive);
   async function loadDevices() {
@@ -148,173 +116,138 @@ export function playPanel(shell) {
       devRow.hidden = !on.length;
     } catch { devRow.hidden = true; }
   }
-  loadDevices();
   setInterval(loadDevices, 60_000);
 
-  const nowCard = el("div", { class: "card now", "aria-label": "Now playing", role: "region" },
-    el("h2", { text: "Now playing" }), title, meta, badges, stilInfo, box.el,
+  // "See the music": loaded and drawn only while open (./play/visual.js).
+  const visualBtn = el("button", { class: "btn", id: "visual-toggle", "aria-expanded": "false", "aria-controls": "visual",
+    onclick: () => toggleVisual() }, icon("wave", 16), " See the music");
+  const voiceLabels = Array.from({ length: 9 }, () => el("li"));
+  const canvas = el("canvas", { id: "visual-canvas", role: "img", "aria-label": "What each SID voice plays" });
+  const visualBox = el("div", { class: "visual", id: "visual", hidden: true }, canvas,
+    el("ul", { class: "voices", id: "voices", "aria-live": "off" }, ...voiceLabels));
+  let visual = null;
+  async function showVisual() {
+    if (!visual) return;
+    const tr = player.track;
+    const url = tr && tr.session && tr.variant.platform === "software" ? `/api/playback/${tr.session.session}/voices` : null;
+    const mode = await visual.show(url);
+    visualBox.dataset.mode = mode;
+  }
+  async function toggleVisual() {
+    const open = visualBox.hidden;
+    visualBox.hidden = !open;
+    visualBtn.setAttribute("aria-expanded", String(open));
+    if (!open) { visual?.stop(); return; }
+    if (!visual) {
+      const { createVisual } = await import("./play/visual.js");
+      visual = createVisual({ canvas, audio: player.audio, labels: voiceLabels });
+    }
+    await showVisual();
+    visual.start();
+  }
+
+  const songRow = el("div", { class: "row", id: "song-row" }, el("span", { class: "label", text: "Song" }), songs);
+  const fmtRow = el("div", { class: "row", id: "format-row" }, el("label", { for: "variant", text: "Format" }), fmtSel,
+    variantsInfo, dlSid, dlAudio);
+  const nowCard = el("section", { class: "card now", "aria-labelledby": "now-h" },
+    el("h2", { id: "now-h", text: "Now playing" }),
+    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), status, stilInfo, boxSlot,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
-      el("div", { class: "seek", style: "flex:1" }, seek, time)),
-    el("div", { class: "row" }, el("label", { for: "subtune", text: "Song" }), songSel,
-      el("label", { for: "variant", text: "Format" }), fmtSel, variantsInfo),
-    el("div", { class: "rate", role: "group", "aria-label": "Rate this song" }, likeBtn, dislikeBtn, skipBtn, stars),
-    devRow, audio);
-  setRatingEnabled(false);
+      el("div", { class: "seek" }, seek, time)),
+    songRow, fmtRow, rateSlot, el("div", { class: "row" }, visualBtn), visualBox, devRow, player.audio);
 
-  // ---- queue ----
-  const qList = el("ul", { class: "list", id: "queue", "aria-label": "Queue" });
-  // Radio: when the queue runs out, the box picks the next song (steered by the ratings).
-  const radioBtn = el("button", { class: "btn", id: "radio", text: "Radio", "aria-pressed": "false",
-    title: "Keep playing songs the box picks when the queue runs out", onclick: () => setRadio(!st.radio) });
-  // Saved playlists: kept on the box, shared by everyone on the network.
-  const plSel = el("select", { id: "playlists", "aria-label": "Saved playlists" });
-  const plName = el("input", { type: "text", id: "playlist-name", placeholder: "Playlist name", "aria-label": "Name to save the queue as",
-    maxlength: "100", autocomplete: "off" });
-  const plRow = el("div", { class: "row" }, plSel,
-    el("button", { class: "btn", id: "playlist-load", text: "Load", onclick: () => loadPlaylist(plSel.value) }),
-    el("button", { class: "btn", id: "playlist-delete", text: "Delete", onclick: () => deletePlaylist(plSel.value) }),
-    plName, el("button", { class: "btn", id: "playlist-save", text: "Save queue", onclick: () => savePlaylist(plName.value) }));
-  const qCard = el("div", { class: "card" }, el("div", { class: "row" }, el("h2", { text: "Queue", style: "margin:0" }),
-    el("div", { class: "spacer" }), radioBtn,
-    el("button", { class: "btn", text: "Clear", onclick: () => { st.queue = []; st.index = -1; renderQueue(); } })), qList, plRow);
-
-  async function refreshPlaylists(select = plSel.value) {
-    try {
-      const d = await api("/api/playlists");
-      plSel.replaceChildren(el("option", { value: "", text: d.playlists.length ? "Saved playlists" : "No saved playlists" }),
-        ...d.playlists.map((p) => el("option", { value: p.id, selected: p.id === select, text: `${p.name} (${p.count})` })));
-    } catch { /* the offline banner says it */ }
+  // ---- the phone's mini-player: stays at the bottom while the now-playing card is away ----
+  const miniTitle = el("span", { class: "t", id: "mini-title" });
+  const miniBar = el("div", { class: "bar" }, el("div", { id: "mini-progress" }));
+  const miniPlay = el("button", { class: "btn icon primary", id: "mini-play", "aria-label": "Play", onclick: () => toggle() }, icon("play", 22));
+  const miniNext = el("button", { class: "btn icon", id: "mini-next", "aria-label": "Next in queue", onclick: () => queue.step(1) }, icon("next", 22));
+  const mini = el("div", { class: "mini", id: "mini", role: "region", "aria-label": "Player", hidden: true },
+    miniBar, el("button", { class: "name", id: "mini-open", onclick: () => { nowCard.scrollIntoView({ block: "start" }); playBtn.focus(); } },
+      miniTitle), miniPlay, miniNext);
+  let nowVisible = true;
+  const showMini = () => {
+    mini.hidden = !(player.tune || player.source !== "stream") || nowVisible || panel.hidden || !title.dataset.loaded;
+    document.body.classList.toggle("has-mini", !mini.hidden);
+  };
+  if (window.IntersectionObserver) {
+    new IntersectionObserver(([e]) => { nowVisible = e.isIntersecting; showMini(); }, { threshold: 0.05 }).observe(playBtn);
   }
 
-  const slug = (name) => name.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64);
-
-  async function savePlaylist(name) {
-    name = name.trim();
-    if (!name) { shell.toast("Give the playlist a name first."); plName.focus(); return; }
-    const id = slug(name) || `playlist-${Date.now()}`;
-    try {
-      await api(`/api/playlists/${id}`, { method: "PUT",
-        body: { name, items: st.queue.map((t) => ({ md5: t.md5, song: songOf(t) })) } });
-      shell.toast(`Saved: ${name} (${st.queue.length} songs)`);
-      plName.value = "";
-      refreshPlaylists(id);
-    } catch (e) { shell.error(`Cannot save the playlist: ${e.message}`); }
+  function showSongs(t, current) {
+    songs.replaceChildren(...Array.from({ length: t.songs }, (_, i) => {
+      const n = i + 1, d = t.durations_ms && t.durations_ms[i];
+      return el("button", { class: `btn song${n === t.start_song ? " start" : ""}`, "aria-pressed": String(n === current),
+        "aria-label": `Song ${n}${n === t.start_song ? " (start song)" : ""}`,
+        title: `Song ${n}${d ? ` (${fmtTime(d / 1000)})` : ""}${n === t.start_song ? ", the start song" : ""}`,
+        text: String(n), onclick: () => player.tune && player.load(player.tune, n, { format: player.format }) });
+    }));
+    songRow.hidden = false;
   }
 
-  async function loadPlaylist(id) {
-    if (!id) { shell.toast("Choose a saved playlist first."); return; }
-    try {
-      const p = await api(`/api/playlists/${id}`);
-      const items = p.items.filter((it) => it.tune).map((it) => ({ ...it.tune, pick_song: it.song }));
-      const gone = p.items.length - items.length;
-      st.queue = items; st.index = -1; renderQueue();
-      shell.toast(`Loaded: ${p.name}${gone ? ` (${gone} no longer in the library)` : ""}`);
-      if (items.length) step(1);
-    } catch (e) { shell.error(`Cannot load the playlist: ${e.message}`); }
-  }
-
-  async function deletePlaylist(id) {
-    if (!id) { shell.toast("Choose a saved playlist first."); return; }
-    try { await api(`/api/playlists/${id}`, { method: "DELETE", body: {} }); shell.toast("Playlist deleted"); refreshPlaylists(""); }
-    catch (e) { shell.error(`Cannot delete the playlist: ${e.message}`); }
-  }
-
-  function setRadio(on) {
-    st.radio = on;
-    radioBtn.setAttribute("aria-pressed", String(on));
-    if (on && (!st.session || audio.ended) && !box.active() && st.index >= st.queue.length - 1) radioNext();
-  }
-
-  async function radioNext() {
-    const q = loadPrefs().radio;
-    try {
-      const d = await api(`/api/radio?n=1&quality=${encodeURIComponent(q)}&exclude=${st.recent.join(",")}`);
-      const p = d.picks[0];
-      if (!p) { shell.toast(q === "liked" ? "Radio: nothing rated well yet. Like some songs first." : "Radio: nothing to play."); setRadio(false); return; }
-      st.queue.push({ ...p.tune, pick_song: p.song });
-      st.index = st.queue.length - 1;
-      renderQueue();
-      start(st.queue[st.index], p.song);
-    } catch (e) { shell.error(`Radio: ${e.message}`); }
-  }
-  const songOf = (t) => t.pick_song || t.start_song;
-
-  function renderQueue() {
-    qList.replaceChildren();
-    st.queue.forEach((t, i) => {
-      qList.append(el("li", { "aria-current": i === st.index ? "true" : null },
-        el("button", { class: "name", onclick: () => { st.index = i; start(t, songOf(t)); }, "aria-label": `Play ${t.title} from the queue` },
-          el("span", { class: "t" }, i === st.index ? icon("play", 14) : null, ` ${t.title}`), el("span", { class: "s", text: t.author })),
-        el("button", { class: "btn icon", "aria-label": `Remove ${t.title} from the queue`,
-          onclick: () => { st.queue.splice(i, 1); if (st.index >= i) st.index--; renderQueue(); } }, icon("close", 16))));
-    });
-    if (!st.queue.length) qList.append(el("li", { class: "empty", text: "The queue is empty: use + on a tune." }));
-  }
-
-  function enqueue(t) { st.queue.push(t); renderQueue(); shell.toast(`Queued: ${t.title}`); }
-  function playNow(t) { st.queue.splice(st.index + 1, 0, t); st.index++; renderQueue(); start(t, t.start_song); }
-  function step(d) {
-    const i = st.index + d;
-    if (i < 0 || i >= st.queue.length) {
-      if (d > 0 && st.radio && !box.active()) radioNext();
-      else if (box.active() && d > 0) box.next();
-      return;
-    }
-    st.index = i; renderQueue(); start(st.queue[i], songOf(st.queue[i]));
-  }
-
-  async function start(t, song, { format = null, at = 0, keepPlaying = true } = {}) {
-    const prefs = loadPrefs();
-    const body = { path: t.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: format || prefs.format } };
-    if (box.active()) {
-      const tr = await box.play(t, song, body.prefs);
-      if (!tr) return;
-      clearInterval(st.renewing);
-      audio.pause();
-      st.session = null; st.tune = t; st.song = tr.song; st.format = tr.format; st.total = NaN; st.rated = null;
-      showNow({ platform: tr.platform, chip: tr.chip, format: tr.format || "live" });
-      loadVariants();
-      return;
-    }
-    try {
-      const s = await api("/api/play", { method: "POST", body });
-      st.session = s; st.tune = s.tune; st.song = s.song; st.format = s.variant.format;
-      st.recent = [s.tune.md5, ...st.recent.filter((m) => m !== s.tune.md5)].slice(0, 20);
-      st.total = s.duration_ms ? s.duration_ms / 1000 : NaN; st.rated = null;
-      st.seekTo = at > 0 ? at : null;
-      audio.src = s.urls.audio;
-      if (keepPlaying) audio.play().catch(() => {});
-      showNow();
-      loadVariants();
-      scheduleRenew();
-    } catch (e) {
-      shell.error(e instanceof ApiError && e.status === 409 ? e.message : `Cannot play ${t.title}: ${e.message}`);
-    }
-  }
-
-  function showNow(v = st.session.variant) {
-    const t = st.tune;
+  function showNow(tr) {
+    const t = tr.tune, v = tr.variant;
     title.textContent = t.title || t.path;
+    title.dataset.loaded = "1";
     meta.textContent = [t.author, t.released].filter(Boolean).join(" · ");
     badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : "software",
       v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null].filter(Boolean).map((b) => el("span", { class: "badge", text: b })));
-    songSel.replaceChildren(...Array.from({ length: t.songs }, (_, i) =>
-      el("option", { value: String(i + 1), selected: i + 1 === st.song, text: `${i + 1} / ${t.songs}${t.durations_ms[i] ? ` (${fmtTime(t.durations_ms[i] / 1000)})` : ""}` })));
-    fmtSel.replaceChildren(...["mp3", "flac", "wav"].map((f) => el("option", { value: f, selected: f === st.format, text: f.toUpperCase() })));
-    seek.max = String(isFinite(st.total) ? st.total : 0);
-    setRatingEnabled(true);
-    for (const b of [likeBtn, dislikeBtn]) b.setAttribute("aria-pressed", "false");
-    for (const r of stars.querySelectorAll("input")) r.checked = false;
+    cover$().then(({ coverURL }) => { if (player.tune === t) { cover.src = coverURL(t, 192); cover.hidden = false; } });
+    showSongs(t, tr.song);
+    fmtRow.hidden = false;
+    fmtSel.replaceChildren(...["mp3", "flac", "wav"].map((f) => el("option", { value: f, selected: f === tr.format, text: f.toUpperCase() })));
+    fmtSel.setAttribute("aria-label", "Audio format");
+    seek.disabled = box.active();
+    seek.max = String(isFinite(tr.duration) ? tr.duration : 0);
+    seek.value = "0";
+    miniTitle.textContent = `${t.title} · ${t.author}`;
+    dlSid.hidden = !tr.session;
+    if (tr.session) { dlSid.href = tr.session.urls.sid; dlSid.setAttribute("aria-label", `Download ${t.title}.sid`); }
+    showDownload(tr);
+    ratings$().then((r) => { if (player.track === tr) r.reset(); });
     document.title = `${t.title} · SIDFlow`;
+    showMini();
+  }
+
+  // The audio file, offered once it is whole (cached, or its render is done).
+  function showDownload(tr = player.track) {
+    const ok = tr && tr.session && (tr.variant.cached || player.rendered === Infinity);
+    dlAudio.hidden = !ok;
+    if (ok) {
+      dlAudio.href = tr.session.urls.audio;
+      dlAudio.textContent = tr.format.toUpperCase();
+      dlAudio.setAttribute("aria-label", `Download ${tr.tune.title} as ${tr.format.toUpperCase()}`);
+    }
+  }
+
+  function showLive(what, about) {
+    title.textContent = what;
+    title.dataset.loaded = "1";
+    meta.textContent = about;
+    badges.replaceChildren(el("span", { class: "badge", text: "live" }));
+    cover.hidden = true;
+    stilInfo.replaceChildren();
+    status.textContent = "";
+    // Nothing of the tune before: no songs, formats, position or queue marker.
+    songs.replaceChildren(); songRow.hidden = true; fmtRow.hidden = true;
+    seek.value = "0"; seek.max = "0"; seek.disabled = true; seek.setAttribute("aria-valuetext", "live");
+    time.textContent = "live";
+    ratings$().then((r) => r.setEnabled(false));
+    queue.unmark();
+    if (!visualBox.hidden) visual?.show(null);
+    miniTitle.textContent = what;
+    showMini();
   }
 
   async function loadVariants() {
+    const tr = player.track;
+    if (!tr) return;
     try {
-      const d = await api(`/api/library/tune?md5=${st.tune.md5}`);
+      const d = await api(`/api/library/tune?md5=${tr.tune.md5}`);
+      if (player.track !== tr) return;
       showStil(d.stil);
-      const mine = d.variants.filter((v) => v.song === st.song);
-      const sv = st.session && st.session.variant;
-      variantsInfo.textContent = sv && sv.platform === "hardware" && !sv.cached
+      const mine = d.variants.filter((v) => v.song === tr.song);
+      const sv = tr.variant;
+      variantsInfo.textContent = tr.session && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
         : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : ""}`).join(", ")}` : "rendering on first play";
     } catch { variantsInfo.textContent = ""; }
@@ -323,7 +256,7 @@ export function playPanel(shell) {
   function showStil(stil) {
     const lines = [];
     if (stil) {
-      const song = (stil.songs && stil.songs[String(st.song)]) || [];
+      const song = (stil.songs && stil.songs[String(player.song)]) || [];
       for (const f of [...song, ...stil.global]) {
         lines.push(el("p", {}, el("strong", { text: `${f.key[0]}${f.key.slice(1).toLowerCase()}: ` }), f.value));
       }
@@ -331,105 +264,147 @@ export function playPanel(shell) {
     stilInfo.replaceChildren(...lines);
   }
 
-  function setRatingEnabled(on) {
-    for (const b of [likeBtn, dislikeBtn, skipBtn, ...stars.querySelectorAll("input")]) b.disabled = !on;
-  }
-
-  async function rate(action, n) {
-    if (!st.tune) return;
-    try {
-      await api("/api/rate", { method: "POST", body: { md5: st.tune.md5, song: st.song, action, stars: n } });
-      if (action === "like" || action === "dislike") {
-        likeBtn.setAttribute("aria-pressed", String(action === "like"));
-        dislikeBtn.setAttribute("aria-pressed", String(action === "dislike"));
-      }
-      shell.toast(action === "stars" ? `Rated ${n} star${n > 1 ? "s" : ""}` : `Thanks: ${action} saved`);
-    } catch (e) { shell.error(`Rating not saved: ${e.message}`); }
-  }
-
-  // Sessions expire when unused; a playing client renews, and opens a new one if it lapsed.
-  function scheduleRenew() {
-    clearInterval(st.renewing);
-    st.renewing = setInterval(async () => {
-      if (!st.session || audio.paused) return;
-      try { await api(st.session.urls.renew, { method: "POST", body: {} }); }
-      catch (e) { if (e.status === 404) start(st.tune, st.song, { format: st.format, at: audio.currentTime, keepPlaying: !audio.paused }); }
-    }, RENEW_MS);
-  }
-
+  // Play on a fresh page: where the queue was, else the first tune on screen, else the radio.
   function toggle() {
-    if (box.active()) { box.toggle(); return; }
-    if (!st.session) { if (st.queue.length) step(st.index < 0 ? 1 : 0); return; }
-    if (audio.paused) audio.play().catch((e) => shell.error(`Playback failed: ${e.message}`)); else audio.pause();
-  }
-
-  function seekTo(t) {
-    if (!st.session || box.active()) return;
-    const r = audio.seekable;
-    for (let i = 0; i < r.length; i++) if (t >= r.start(i) && t <= r.end(i)) { audio.currentTime = t; return; }
-    // Not seekable yet (still rendering): ask again, the finished file supports ranges.
-    st.seekTo = t;
-    const playing = !audio.paused;
-    audio.src = `${st.session.urls.audio}?t=${Date.now()}`;
-    if (playing) audio.play().catch(() => {});
-  }
-
-  audio.addEventListener("loadedmetadata", () => {
-    if (st.seekTo !== null) {
-      const r = audio.seekable, t = st.seekTo;
-      st.seekTo = null;
-      if (r.length && t <= r.end(r.length - 1)) audio.currentTime = t;
-      else if (t > 0) shell.toast("Seeking works once the song has finished rendering.");
-    }
-  });
-  audio.addEventListener("play", () => { if (!box.active()) setPlayIcon(true); });
-  audio.addEventListener("pause", () => { if (!box.active()) setPlayIcon(false); });
-  audio.addEventListener("timeupdate", () => {
-    const total = isFinite(st.total) ? st.total : audio.duration;
-    time.textContent = `${fmtTime(audio.currentTime)} / ${fmtTime(total)}`;
-    if (document.activeElement !== seek) seek.value = String(audio.currentTime);
-    if (isFinite(total)) seek.max = String(total);
-  });
-  audio.addEventListener("ended", () => {
-    // "Every song of a tune": the next subtune first (not for a song the radio picked).
-    const cur = st.queue[st.index];
-    if (loadPrefs().subtunes === "all" && st.tune && st.song < st.tune.songs && !(cur && cur.pick_song)) {
-      start(st.tune, st.song + 1, { format: st.format });
-    } else step(1);
-  });
-  audio.addEventListener("error", () => {
-    if (!st.session) return;
-    shell.error("The audio could not be played. Try another format in the Format menu.");
-  });
-  seek.addEventListener("change", () => seekTo(Number(seek.value)));
-  songSel.addEventListener("change", () => st.tune && start(st.tune, Number(songSel.value), { format: st.format }));
-  fmtSel.addEventListener("change", () => st.tune && start(st.tune, st.song, { format: fmtSel.value, at: audio.currentTime }));
-  onPrefs(() => { if (st.tune) variantsInfo.textContent = "preferences apply from the next tune"; });
-
-  // Keyboard: Space play/pause, ←/→ seek 5 s, N/P next/previous, / search.
-  document.addEventListener("keydown", (e) => {
-    if (e.target.closest("input,select,textarea") && e.key !== "Escape") return;
-    if (e.target.closest("button") && (e.key === " " || e.key === "Enter")) return;
-    if (panel.hidden) return;
-    if (e.key === " ") { e.preventDefault(); toggle(); }
-    else if (e.key === "ArrowRight" && st.session) seekTo(audio.currentTime + 5);
-    else if (e.key === "ArrowLeft" && st.session) seekTo(Math.max(0, audio.currentTime - 5));
-    else if (e.key === "n" || e.key === "N") step(1);
-    else if (e.key === "p" || e.key === "P") step(-1);
-    else if (e.key === "/") { e.preventDefault(); search.focus(); }
-  });
-
-  // What is playing on this box (server-sent events).
-  if (window.EventSource) {
-    const es = new EventSource("/api/events");
-    es.addEventListener("playing", (m) => {
-      try { const d = JSON.parse(m.data); lastPlayed.textContent = `Last started on this box: ${d.title} by ${d.author}`; } catch {}
+    if (player.tune || player.source !== "stream" || live) { player.toggle(); return; }
+    queue.resume(() => {
+      const first = library.firstTune();
+      return first ? queue.playNow(first) : queue.step(1);
     });
   }
+  let live = false;
 
-  const panel = el("section", {}, el("div", { class: "grid" }, libCard, el("div", { class: "stack" }, nowCard, qCard)));
-  renderQueue();
-  refreshPlaylists();
-  browse("");
+  // ---- links: #/tune/PATH?song=N names what plays; back and forward move between songs ----
+  const hashOf = (t, song) => `#/tune/${t.path.split("/").map(encodeURIComponent).join("/")}${song !== t.start_song ? `?song=${song}` : ""}`;
+  function parseHash(h = location.hash) {
+    const m = /^#\/tune\/([^?]+)(?:\?song=(\d+))?$/.exec(h);
+    if (!m) return null;
+    try { return { path: m[1].split("/").map(decodeURIComponent).join("/"), song: m[2] ? Number(m[2]) : null }; }
+    catch { return null; }
+  }
+  let fromHistory = false;
+  async function openLink(link, autoplay) {
+    try {
+      const d = await api(`/api/library/tune?path=${encodeURIComponent(link.path)}`);
+      const song = link.song && link.song >= 1 && link.song <= d.tune.songs ? link.song : d.tune.start_song;
+      fromHistory = true;
+      // A link opened in a new page is ready to play (browsers refuse sound before a tap).
+      await queue.playNow(d.tune, song, { autoplay });
+    } catch (e) { shell.error(`That link names no tune of this box (${e.message}).`); }
+    finally { fromHistory = false; }
+  }
+  addEventListener("popstate", () => {
+    const link = parseHash();
+    if (link && !(player.tune && player.tune.path === link.path && player.song === (link.song || player.tune.start_song))) openLink(link, true);
+  });
+
+  // The lock screen (Media Session) and the shortcuts dialog: ./play/extras.js, after the
+  // first screen.
+  let posAt = 0;
+  let extras = null, extrasP = null;
+  const extras$ = () => (extrasP ||= import("./play/extras.js").then(({ createExtras }) => (extras = createExtras({ player, queue }))));
+  const help = () => extras$().then((x) => x.help());
+
+  player.on("track", (tr) => {
+    live = false;
+    library.highlight();
+    if (!visualBox.hidden) showVisual();
+    status.textContent = "";
+    showNow(tr);
+    loadVariants();
+    if (!fromHistory && hashOf(tr.tune, tr.song) !== location.hash) history.pushState(null, "", hashOf(tr.tune, tr.song));
+    else if (fromHistory) history.replaceState(null, "", hashOf(tr.tune, tr.song));
+    extras$().then((x) => x.track(tr));
+  });
+  player.on("state", ({ playing }) => {
+    setPlayIcon(playing);
+    extras$().then((x) => x.state(playing));
+  });
+  player.on("time", ({ time: now, duration }) => {
+    if (live) { time.textContent = "live"; return; }
+    time.textContent = `${fmtTime(now)} / ${fmtTime(duration)}`;
+    if (document.activeElement !== seek) seek.value = String(now);
+    if (isFinite(duration)) seek.max = String(duration);
+    seek.setAttribute("aria-valuetext", `${fmtTime(now)} of ${fmtTime(duration)}`);
+    miniBar.firstChild.style.width = isFinite(duration) && duration > 0 ? `${Math.min(100, (100 * now) / duration)}%` : "0";
+    if (extras && Date.now() - posAt > 1000) { posAt = Date.now(); extras.position(now, duration); }
+  });
+  player.on("waiting", (w) => {
+    status.textContent = !w ? "" : w.percent !== null && w.percent !== undefined ? `rendering… ${w.percent} %` : "loading…";
+  });
+  let failures = 0;
+  player.on("ended", () => {
+    failures = 0;
+    // "Every song of a tune": the next song first (not for a song the radio or a list picked).
+    const cur = queue.current(), t = player.tune;
+    if (loadPrefs().subtunes === "all" && t && player.song < t.songs && !(cur && cur.pick_song) && queue.repeat !== "one") {
+      player.load(t, player.song + 1, { format: player.format });
+    } else queue.step(1, { auto: true });
+  });
+  player.on("error", ({ message, fatal }) => {
+    shell.error(message);
+    status.textContent = "";
+    // The queue never stalls on a song that cannot play, but stops after a round of failures.
+    if (fatal && ++failures <= Math.max(3, queue.items.length)) queue.step(1);
+  });
+  seek.addEventListener("input", () => { time.textContent = `${fmtTime(Number(seek.value))} / ${fmtTime(Number(seek.max))}`; });
+  seek.addEventListener("change", () => player.seek(Number(seek.value)));
+  fmtSel.addEventListener("change", () => player.tune && player.load(player.tune, player.song, { format: fmtSel.value, at: player.time }));
+  onPrefs(() => { if (player.tune) variantsInfo.textContent = "preferences apply from the next tune"; });
+
+  // ---- keyboard ----
+  const rowButton = (t) => t.closest("#library button.name, #queue button.name, #mini-open");
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey || panel.hidden || document.querySelector("dialog[open]")) return;
+    if (e.target.closest("input,select,textarea") && e.key !== "Escape") return;
+    // Space on a tune of the library or the queue: play/pause, never "play it again".
+    if (e.key === " " && rowButton(e.target)) { e.preventDefault(); toggle(); return; }
+    if (e.target.closest("button,a") && (e.key === " " || e.key === "Enter")) return;
+    // Arrow keys belong to what has them (tabs, the queue's handles).
+    if (e.key.startsWith("Arrow") && e.target.closest("[role=tablist],.handle")) return;
+    if (e.key === " ") { e.preventDefault(); toggle(); }
+    else if (e.key === "ArrowRight" && player.tune) player.seek(player.time + 5);
+    else if (e.key === "ArrowLeft" && player.tune) player.seek(Math.max(0, player.time - 5));
+    else if (e.key === "n" || e.key === "N") queue.step(1);
+    else if (e.key === "p" || e.key === "P") queue.step(-1);
+    else if (e.key === "l" || e.key === "L") document.getElementById("like")?.click();
+    else if (e.key === "/") { e.preventDefault(); library.focusSearch(); }
+    else if (e.key === "?") { e.preventDefault(); help(); }
+  });
+  // The activation of a focused button by Space happens on keyup: not for tune rows.
+  document.addEventListener("keyup", (e) => { if (e.key === " " && rowButton(e.target)) e.preventDefault(); });
+
+
+  const panel = el("section", {}, el("div", { class: "grid" }, library.el, el("div", { class: "stack" }, nowCard, queue.el)), mini);
+  panel.addEventListener("shown", showMini);
+  const helpBtn = el("button", { class: "btn icon help", id: "help", "aria-label": "Keyboard shortcuts", title: "Keyboard shortcuts (?)",
+    onclick: help, text: "?" });
+  document.querySelector("header.top")?.append(helpBtn);
+  songRow.hidden = true; fmtRow.hidden = true; seek.disabled = true;
+
+  // A fresh page: the tune a link names, else what the queue held last time (ready to play).
+  const link = parseHash();
+  if (link) openLink(link, false);
+  else if (queue.restored) {
+    const r = queue.restored;
+    title.textContent = r.tune.title || r.tune.path;
+    meta.textContent = [r.tune.author, r.tune.released, "press Play to go on"].filter(Boolean).join(" · ");
+    cover$().then(({ coverURL }) => { if (!player.tune) { cover.src = coverURL(r.tune, 192); cover.hidden = false; } });
+  }
+  // After the first screen: the event stream (shared by this browser's tabs), saved
+  // playlists, the C64 Ultimates, the box's output, and the modules a first play needs.
+  library.browse("").then(() => idle(async () => {
+    box.start();
+    loadDevices();
+    player.ready();
+    ratings$();
+    extras$();
+    const { startEvents, onEvent } = await import("./events.js");
+    startEvents();
+    onEvent("playing", (d) => library.setLastPlayed(`Last started on this box: ${d.title} by ${d.author}`));
+    onEvent("render", () => showDownload());
+    const { createPlaylists } = await import("./play/playlists.js");
+    queue.el.append(createPlaylists({ shell, queue }).el);
+  }));
   return panel;
 }

@@ -26,8 +26,8 @@ export function applyTheme(t) {
 }
 
 const GROUPS = [
-  ["mode", "Rendering", [["auto", "Real C64 hardware recording if available, otherwise software"],
-    ["hardware", "Hardware recordings only"]]],
+  ["mode", "Rendering", [["auto", "Hardware if available (a real C64's recording when one exists, else our software)"],
+    ["hardware", "Hardware only (real C64 recordings)"]]],
   ["chip", "SID chip", [["tune-6581", "As the tune asks; 6581 when it does not say"],
     ["tune-8580", "As the tune asks; 8580 when it does not say"],
     ["6581", "Always 6581"], ["8580", "Always 8580"]]],

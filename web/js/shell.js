@@ -31,6 +31,22 @@ export function createShell() {
       document.getElementById("error-text").textContent = msg;
       document.getElementById("error").classList.add("show");
     },
+    /** Asks before something that cannot be undone; resolves to true for `ok`. */
+    confirm(message, { ok = "OK", danger = false } = {}) {
+      return new Promise((resolve) => {
+        const dlg = document.getElementById("confirm") || document.body.appendChild(el("dialog", { id: "confirm",
+          class: "card dialog", "aria-labelledby": "confirm-text" }));
+        const yes = el("button", { class: `btn ${danger ? "danger" : "primary"}`, id: "confirm-ok", text: ok, value: "ok" });
+        const no = el("button", { class: "btn", id: "confirm-cancel", text: "Cancel", value: "cancel" });
+        const form = el("form", { method: "dialog" }, el("p", { id: "confirm-text", text: message }),
+          el("div", { class: "row end" }, no, yes));
+        dlg.replaceChildren(form);
+        dlg.onclose = () => resolve(dlg.returnValue === "ok");
+        dlg.returnValue = "";
+        dlg.showModal();
+        no.focus();
+      });
+    },
     toast(msg) {
       const t = document.getElementById("toast");
       t.textContent = msg;

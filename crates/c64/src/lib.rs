@@ -40,6 +40,8 @@
 //! [`NullSid`]: for any tune the parser accepts and any song number they return `Ok` or a
 //! [`C64Error`] and never panic; `run_until` always terminates (it is bounded by the cycle
 //! target).
+
+#![forbid(unsafe_code)]
 pub mod cia;
 pub mod cpu;
 pub mod kernal;

@@ -13,6 +13,13 @@
 //! The cache does not know how audio is made: a render is a [`PcmSource`] the caller
 //! supplies (the daemon wires `render::Renderer`, a hardware capture, or [`sidplayfp`]).
 //!
+//! Every render is measured while it is made (EBU R128 integrated loudness and true
+//! peak, `encode::LoudnessMeter` on the same PCM the encoders get): the index records it
+//! per variant ([`CacheEntry::loudness`]), [`Cache::loudness`] reads it back and
+//! [`Cache::playback_gain_db`] turns it into the gain that levels tunes out
+//! ([`GainRule`]). Cached files carry tags ([`TuneInfo`] + the key + the engine +
+//! the ReplayGain values; see `encode::tags`).
+//!
 //! ```no_run
 //! # fn demo(store: std::sync::Arc<store::Store>, source: Box<dyn cache::PcmSource>) -> Result<(), cache::CacheError> {
 //! use cache::{Cache, CacheConfig, Chip, Platform, RenderKey, RenderRequest, TuneRef};
@@ -27,6 +34,8 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod disk;
 pub mod naming;
 pub mod prefs;
@@ -35,13 +44,17 @@ pub mod sidplayfp;
 mod stream;
 
 pub use disk::{disk_usage, DiskUsage, Thresholds};
-pub use naming::{parse_file_name, Chip, ParsedName, Platform, RenderKey, TuneRef, Variant};
+pub use encode::{GainRule, Loudness};
+pub use naming::{parse_file_name, ParsedName, RenderKey, TuneRef, Variant};
+pub use pcm::{Chip, Platform};
 pub use prefs::{ChipPreference, Preferences, RenderingMode, Resolved, SoftwareEngine};
 pub use probe::duration_secs;
-pub use store::CacheEntry;
+pub use store::{CacheEntry, LoudnessRecord};
 pub use stream::{Stream, TryRead};
 
-use encode::{encoder, AtomicFile, EncodeError, Encoder, EncoderOptions, Format, PcmFormat};
+use encode::{
+    tagged_encoder, AtomicFile, EncodeError, Encoder, EncoderOptions, Format, LoudnessMeter, Tags,
+};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -51,23 +64,67 @@ use store::Store;
 use stream::Shared;
 use thiserror::Error;
 
-/// An error from a [`PcmSource`].
-pub type SourceError = Box<dyn std::error::Error + Send + Sync>;
+/// Where a render's PCM comes from, and what made it: the workspace's one PCM vocabulary.
+pub use pcm::{Engine, PcmSource, SourceError};
 
-/// Where a render's PCM comes from: interleaved signed 16-bit samples.
-pub trait PcmSource: Send {
-    fn pcm_format(&self) -> PcmFormat;
-    /// Fills `out` with samples and returns how many; `Ok(0)` ends the song.
-    fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError>;
-    /// The engine and its version, recorded in the index; asked after `read` ended the song.
-    fn engine(&self) -> Engine;
+/// `name version` as the tags write it (`name` alone when the version is unknown).
+pub fn engine_text(e: &Engine) -> String {
+    let v = e.version.trim();
+    if v.is_empty() || v == "unknown" {
+        e.name.clone()
+    } else {
+        format!("{} {v}", e.name)
+    }
 }
 
-/// Name and version of whatever produced the audio.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Engine {
-    pub name: String,
-    pub version: String,
+/// Splits [`engine_text`] back (the first word is the name).
+fn engine_from_text(s: &str) -> Option<Engine> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let (name, version) = s.split_once(' ').unwrap_or((s, "unknown"));
+    Some(Engine {
+        name: name.to_string(),
+        version: version.trim().to_string(),
+    })
+}
+
+/// What a tune's header says about it, for the tags of its cached files (the cache knows
+/// the rest: song n of N, path, platform, chip, engine, loudness).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TuneInfo {
+    pub title: String,
+    pub author: String,
+    /// HVSC's "released" field (`1987 Firebird`).
+    pub released: String,
+}
+
+impl TuneInfo {
+    /// From a parsed SID file's header.
+    pub fn from_sid(t: &sidfile::SidTune) -> TuneInfo {
+        TuneInfo {
+            title: t.name.clone(),
+            author: t.author.clone(),
+            released: t.released.clone(),
+        }
+    }
+}
+
+/// The index's form of a measurement.
+pub fn loudness_record(l: &Loudness) -> LoudnessRecord {
+    LoudnessRecord {
+        integrated_lufs: l.integrated_lufs,
+        true_peak_dbtp: l.true_peak_dbtp,
+    }
+}
+
+/// The measurement an index entry records, if any.
+pub fn loudness_of(entry: &CacheEntry) -> Option<Loudness> {
+    entry.loudness.map(|r| Loudness {
+        integrated_lufs: r.integrated_lufs,
+        true_peak_dbtp: r.true_peak_dbtp,
+    })
 }
 
 #[derive(Debug, Error)]
@@ -174,6 +231,9 @@ pub struct RenderRequest {
     /// Formats that cannot be cached (disabled, or over their disk threshold) are still
     /// rendered, in memory, for the caller's stream. Off: they are reported as skipped.
     pub stream_uncached: bool,
+    /// Title, author and release for the files' tags (empty: those tags are left out).
+    /// A request that joins a render in flight gets the tags that render started with.
+    pub info: TuneInfo,
 }
 
 impl RenderRequest {
@@ -183,6 +243,7 @@ impl RenderRequest {
             formats,
             force: false,
             stream_uncached: false,
+            info: TuneInfo::default(),
         }
     }
 }
@@ -192,6 +253,13 @@ impl RenderRequest {
 pub struct CachedFile {
     pub path: PathBuf,
     pub entry: CacheEntry,
+}
+
+impl CachedFile {
+    /// The render's measured loudness, if the index has it.
+    pub fn loudness(&self) -> Option<Loudness> {
+        loudness_of(&self.entry)
+    }
 }
 
 /// One requested format, as [`Cache::request`] found it.
@@ -388,6 +456,34 @@ impl Cache {
         }
     }
 
+    /// The measured loudness of a cached variant: `None` when it is not cached or was
+    /// never measured (an entry from before loudness was measured).
+    pub fn loudness(&self, v: &Variant) -> Result<Option<Loudness>, CacheError> {
+        Ok(self.lookup(v)?.and_then(|f| f.loudness()))
+    }
+
+    /// The loudness of a render in whichever format is cached (every format of one
+    /// render has the same measurement): e.g. for a listener about to get a format that
+    /// is still being rendered while another one of the same render is cached.
+    pub fn render_loudness(&self, key: &RenderKey) -> Result<Option<Loudness>, CacheError> {
+        for f in Format::ALL {
+            if let Some(l) = self.loudness(&key.variant(f))? {
+                return Ok(Some(l));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The gain in dB that brings a cached variant to `rule`'s level without its true
+    /// peak crossing the ceiling; `None` when its loudness is not known (play it at 0 dB).
+    pub fn playback_gain_db(
+        &self,
+        v: &Variant,
+        rule: &GainRule,
+    ) -> Result<Option<f64>, CacheError> {
+        Ok(self.loudness(v)?.map(|l| rule.gain_db(&l)))
+    }
+
     fn cached_file(&self, v: &Variant, path: PathBuf) -> Result<CachedFile, CacheError> {
         let key = v.index_key();
         let size = std::fs::metadata(&path).map_err(io_err(&path))?.len();
@@ -468,6 +564,7 @@ impl Cache {
         let job = (!job_outputs.is_empty()).then(|| RenderJob {
             inner: self.inner.clone(),
             key: req.key.clone(),
+            info: req.info.clone(),
             outputs: job_outputs,
             finished: false,
         });
@@ -570,7 +667,8 @@ impl Cache {
     }
 
     /// Rebuilds the index from the files in the cache folder: names parsed, durations
-    /// read from the files' headers; engine versions are unknown ("unknown").
+    /// read from the files' headers, engine and loudness from the files' tags (ReplayGain
+    /// values; a file without them has engine version "unknown" and no loudness).
     pub fn rebuild_index(&self) -> Result<RebuildReport, CacheError> {
         let (entries, ignored) = scan(&self.inner.root)?;
         self.inner.store.cache_replace_all(&entries)?;
@@ -704,6 +802,17 @@ fn entry_for_file(
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map_or(0, |d| d.as_secs());
+    // Without the render at hand, what the file's own tags say.
+    let tags = match engine {
+        Some(_) => None,
+        None => probe::tags(path, v.format),
+    };
+    let tagged_engine = tags.as_ref().and_then(|t| engine_from_text(&t.engine));
+    let engine = engine.or(tagged_engine.as_ref());
+    let loudness = tags
+        .as_ref()
+        .and_then(|t| t.replay_gain)
+        .map(|rg| loudness_record(&Loudness::from_replay_gain(&rg)));
     CacheEntry {
         file: key.to_string(),
         tune: naming::rel_key(v.key.tune.path()),
@@ -716,6 +825,7 @@ fn entry_for_file(
         engine: engine.map_or_else(|| v.key.platform.to_string(), |e| e.name.clone()),
         engine_version: engine.map_or_else(|| "unknown".to_string(), |e| e.version.clone()),
         created_unix: created,
+        loudness,
     }
 }
 
@@ -740,6 +850,7 @@ struct JobOutput {
 pub struct RenderJob {
     inner: Arc<Inner>,
     key: RenderKey,
+    info: TuneInfo,
     outputs: Vec<JobOutput>,
     finished: bool,
 }
@@ -750,6 +861,8 @@ pub struct RenderReport {
     pub files: Vec<CachedFile>,
     pub frames: u64,
     pub duration_secs: f64,
+    /// The render's loudness (also in each file's index entry and tags).
+    pub loudness: Loudness,
 }
 
 struct Writer<'a> {
@@ -761,9 +874,26 @@ struct Writer<'a> {
 /// PCM frames per read from the source.
 const CHUNK_FRAMES: usize = 4096;
 
+/// Who follows a render: see [`RenderJob::watch`].
+#[derive(Clone)]
+pub struct RenderWatch(Vec<Arc<Shared>>);
+
+impl RenderWatch {
+    /// Streams open on the render now, over all its formats: listeners, and callers that
+    /// joined it and wait for it. A render nobody follows can be stopped.
+    pub fn followers(&self) -> usize {
+        self.0.iter().map(|s| s.readers()).sum()
+    }
+}
+
 impl RenderJob {
     pub fn key(&self) -> &RenderKey {
         &self.key
+    }
+
+    /// A handle that tells, while the job runs, how many streams follow it.
+    pub fn watch(&self) -> RenderWatch {
+        RenderWatch(self.outputs.iter().map(|o| o.shared.clone()).collect())
     }
 
     pub fn formats(&self) -> Vec<Format> {
@@ -792,6 +922,22 @@ impl RenderJob {
         self.fail_all(why);
     }
 
+    /// The tags of this render's files: at the start (`end` = `None`: the engine as the
+    /// platform's name, no ReplayGain), and at the end with what only the end knows.
+    fn tags(&self, end: Option<(&Engine, &Loudness)>) -> Tags {
+        let k = &self.key;
+        Tags {
+            title: self.info.title.clone(),
+            author: self.info.author.clone(),
+            released: self.info.released.clone(),
+            track: Some((k.song, k.tune.songs())),
+            hvsc_path: naming::rel_key(k.tune.path()),
+            engine: end.map_or_else(|| k.platform.to_string(), |(e, _)| engine_text(e)),
+            chip: k.chip.to_string(),
+            replay_gain: end.and_then(|(_, l)| l.replay_gain()),
+        }
+    }
+
     fn fail_all(&self, why: &str) {
         let mut map = self.inner.inflight();
         for o in &self.outputs {
@@ -808,9 +954,11 @@ impl RenderJob {
     fn run_inner(&self, source: &mut dyn PcmSource) -> Result<RenderReport, CacheError> {
         let cfg = &self.inner.cfg();
         let pcm = source.pcm_format();
+        let mut meter = LoudnessMeter::new(pcm)?;
+        let start_tags = self.tags(None);
         let mut writers = Vec::with_capacity(self.outputs.len());
         for out in &self.outputs {
-            let enc = encoder(out.variant.format, pcm, &cfg.encoder)?;
+            let enc = tagged_encoder(out.variant.format, pcm, &cfg.encoder, &start_tags)?;
             let file = if out.shared.is_cacheable() {
                 let f = AtomicFile::create(&cfg.root.join(out.variant.rel_path()))?;
                 out.shared
@@ -831,6 +979,7 @@ impl RenderJob {
                 break;
             }
             let n = n.min(buf.len());
+            meter.add(&buf[..n])?;
             for w in &mut writers {
                 w.enc.write(&buf[..n])?;
                 let bytes = w.enc.take_output();
@@ -839,9 +988,12 @@ impl RenderJob {
         }
         // Asked once the source is done: a hardware capture only knows then which SID played.
         let engine = source.engine();
+        let loudness = meter.loudness();
+        let end_tags = self.tags(Some((&engine, &loudness)));
         let mut files = Vec::new();
         let mut frames = 0;
         for mut w in writers {
+            w.enc.set_final_tags(&end_tags);
             let patch = w.enc.finish()?;
             let tail = w.enc.take_output();
             self.emit(&mut w, &tail)?;
@@ -857,6 +1009,7 @@ impl RenderJob {
                     let mut entry =
                         entry_for_file(&path, &key, &w.out.variant, size, Some(&engine));
                     entry.duration_secs = pcm.frames_to_secs(frames);
+                    entry.loudness = Some(loudness_record(&loudness));
                     self.inner.store.cache_put(&entry)?;
                     {
                         let mut map = self.inner.inflight();
@@ -864,16 +1017,21 @@ impl RenderJob {
                             map.remove(&key);
                         }
                     }
+                    w.out.shared.set_loudness(loudness);
                     w.out.shared.finish(Ok(Some(path.clone())));
                     files.push(CachedFile { path, entry });
                 }
-                None => w.out.shared.finish(Ok(None)),
+                None => {
+                    w.out.shared.set_loudness(loudness);
+                    w.out.shared.finish(Ok(None));
+                }
             }
         }
         Ok(RenderReport {
             files,
             frames,
             duration_secs: pcm.frames_to_secs(frames),
+            loudness,
         })
     }
 

@@ -9,86 +9,10 @@
 //! | `GAMES/foo.sid` (3 songs) | 3 | c64u | 8580R5 | `GAMES/foo-3-c64u-8580r5.flac` |
 
 use encode::Format;
-use std::fmt;
 use std::path::{Component, Path, PathBuf};
-use std::str::FromStr;
 
 use crate::CacheError;
-
-/// What produced the audio.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Platform {
-    /// Captured from a C64 Ultimate (real hardware).
-    C64u,
-    /// Rendered by the optional `sidplayfp` command-line engine.
-    Sidplayfp,
-    /// Rendered by our own engine.
-    Sidflow,
-}
-
-impl Platform {
-    pub const ALL: [Platform; 3] = [Platform::C64u, Platform::Sidplayfp, Platform::Sidflow];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::C64u => "c64u",
-            Platform::Sidplayfp => "sidplayfp",
-            Platform::Sidflow => "sidflow",
-        }
-    }
-    /// True for captures from real hardware.
-    pub fn is_hardware(self) -> bool {
-        self == Platform::C64u
-    }
-}
-
-/// The SID model a variant was rendered with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Chip {
-    Mos6581,
-    Mos8580R5,
-}
-
-impl Chip {
-    pub const ALL: [Chip; 2] = [Chip::Mos6581, Chip::Mos8580R5];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Chip::Mos6581 => "6581",
-            Chip::Mos8580R5 => "8580r5",
-        }
-    }
-}
-
-/// `Display` and `FromStr` (case-insensitive, listing the accepted names on error) for a
-/// small enum with `ALL` and `as_str()`; `$err` is the `CacheError` variant for a bad name.
-macro_rules! text_enum {
-    ($t:ty, $what:literal, $err:ident) => {
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.pad(self.as_str())
-            }
-        }
-        impl FromStr for $t {
-            type Err = CacheError;
-            fn from_str(s: &str) -> Result<Self, CacheError> {
-                let l = s.trim().to_ascii_lowercase();
-                <$t>::ALL
-                    .into_iter()
-                    .find(|v| v.as_str() == l)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = <$t>::ALL.iter().map(|v| v.as_str()).collect();
-                        CacheError::$err(format!(
-                            "unknown {} {s:?} (expected one of: {})",
-                            $what,
-                            names.join(", ")
-                        ))
-                    })
-            }
-        }
-    };
-}
-pub(crate) use text_enum;
-text_enum!(Platform, "platform", BadName);
-text_enum!(Chip, "chip", BadName);
+use pcm::{Chip, Platform};
 
 /// A tune as the cache sees it: its path relative to the library root and its song count.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -1,6 +1,5 @@
 //! Which variant a listener gets: the preference rules every caller shares.
 
-use crate::naming::text_enum;
 use crate::{CacheError, Chip, Platform};
 use sidfile::SidModel;
 use std::fmt;
@@ -67,11 +66,11 @@ impl ChipPreference {
     pub fn resolve(self, model: SidModel) -> Chip {
         match (self, model) {
             (ChipPreference::Always6581, _) => Chip::Mos6581,
-            (ChipPreference::Always8580R5, _) => Chip::Mos8580R5,
+            (ChipPreference::Always8580R5, _) => Chip::Mos8580,
             (_, SidModel::Mos6581) => Chip::Mos6581,
-            (_, SidModel::Mos8580) => Chip::Mos8580R5,
+            (_, SidModel::Mos8580) => Chip::Mos8580,
             (ChipPreference::TuneOr6581, _) => Chip::Mos6581,
-            (ChipPreference::TuneOr8580R5, _) => Chip::Mos8580R5,
+            (ChipPreference::TuneOr8580R5, _) => Chip::Mos8580,
         }
     }
 }
@@ -105,6 +104,34 @@ impl SoftwareEngine {
     }
 }
 
+/// `Display` and `FromStr` (case-insensitive, listing the accepted names on error) for a
+/// small enum with `ALL` and `as_str()`; `$err` is the `CacheError` variant for a bad name.
+macro_rules! text_enum {
+    ($t:ty, $what:literal, $err:ident) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+        impl FromStr for $t {
+            type Err = CacheError;
+            fn from_str(s: &str) -> Result<Self, CacheError> {
+                let l = s.trim().to_ascii_lowercase();
+                <$t>::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == l)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = <$t>::ALL.iter().map(|v| v.as_str()).collect();
+                        CacheError::$err(format!(
+                            "unknown {} {s:?} (expected one of: {})",
+                            $what,
+                            names.join(", ")
+                        ))
+                    })
+            }
+        }
+    };
+}
 text_enum!(ChipPreference, "chip preference", BadPreference);
 text_enum!(RenderingMode, "rendering mode", BadPreference);
 text_enum!(SoftwareEngine, "software engine", BadPreference);

@@ -5,6 +5,14 @@ use encode::Format;
 use std::io::Read;
 use std::path::Path;
 
+/// The tags of a file we wrote (see `encode::tags`), from its first 64 KiB.
+pub(crate) fn tags(path: &Path, format: Format) -> Option<encode::Tags> {
+    let f = std::fs::File::open(path).ok()?;
+    let mut buf = Vec::new();
+    f.take(64 * 1024).read_to_end(&mut buf).ok()?;
+    encode::read_tags(format, &buf)
+}
+
 /// Duration in seconds, or `None` when the file does not say (or is not what it claims).
 pub fn duration_secs(path: &Path, format: Format) -> Option<f64> {
     let mut f = std::fs::File::open(path).ok()?;

@@ -78,7 +78,7 @@ impl Sidplayfp {
         let _cleanup = RemoveOnDrop(tmp.clone());
         let model = match chip {
             Chip::Mos6581 => "-mof",
-            Chip::Mos8580R5 => "-mnf",
+            Chip::Mos8580 => "-mnf",
         };
         let out = Command::new(&self.bin)
             .arg("--delay=0")

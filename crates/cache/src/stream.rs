@@ -8,22 +8,27 @@
 //! A render that is not cached keeps all its bytes in memory.
 
 use crate::CacheError;
-use encode::Format;
+use encode::{Format, Loudness};
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Bytes kept in memory from the start of a file-backed render: covers every header
-/// patch (WAV 44, FLAC 42, an MP3 LAME tag frame at most ~1.5 KiB).
+/// patch (the tag region, at most `encode::tags::MAX_REGION_BYTES` = 4 KiB, plus WAV 44,
+/// FLAC 42, an MP3 LAME tag frame at most ~1.5 KiB).
 pub(crate) const HEAD_LEN: usize = 8192;
+const _: () = assert!(encode::tags::MAX_REGION_BYTES + 2048 <= HEAD_LEN);
 
 pub(crate) struct Shared {
     format: Format,
     cacheable: bool,
     state: Mutex<State>,
     cond: Condvar,
+    /// [`Stream`]s open on this render now (listeners, and callers waiting for it).
+    readers: AtomicUsize,
 }
 
 struct State {
@@ -33,6 +38,7 @@ struct State {
     temp: Option<PathBuf>,
     /// `Some(Ok(Some(path)))`: cached at path; `Some(Ok(None))`: done, not cached.
     done: Option<Result<Option<PathBuf>, String>>,
+    loudness: Option<Loudness>,
 }
 
 impl Shared {
@@ -46,9 +52,16 @@ impl Shared {
                 file: None,
                 temp: None,
                 done: None,
+                loudness: None,
             }),
             cond: Condvar::new(),
+            readers: AtomicUsize::new(0),
         }
+    }
+
+    /// Streams open on this render now.
+    pub(crate) fn readers(&self) -> usize {
+        self.readers.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -87,6 +100,11 @@ impl Shared {
         self.cond.notify_all();
     }
 
+    /// Set before [`Shared::finish`] when the render ended well.
+    pub(crate) fn set_loudness(&self, l: Loudness) {
+        self.lock().loudness = Some(l);
+    }
+
     pub(crate) fn finish(&self, result: Result<Option<PathBuf>, String>) {
         let mut st = self.lock();
         if st.done.is_none() {
@@ -104,6 +122,12 @@ pub struct Stream {
     pos: u64,
 }
 
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.shared.readers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// What [`Stream::try_read`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TryRead {
@@ -117,6 +141,7 @@ pub enum TryRead {
 
 impl Stream {
     pub(crate) fn new(shared: Arc<Shared>) -> Stream {
+        shared.readers.fetch_add(1, Ordering::Relaxed);
         Stream { shared, pos: 0 }
     }
 
@@ -132,6 +157,15 @@ impl Stream {
     /// Bytes produced so far by the render.
     pub fn produced(&self) -> u64 {
         self.shared.lock().len
+    }
+
+    /// The render's loudness, once it has ended well (`None` before, or after a failure).
+    pub fn loudness(&self) -> Option<Loudness> {
+        let st = self.shared.lock();
+        match st.done {
+            Some(Ok(_)) => st.loudness,
+            _ => None,
+        }
     }
 
     /// Blocks until the render ends; the cached file's path, or `None` if not cached.

@@ -10,21 +10,21 @@ fn all_eight_preference_combinations() {
     // (chip preference, tune says) -> chip
     let chip_table = [
         (TuneOr6581, Mos6581, Chip::Mos6581),
-        (TuneOr6581, Mos8580, Chip::Mos8580R5),
+        (TuneOr6581, Mos8580, Chip::Mos8580),
         (TuneOr6581, Unknown, Chip::Mos6581),
         (TuneOr6581, Any, Chip::Mos6581),
         (TuneOr8580R5, Mos6581, Chip::Mos6581),
-        (TuneOr8580R5, Mos8580, Chip::Mos8580R5),
-        (TuneOr8580R5, Unknown, Chip::Mos8580R5),
-        (TuneOr8580R5, Any, Chip::Mos8580R5),
+        (TuneOr8580R5, Mos8580, Chip::Mos8580),
+        (TuneOr8580R5, Unknown, Chip::Mos8580),
+        (TuneOr8580R5, Any, Chip::Mos8580),
         (Always6581, Mos6581, Chip::Mos6581),
         (Always6581, Mos8580, Chip::Mos6581),
         (Always6581, Unknown, Chip::Mos6581),
         (Always6581, Any, Chip::Mos6581),
-        (Always8580R5, Mos6581, Chip::Mos8580R5),
-        (Always8580R5, Mos8580, Chip::Mos8580R5),
-        (Always8580R5, Unknown, Chip::Mos8580R5),
-        (Always8580R5, Any, Chip::Mos8580R5),
+        (Always8580R5, Mos6581, Chip::Mos8580),
+        (Always8580R5, Mos8580, Chip::Mos8580),
+        (Always8580R5, Unknown, Chip::Mos8580),
+        (Always8580R5, Any, Chip::Mos8580),
     ];
     let mut combos = 0;
     for rendering in RenderingMode::ALL {

@@ -53,7 +53,7 @@ fn renders_exact_length_deterministically_with_the_chosen_chip() {
         "--delay=0 makes it deterministic"
     );
     let n = sp
-        .render(&demo_tune(), 1, Chip::Mos8580R5, 1.0, 44_100)
+        .render(&demo_tune(), 1, Chip::Mos8580, 1.0, 44_100)
         .unwrap();
     assert_ne!(b.samples(), n.samples(), "the 8580 sounds different");
     // A length that is not a whole second is padded/trimmed exactly too.
@@ -73,7 +73,7 @@ fn renders_into_the_cache_as_sidplayfp_variants() {
         TuneRef::new("demo/first-light.sid", 1).unwrap(),
         1,
         Platform::Sidplayfp,
-        Chip::Mos8580R5,
+        Chip::Mos8580,
     )
     .unwrap();
     let req = RenderRequest::new(key, vec![Format::Mp3, Format::Flac]);

@@ -61,7 +61,7 @@ fn key(name: &str) -> RenderKey {
         TuneRef::new(format!("T/{name}.sid"), 1).unwrap(),
         1,
         Platform::Sidflow,
-        Chip::Mos8580R5,
+        Chip::Mos8580,
     )
     .unwrap()
 }

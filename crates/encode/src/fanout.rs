@@ -1,6 +1,6 @@
 //! One PCM stream into several sinks (for example MP3 and FLAC from one render).
 
-use crate::{EncodeError, PcmSink};
+use crate::{EncodeError, PcmSink, Tags};
 
 /// Feeds every chunk to each sink in turn. The first error stops the stream: the caller
 /// drops the fan-out, and file sinks remove their temporary files.
@@ -44,6 +44,12 @@ impl PcmSink for Fanout {
             }
         }
         first.map_or(Ok(()), Err)
+    }
+
+    fn set_final_tags(&mut self, tags: &Tags) {
+        for s in &mut self.sinks {
+            s.set_final_tags(tags);
+        }
     }
 }
 

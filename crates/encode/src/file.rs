@@ -1,7 +1,8 @@
 //! Files written under a temporary name and renamed into place on success.
 
 use crate::{
-    encoder, EncodeError, Encoder, EncoderOptions, Format, HeaderPatch, PcmFormat, PcmSink,
+    encoder, tagged_encoder, EncodeError, Encoder, EncoderOptions, Format, HeaderPatch, PcmFormat,
+    PcmSink, Tags,
 };
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -150,6 +151,22 @@ impl FileEncoder {
         })
     }
 
+    /// A file carrying `tags` (see [`crate::tags`]); give it the final ones (ReplayGain)
+    /// with [`PcmSink::set_final_tags`] before finishing.
+    pub fn create_tagged(
+        target: &Path,
+        format: Format,
+        pcm: PcmFormat,
+        opts: &EncoderOptions,
+        tags: &Tags,
+    ) -> Result<FileEncoder, EncodeError> {
+        let enc = tagged_encoder(format, pcm, opts, tags)?;
+        Ok(FileEncoder {
+            enc,
+            file: Some(AtomicFile::create(target)?),
+        })
+    }
+
     pub fn encoder(&self) -> &dyn Encoder {
         self.enc.as_ref()
     }
@@ -188,5 +205,8 @@ impl PcmSink for FileEncoder {
     }
     fn finish(&mut self) -> Result<(), EncodeError> {
         self.finish_inner().map(|_| ())
+    }
+    fn set_final_tags(&mut self, tags: &Tags) {
+        self.enc.set_final_tags(tags);
     }
 }

@@ -7,12 +7,15 @@
 //! format allows it: total samples 0, MD5 all zero, min/max frame size 0. `finish`
 //! returns the real STREAMINFO (sample count, MD5 of the audio, frame sizes) as a patch
 //! at offset 8, which the file writer applies; a live stream keeps the "unknown" one.
+//! A tagged FLAC ([`FlacEncoder::with_tags`]) has a VORBIS_COMMENT and a PADDING block
+//! after STREAMINFO (see [`crate::tags`]); the patch then covers STREAMINFO and both.
 //!
 //! Compression levels follow the spirit of the `flac` CLI's presets:
 //! 0-2 use fixed predictors only (0 without stereo decorrelation) and 1152-sample blocks;
 //! 3-8 add LPC with 4096-sample blocks, order 6 (3), 8 (4-6), 12 (7-8).
 
-use crate::{EncodeError, Encoder, EncoderOptions, Format, HeaderPatch, PcmFormat};
+use crate::tags::TagSlot;
+use crate::{EncodeError, Encoder, EncoderOptions, Format, HeaderPatch, PcmFormat, Tags};
 use flacenc::bitsink::ByteSink;
 use flacenc::component::{BitRepr, StreamInfo};
 use flacenc::config;
@@ -34,6 +37,7 @@ pub struct FlacEncoder {
     frame_number: usize,
     out: Vec<u8>,
     finished: bool,
+    tags: Option<TagSlot>,
 }
 
 fn flac_err(e: impl std::fmt::Display) -> EncodeError {
@@ -74,7 +78,25 @@ fn streaminfo_bytes(info: &StreamInfo) -> Result<Vec<u8>, EncodeError> {
 }
 
 impl FlacEncoder {
+    /// A FLAC stream without tags (STREAMINFO is the only metadata block).
     pub fn new(pcm: PcmFormat, opts: &EncoderOptions) -> Result<FlacEncoder, EncodeError> {
+        FlacEncoder::build(pcm, opts, None)
+    }
+
+    /// A FLAC stream with a VORBIS_COMMENT block (see [`crate::tags`]).
+    pub fn with_tags(
+        pcm: PcmFormat,
+        opts: &EncoderOptions,
+        tags: &Tags,
+    ) -> Result<FlacEncoder, EncodeError> {
+        FlacEncoder::build(pcm, opts, Some(TagSlot::new(Format::Flac, tags)))
+    }
+
+    fn build(
+        pcm: PcmFormat,
+        opts: &EncoderOptions,
+        tags: Option<TagSlot>,
+    ) -> Result<FlacEncoder, EncodeError> {
         let channels = usize::from(pcm.channels);
         let config = level_config(opts.flac_level)?;
         let block_size = config.block_size;
@@ -90,9 +112,14 @@ impl FlacEncoder {
         info.set_frame_sizes(0, 0).map_err(flac_err)?;
         let mut out = Vec::with_capacity(42);
         out.extend_from_slice(b"fLaC");
-        // Metadata block header: last-block flag + type 0 (STREAMINFO), 24-bit length 34.
-        out.extend_from_slice(&[0x80, 0, 0, 34]);
+        // Metadata block header: last-block flag (unless tags follow) + type 0
+        // (STREAMINFO), 24-bit length 34.
+        let last = if tags.is_some() { 0 } else { 0x80 };
+        out.extend_from_slice(&[last, 0, 0, 34]);
         out.extend_from_slice(&streaminfo_bytes(&info)?);
+        if let Some(t) = &tags {
+            out.extend_from_slice(&t.start_bytes());
+        }
         // From here on `info` accumulates what the frames tell (sizes, sample count).
         let mut info = StreamInfo::new(pcm.sample_rate as usize, channels, 16).map_err(flac_err)?;
         info.set_block_sizes(block_size, block_size)
@@ -108,6 +135,7 @@ impl FlacEncoder {
             frame_number: 0,
             out,
             finished: false,
+            tags,
         })
     }
 
@@ -183,10 +211,20 @@ impl Encoder for FlacEncoder {
         info.set_block_sizes(self.block_size, self.block_size)
             .map_err(flac_err)?;
         info.set_md5_digest(&self.context.md5_digest());
+        let mut bytes = streaminfo_bytes(&info)?;
+        if let Some(t) = &self.tags {
+            // The block header between STREAMINFO and the tags is unchanged.
+            bytes.extend_from_slice(&t.end_bytes());
+        }
         Ok(Some(HeaderPatch {
             offset: STREAMINFO_OFFSET,
-            bytes: streaminfo_bytes(&info)?,
+            bytes,
         }))
+    }
+    fn set_final_tags(&mut self, tags: &Tags) {
+        if let Some(slot) = &mut self.tags {
+            slot.set_end(tags);
+        }
     }
     fn frames_written(&self) -> u64 {
         (self.info.total_samples() + self.pending.len() / usize::from(self.pcm.channels)) as u64

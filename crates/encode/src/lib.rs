@@ -23,6 +23,29 @@
 //!
 //! [`Fanout`] feeds one PCM stream to several sinks; [`FileEncoder`] writes one encoder's
 //! output to a temporary file in the target folder and renames it into place on success.
+//!
+//! [`LoudnessMeter`] is a sink too: in the same fan-out it measures the EBU R128
+//! integrated loudness and true peak of what the encoders receive ([`loudness`]).
+//! [`tagged_encoder`] makes files that carry [`Tags`] (ID3v2.4, Vorbis comments,
+//! RIFF INFO; [`tags`]); values known only at the end (ReplayGain) are handed over with
+//! [`Encoder::set_final_tags`] before `finish` and land in the header patch:
+//!
+//! ```
+//! use encode::{tagged_encoder, EncoderOptions, Format, LoudnessMeter, PcmFormat, Tags};
+//! let pcm = PcmFormat { sample_rate: 44_100, channels: 2 };
+//! let tags = Tags { title: "Tune".into(), track: Some((1, 3)), ..Tags::default() };
+//! let mut enc = tagged_encoder(Format::Flac, pcm, &EncoderOptions::default(), &tags).unwrap();
+//! let mut meter = LoudnessMeter::new(pcm).unwrap();
+//! let samples: Vec<i16> = (0..88_200).map(|i| ((i as f64 * 0.03).sin() * 8000.0) as i16).collect();
+//! enc.write(&samples).unwrap();
+//! meter.add(&samples).unwrap();
+//! let loudness = meter.loudness();
+//! enc.set_final_tags(&Tags { replay_gain: loudness.replay_gain(), ..tags });
+//! let patch = enc.finish().unwrap();
+//! # let _ = patch;
+//! ```
+
+#![forbid(unsafe_code)]
 
 use std::fmt;
 use std::str::FromStr;
@@ -31,13 +54,20 @@ use thiserror::Error;
 mod fanout;
 mod file;
 mod flac;
+pub mod loudness;
 mod mp3;
+pub mod tags;
 mod wav;
 
 pub use fanout::Fanout;
 pub use file::{AtomicFile, FileEncoder, TEMP_SUFFIX};
 pub use flac::FlacEncoder;
-pub use mp3::Mp3Encoder;
+pub use loudness::{GainRule, Loudness, LoudnessMeter, ReplayGain, SharedMeter};
+pub use mp3::{
+    check_mp3_bitrate, mp3_bitrates_kbps, mp3_sample_rate, Mp3Encoder, MP3_BITRATES_KBPS,
+    MP3_MPEG25_BITRATES_KBPS, MP3_MPEG2_BITRATES_KBPS,
+};
+pub use tags::{read_tags, Tags};
 pub use wav::WavEncoder;
 
 /// An output encoding.
@@ -106,24 +136,14 @@ impl FromStr for Format {
     }
 }
 
-/// The shape of the PCM an encoder receives: interleaved signed 16-bit samples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PcmFormat {
-    pub sample_rate: u32,
-    pub channels: u16,
-}
-
-impl PcmFormat {
-    /// Frames (one sample per channel) to seconds.
-    pub fn frames_to_secs(&self, frames: u64) -> f64 {
-        frames as f64 / f64::from(self.sample_rate.max(1))
-    }
-}
+/// The shape of the PCM an encoder receives (the workspace's one PCM vocabulary).
+pub use pcm::PcmFormat;
 
 /// Encoder settings shared by every caller (the daemon reads them from its configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EncoderOptions {
-    /// MP3 constant bit rate in kbit/s; one of the MPEG-1 layer III rates (32..=320).
+    /// MP3 constant bit rate in kbit/s: one of [`MP3_BITRATES_KBPS`] (for PCM at 24 kHz
+    /// and below, [`mp3_bitrates_kbps`]); [`check_mp3_bitrate`] tells before encoding.
     pub mp3_bitrate_kbps: u32,
     /// LAME's algorithm quality, 0 (best, slowest) to 9; 3 is what the `lame` CLI uses by default.
     pub mp3_quality: u8,
@@ -170,6 +190,8 @@ pub enum EncodeError {
     Lame(String),
     #[error("FLAC encoder failed: {0}")]
     Flac(String),
+    #[error("loudness measurement failed: {0}")]
+    Loudness(String),
     #[error("the encoder was already finished")]
     Finished,
     #[error("I/O error on {path}: {source}")]
@@ -206,6 +228,10 @@ pub trait Encoder: Send {
     fn finish(&mut self) -> Result<Option<HeaderPatch>, EncodeError>;
     /// Complete frames received so far.
     fn frames_written(&self) -> u64;
+    /// The tags the finished file gets (for example with the ReplayGain values measured
+    /// on the way); call before [`Encoder::finish`]. The streamed bytes keep the tags the
+    /// encoder was made with. No effect on an encoder made without tags.
+    fn set_final_tags(&mut self, _tags: &Tags) {}
 }
 
 /// Creates an encoder for `format`.
@@ -214,6 +240,15 @@ pub fn encoder(
     pcm: PcmFormat,
     opts: &EncoderOptions,
 ) -> Result<Box<dyn Encoder + Send>, EncodeError> {
+    check_pcm(format, pcm)?;
+    Ok(match format {
+        Format::Wav => Box::new(WavEncoder::new(pcm)?),
+        Format::Mp3 => Box::new(Mp3Encoder::new(pcm, opts)?),
+        Format::Flac => Box::new(FlacEncoder::new(pcm, opts)?),
+    })
+}
+
+fn check_pcm(format: Format, pcm: PcmFormat) -> Result<(), EncodeError> {
     if pcm.channels == 0 || pcm.channels > 2 {
         return Err(EncodeError::Unsupported {
             format,
@@ -226,10 +261,22 @@ pub fn encoder(
             why: "sample rate 0".into(),
         });
     }
+    Ok(())
+}
+
+/// Creates an encoder whose output carries `tags` (see [`tags`] for where each format
+/// keeps them and how the values known only at the end get in).
+pub fn tagged_encoder(
+    format: Format,
+    pcm: PcmFormat,
+    opts: &EncoderOptions,
+    tags: &Tags,
+) -> Result<Box<dyn Encoder + Send>, EncodeError> {
+    check_pcm(format, pcm)?;
     Ok(match format {
-        Format::Wav => Box::new(WavEncoder::new(pcm)?),
-        Format::Mp3 => Box::new(Mp3Encoder::new(pcm, opts)?),
-        Format::Flac => Box::new(FlacEncoder::new(pcm, opts)?),
+        Format::Wav => Box::new(WavEncoder::with_tags(pcm, tags)?),
+        Format::Mp3 => Box::new(Mp3Encoder::with_tags(pcm, opts, tags)?),
+        Format::Flac => Box::new(FlacEncoder::with_tags(pcm, opts, tags)?),
     })
 }
 
@@ -237,6 +284,9 @@ pub fn encoder(
 pub trait PcmSink: Send {
     fn write_pcm(&mut self, pcm: &[i16]) -> Result<(), EncodeError>;
     fn finish(&mut self) -> Result<(), EncodeError>;
+    /// Passes the final tags to an encoding sink (see [`Encoder::set_final_tags`]);
+    /// other sinks ignore them.
+    fn set_final_tags(&mut self, _tags: &Tags) {}
 }
 
 /// Keeps the tail of a chunk that does not complete a frame, so chunk boundaries never

@@ -12,6 +12,8 @@
 //! panel.set_led(gpio::LedState::Playing);
 //! ```
 
+#![forbid(unsafe_code)]
+
 pub mod logic;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};

@@ -208,3 +208,42 @@ fn finds_the_stil_where_hvsc_keeps_it() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn search_filters_chip_clock_type_sids_and_years() {
+    let idx = sample_index();
+    let all = idx.search("", 100).len();
+    assert_eq!(all, 0, "an empty query finds nothing");
+    let n = |q: &str| idx.search(q, 100).len();
+    let every = idx.iter().count();
+    // Each filter keeps exactly the tunes with that property.
+    for (q, f) in [
+        (
+            "chip:6581",
+            &(|t: &Tune| t.chip == "6581") as &dyn Fn(&Tune) -> bool,
+        ),
+        ("chip:8580", &|t: &Tune| t.chip == "8580"),
+        ("clock:pal", &|t: &Tune| t.clock == "PAL"),
+        ("type:psid", &|t: &Tune| t.format == "PSID"),
+        ("sids:1", &|t: &Tune| t.sids == 1),
+        ("year:1980-1986", &|t: &Tune| {
+            t.released
+                .get(..4)
+                .and_then(|y| y.parse::<u16>().ok())
+                .is_some_and(|y| (1980..=1986).contains(&y))
+        }),
+    ] {
+        assert_eq!(n(q), idx.iter().filter(|t| f(t)).count(), "{q}");
+    }
+    assert!(n("year:1986-") <= every);
+    assert_eq!(n("year:2100-"), 0);
+    // Filters combine with words.
+    assert_eq!(
+        titles_of(&idx, "hubbard year:1985-1985"),
+        titles_of(&idx, "hubbard year:1985")
+    );
+}
+
+fn titles_of(idx: &Index, q: &str) -> Vec<String> {
+    idx.search(q, 100).iter().map(|t| t.title.clone()).collect()
+}

@@ -50,7 +50,7 @@ fn report(what: &str, audio_s: f64, took: Duration) {
 
 fn resample(in_rate: u32) -> Duration {
     let mut src = MemorySource::new(in_rate, 2, stereo_tone(in_rate, SECONDS));
-    let mut r = Resampler::new(2, in_rate, 48000);
+    let mut r = Resampler::new(2, f64::from(in_rate), 48000.0);
     let mut out = vec![0i16; 960 * 2];
     let t = Timer::start();
     while r.process(&mut src, &mut out).unwrap() == out.len() {}
@@ -60,7 +60,7 @@ fn resample(in_rate: u32) -> Duration {
 fn live_path() -> Duration {
     let pcm = stereo_tone(47983, SECONDS);
     let (feed, mut src) = live(LiveConfig::new(47983, 2), "bench");
-    let mut r = Resampler::new(2, src.rate(), 48000);
+    let mut r = Resampler::new(2, f64::from(src.pcm_format().sample_rate), 48000.0);
     let mut out = vec![0i16; 960 * 2];
     let mut packets = pcm.chunks(192 * 2);
     let t = Timer::start();

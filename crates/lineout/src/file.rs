@@ -143,16 +143,16 @@ impl FileSource {
 }
 
 impl Source for FileSource {
-    fn rate(&self) -> u32 {
-        self.rate
-    }
-    fn channels(&self) -> u16 {
-        self.channels
+    fn pcm_format(&self) -> pcm::PcmFormat {
+        pcm::PcmFormat {
+            sample_rate: self.rate,
+            channels: self.channels,
+        }
     }
     fn label(&self) -> String {
         self.label.clone()
     }
-    fn read(&mut self, buf: &mut [i16]) -> Result<usize, Error> {
+    fn read(&mut self, buf: &mut [i16]) -> Result<usize, pcm::SourceError> {
         let ch = usize::from(self.channels);
         let want = buf.len() / ch * ch;
         let mut n = 0;

@@ -20,21 +20,24 @@
 //! Everything except [`AlsaSink`] is pure logic and is tested without a sound card; the ALSA
 //! path is tested with ALSA's `file` plugin (tests/alsa_file.rs).
 
+#![forbid(unsafe_code)]
+
 pub mod alsa_sink;
+pub mod config;
 pub mod file;
 pub mod format;
 pub mod live;
 pub mod player;
-pub mod resample;
 pub mod sink;
 pub mod source;
 
 pub use alsa_sink::{list_devices, AlsaConfig, AlsaSink, DeviceInfo, MixerMode};
+pub use config::{ConfigError, LineoutConfig};
 pub use file::FileSource;
 pub use format::SampleFormat;
-pub use live::{live, LiveConfig, LiveFeed, LiveSource, LiveStats, RateServo};
+pub use live::{live, live_from_blocks, LiveConfig, LiveFeed, LiveSource, LiveStats, RateServo};
+pub use pcm::resample::Resampler;
 pub use player::{PlayState, Player, PlayerEvent, PlayerStatus};
-pub use resample::Resampler;
 pub use sink::{Sink, SinkInfo, WriteError};
 pub use source::{FnSource, MemorySource, Source};
 

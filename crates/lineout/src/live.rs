@@ -12,7 +12,6 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::source::Source;
-use crate::Error;
 
 /// A PI controller on the FIFO fill (seconds of audio) that outputs a rate correction.
 ///
@@ -198,6 +197,27 @@ pub fn live(cfg: LiveConfig, label: impl Into<String>) -> (LiveFeed, LiveSource)
     (feed, src)
 }
 
+/// [`live`] fed from a channel of blocks (a device's capture: interleaved blocks at the
+/// device's clock) by a thread of its own; the stream ends (after the FIFO drains) when the
+/// sending side goes away.
+pub fn live_from_blocks(
+    blocks: std::sync::mpsc::Receiver<Arc<[i16]>>,
+    cfg: LiveConfig,
+    label: impl Into<String>,
+) -> std::io::Result<(LiveFeed, LiveSource)> {
+    let (feed, src) = live(cfg, label);
+    let f = feed.clone();
+    std::thread::Builder::new()
+        .name("lineout-live".into())
+        .spawn(move || {
+            for b in blocks {
+                f.push(&b);
+            }
+            f.end();
+        })?;
+    Ok((feed, src))
+}
+
 impl LiveSource {
     pub fn servo(&self) -> &RateServo {
         &self.servo
@@ -205,11 +225,11 @@ impl LiveSource {
 }
 
 impl Source for LiveSource {
-    fn rate(&self) -> u32 {
-        self.cfg.rate
-    }
-    fn channels(&self) -> u16 {
-        self.cfg.channels
+    fn pcm_format(&self) -> pcm::PcmFormat {
+        pcm::PcmFormat {
+            sample_rate: self.cfg.rate,
+            channels: self.cfg.channels,
+        }
     }
     fn rate_correction(&self) -> f64 {
         self.servo.correction()
@@ -221,7 +241,7 @@ impl Source for LiveSource {
         self.label.clone()
     }
 
-    fn read(&mut self, buf: &mut [i16]) -> Result<usize, Error> {
+    fn read(&mut self, buf: &mut [i16]) -> Result<usize, pcm::SourceError> {
         let ch = usize::from(self.cfg.channels);
         let want = buf.len() / ch * ch;
         let rate = f64::from(self.cfg.rate);

@@ -8,10 +8,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::format::{apply_gain, map_channels, software_gain_q15};
-use crate::resample::Resampler;
 use crate::sink::{Sink, SinkInfo, WriteError};
 use crate::source::Source;
 use crate::Error;
+use pcm::resample::Resampler;
 
 /// Playing state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -225,8 +225,10 @@ impl Track {
     fn new(src: Box<dyn Source>, sink: &SinkInfo) -> Self {
         let label = src.label();
         // A source with its own clock always goes through the resampler, even at equal rates.
-        let live = src.has_own_clock() || src.rate() != sink.rate;
-        let resampler = live.then(|| Resampler::new(src.channels(), src.rate(), sink.rate));
+        let f = src.pcm_format();
+        let live = src.has_own_clock() || f.sample_rate != sink.rate;
+        let resampler = live
+            .then(|| Resampler::new(f.channels, f64::from(f.sample_rate), f64::from(sink.rate)));
         Self {
             src,
             label,
@@ -237,12 +239,13 @@ impl Track {
 
     /// Produces up to `frames` frames at the sink's rate and channels into `out`; 0 = ended.
     fn fill(&mut self, frames: usize, out_ch: usize, out: &mut Vec<i16>) -> Result<usize, Error> {
-        let in_ch = usize::from(self.src.channels().max(1));
+        let in_ch = usize::from(self.src.pcm_format().channels.max(1));
         self.buf.resize(frames * in_ch, 0);
         let n = match &mut self.resampler {
-            Some(r) => r.process(self.src.as_mut(), &mut self.buf)?,
-            None => self.src.read(&mut self.buf)?,
-        };
+            Some(r) => r.process(self.src.as_mut(), &mut self.buf),
+            None => self.src.read(&mut self.buf),
+        }
+        .map_err(|e| Error::Source(e.to_string()))?;
         out.clear();
         map_channels(&self.buf[..n], in_ch, out_ch, out);
         Ok(n / in_ch)

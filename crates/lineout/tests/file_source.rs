@@ -56,7 +56,8 @@ fn read_all(path: &Path) -> (u32, u16, Vec<i16>) {
         }
         all.extend_from_slice(&buf[..n]);
     }
-    (src.rate(), src.channels(), all)
+    let f = src.pcm_format();
+    (f.sample_rate, f.channels, all)
 }
 
 fn have(tool: &str) -> bool {

@@ -27,7 +27,7 @@ fn simulate(dev_ppm: f64, card_ppm: f64, seconds: f64) -> Outcome {
     let cfg = LiveConfig::new(DEV_RATE as u32, 1);
     let target_s = cfg.target_s;
     let (feed, mut src) = live(cfg, "sim");
-    let mut rs = Resampler::new(1, src.rate(), CARD_RATE as u32);
+    let mut rs = Resampler::new(1, f64::from(src.pcm_format().sample_rate), CARD_RATE);
     let mut out = vec![0i16; PERIOD];
     // Deterministic jitter: packets arrive 0-3 ms late, never out of order.
     let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;

@@ -69,6 +69,13 @@ impl DcBlocker {
         }
     }
 
+    /// Forgets the signal but keeps the offset it removes: the next output is the next
+    /// input minus the DC level the blocker had settled on.
+    fn restart(&mut self) {
+        self.x1 -= self.y1;
+        self.y1 = 0.0;
+    }
+
     #[inline]
     pub fn step(&mut self, x: f32) -> f32 {
         let x = f64::from(x);
@@ -86,6 +93,7 @@ pub(crate) fn to_i16(v: f32) -> i16 {
     v.round() as i16
 }
 
+#[derive(Clone)]
 pub(crate) struct Bank {
     chips: Vec<Box<Sid>>,
     /// The cycle every chip has been clocked to.
@@ -104,6 +112,10 @@ pub(crate) struct Bank {
     /// Interleaved output frames, mixed and scaled, not yet handed out.
     pub out: Vec<f32>,
     dc: Vec<DcBlocker>,
+    /// Fast-forwarding: register accesses clock the chips in bulk ([`Bank::skip`]) instead
+    /// of cycle by cycle. A flag rather than a second `SidDevice` type, so the machine (and
+    /// its 6510 core) is compiled once for the bank, not twice.
+    pub skipping: bool,
 }
 
 impl Bank {
@@ -149,6 +161,7 @@ impl Bank {
             scratch: vec![0; 2048],
             out: Vec::new(),
             dc: vec![DcBlocker::new(rate); mix.channels],
+            skipping: false,
         }
     }
 
@@ -251,8 +264,18 @@ impl Bank {
         }
     }
 
+    /// Clocks the chips up to `cycle` as the mode says ([`Bank::skipping`]).
+    #[inline]
+    fn catch_up(&mut self, cycle: u64) {
+        if self.skipping {
+            self.skip(cycle);
+        } else {
+            self.advance(cycle);
+        }
+    }
+
     pub fn write(&mut self, cycle: u64, chip: usize, reg: u8, value: u8) {
-        self.advance(cycle);
+        self.catch_up(cycle);
         if let Some(sid) = self.chips.get_mut(chip) {
             sid.write(reg & 0x1f, value);
         }
@@ -260,11 +283,48 @@ impl Bank {
 
     pub fn read(&mut self, cycle: u64, chip: usize, reg: u8) -> u8 {
         // Clock first so OSC3/ENV3 return what the chip holds at this cycle.
-        self.advance(cycle);
+        self.catch_up(cycle);
         match self.chips.get(chip) {
             Some(sid) => sid.read(reg & 0x1f),
             None => 0xff,
         }
+    }
+
+    /// Clocks every chip up to `target` in bulk (resid's `clock_delta`: oscillators and
+    /// envelopes exact, the filter in coarser steps) and drops the sound. Output already
+    /// pending is discarded by [`Bank::restart_output`], which must follow.
+    pub fn skip(&mut self, target: u64) {
+        while self.now < target {
+            let step = (target - self.now).min(1 << 20) as u32;
+            for sid in &mut self.chips {
+                sid.clock_delta(step);
+            }
+            self.now += u64::from(step);
+        }
+    }
+
+    /// Starts the output afresh at the current cycle, as a new bank would: nothing pending,
+    /// the resamplers empty; the DC blockers keep removing the offset they had measured
+    /// (so the restart does not step by resid's DC offset).
+    pub fn restart_output(&mut self) {
+        for buf in &mut self.cycles {
+            buf.clear();
+        }
+        for buf in &mut self.rate_bufs {
+            buf.clear();
+        }
+        for chain in &mut self.chains {
+            chain.reset();
+        }
+        self.out.clear();
+        for dc in &mut self.dc {
+            dc.restart();
+        }
+    }
+
+    /// The chips, for reading their state.
+    pub fn chips(&self) -> &[Box<Sid>] {
+        &self.chips
     }
 }
 

@@ -30,12 +30,14 @@
 //!
 //! Output is deterministic: the same tune, song and options give bit-identical PCM.
 
+#![forbid(unsafe_code)]
+
 mod bank;
 pub mod resample;
+pub mod voices;
 
 use bank::{to_i16, Bank};
 use sidfile::{Clock, SidModel, SidTune, SongLengths};
-use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
@@ -45,45 +47,23 @@ pub use c64::VideoStandard;
 /// Emulated cycles the machine runs per step of [`Renderer::render`].
 const CHUNK_CYCLES: u64 = 8192;
 
+/// Frames [`Renderer::skip_to`] renders normally (and drops) before its target, so the
+/// resampler's window (~3 000 cycles at 44.1/48 kHz) is filled with real output.
+pub const SKIP_PREROLL_FRAMES: u64 = 512;
+
 /// Lowest and highest output rates we accept.
 pub const MIN_RATE: u32 = 8_000;
 pub const MAX_RATE: u32 = 96_000;
 /// Longest render we accept (a runaway `--seconds` would otherwise allocate forever).
 pub const MAX_LENGTH: Duration = Duration::from_secs(24 * 3600);
 
-/// A SID chip model.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Chip {
-    Mos6581,
-    Mos8580,
-}
+/// A SID chip model (the workspace's one chip type).
+pub use pcm::Chip;
 
-impl Chip {
-    fn resid(self) -> resid::ChipModel {
-        match self {
-            Chip::Mos6581 => resid::ChipModel::Mos6581,
-            Chip::Mos8580 => resid::ChipModel::Mos8580,
-        }
-    }
-}
-
-impl fmt::Display for Chip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Chip::Mos6581 => "6581",
-            Chip::Mos8580 => "8580",
-        })
-    }
-}
-
-impl FromStr for Chip {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Chip, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "6581" | "mos6581" => Ok(Chip::Mos6581),
-            "8580" | "8580r5" | "mos8580" => Ok(Chip::Mos8580),
-            _ => Err(format!("unknown SID model {s:?} (use 6581 or 8580)")),
-        }
+fn resid_model(c: Chip) -> resid::ChipModel {
+    match c {
+        Chip::Mos6581 => resid::ChipModel::Mos6581,
+        Chip::Mos8580 => resid::ChipModel::Mos8580,
     }
 }
 
@@ -241,7 +221,11 @@ impl c64::SidDevice for Bank {
     }
 }
 
-/// One render in progress.
+/// One render in progress. A clone is an exact snapshot: rendering on from it gives the same
+/// frames the original would. It holds the machine (64 KiB of RAM and its chips), each SID
+/// (resid keeps a 64 KiB sample ring), the resamplers' recent input and the output not yet
+/// handed out; the filter tables are shared. About 150 KiB for one SID, 300 KiB for three
+/// (test `snapshot_memory` in `crates/wasm-engine`).
 pub struct Renderer {
     player: c64::Player,
     bank: Bank,
@@ -249,6 +233,61 @@ pub struct Renderer {
     done_frames: u64,
     /// Read position in `bank.out`.
     out_pos: usize,
+    /// The cycle output frame 0 is centred on (moves with [`Renderer::skip_to`]).
+    origin_cycle: u64,
+}
+
+impl Clone for Renderer {
+    fn clone(&self) -> Self {
+        let mut bank = self.bank.clone();
+        // Only the output not yet handed out (`render` drains the rest lazily).
+        bank.out = self.bank.out[self.out_pos..].to_vec();
+        Renderer {
+            player: self.player.clone(),
+            bank,
+            info: self.info.clone(),
+            done_frames: self.done_frames,
+            out_pos: 0,
+            origin_cycle: self.origin_cycle,
+        }
+    }
+}
+
+/// One SID voice's registers and envelope, as [`Renderer::chip_states`] reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoiceState {
+    /// The 16-bit frequency register (Hz = value x CPU clock / 2^24).
+    pub frequency: u16,
+    /// The 12-bit pulse width.
+    pub pulse_width: u16,
+    /// The control register: bit 0 gate, 1 sync, 2 ring, 3 test, 4-7 triangle, saw,
+    /// pulse, noise.
+    pub control: u8,
+    pub attack_decay: u8,
+    pub sustain_release: u8,
+    /// The envelope generator's 8-bit level (what `ENV3` reads for voice 3).
+    pub envelope: u8,
+    pub phase: EnvelopePhase,
+}
+
+/// Where a voice's envelope is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnvelopePhase {
+    Attack,
+    DecaySustain,
+    Release,
+}
+
+/// One SID chip's voices and filter registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChipState {
+    pub voices: [VoiceState; 3],
+    /// The 11-bit filter cutoff.
+    pub filter_cutoff: u16,
+    /// `$D417`: resonance (bits 4-7) and which voices go through the filter (bits 0-3).
+    pub resonance_filter: u8,
+    /// `$D418`: filter mode (bits 4-7) and volume (bits 0-3).
+    pub mode_volume: u8,
 }
 
 impl Renderer {
@@ -265,10 +304,10 @@ impl Renderer {
             .iter()
             .enumerate()
             .map(|(i, c)| match (i, opts.chip, c.model) {
-                (0, _, _) | (_, Some(_), _) => info.chip.resid(),
+                (0, _, _) | (_, Some(_), _) => resid_model(info.chip),
                 (_, None, SidModel::Mos6581) => resid::ChipModel::Mos6581,
                 (_, None, SidModel::Mos8580) => resid::ChipModel::Mos8580,
-                (_, None, _) => info.chip.resid(),
+                (_, None, _) => resid_model(info.chip),
             })
             .collect();
         let bank = Bank::new(
@@ -278,12 +317,14 @@ impl Renderer {
             info.quality,
             player.cycle(),
         );
+        let origin_cycle = player.cycle();
         Ok(Renderer {
             player,
             bank,
             info,
             done_frames: 0,
             out_pos: 0,
+            origin_cycle,
         })
     }
 
@@ -340,6 +381,90 @@ impl Renderer {
         Ok(pcm)
     }
 
+    /// Fast-forwards to output frame `frame` (clamped to the render's length) without making
+    /// sound, for seeking. The machine runs exactly as in [`Renderer::render`]; the chips are
+    /// clocked in bulk (resid's `clock_delta`: oscillators and envelopes as exact as cycle by
+    /// cycle, the filter's state approximated) up to [`SKIP_PREROLL_FRAMES`] before the
+    /// target, then rendered normally (output dropped) so the resampler holds real history
+    /// at the target. So the frames after a skip follow the song from that point without a
+    /// click, close to but not bit-identical with an unbroken render (they are deterministic:
+    /// the same skips give the same frames). A target at or before [`Renderer::frames_done`]
+    /// does nothing (to go back, render on from a clone kept earlier). Returns the frame the
+    /// render is now at.
+    pub fn skip_to(&mut self, frame: u64) -> Result<u64, RenderError> {
+        let frame = frame.min(self.info.total_frames);
+        if frame <= self.done_frames {
+            return Ok(self.done_frames);
+        }
+        let pre = frame.saturating_sub(SKIP_PREROLL_FRAMES);
+        if pre > self.done_frames {
+            let clock = u128::from(self.info.video.cpu_hz());
+            let rate = u128::from(self.info.sample_rate);
+            let cycles = |f: u64| (u128::from(f) * clock / rate) as u64;
+            let target = self.origin_cycle + cycles(pre);
+            // In steps, so a budget error surfaces at the right time and the SID's 32-bit
+            // `clock_delta` never overflows.
+            self.bank.skipping = true;
+            let mut run = Ok(());
+            while run.is_ok() && self.player.cycle() < target {
+                let to = target.min(self.player.cycle() + (1 << 20));
+                run = self.player.run_until(to, &mut self.bank);
+            }
+            self.bank.skipping = false;
+            run?;
+            let now = self.bank.now().max(self.player.cycle());
+            self.bank.skip(now);
+            self.bank.restart_output();
+            self.out_pos = 0;
+            self.done_frames = pre;
+            self.origin_cycle = self.bank.now() - cycles(pre);
+        }
+        let mut scratch = vec![0i16; 1024 * self.info.channels];
+        while self.done_frames < frame {
+            let n = ((frame - self.done_frames) as usize).min(1024) * self.info.channels;
+            if self.render(&mut scratch[..n])? == 0 {
+                break;
+            }
+        }
+        Ok(self.done_frames)
+    }
+
+    /// What every SID voice is doing now (the chips' state at the end of the emulation run
+    /// so far, which is ahead of the frames handed out by at most one step of 8 192 cycles),
+    /// chip by chip, for a visual view.
+    pub fn chip_states(&self) -> Vec<ChipState> {
+        self.bank
+            .chips()
+            .iter()
+            .map(|sid| {
+                let st = sid.read_state();
+                let r = &st.sid_register;
+                let voice = |i: usize| {
+                    let j = i * 7;
+                    VoiceState {
+                        frequency: u16::from_le_bytes([r[j], r[j + 1]]),
+                        pulse_width: u16::from_le_bytes([r[j + 2], r[j + 3]]) & 0x0fff,
+                        control: r[j + 4],
+                        attack_decay: r[j + 5],
+                        sustain_release: r[j + 6],
+                        envelope: st.envelope_counter[i],
+                        phase: match st.envelope_state[i] {
+                            0 => EnvelopePhase::Attack,
+                            1 => EnvelopePhase::DecaySustain,
+                            _ => EnvelopePhase::Release,
+                        },
+                    }
+                };
+                ChipState {
+                    voices: [voice(0), voice(1), voice(2)],
+                    filter_cutoff: (u16::from(r[0x16]) << 3) | u16::from(r[0x15] & 7),
+                    resonance_filter: r[0x17],
+                    mode_volume: r[0x18],
+                }
+            })
+            .collect()
+    }
+
     pub fn info(&self) -> &RenderInfo {
         &self.info
     }
@@ -355,6 +480,25 @@ impl Renderer {
     /// Frames handed out so far.
     pub fn frames_done(&self) -> u64 {
         self.done_frames
+    }
+}
+
+/// A render is a PCM source: the cache encodes it, the line-out plays it.
+impl pcm::PcmSource for Renderer {
+    fn pcm_format(&self) -> pcm::PcmFormat {
+        pcm::PcmFormat {
+            sample_rate: self.info.sample_rate,
+            channels: self.info.channels as u16,
+        }
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, pcm::SourceError> {
+        Ok(self.render(out)? * self.info.channels)
+    }
+    fn engine(&self) -> pcm::Engine {
+        pcm::Engine {
+            name: "sidflow".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
     }
 }
 
@@ -381,7 +525,7 @@ pub fn render_writes(
     let models: Vec<resid::ChipModel> = if models.is_empty() {
         vec![resid::ChipModel::Mos6581]
     } else {
-        models.iter().map(|c| c.resid()).collect()
+        models.iter().map(|&c| resid_model(c)).collect()
     };
     let clock = video.cpu_hz();
     let mut bank = Bank::new(&models, clock, sample_rate, SamplingQuality::High, 0);

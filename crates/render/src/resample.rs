@@ -19,6 +19,7 @@
 //! across runs and platforms.
 
 use std::f64::consts::PI;
+use std::sync::Arc;
 
 /// Stop-band attenuation of both stages (Kaiser design), in dB.
 pub const ATTENUATION_DB: f64 = 100.0;
@@ -26,20 +27,7 @@ pub const ATTENUATION_DB: f64 = 100.0;
 pub const PHASES: usize = 256;
 
 /// Zeroth-order modified Bessel function of the first kind (power series).
-pub(crate) fn bessel_i0(x: f64) -> f64 {
-    let mut sum = 1.0;
-    let mut term = 1.0;
-    let q = x * x / 4.0;
-    let mut k = 1.0;
-    loop {
-        term *= q / (k * k);
-        sum += term;
-        if term < sum * 1e-17 {
-            return sum;
-        }
-        k += 1.0;
-    }
-}
+pub(crate) use pcm::resample::bessel_i0;
 
 /// Kaiser beta for a stop-band attenuation in dB (Kaiser's formula for A > 50).
 pub(crate) fn kaiser_beta(atten_db: f64) -> f64 {
@@ -204,6 +192,8 @@ pub struct Decimator {
     m: usize,
     buf: Vec<f32>,
     next: usize,
+    /// Zeros `buf` starts with.
+    pre: usize,
 }
 
 impl Decimator {
@@ -224,13 +214,21 @@ impl Decimator {
             }
         }
         // Zeros before cycle 0 so that output j is centred on cycle j*M.
-        let buf = vec![0f32; n.saturating_sub(1) / 2];
+        let pre = n.saturating_sub(1) / 2;
         Decimator {
             taps,
             m,
-            buf,
+            buf: vec![0f32; pre],
             next: 0,
+            pre,
         }
+    }
+
+    /// Back to the state of a new decimator (the taps are kept).
+    pub fn reset(&mut self) {
+        self.buf.clear();
+        self.buf.resize(self.pre, 0.0);
+        self.next = 0;
     }
 
     /// Appends per-cycle input and pushes every decimated sample that is complete.
@@ -255,8 +253,9 @@ impl Decimator {
 /// Stage 2: polyphase fractional resampler from `clock/M` to the output rate.
 #[derive(Debug, Clone)]
 pub struct FracResampler {
-    /// `(PHASES + 1)` rows of `2 * h2` taps.
-    table: Vec<f32>,
+    /// `(PHASES + 1)` rows of `2 * h2` taps (shared by clones: a cloned renderer is a cheap
+    /// snapshot).
+    table: Arc<[f32]>,
     width: usize,
     /// Input position of the next output, in units of 1/(M * rate) stage-1 samples.
     pos_num: u64,
@@ -283,7 +282,7 @@ impl FracResampler {
         }
         let origin = -(d.h2 as i64 - 1);
         FracResampler {
-            table,
+            table: table.into(),
             width,
             pos_num: 0,
             den: u64::from(d.m) * u64::from(d.rate),
@@ -292,6 +291,14 @@ impl FracResampler {
             origin,
             h2: d.h2,
         }
+    }
+
+    /// Back to the state of a new resampler (the table is kept).
+    pub fn reset(&mut self) {
+        self.pos_num = 0;
+        self.buf.clear();
+        self.buf.resize(self.h2 - 1, 0.0);
+        self.origin = -(self.h2 as i64 - 1);
     }
 
     pub fn process(&mut self, input: &[f32], out: &mut Vec<f32>) {
@@ -338,6 +345,13 @@ impl Chain {
             s2: FracResampler::new(d),
             mid: Vec::new(),
         }
+    }
+
+    /// Back to the state of a new chain: the next input is its first (coefficients kept).
+    pub fn reset(&mut self) {
+        self.s1.reset();
+        self.s2.reset();
+        self.mid.clear();
     }
 
     /// Per-cycle samples in, output-rate samples appended to `out`.

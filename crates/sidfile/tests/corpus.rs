@@ -14,7 +14,11 @@ fn every_corpus_tune_parses_with_the_manifest_md5() {
         let bytes = std::fs::read(&t.path).expect("corpus file readable");
         let tune = SidTune::parse(&bytes).unwrap_or_else(|e| panic!("{}: {e}", t.name));
         assert_eq!(tune.md5_hex(), t.md5, "{}", t.name);
-        assert!(tune.start_song >= 1 && tune.start_song <= tune.songs, "{}", t.name);
+        assert!(
+            tune.start_song >= 1 && tune.start_song <= tune.songs,
+            "{}",
+            t.name
+        );
         match tune.format {
             Format::Psid => psid += 1,
             Format::Rsid => rsid += 1,

@@ -1,7 +1,9 @@
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use store::{CacheEntry, JsonlLog, Store, StoreError, Table, CACHE_INDEX, JOBS, SETTINGS};
+use store::{
+    CacheEntry, JsonlLog, LoudnessRecord, Store, StoreError, Table, CACHE_INDEX, JOBS, SETTINGS,
+};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 struct Job {
@@ -110,6 +112,43 @@ fn cache_index_replace_all() {
 }
 
 #[test]
+fn cache_entries_without_loudness_still_read_and_loudness_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("x.redb")).unwrap();
+    // An entry as written before the loudness field existed.
+    #[derive(Serialize)]
+    struct Old<'a> {
+        file: &'a str,
+        size: u64,
+        engine: &'a str,
+    }
+    let old = Old {
+        file: "A/a-sidflow-6581.mp3",
+        size: 5,
+        engine: "sidflow",
+    };
+    s.put(CACHE_INDEX, old.file, &old).unwrap();
+    let e = s.cache_get(old.file).unwrap().unwrap();
+    assert_eq!((e.size, e.loudness), (5, None));
+    // A measured render, and a silent one (no loudness, no peak: JSON null, not -inf).
+    for l in [
+        LoudnessRecord {
+            integrated_lufs: Some(-14.25),
+            true_peak_dbtp: Some(-0.75),
+        },
+        LoudnessRecord::default(),
+    ] {
+        let e = CacheEntry {
+            file: "B/b-sidflow-6581.flac".into(),
+            loudness: Some(l),
+            ..Default::default()
+        };
+        s.cache_put(&e).unwrap();
+        assert_eq!(s.cache_get(&e.file).unwrap(), Some(e));
+    }
+}
+
+#[test]
 fn unreadable_database_is_moved_aside() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sidflow.redb");
@@ -166,6 +205,35 @@ fn jsonl_appends_and_skips_a_torn_line() {
         .unwrap()
         .records
         .is_empty());
+}
+
+#[test]
+fn a_rotating_log_stays_bounded_and_keeps_whole_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = JsonlLog::open_rotating(&path, 1000).unwrap();
+    for i in 0..500u32 {
+        log.append(&Job {
+            kind: "refused".into(),
+            done: i,
+        })
+        .unwrap();
+    }
+    let len = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    let old = dir.path().join("audit.jsonl.1");
+    assert!(
+        len(&path) <= 1000 && len(&old) <= 1000,
+        "{} {}",
+        len(&path),
+        len(&old)
+    );
+    // The newest records are kept, whole, in order across the two files.
+    let a = JsonlLog::read::<Job>(&old).unwrap();
+    let b = JsonlLog::read::<Job>(&path).unwrap();
+    assert_eq!(a.skipped_lines + b.skipped_lines, 0);
+    let done: Vec<u32> = a.records.iter().chain(&b.records).map(|j| j.done).collect();
+    assert_eq!(*done.last().unwrap(), 499);
+    assert!(done.windows(2).all(|w| w[1] == w[0] + 1), "{done:?}");
 }
 
 #[test]

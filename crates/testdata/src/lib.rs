@@ -24,6 +24,8 @@
 //! }
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 
 /// The environment variable that names the shared folder.

@@ -1,19 +1,29 @@
-//! What the virtual device plays: an [`AudioSource`] fills interleaved stereo i16 frames at
-//! the device's exact rate. Tunes uploaded over REST are turned into a source by a
-//! [`TuneRenderer`] (the real engine when wired; a placeholder tone otherwise).
+//! What the virtual device plays: any PCM source (the workspace's one pull trait), at the
+//! device's rate; the streamer makes it stereo and pads it with silence when it ends. Tunes
+//! uploaded over REST are turned into a source by a [`TuneRenderer`] (the real engine when
+//! wired; a placeholder tone otherwise).
 
-/// Produces interleaved stereo i16 at the device rate.
-pub trait AudioSource: Send {
-    /// Fill `out` (interleaved L, R) with the next `out.len() / 2` frames.
-    fn fill(&mut self, out: &mut [i16]);
+pub use pcm::PcmSource as AudioSource;
+use pcm::{PcmFormat, SourceError};
+
+/// The format of the endless stereo test sources (the streamer paces them itself).
+fn stereo(rate: f64) -> PcmFormat {
+    PcmFormat {
+        sample_rate: rate.round() as u32,
+        channels: 2,
+    }
 }
 
 /// Silence (an idle or just-reset C64).
 pub struct Silence;
 
 impl AudioSource for Silence {
-    fn fill(&mut self, out: &mut [i16]) {
+    fn pcm_format(&self) -> PcmFormat {
+        stereo(48_000.0)
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError> {
         out.fill(0);
+        Ok(out.len() & !1)
     }
 }
 
@@ -37,7 +47,10 @@ impl Tone {
 }
 
 impl AudioSource for Tone {
-    fn fill(&mut self, out: &mut [i16]) {
+    fn pcm_format(&self) -> PcmFormat {
+        stereo(self.rate)
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError> {
         let w = std::f64::consts::TAU * self.freq / self.rate;
         for fr in out.chunks_exact_mut(2) {
             // Phase from the integer index keeps the frequency exact over long runs.
@@ -47,6 +60,7 @@ impl AudioSource for Tone {
             fr[1] = v;
             self.n += 1;
         }
+        Ok(out.len() & !1)
     }
 }
 
@@ -66,13 +80,17 @@ impl Counter {
 }
 
 impl AudioSource for Counter {
-    fn fill(&mut self, out: &mut [i16]) {
+    fn pcm_format(&self) -> PcmFormat {
+        stereo(48_000.0)
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError> {
         for fr in out.chunks_exact_mut(2) {
             let (l, r) = Counter::frame(self.n);
             fr[0] = l;
             fr[1] = r;
             self.n += 1;
         }
+        Ok(out.len() & !1)
     }
 }
 
@@ -117,46 +135,6 @@ pub struct EngineRenderer {
     pub ntsc: bool,
 }
 
-struct EngineSource {
-    r: render::Renderer,
-    buf: Vec<i16>,
-    channels: usize,
-    done: bool,
-}
-
-impl AudioSource for EngineSource {
-    fn fill(&mut self, out: &mut [i16]) {
-        let frames = out.len() / 2;
-        if self.done {
-            out.fill(0);
-            return;
-        }
-        self.buf.resize(frames * self.channels, 0);
-        let got = match self.r.render(&mut self.buf) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!("simulator engine stopped: {e}");
-                0
-            }
-        };
-        if got == 0 {
-            self.done = true;
-        }
-        for (i, fr) in out.chunks_exact_mut(2).enumerate() {
-            if i >= got {
-                fr[0] = 0;
-                fr[1] = 0;
-            } else if self.channels == 1 {
-                fr[0] = self.buf[i];
-                fr[1] = self.buf[i];
-            } else {
-                fr[0] = self.buf[i * self.channels];
-                fr[1] = self.buf[i * self.channels + 1];
-            }
-        }
-    }
-}
-
 impl TuneRenderer for EngineRenderer {
     fn open(
         &self,
@@ -178,12 +156,6 @@ impl TuneRenderer for EngineRenderer {
             ..render::RenderOptions::default()
         };
         let r = render::Renderer::from_bytes(tune, &opts).map_err(|e| e.to_string())?;
-        let channels = r.channels().max(1);
-        Ok(Box::new(EngineSource {
-            r,
-            buf: Vec::new(),
-            channels,
-            done: false,
-        }))
+        Ok(Box::new(r))
     }
 }

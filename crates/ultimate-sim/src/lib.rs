@@ -11,6 +11,8 @@
 //! * Audio stream: 770-byte packets paced at the exact PAL/NTSC rate (or faster for tests),
 //!   carrying what the player outputs, with fault injection ([`Faults`]).
 
+#![forbid(unsafe_code)]
+
 pub mod audio;
 mod http;
 mod ident;

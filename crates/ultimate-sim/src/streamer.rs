@@ -30,8 +30,36 @@ impl Player {
         out[..silent * 2].fill(0);
         self.gap_frames -= silent as u64;
         if silent < frames {
-            self.source.fill(&mut out[silent * 2..]);
+            fill_stereo(self.source.as_mut(), &mut out[silent * 2..]);
         }
+    }
+}
+
+/// Fills `out` (stereo) from `src`: mono is doubled, more channels keep the first two, and
+/// after the end (or an error, logged) comes silence.
+fn fill_stereo(src: &mut dyn AudioSource, out: &mut [i16]) {
+    let ch = usize::from(src.pcm_format().channels.max(1));
+    let frames = out.len() / 2;
+    let mut buf = vec![0i16; frames * ch];
+    let mut got = 0;
+    while got < frames {
+        match src.read(&mut buf[got * ch..]) {
+            Ok(0) => break,
+            Ok(n) => got += n / ch,
+            Err(e) => {
+                tracing::warn!("simulator source stopped: {e}");
+                break;
+            }
+        }
+    }
+    for (i, fr) in out.chunks_exact_mut(2).enumerate() {
+        let (l, r) = match (i < got, ch) {
+            (false, _) => (0, 0),
+            (true, 1) => (buf[i], buf[i]),
+            (true, _) => (buf[i * ch], buf[i * ch + 1]),
+        };
+        fr[0] = l;
+        fr[1] = r;
     }
 }
 

@@ -13,13 +13,10 @@ use std::time::{Duration, Instant};
 use ultimate::capture::{receive_loop, AudioSocket, Destination, Flow, SourceFilter};
 use ultimate::stream::{build_packet, ReorderOptions, SystemMode, SAMPLES_PER_PACKET};
 
-/// User + system CPU time of the calling thread, seconds (getrusage RUSAGE_THREAD, µs).
+/// User + system CPU time of the calling thread, seconds (CLOCK_THREAD_CPUTIME_ID).
 fn thread_cpu() -> f64 {
-    // SAFETY: getrusage only writes into the struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    tv(ru.ru_utime) + tv(ru.ru_stime)
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
 }
 
 /// Send `packets` packets: `burst` back-to-back every `burst * period / speed`.
@@ -93,9 +90,7 @@ fn run(name: &str, seconds: f64, speed: f64, burst: u64) {
     );
     if name.starts_with("real") {
         let c0 = thread_cpu();
-        let out =
-            ultimate::resample::resample_all(&pcm, SystemMode::Pal.sample_rate(), 44_100.0, 2)
-                .unwrap();
+        let out = pcm::resample::resample_all(&pcm, 2, SystemMode::Pal.sample_rate(), 44_100.0);
         let dt = thread_cpu() - c0;
         println!(
             "{:<32} {:.1} s of stereo audio in {dt:.2} s CPU = {:.0}x real time ({} frames out)",

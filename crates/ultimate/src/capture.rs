@@ -89,19 +89,8 @@ pub struct AudioSocket {
 
 /// SO_RCVBUFFORCE (needs CAP_NET_ADMIN); true when the kernel accepted it.
 fn force_recv_buffer(sock: &Socket, bytes: usize) -> bool {
-    use std::os::fd::AsRawFd;
-    let v: libc::c_int = bytes.min(i32::MAX as usize) as libc::c_int;
-    // SAFETY: setsockopt reads `size_of::<c_int>()` bytes from a valid c_int.
-    let r = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUFFORCE,
-            &v as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    r == 0
+    rustix::net::sockopt::set_socket_recv_buffer_size_force(sock, bytes.min(i32::MAX as usize))
+        .is_ok()
 }
 
 /// The local IPv4 address the kernel would use to reach `peer` (no packet is sent:

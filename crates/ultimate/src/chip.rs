@@ -119,6 +119,24 @@ pub fn plan(choice: ChipChoice, detected: [Option<String>; 2]) -> Result<(Vec<Se
     })
 }
 
+/// The sockets' detection results (only needed for [`ChipChoice::Real`]).
+fn detect(client: &Client, choice: ChipChoice) -> Result<[Option<String>; 2]> {
+    let mut d = [None, None];
+    if choice == ChipChoice::Real {
+        for (i, slot) in d.iter_mut().enumerate() {
+            let v = client.config_get(CAT_SOCKETS, &format!("SID Detected Socket {}", i + 1))?;
+            *slot = detected_tag(&v);
+        }
+    }
+    Ok(d)
+}
+
+/// The chip tag a job with `choice` will record with (what [`ChipSession::apply`] would
+/// report), without changing anything on the device.
+pub fn expected_tag(client: &Client, choice: ChipChoice) -> Result<String> {
+    Ok(plan(choice, detect(client, choice)?)?.1)
+}
+
 /// Settings applied for one job; restores the previous values on `restore()` or drop.
 pub struct ChipSession {
     client: Arc<Client>,
@@ -130,18 +148,7 @@ pub struct ChipSession {
 impl ChipSession {
     /// Read the previous values, then apply the plan in one `POST /v1/configs`.
     pub fn apply(client: Arc<Client>, choice: ChipChoice) -> Result<ChipSession> {
-        let detected = if choice == ChipChoice::Real {
-            let mut d = [None, None];
-            for (i, slot) in d.iter_mut().enumerate() {
-                let v =
-                    client.config_get(CAT_SOCKETS, &format!("SID Detected Socket {}", i + 1))?;
-                *slot = detected_tag(&v);
-            }
-            d
-        } else {
-            [None, None]
-        };
-        let (settings, tag) = plan(choice, detected)?;
+        let (settings, tag) = plan(choice, detect(&client, choice)?)?;
         let mut saved = Vec::new();
         for (c, i, _) in &settings {
             let old = client.config_get(c, i)?;

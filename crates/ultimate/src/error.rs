@@ -53,9 +53,6 @@ pub enum Error {
     /// Invalid input from the caller (bad tune, bad option).
     #[error("{0}")]
     Invalid(String),
-    /// The resampler failed.
-    #[error("resampler: {0}")]
-    Resample(String),
     /// mDNS daemon failure.
     #[error("mDNS: {0}")]
     Mdns(String),

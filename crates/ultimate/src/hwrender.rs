@@ -9,8 +9,10 @@ use crate::chip::{ChipChoice, ChipSession};
 use crate::error::{Error, Result};
 use crate::rest::{Client, Info};
 use crate::stream::{CaptureStats, SystemMode};
+use pcm::resample::Resampler;
+use pcm::{Engine, PcmFormat, PcmSource, SourceError};
 use serde::{Deserialize, Serialize};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -63,6 +65,8 @@ pub struct HwRender {
     pub rate_hz: f64,
     pub mode: SystemMode,
     pub stats: CaptureStats,
+    /// Frames recorded (also when they were streamed rather than kept in `pcm`).
+    pub recorded_frames: u64,
     /// Silent frames removed after the play call.
     pub lead_trimmed_frames: u64,
     /// Frames between the stream start and the play call returning (discarded).
@@ -103,7 +107,10 @@ enum Phase {
 
 struct RenderSink {
     phase: Phase,
+    /// Recorded samples not yet handed on (all of them without a tap).
     pcm: Vec<i16>,
+    /// Samples recorded so far.
+    recorded: usize,
     seen_frames: u64,
     lead_trimmed: u64,
     lead_limit: u64,
@@ -122,11 +129,12 @@ pub fn hardware_render(
 }
 
 /// Receives the recorded audio as it arrives: interleaved stereo at the stream's rate,
-/// the reset silence already trimmed, in order; together exactly [`HwRender::pcm`].
+/// the reset silence already trimmed, in order; together the whole recording.
 pub type AudioTap<'a> = &'a (dyn Fn(&[i16]) + Sync);
 
-/// [`hardware_render`], also handing each recorded block to `tap` as it arrives (so a
-/// listener can hear the capture while it is made).
+/// [`hardware_render`], handing each recorded block to `tap` as it arrives instead of
+/// keeping it (so a listener can hear the capture while it is made): with a tap the
+/// returned [`HwRender::pcm`] is empty and memory does not grow with the song.
 pub fn hardware_render_streaming(
     client: &Arc<Client>,
     tune: &[u8],
@@ -156,9 +164,10 @@ pub fn hardware_render_streaming(
     }
     let tag = chip.tag.clone();
     chip.restore()?;
-    let (pcm, stats, lead, pre) = result?;
+    let (pcm, stats, recorded, lead, pre) = result?;
     Ok(HwRender {
         pcm,
+        recorded_frames: recorded,
         rate_hz: rate,
         mode,
         stats,
@@ -169,7 +178,8 @@ pub fn hardware_render_streaming(
     })
 }
 
-type Recorded = (Vec<i16>, CaptureStats, u64, u64);
+/// PCM kept, stats, frames recorded, lead trimmed, frames before the play call.
+type Recorded = (Vec<i16>, CaptureStats, u64, u64, u64);
 
 fn record(
     client: &Arc<Client>,
@@ -195,6 +205,7 @@ fn record(
     let sink = Mutex::new(RenderSink {
         phase: Phase::BeforeMark,
         pcm: Vec::new(),
+        recorded: 0,
         seen_frames: 0,
         lead_trimmed: 0,
         lead_limit: (opts.max_lead.as_secs_f64() * rate) as u64,
@@ -224,6 +235,8 @@ fn record(
                     if let Some(tap) = tap {
                         if matches!(st.phase, Phase::Recording) && st.pcm.len() > from {
                             tap(&st.pcm[from..]);
+                            // Handed on: a streamed capture keeps nothing.
+                            st.pcm.clear();
                         }
                     }
                     f
@@ -268,7 +281,13 @@ fn record(
     stop?;
     let st = sink.into_inner().unwrap_or_else(|e| e.into_inner());
     let pre = mark.load(Ordering::Acquire);
-    Ok((st.pcm, stats, st.lead_trimmed, pre))
+    Ok((
+        st.pcm,
+        stats,
+        (st.recorded / 2) as u64,
+        st.lead_trimmed,
+        pre,
+    ))
 }
 
 impl RenderSink {
@@ -328,13 +347,163 @@ impl RenderSink {
                 }
             }
         }
-        let room = self.target.saturating_sub(self.pcm.len());
-        self.pcm.extend_from_slice(&b[..room.min(b.len())]);
-        if self.pcm.len() >= self.target {
+        let room = self.target.saturating_sub(self.recorded);
+        let n = room.min(b.len());
+        self.pcm.extend_from_slice(&b[..n]);
+        self.recorded += n;
+        if self.recorded >= self.target {
             Flow::Stop
         } else {
             Flow::Continue
         }
+    }
+}
+
+/// Hardware captures running now, in this process.
+static CAPTURES: AtomicUsize = AtomicUsize::new(0);
+
+/// True while a [`CaptureSource`] records on any device (the box's LED blinks then).
+pub fn capturing() -> bool {
+    CAPTURES.load(Ordering::Relaxed) > 0
+}
+
+enum Captured {
+    Pcm(Vec<i16>),
+    /// The capture ended: the render without its PCM, or why it failed.
+    End(Box<Result<HwRender>>),
+}
+
+/// A hardware render as a PCM source: the song is played on the device and recorded on a
+/// thread, and comes out resampled from the stream's true rate to `out_rate` as it arrives.
+/// The one capture pipeline of the box: the daemon streams it to a listener and into the
+/// cache, `sidflowd capture` into files; nothing holds the whole song in memory.
+pub struct CaptureSource {
+    rx: std::sync::mpsc::Receiver<Captured>,
+    resampler: Option<Resampler>,
+    out: Vec<i16>,
+    pos: usize,
+    out_rate: u32,
+    engine: Engine,
+    report: Option<HwRender>,
+}
+
+/// What a [`CaptureSource`] records and how.
+pub struct CaptureJob {
+    pub client: Arc<Client>,
+    pub tune: Arc<Vec<u8>>,
+    pub opts: HwRenderOptions,
+    /// Output rate of the PCM.
+    pub out_rate: u32,
+    /// Held while the capture runs: the device's job lock (one capture per device).
+    pub lock: Option<Arc<Mutex<()>>>,
+    /// Polled while recording: true stops the capture (the daemon's shutdown).
+    pub stop: Box<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl CaptureSource {
+    /// Starts the capture thread. The device's mode (and so the stream's rate) is read now.
+    pub fn start(mut job: CaptureJob) -> Result<CaptureSource> {
+        let mode = match job.opts.mode {
+            Some(m) => m,
+            None => device_mode(&job.client),
+        };
+        job.opts.mode = Some(mode);
+        let info = job.client.info().ok();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let name = format!("capture {}", job.client.addr());
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                let _one_at_a_time = job
+                    .lock
+                    .as_ref()
+                    .map(|l| l.lock().unwrap_or_else(|e| e.into_inner()));
+                CAPTURES.fetch_add(1, Ordering::Relaxed);
+                // Stops when asked to, or when the reader is gone.
+                let cancel = AtomicBool::new(false);
+                let tap = |pcm: &[i16]| {
+                    if (job.stop)() || tx.send(Captured::Pcm(pcm.to_vec())).is_err() {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                };
+                let r = hardware_render_streaming(
+                    &job.client,
+                    &job.tune,
+                    &job.opts,
+                    &cancel,
+                    Some(&tap),
+                );
+                CAPTURES.fetch_sub(1, Ordering::Relaxed);
+                let _ = tx.send(Captured::End(Box::new(r)));
+            })
+            .map_err(|e| Error::Invalid(format!("starting the capture thread: {e}")))?;
+        Ok(CaptureSource {
+            rx,
+            resampler: Some(Resampler::new(
+                2,
+                mode.sample_rate(),
+                f64::from(job.out_rate),
+            )),
+            out: Vec::new(),
+            pos: 0,
+            out_rate: job.out_rate,
+            engine: Engine {
+                name: "c64u".into(),
+                version: info
+                    .map(|i| format!("{} {}", i.product, i.firmware_version))
+                    .unwrap_or_default(),
+            },
+            report: None,
+        })
+    }
+
+    /// The finished render's facts (stats, rate, device, chip; no PCM), once the source
+    /// has ended.
+    pub fn report(&self) -> Option<&HwRender> {
+        self.report.as_ref()
+    }
+}
+
+impl PcmSource for CaptureSource {
+    fn pcm_format(&self) -> PcmFormat {
+        PcmFormat {
+            sample_rate: self.out_rate,
+            channels: 2,
+        }
+    }
+    fn read(&mut self, buf: &mut [i16]) -> std::result::Result<usize, SourceError> {
+        loop {
+            if self.pos < self.out.len() {
+                let n = (buf.len() & !1).min(self.out.len() - self.pos);
+                buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            self.out.clear();
+            self.pos = 0;
+            let Some(rs) = self.resampler.as_mut() else {
+                return Ok(0);
+            };
+            match self.rx.recv() {
+                Ok(Captured::Pcm(pcm)) => rs.push(&pcm, &mut self.out),
+                Ok(Captured::End(end)) => {
+                    let hw = (*end).map_err(Box::new)?;
+                    rs.finish(&mut self.out);
+                    self.resampler = None;
+                    // The cache names the chip only 6581 or 8580; which SID played (UltiSID
+                    // or the chip in a socket) is in the engine's version.
+                    self.engine.version = format!(
+                        "{} {}, {}",
+                        hw.device.product, hw.device.firmware_version, hw.chip_tag
+                    );
+                    self.report = Some(hw);
+                }
+                Err(_) => return Err("the capture thread ended without a result".into()),
+            }
+        }
+    }
+    fn engine(&self) -> Engine {
+        self.engine.clone()
     }
 }
 
@@ -346,6 +515,7 @@ mod tests {
         RenderSink {
             phase: Phase::BeforeMark,
             pcm: Vec::new(),
+            recorded: 0,
             seen_frames: 0,
             lead_trimmed: 0,
             lead_limit: 10_000,

@@ -11,6 +11,8 @@
 //!
 //! See `doc/ultimate.md` for the protocol facts and quirks handled.
 
+#![forbid(unsafe_code)]
+
 pub mod capture;
 pub mod chip;
 pub mod discovery;
@@ -18,10 +20,8 @@ pub mod error;
 pub mod http;
 pub mod hwrender;
 pub mod live;
-pub mod resample;
 pub mod rest;
 pub mod stream;
-pub mod wav;
 
 pub use error::{Error, Result};
 pub use rest::{Client, ClientOptions, Info};

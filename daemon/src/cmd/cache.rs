@@ -10,11 +10,10 @@
 //! same facts, from the file names and headers) and say so.
 //! With `--cache-dir DIR` the index is `DIR/.sidflow-index.redb`: a cache folder of its own.
 
-use crate::config::Config;
+use crate::config::{Config, Overrides};
+use crate::media::CacheLocation;
 use anyhow::{bail, Context, Result};
-use cache::{
-    Cache, CacheConfig, CacheEntry, Chip, Outcome, Platform, RenderKey, RenderRequest, TuneRef,
-};
+use cache::{Cache, CacheEntry, Outcome, Platform, RenderKey, RenderRequest, TuneRef};
 use encode::Format;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,8 +56,7 @@ pub fn run(args: Args) -> Result<()> {
         Sub::Stats => stats(&cfg),
         Sub::Ls { prefix } => ls(&cfg, prefix.as_deref().unwrap_or("")),
         Sub::RebuildIndex => {
-            let cache = open_cache(&cfg)?;
-            let r = cache.rebuild_index()?;
+            let r = cfg.open()?.rebuild_index()?;
             println!(
                 "indexed {} file(s), ignored {} other file(s)",
                 r.files, r.ignored
@@ -68,50 +66,18 @@ pub fn run(args: Args) -> Result<()> {
     }
 }
 
-/// The resolved cache configuration and where its index lives.
-pub struct Resolved {
-    pub cache: CacheConfig,
-    pub db: PathBuf,
-    pub library: PathBuf,
-}
-
-/// Configuration file + environment + command line -> cache settings.
-pub fn resolve(loc: &Location) -> Result<Resolved> {
-    let serve_args = crate::cmd::serve::Args {
+/// Configuration file + environment + command line -> where the cache and its index are.
+pub fn resolve(loc: &Location) -> Result<CacheLocation> {
+    let cfg = Config::resolve(&Overrides {
         config: loc.config.clone(),
         data_dir: loc.data_dir.clone(),
         ..Default::default()
-    };
-    let cfg = crate::cmd::serve::resolve_config(&serve_args)?;
-    cache_config(&cfg, loc.cache_dir.as_deref())
-}
-
-/// The cache settings of a daemon configuration (`cache_dir` overrides the folder).
-pub fn cache_config(cfg: &Config, cache_dir: Option<&Path>) -> Result<Resolved> {
-    let (root, db) = match cache_dir {
-        Some(d) => (d.to_path_buf(), d.join(".sidflow-index.redb")),
-        None => (
-            cfg.cache_dir(),
-            cfg.paths.data_dir.join(store::DEFAULT_FILE_NAME),
-        ),
-    };
-    Ok(Resolved {
-        cache: crate::media::CachePolicy::from_config(&cfg.cache).cache_config(root)?,
-        db,
-        library: cfg.paths.library.clone(),
-    })
-}
-
-fn open_cache(r: &Resolved) -> Result<Cache> {
-    let (store, recreated) = store::Store::open_or_recreate(&r.db)?;
-    if recreated {
-        tracing::warn!(db = %r.db.display(), "the database was unreadable; moved aside and recreated");
-    }
-    Ok(Cache::open(r.cache.clone(), Arc::new(store))?)
+    })?;
+    CacheLocation::of(&cfg, loc.cache_dir.as_deref())
 }
 
 /// The index, or (when the daemon holds the database) a scan of the folder.
-fn entries(r: &Resolved, prefix: &str) -> Result<(Vec<CacheEntry>, bool)> {
+fn entries(r: &CacheLocation, prefix: &str) -> Result<(Vec<CacheEntry>, bool)> {
     if !r.cache.root.is_dir() {
         return Ok((Vec::new(), false));
     }
@@ -137,7 +103,7 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1_048_576.0)
 }
 
-fn stats(r: &Resolved) -> Result<()> {
+fn stats(r: &CacheLocation) -> Result<()> {
     let (entries, scanned) = entries(r, "")?;
     let st = cache::stats_from(&r.cache, &entries);
     println!("cache folder: {}", st.root.display());
@@ -180,7 +146,7 @@ fn stats(r: &Resolved) -> Result<()> {
     Ok(())
 }
 
-fn ls(r: &Resolved, prefix: &str) -> Result<()> {
+fn ls(r: &CacheLocation, prefix: &str) -> Result<()> {
     let (entries, scanned) = entries(r, prefix)?;
     for e in &entries {
         let secs = e.duration_secs;
@@ -211,50 +177,13 @@ pub struct CacheRender<'a> {
     pub force: bool,
 }
 
-/// The tune's path inside the library (its folder names the cache folder): relative to
-/// the configured library when the file is in it, else just the file name.
-fn tune_path(file: &Path, library: &Path) -> PathBuf {
-    if let (Ok(f), Ok(l)) = (file.canonicalize(), library.canonicalize()) {
-        if !library.as_os_str().is_empty() {
-            if let Ok(rel) = f.strip_prefix(&l) {
-                return rel.to_path_buf();
-            }
-        }
-    }
-    PathBuf::from(file.file_name().unwrap_or(file.as_os_str()))
-}
-
-pub(crate) struct RendererSource(pub(crate) render::Renderer);
-
-impl cache::PcmSource for RendererSource {
-    fn pcm_format(&self) -> encode::PcmFormat {
-        encode::PcmFormat {
-            sample_rate: self.0.sample_rate(),
-            channels: self.0.channels() as u16,
-        }
-    }
-    fn read(&mut self, out: &mut [i16]) -> Result<usize, cache::SourceError> {
-        let frames = self.0.render(out)?;
-        Ok(frames * self.0.channels())
-    }
-    fn engine(&self) -> cache::Engine {
-        cache::Engine {
-            name: "sidflow".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        }
-    }
-}
-
 /// `sidflowd render --cache`: reuse the cached files of this variant or render them once
 /// into the cache. Prints one line per format.
 pub fn render_cached(req: CacheRender<'_>) -> Result<()> {
     let r = resolve(&req.loc)?;
     let info = render::resolve(req.tune, req.opts)?;
-    let chip = match info.chip {
-        render::Chip::Mos6581 => Chip::Mos6581,
-        render::Chip::Mos8580 => Chip::Mos8580R5,
-    };
-    let tune = TuneRef::new(tune_path(req.file, &r.library), req.tune.songs)?;
+    let chip = info.chip;
+    let tune = TuneRef::new(r.tune_path(req.file), req.tune.songs)?;
     let key = RenderKey::new(tune, info.song, Platform::Sidflow, chip)?;
     let formats = if req.formats.is_empty() {
         r.cache.formats.clone()
@@ -271,15 +200,13 @@ pub fn render_cached(req: CacheRender<'_>) -> Result<()> {
             cfg.formats.push(*f);
         }
     }
-    let cache = open_cache(&Resolved { cache: cfg, ..r })?;
+    let cache = CacheLocation { cache: cfg, ..r }.open()?;
     let mut request = RenderRequest::new(key, formats);
     request.force = req.force;
     let before = cache.renders_started();
     let outcomes = cache
         .get_or_render(&request, |_| {
-            Ok(Box::new(RendererSource(render::Renderer::new(
-                req.tune, req.opts,
-            )?)))
+            Ok(Box::new(render::Renderer::new(req.tune, req.opts)?))
         })
         .context("rendering into the cache")?;
     let rendered = cache.renders_started() > before;

@@ -7,21 +7,22 @@
 //!                  -o OUT.wav|mp3|flac     (or --cache [--cache-dir DIR])
 //! ```
 //! The stream's true rate (PAL 47 982.887 Hz / NTSC 47 940.341 Hz, from the device's System
-//! Mode) is resampled with rubato to `--rate`; nothing is ever labelled with the wrong rate.
+//! Mode) is resampled to `--rate` as it arrives (the box's one capture pipeline,
+//! `ultimate::hwrender::CaptureSource`); nothing is ever labelled with the wrong rate.
 //! Statistics (packets, lost, reordered, duplicates, measured rate in ppm) are printed and
 //! stored next to each file as `<file>.capture.json`. Ctrl-C stops the device's stream.
 
 use anyhow::{bail, Context, Result};
 use encode::{EncoderOptions, Fanout, FileEncoder, PcmFormat, PcmSink};
+use pcm::PcmSource;
 use sidfile::{SidModel, SidTune, SongLengths};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use ultimate::capture::{CaptureOptions, Destination};
 use ultimate::chip::ChipChoice;
-use ultimate::hwrender::{hardware_render, HwRender, HwRenderOptions};
-use ultimate::resample::StreamResampler;
+use ultimate::hwrender::{CaptureJob, CaptureSource, HwRender, HwRenderOptions};
 use ultimate::stream::{SystemMode, DEFAULT_AUDIO_GROUP, DEFAULT_AUDIO_PORT};
 use ultimate::{Client, ClientOptions};
 
@@ -82,20 +83,14 @@ fn parse_chip(s: &str) -> Result<ChipChoice, String> {
     })
 }
 
-static CANCEL: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    CANCEL.store(true, Ordering::SeqCst);
-}
-
 /// Ctrl-C / SIGTERM cancel the capture (the device's stream is then stopped) instead of
 /// killing the process with the stream still running.
-fn install_cancel_handler() {
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+fn install_cancel_handler() -> Result<Arc<AtomicBool>> {
+    let cancel = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, cancel.clone()).context("watching for Ctrl-C")?;
     }
+    Ok(cancel)
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -184,9 +179,61 @@ pub fn run(args: Args) -> Result<()> {
         mode,
         ..HwRenderOptions::default()
     };
-    install_cancel_handler();
+    let cancel = install_cancel_handler()?;
+    // The cache names the chip before a note is recorded: what the job will set up.
+    let tag = ultimate::chip::expected_tag(&client, opts.chip)?;
+    let job = match args.cache {
+        true => Some(cache_job(&args, &tune, song, cache_chip(&tag, &tune))?),
+        false => None,
+    };
+    let mut fan = Fanout::new();
+    let mut paths = Vec::new();
+    for (format, path) in outputs {
+        let pcm = PcmFormat {
+            sample_rate: args.rate,
+            channels: 2,
+        };
+        let enc = FileEncoder::create(&path, format, pcm, &EncoderOptions::default())?;
+        fan.push(Box::new(enc));
+        paths.push(path);
+    }
     tracing::info!(device = %client.addr(), song, seconds = length.as_secs_f64(), "capturing");
-    let hw = hardware_render(&client, &bytes, &opts, &CANCEL)?;
+    // One pipeline: the capture comes out resampled as it arrives and goes to the files
+    // and the cache together; the song is never held whole in memory.
+    let mut src = CaptureSource::start(CaptureJob {
+        client,
+        tune: Arc::new(bytes),
+        opts,
+        out_rate: args.rate,
+        lock: None,
+        stop: Box::new(move || cancel.load(std::sync::atomic::Ordering::Relaxed)),
+    })?;
+    let mut tee = Tee {
+        src: &mut src,
+        files: &mut fan,
+        error: None,
+    };
+    let mut cache_files = Vec::new();
+    match job {
+        Some(job) => {
+            let report = job.run(&mut tee);
+            if let Some(e) = tee.error.take() {
+                return Err(e);
+            }
+            cache_files = report?.files.into_iter().map(|f| f.path).collect();
+        }
+        None => {
+            let mut buf = vec![0i16; 8192 * 2];
+            while tee.read(&mut buf).map_err(|e| anyhow::anyhow!("{e}"))? > 0 {}
+            if let Some(e) = tee.error.take() {
+                return Err(e);
+            }
+        }
+    }
+    let hw = src
+        .report()
+        .context("the capture ended without a report")?
+        .clone();
     let s = &hw.stats;
     println!(
         "{} on {} ({}, {} stream at {:.3} Hz): {:.2} s captured; packets {} lost {} reordered {} duplicates {} late {}; measured {:.3} Hz ({:+.0} ppm); UDP buffer {} bytes",
@@ -195,7 +242,7 @@ pub fn run(args: Args) -> Result<()> {
         hw.variant(),
         hw.mode.name(),
         hw.rate_hz,
-        hw.pcm.len() as f64 / 2.0 / hw.rate_hz,
+        hw.recorded_frames as f64 / hw.rate_hz,
         s.packets,
         s.lost,
         s.reordered,
@@ -205,58 +252,43 @@ pub fn run(args: Args) -> Result<()> {
         s.rate_error_ppm,
         s.recv_buffer_bytes
     );
-    let pcm = resample(&hw, args.rate)?;
-    if !outputs.is_empty() {
-        let mut fan = Fanout::new();
-        let mut paths = Vec::new();
-        for (format, path) in outputs {
-            let enc = FileEncoder::create(
-                &path,
-                format,
-                PcmFormat {
-                    sample_rate: args.rate,
-                    channels: 2,
-                },
-                &EncoderOptions::default(),
-            )?;
-            fan.push(Box::new(enc));
-            paths.push(path);
-        }
-        for chunk in pcm.chunks(8192 * 2) {
-            fan.write_pcm(chunk)?;
-        }
-        fan.finish()?;
-        for p in &paths {
-            write_stats(p, &hw, args.rate)?;
-            println!("{}", p.display());
-        }
+    fan.finish()?;
+    for p in &paths {
+        write_stats(p, &hw, args.rate)?;
+        println!("{}", p.display());
     }
-    if args.cache {
-        let files = store_in_cache(
-            &args.loc,
-            &args.file,
-            &tune,
-            song,
-            &hw,
-            &pcm,
-            args.rate,
-            args.format.as_deref(),
-        )?;
-        for f in files {
-            println!("{} (cached)", f.display());
-        }
+    for f in &cache_files {
+        write_stats(f, &hw, args.rate)?;
+        println!("{} (cached)", f.display());
     }
     Ok(())
 }
 
-/// The stream's true rate -> `rate` Hz, stereo i16.
-pub fn resample(hw: &HwRender, rate: u32) -> Result<Vec<i16>> {
-    let mut r = StreamResampler::new(hw.rate_hz, f64::from(rate), 2)?;
-    let mut out =
-        Vec::with_capacity((hw.pcm.len() as f64 * f64::from(rate) / hw.rate_hz) as usize + 8192);
-    r.push(&hw.pcm, &mut out)?;
-    r.finish(&mut out)?;
-    Ok(out)
+/// Passes the capture on to the cache and writes the same samples to the `-o` files.
+struct Tee<'a> {
+    src: &'a mut CaptureSource,
+    files: &'a mut Fanout,
+    /// A file that failed (the cache sees the end; the error is reported afterwards).
+    error: Option<anyhow::Error>,
+}
+
+impl PcmSource for Tee<'_> {
+    fn pcm_format(&self) -> PcmFormat {
+        self.src.pcm_format()
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, pcm::SourceError> {
+        let n = self.src.read(out)?;
+        if self.error.is_none() && n > 0 {
+            if let Err(e) = self.files.write_pcm(&out[..n]) {
+                self.error = Some(e.into());
+                return Err("writing the output files failed".into());
+            }
+        }
+        Ok(n)
+    }
+    fn engine(&self) -> pcm::Engine {
+        self.src.engine()
+    }
 }
 
 /// `<file>.capture.json`: the capture statistics stored with the result.
@@ -279,111 +311,45 @@ pub fn write_stats(file: &Path, hw: &HwRender, out_rate: u32) -> Result<()> {
     Ok(())
 }
 
-/// PCM already in memory, as a cache source.
-struct MemorySource {
-    pcm: Vec<i16>,
-    pos: usize,
-    rate: u32,
-    engine: cache::Engine,
-}
-
-impl cache::PcmSource for MemorySource {
-    fn pcm_format(&self) -> PcmFormat {
-        PcmFormat {
-            sample_rate: self.rate,
-            channels: 2,
-        }
-    }
-    fn read(&mut self, out: &mut [i16]) -> Result<usize, cache::SourceError> {
-        let n = (out.len() & !1).min(self.pcm.len() - self.pos);
-        out[..n].copy_from_slice(&self.pcm[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-    fn engine(&self) -> cache::Engine {
-        self.engine.clone()
-    }
-}
-
-/// The cache's chip for a hardware render: what was configured, else the tune's model.
-pub fn cache_chip(hw: &HwRender, tune: &SidTune) -> cache::Chip {
-    match hw.chip_tag.as_str() {
+/// The cache's chip for a hardware render: what the job sets up, else the tune's model.
+pub fn cache_chip(tag: &str, tune: &SidTune) -> cache::Chip {
+    match tag {
         "6581" | "ultisid-6581" => cache::Chip::Mos6581,
-        "8580" | "ultisid-8580" => cache::Chip::Mos8580R5,
+        "8580" | "ultisid-8580" => cache::Chip::Mos8580,
         _ => match tune.model() {
-            SidModel::Mos8580 => cache::Chip::Mos8580R5,
+            SidModel::Mos8580 => cache::Chip::Mos8580,
             _ => cache::Chip::Mos6581,
         },
     }
 }
 
-/// Store a hardware render (already resampled to `rate`) in the cache as the `c64u`
-/// variant, with `<file>.capture.json` beside each cached file. Returns the files.
-#[allow(clippy::too_many_arguments)]
-pub fn store_in_cache(
-    loc: &crate::cmd::cache::Location,
-    file: &Path,
+/// The cache's render job for the `c64u` variant of this song (replacing a cached one), in
+/// the formats asked for (default: the cache's).
+fn cache_job(
+    args: &Args,
     tune: &SidTune,
     song: u16,
-    hw: &HwRender,
-    pcm: &[i16],
-    rate: u32,
-    formats: Option<&str>,
-) -> Result<Vec<PathBuf>> {
-    let r = crate::cmd::cache::resolve(loc)?;
-    let mut formats = match formats {
+    chip: cache::Chip,
+) -> Result<cache::RenderJob> {
+    let mut r = crate::cmd::cache::resolve(&args.loc)?;
+    let mut formats = match &args.format {
         Some(f) => encode::Format::parse_list(f)?,
         None => r.cache.formats.clone(),
     };
     if formats.is_empty() {
         formats.push(encode::Format::Flac);
     }
-    let mut cfg = r.cache.clone();
     for f in &formats {
-        if !cfg.formats.contains(f) {
-            cfg.formats.push(*f);
+        if !r.cache.formats.contains(f) {
+            r.cache.formats.push(*f);
         }
     }
-    let rel = match (file.canonicalize(), r.library.canonicalize()) {
-        (Ok(f), Ok(l)) => f
-            .strip_prefix(&l)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|_| PathBuf::from(file.file_name().unwrap_or_default())),
-        _ => PathBuf::from(file.file_name().unwrap_or_default()),
-    };
-    let tune_ref = cache::TuneRef::new(rel, tune.songs)?;
-    let key = cache::RenderKey::new(tune_ref, song, cache::Platform::C64u, cache_chip(hw, tune))?;
-    let (store, _) = store::Store::open_or_recreate(&r.db)?;
-    let cache = cache::Cache::open(cfg, Arc::new(store))?;
+    let tune_ref = cache::TuneRef::new(r.tune_path(&args.file), tune.songs)?;
+    let key = cache::RenderKey::new(tune_ref, song, cache::Platform::C64u, chip)?;
     let mut req = cache::RenderRequest::new(key, formats);
     req.force = true;
-    let engine = cache::Engine {
-        name: "c64u".into(),
-        // The cache name only says 6581 or 8580r5; which SID played (UltiSID or the chip in
-        // a socket) is kept here and in `.capture.json`.
-        version: format!(
-            "{} {}, {}",
-            hw.device.product, hw.device.firmware_version, hw.chip_tag
-        ),
-    };
-    let src = MemorySource {
-        pcm: pcm.to_vec(),
-        pos: 0,
-        rate,
-        engine,
-    };
-    let mut src = Some(src);
-    let outcomes = cache.get_or_render(&req, |_| {
-        src.take()
-            .map(|s| Box::new(s) as Box<dyn cache::PcmSource>)
-            .ok_or_else(|| "source already used".into())
-    })?;
-    let mut files = Vec::new();
-    for o in outcomes {
-        if let cache::Outcome::Cached(c) = o {
-            write_stats(&c.path, hw, rate)?;
-            files.push(c.path);
-        }
-    }
-    Ok(files)
+    r.open()?
+        .request(&req)?
+        .take_job()
+        .context("this variant is being rendered by another process")
 }

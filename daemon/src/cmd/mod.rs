@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod cache;
 pub mod capture;
 pub mod devices;
@@ -12,10 +13,7 @@ pub mod sim;
 /// Logs go to stderr (the journal under systemd); `RUST_LOG` overrides the level.
 pub fn init_logging() {
     use tracing_subscriber::EnvFilter;
-    // warp logs every connection a client drops mid-transfer (an audio player seeking or
-    // skipping) as an ERROR; that is normal traffic, not a fault of the daemon.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,warp::server::run=off"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

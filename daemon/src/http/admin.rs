@@ -1,149 +1,223 @@
-//! Operator API under `/api/admin/`. The router has already checked the session and the
-//! CSRF token for every route that reaches [`handle`]; each action is audited here.
+//! The operator's own routes: first-run setup, login and logout, the password, the cache and
+//! its settings, backup and restore. The router has already checked the session and the
+//! CSRF token on every `Admin` route; each action is audited here.
 
-use super::{error, json, json_status, stream, too_many, Req, R};
+use super::request::Req;
+use super::response::{blocking, json, set_header, ApiError, Reply};
 use crate::app::App;
 use crate::auth::{AdminSession, LoginError, COOKIE};
-use crate::jobs::Item;
 use crate::media::{format_from_ext, CachePolicy, Chip, Platform};
-use serde::Deserialize;
+use hyper::header;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use warp::http::{header, HeaderValue, StatusCode};
-use warp::reply::Response;
 
-pub const POLICY_KEY: &str = "cache_policy";
+/// Records `r`'s outcome in the audit trail and passes it on.
+pub fn audited(app: &App, req: &Req, action: &str, detail: serde_json::Value, r: Reply) -> Reply {
+    let result = match &r {
+        Ok(res) if res.status().is_success() => "ok".to_string(),
+        Ok(res) => format!("failed: {}", res.status().as_u16()),
+        Err(e) => format!("failed: {}", e.status.as_u16()),
+    };
+    app.auth.audit(&req.who(), action, detail, &result);
+    r
+}
 
-pub fn session(app: &App, req: &Req) -> Response {
+#[derive(Serialize)]
+struct SessionState {
+    password_set: bool,
+    password_from_config: bool,
+    logged_in: bool,
+    csrf: Option<String>,
+}
+
+pub async fn session(app: Arc<App>, req: Req) -> Reply {
     let s = req.cookie(COOKIE).and_then(|t| app.auth.session(&t));
-    json(&serde_json::json!({
-        "password_set": app.auth.password_set(),
-        "password_from_config": app.auth.password_from_config(),
-        "logged_in": s.is_some(),
-        "csrf": s.map(|s| s.csrf),
-    }))
+    json(&SessionState {
+        password_set: app.auth.password_set(),
+        password_from_config: app.auth.password_from_config(),
+        logged_in: s.is_some(),
+        csrf: s.map(|s| s.csrf),
+    })
 }
 
-#[derive(Deserialize)]
-struct PasswordBody {
-    password: String,
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> ApiError {
+        use hyper::StatusCode as S;
+        match e {
+            LoginError::Limited(wait) => ApiError::too_many(wait, "attempts"),
+            LoginError::Busy => {
+                ApiError::unavailable("the box is checking other passwords; try again in a moment")
+                    .retry_after(std::time::Duration::from_secs(2))
+            }
+            LoginError::Wrong => ApiError::new(S::UNAUTHORIZED, "wrong password"),
+            LoginError::WrongCode => ApiError::new(
+                S::UNAUTHORIZED,
+                "wrong setup code: it is in the box's log (journalctl -u sidflowd) and \
+                 printed by `sidflowd setup-code`",
+            ),
+            LoginError::NoPassword => {
+                ApiError::conflict("no password is set yet: choose one first")
+            }
+            LoginError::AlreadySet => ApiError::conflict("a password is already set: log in"),
+            LoginError::FromConfig => ApiError::conflict(e.to_string()),
+            LoginError::Internal(m) => ApiError::internal(anyhow::anyhow!("login: {m}")),
+        }
+    }
 }
 
-fn check_new_password(pw: &str) -> Result<(), Response> {
+/// What the audit trail says of a refused attempt.
+fn audit_result(r: &Result<(String, AdminSession), LoginError>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(LoginError::Limited(_)) => "refused: rate limited".into(),
+        Err(LoginError::Busy) => "refused: busy".into(),
+        Err(e) => format!("failed: {e}"),
+    }
+}
+
+fn check_new_password(pw: &str) -> Result<(), ApiError> {
     if pw.chars().count() < 8 {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::bad_request(
             "the password needs at least 8 characters",
         ));
     }
     if pw.len() > 1024 {
-        return Err(error(StatusCode::BAD_REQUEST, "the password is too long"));
+        return Err(ApiError::bad_request("the password is too long"));
     }
     Ok(())
 }
 
-pub async fn setup(app: &Arc<App>, req: &Req) -> Response {
-    let b: PasswordBody = match req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+/// The answer to a successful login: the CSRF token, and the session cookie.
+fn logged_in(app: &App, tok: &str, s: AdminSession) -> Reply {
+    #[derive(Serialize)]
+    struct LoggedIn {
+        logged_in: bool,
+        csrf: String,
+    }
+    let mut res = json(&LoggedIn {
+        logged_in: true,
+        csrf: s.csrf,
+    })?;
+    let cookie = format!(
+        "{COOKIE}={tok}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        app.auth.cookie_max_age()
+    );
+    set_header(&mut res, header::SET_COOKIE, &cookie);
+    Ok(res)
+}
+
+/// First run: the setup code (from the box's log) and the new password.
+pub async fn setup(app: Arc<App>, req: Req) -> Reply {
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(default)]
+        code: String,
+        password: String,
+    }
+    let b: Body = req.json()?;
     if app.auth.password_set() {
-        return error(StatusCode::CONFLICT, "a password is already set: log in");
+        return Err(LoginError::AlreadySet.into());
     }
-    if let Err(r) = check_new_password(&b.password) {
-        return r;
-    }
-    let a = app.clone();
-    let pw = b.password.clone();
-    let r = tokio::task::spawn_blocking(move || a.auth.setup(&pw)).await;
-    let who = req.ip.to_string();
-    match r {
-        Ok(Ok(true)) => {
-            app.auth
-                .audit(&who, "setup password", serde_json::json!({}), "ok");
-            // Log the operator in straight away.
-            login_with(app, req, b.password).await
-        }
-        Ok(Ok(false)) => error(StatusCode::CONFLICT, "a password is already set: log in"),
-        _ => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "could not store the password",
-        ),
-    }
+    check_new_password(&b.password)?;
+    let r = app.auth.setup(req.ip, &b.code, b.password).await;
+    app.auth.audit(
+        &req.who(),
+        "setup password",
+        serde_json::json!({}),
+        &audit_result(&r),
+    );
+    let (tok, s) = r?;
+    logged_in(&app, &tok, s)
 }
 
-pub async fn login(app: &Arc<App>, req: &Req) -> Response {
-    let b: PasswordBody = match req.json() {
-        Ok(b) => b,
-        Err(r) => return r,
+pub async fn login(app: Arc<App>, req: Req) -> Reply {
+    #[derive(Deserialize)]
+    struct Body {
+        password: String,
+    }
+    let b: Body = req.json()?;
+    if b.password.len() > 1024 {
+        return Err(ApiError::bad_request("the password is too long"));
+    }
+    let r = app.auth.login(req.ip, b.password).await;
+    app.auth.audit(
+        &req.who(),
+        "login",
+        serde_json::json!({}),
+        &audit_result(&r),
+    );
+    let (tok, s) = r?;
+    logged_in(&app, &tok, s)
+}
+
+pub async fn logout(app: Arc<App>, req: Req) -> Reply {
+    if let Some((tok, _)) = &req.admin {
+        app.auth.logout(tok);
+    }
+    let mut res = json(&serde_json::json!({ "logged_in": false }))?;
+    set_header(
+        &mut res,
+        header::SET_COOKIE,
+        &format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    audited(&app, &req, "logout", serde_json::json!({}), Ok(res))
+}
+
+/// Changes the password: the current one is required; every other session ends.
+pub async fn password(app: Arc<App>, req: Req) -> Reply {
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(default)]
+        current: String,
+        password: String,
+    }
+    let b: Body = req.json()?;
+    check_new_password(&b.password)?;
+    let keep = req
+        .admin
+        .as_ref()
+        .map(|(t, _)| t.clone())
+        .unwrap_or_default();
+    let r = match app
+        .auth
+        .change_password(req.ip, b.current, b.password, &keep)
+        .await
+    {
+        Ok(()) => json(&serde_json::json!({ "ok": true })),
+        Err(LoginError::Wrong) => Err(ApiError::new(
+            hyper::StatusCode::FORBIDDEN,
+            "the current password is wrong",
+        )),
+        Err(e) => Err(e.into()),
     };
-    login_with(app, req, b.password).await
+    audited(&app, &req, "change password", serde_json::json!({}), r)
 }
 
-async fn login_with(app: &Arc<App>, req: &Req, pw: String) -> Response {
-    let a = app.clone();
-    let ip = req.ip;
-    let r = tokio::task::spawn_blocking(move || a.auth.login(ip, &pw)).await;
-    let who = ip.to_string();
-    match r {
-        Ok(Ok((tok, s))) => {
-            app.auth.audit(&who, "login", serde_json::json!({}), "ok");
-            let mut res = json(&serde_json::json!({ "logged_in": true, "csrf": s.csrf }));
-            let cookie = format!(
-                "{COOKIE}={tok}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-                app.auth.cookie_max_age()
-            );
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                res.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            res
-        }
-        Ok(Err(LoginError::Limited(wait))) => {
-            app.auth.audit(
-                &who,
-                "login",
-                serde_json::json!({}),
-                "refused: rate limited",
-            );
-            too_many(wait, "failed logins")
-        }
-        Ok(Err(LoginError::Wrong)) => {
-            app.auth.audit(
-                &who,
-                "login",
-                serde_json::json!({}),
-                "failed: wrong password",
-            );
-            error(StatusCode::UNAUTHORIZED, "wrong password")
-        }
-        Ok(Err(LoginError::NoPassword)) => error(
-            StatusCode::CONFLICT,
-            "no password is set yet: choose one first",
-        ),
-        Ok(Err(LoginError::Internal(e))) => {
-            tracing::error!("login: {e}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "login failed")
-        }
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "login failed"),
+#[derive(Serialize)]
+struct Usage {
+    bytes: u64,
+    files: u64,
+}
+
+pub async fn cache(app: Arc<App>, _: Req) -> Reply {
+    let media = app.media.clone();
+    let usage = blocking(move || media.usage()).await?;
+    #[derive(Serialize)]
+    struct CacheState<'a> {
+        dir: &'a std::path::Path,
+        usage: std::collections::BTreeMap<&'static str, Usage>,
+        disk_used_percent: Option<f64>,
+        policy: CachePolicy,
     }
-}
-
-#[derive(Deserialize)]
-struct JobBody {
-    /// Render every tune below this folder ("" = the whole library)...
-    folder: Option<String>,
-    /// ...or these tunes.
-    paths: Option<Vec<String>>,
-    /// `software` (default) or `hardware`.
-    #[serde(default)]
-    platform: Option<Platform>,
-    /// `tune-6581` (default), `tune-8580`, `6581`, `8580`.
-    #[serde(default)]
-    chip: Option<String>,
-    /// Formats to render; default: those the cache keeps.
-    formats: Option<Vec<String>>,
-    /// Only each tune's start song (default: every song).
-    #[serde(default)]
-    start_song_only: bool,
+    json(&CacheState {
+        dir: app.media.cache_dir(),
+        usage: usage
+            .into_iter()
+            .map(|(k, (bytes, files))| (k, Usage { bytes, files }))
+            .collect(),
+        disk_used_percent: crate::media::disk_used_percent(app.media.cache_dir()),
+        policy: app.media.policy(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -151,409 +225,88 @@ struct DeleteBody {
     md5: String,
     song: u16,
     platform: Platform,
-    #[serde(with = "crate::media::chip_serde")]
     chip: Chip,
     format: String,
 }
 
-fn audited(
-    app: &App,
-    req: &Req,
-    action: &str,
-    detail: serde_json::Value,
-    res: Response,
-) -> Response {
-    let result = if res.status().is_success() {
-        "ok".to_string()
-    } else {
-        format!("failed: {}", res.status().as_u16())
-    };
-    app.auth.audit(&req.ip.to_string(), action, detail, &result);
-    res
+pub async fn cache_delete(app: Arc<App>, req: Req) -> Reply {
+    let b: DeleteBody = req.json()?;
+    let format =
+        format_from_ext(&b.format).ok_or_else(|| ApiError::bad_request("unknown format"))?;
+    let t = app
+        .library
+        .tune_by_md5(&b.md5)
+        .ok_or_else(|| ApiError::not_found("no such tune"))?;
+    let r = crate::media::variant(&t, b.song, b.platform, b.chip, format)
+        .map_err(|e| ApiError::bad_request(format!("{e:#}")))
+        .and_then(|v| match app.media.delete(&v) {
+            Ok(true) => json(&serde_json::json!({ "deleted": true })),
+            Ok(false) => Err(ApiError::not_found("not cached")),
+            Err(e) => Err(ApiError::internal(e)),
+        });
+    let detail = serde_json::json!({"path": t.path, "song": b.song, "platform": b.platform,
+        "chip": b.chip.as_str(), "format": b.format});
+    audited(&app, &req, "delete cached variant", detail, r)
 }
 
-pub async fn handle(app: &Arc<App>, req: &Req, id: R, ctx: (String, AdminSession)) -> Response {
-    let (tok, _session) = ctx;
-    match id {
-        R::AdminLogout => {
-            app.auth.logout(&tok);
-            let mut res = json(&serde_json::json!({ "logged_in": false }));
-            if let Ok(v) = HeaderValue::from_str(&format!(
-                "{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"
-            )) {
-                res.headers_mut().insert(header::SET_COOKIE, v);
-            }
-            audited(app, req, "logout", serde_json::json!({}), res)
-        }
-        R::AdminPassword => {
-            let b: PasswordBody = match req.json() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            if let Err(r) = check_new_password(&b.password) {
-                return r;
-            }
-            let a = app.clone();
-            let res = match tokio::task::spawn_blocking(move || a.auth.change_password(&b.password))
-                .await
-            {
-                Ok(Ok(())) => json(&serde_json::json!({ "ok": true })),
-                Ok(Err(e)) => error(StatusCode::CONFLICT, &format!("{e:#}")),
-                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
-            };
-            audited(app, req, "change password", serde_json::json!({}), res)
-        }
-        R::AdminStatus => {
-            let n = app.library.read().map(|i| i.len()).unwrap_or(0);
-            json(&serde_json::json!({
-                "library": { "tunes": n, "source": app.source.describe(),
-                    "scanning": app.scanning.load(std::sync::atomic::Ordering::Relaxed),
-                    "unreadable": app.scan_errors.load(std::sync::atomic::Ordering::Relaxed) },
-                "sessions": app.sessions.len(),
-                "renders_in_flight": app.media.in_flight(),
-                "renders_started": app.media.renders_started(),
-                "disk_used_percent": crate::media::disk_used_percent(app.media.cache_dir()),
-                "uptime_secs": app.started.elapsed().as_secs(),
-                "version": env!("CARGO_PKG_VERSION"),
-            }))
-        }
-        R::AdminCache => {
-            let media = app.media.clone();
-            let usage = tokio::task::spawn_blocking(move || media.usage())
-                .await
-                .unwrap_or_default();
-            let policy = app.media.policy.read().map(|p| p.clone()).ok();
-            json(&serde_json::json!({
-                "dir": app.media.cache_dir(),
-                "usage": usage.iter().map(|(k, (bytes, files))| (k.to_string(), serde_json::json!({"bytes": bytes, "files": files}))).collect::<serde_json::Map<_, _>>(),
-                "disk_used_percent": crate::media::disk_used_percent(app.media.cache_dir()),
-                "policy": policy,
-            }))
-        }
-        R::AdminCacheDelete => {
-            let b: DeleteBody = match req.json() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let Some(format) = format_from_ext(&b.format) else {
-                return error(StatusCode::BAD_REQUEST, "unknown format");
-            };
-            let Some(t) = app.tune_by_md5(&b.md5) else {
-                return error(StatusCode::NOT_FOUND, "no such tune");
-            };
-            let res = match crate::media::variant(&t, b.song, b.platform, b.chip, format)
-                .and_then(|v| app.media.delete(&v))
-            {
-                Ok(true) => json(&serde_json::json!({ "deleted": true })),
-                Ok(false) => error(StatusCode::NOT_FOUND, "not cached"),
-                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
-            };
-            audited(
-                app,
-                req,
-                "delete cached variant",
-                serde_json::json!({"path": t.path, "song": b.song, "platform": b.platform, "chip": b.chip.as_str(), "format": b.format}),
-                res,
-            )
-        }
-        R::AdminSettings => {
-            let policy = app.media.policy.read().map(|p| p.clone()).ok();
-            json(&serde_json::json!({ "cache": policy }))
-        }
-        R::AdminSettingsPut => {
-            #[derive(Deserialize)]
-            struct Body {
-                cache: CachePolicy,
-            }
-            let b: Body = match req.json() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let check = crate::config::Cache {
-                formats: b.cache.formats.clone(),
-                wav_stop_percent: b.cache.wav_stop_percent,
-                flac_stop_percent: b.cache.flac_stop_percent,
-                max_disk_percent: b.cache.max_disk_percent,
-                mp3_bitrate_kbps: b.cache.mp3_bitrate_kbps,
-            };
-            let cfg = crate::config::Config {
-                cache: check,
-                ..Default::default()
-            };
-            let res = match cfg.validate() {
-                Err(e) => error(StatusCode::BAD_REQUEST, &format!("{e:#}")),
-                Ok(()) => match app.db.put(store::SETTINGS, POLICY_KEY, &b.cache) {
-                    Ok(()) => match app.media.set_policy(b.cache.clone()) {
-                        Ok(()) => json(&serde_json::json!({ "cache": b.cache })),
-                        Err(e) => error(StatusCode::BAD_REQUEST, &format!("{e:#}")),
-                    },
-                    Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
-                },
-            };
-            audited(
-                app,
-                req,
-                "change settings",
-                serde_json::to_value(&b.cache).unwrap_or_default(),
-                res,
-            )
-        }
-        R::AdminBackup => {
-            let db = app.db.clone();
-            let created = crate::util::rfc3339(crate::util::now_secs());
-            let day: String = created.chars().take(10).collect();
-            let res = match tokio::task::spawn_blocking(move || crate::backup::export(&db, created))
-                .await
-            {
-                Ok(Ok((b, skipped))) => {
-                    for s in &skipped {
-                        tracing::warn!("backup: left out an unreadable record: {s}");
-                    }
-                    let mut res = json(&b);
-                    if let Ok(v) = HeaderValue::from_str(&format!(
-                        "attachment; filename=\"sidflow-backup-{day}.json\""
-                    )) {
-                        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-                    }
-                    res
-                }
-                Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e}")),
-                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
-            };
-            audited(app, req, "download backup", serde_json::json!({}), res)
-        }
-        R::AdminRestore => {
-            let b: crate::backup::Backup = match req.json() {
-                Ok(b) => b,
-                Err(r) => return audited(app, req, "restore backup", serde_json::json!({}), r),
-            };
-            let a = app.clone();
-            let res = match tokio::task::spawn_blocking(move || {
-                let r = crate::backup::import(&a.db, &b)?;
-                // Apply what was restored: the cache settings now, the hosts on a refresh.
-                if let Some(p) = &b.settings.cache_policy {
-                    a.media
-                        .set_policy(p.clone())
-                        .map_err(|e| format!("{e:#}"))?;
-                }
-                if let Err(e) = a.devices.refresh(false) {
-                    tracing::warn!("devices after restore: {e:#}");
-                }
-                Ok::<_, String>(r)
-            })
-            .await
-            {
-                Ok(Ok(r)) => json(&r),
-                Ok(Err(e)) => error(StatusCode::BAD_REQUEST, &e),
-                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
-            };
-            audited(app, req, "restore backup", serde_json::json!({}), res)
-        }
-        R::AdminJobs => {
-            let jobs: Vec<_> = app.jobs.list().iter().map(|j| j.summary()).collect();
-            json(&serde_json::json!({ "jobs": jobs }))
-        }
-        R::AdminJob => match req.params[0]
-            .parse::<u64>()
-            .ok()
-            .and_then(|id| app.jobs.get(id))
-        {
-            Some(j) => json(&j.summary()),
-            None => error(StatusCode::NOT_FOUND, "no such job"),
-        },
-        R::AdminJobCreate => {
-            let b: JobBody = match req.json() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let res = create_job(app, b);
-            let detail = serde_json::from_slice::<serde_json::Value>(&req.body).unwrap_or_default();
-            audited(app, req, "start render job", detail, res)
-        }
-        R::AdminJobControl => {
-            let id = req.params[0].parse::<u64>().unwrap_or(0);
-            let action = req.params[1].clone();
-            let res = match app.jobs.control(id, &action) {
-                Ok(Some(j)) => json(&j.summary()),
-                Ok(None) => error(StatusCode::NOT_FOUND, "no such job"),
-                Err(e) => error(StatusCode::CONFLICT, &format!("{e:#}")),
-            };
-            audited(
-                app,
-                req,
-                &format!("{action} job"),
-                serde_json::json!({"job": id}),
-                res,
-            )
-        }
-        R::AdminJobDelete => {
-            let id = req.params[0].parse::<u64>().unwrap_or(0);
-            let res = match app.jobs.delete(id) {
-                Ok(true) => json(&serde_json::json!({"deleted": true})),
-                Ok(false) => error(StatusCode::NOT_FOUND, "no such job"),
-                Err(e) => error(StatusCode::CONFLICT, &format!("{e:#}")),
-            };
-            audited(app, req, "delete job", serde_json::json!({"job": id}), res)
-        }
-        R::AdminEvents => stream::sse(app.admin_events.subscribe()),
-        R::AdminAudit => {
-            let n = req
-                .query("n")
-                .and_then(|n| n.parse::<usize>().ok())
-                .unwrap_or(100)
-                .min(1000);
-            let path = app.cfg.paths.data_dir.join("audit/admin-actions.jsonl");
-            let text = tokio::fs::read_to_string(&path).await.unwrap_or_default();
-            let lines: Vec<serde_json::Value> = text
-                .lines()
-                .rev()
-                .take(n)
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect();
-            json(&serde_json::json!({ "entries": lines }))
-        }
-        R::AdminDevicesDiscover => {
-            let a = app.clone();
-            let res = match tokio::task::spawn_blocking(move || a.devices.refresh(true)).await {
-                Ok(Ok(list)) => json(&serde_json::json!({ "devices": list })),
-                Ok(Err(e)) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
-                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
-            };
-            audited(app, req, "discover devices", serde_json::json!({}), res)
-        }
-        R::AdminDevicesAdd => {
-            #[derive(Deserialize)]
-            struct Body {
-                host: String,
-            }
-            let b: Body = match req.json() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let (a, host) = (app.clone(), b.host.clone());
-            let res = match tokio::task::spawn_blocking(move || a.devices.add_host(&host)).await {
-                Ok(Ok(info)) => json(
-                    &serde_json::json!({ "added": b.host, "info": info, "devices": app.devices.list() }),
-                ),
-                Ok(Err(e)) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
-                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
-            };
-            audited(
-                app,
-                req,
-                "add device",
-                serde_json::json!({"host": b.host}),
-                res,
-            )
-        }
-        R::AdminDeviceTest => {
-            let (a, id) = (app.clone(), req.params[0].clone());
-            let res = match tokio::task::spawn_blocking(move || a.devices.test(&id)).await {
-                Ok(Ok(info)) => json(&serde_json::json!({ "ok": true, "info": info })),
-                Ok(Err(e)) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
-                Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "failed"),
-            };
-            audited(
-                app,
-                req,
-                "test device",
-                serde_json::json!({"device": req.params[0]}),
-                res,
-            )
-        }
-        R::AdminDevicesPassword => {
-            let b: PasswordBody = match req.json() {
-                Ok(b) => b,
-                Err(r) => return r,
-            };
-            let res = match app.devices.set_password(&b.password) {
-                Ok(()) => json(&serde_json::json!({ "ok": true })),
-                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
-            };
-            audited(app, req, "set device password", serde_json::json!({}), res)
-        }
-        _ => error(StatusCode::NOT_FOUND, "not found"),
-    }
+#[derive(Serialize, Deserialize)]
+struct Settings {
+    cache: CachePolicy,
 }
 
-fn create_job(app: &App, b: JobBody) -> Response {
-    let platform = b.platform.unwrap_or(Platform::Software);
-    if platform == Platform::Hardware && app.devices.recorder().is_none() {
-        return error(
-            StatusCode::CONFLICT,
-            "no C64 Ultimate is available for hardware rendering",
-        );
-    }
-    let chip = b.chip.unwrap_or_default();
-    if !matches!(
-        chip.as_str(),
-        "" | "tune-6581" | "tune-8580" | "6581" | "8580"
-    ) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "chip must be tune-6581, tune-8580, 6581 or 8580",
-        );
-    }
-    let formats = match b.formats {
-        Some(f) => f,
-        None => app
-            .media
-            .policy
-            .read()
-            .map(|p| p.formats.clone())
-            .unwrap_or_default(),
-    };
-    if formats.is_empty() || formats.iter().any(|f| format_from_ext(f).is_none()) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "formats must be a non-empty list of mp3, flac, wav",
-        );
-    }
-    let folder = match library::safe_relative(b.folder.as_deref().unwrap_or("")) {
-        Ok(f) => f,
-        Err(_) => return error(StatusCode::BAD_REQUEST, "bad folder"),
-    };
-    let Ok(idx) = app.library.read() else {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, "busy");
-    };
-    let mut tunes: Vec<&library::Tune> = Vec::new();
-    let label;
-    if let Some(paths) = &b.paths {
-        for p in paths {
-            match library::safe_relative(p).ok().and_then(|p| idx.get(&p)) {
-                Some(t) => tunes.push(t),
-                None => return error(StatusCode::NOT_FOUND, &format!("no such tune: {p}")),
-            }
-        }
-        label = format!("{} selected tune(s)", tunes.len());
-    } else {
-        tunes.extend(idx.under(&folder));
-        label = if folder.is_empty() {
-            "whole library".into()
-        } else {
-            folder.clone()
-        };
-    }
-    let items: Vec<Item> = tunes
-        .iter()
-        .flat_map(|t| {
-            let songs: Vec<u16> = if b.start_song_only {
-                vec![t.start_song]
-            } else {
-                (1..=t.songs).collect()
-            };
-            songs.into_iter().map(|s| Item {
-                path: t.path.clone(),
-                song: s,
-            })
+pub async fn settings(app: Arc<App>, _: Req) -> Reply {
+    json(&Settings {
+        cache: app.media.policy(),
+    })
+}
+
+pub async fn settings_put(app: Arc<App>, req: Req) -> Reply {
+    let b: Settings = req.json()?;
+    let detail = serde_json::to_value(&b.cache).unwrap_or_default();
+    let r = b
+        .cache
+        .validate()
+        .map_err(|e| ApiError::bad_request(format!("{e:#}")))
+        .and_then(|()| {
+            app.media
+                .set_policy(b.cache.clone())
+                .map_err(|e| ApiError::bad_request(format!("{e:#}")))
         })
-        .collect();
-    drop(idx);
-    if items.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "nothing to render");
-    }
-    match app.jobs.create(label, platform, chip, formats, items) {
-        Ok(j) => json_status(StatusCode::CREATED, &j.summary()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("{e:#}")),
-    }
+        .and_then(|()| json(&b));
+    audited(&app, &req, "change settings", detail, r)
+}
+
+pub async fn backup(app: Arc<App>, req: Req) -> Reply {
+    let db = app.db.clone();
+    let created = crate::events::now_rfc3339();
+    let day: String = created.chars().take(10).collect();
+    let r = blocking(move || crate::backup::export(&db, created))
+        .await
+        .and_then(|r| {
+            let (b, skipped) = r?;
+            for s in &skipped {
+                tracing::warn!("backup: left out an unreadable record: {s}");
+            }
+            let mut res = json(&b)?;
+            set_header(
+                &mut res,
+                header::CONTENT_DISPOSITION,
+                &format!("attachment; filename=\"sidflow-backup-{day}.json\""),
+            );
+            Ok(res)
+        });
+    audited(&app, &req, "download backup", serde_json::json!({}), r)
+}
+
+pub async fn restore(app: Arc<App>, req: Req) -> Reply {
+    let r = match req.json::<crate::backup::Backup>() {
+        Ok(b) => {
+            let a = app.clone();
+            blocking(move || crate::backup::restore(&a.db, &a.media, &a.devices, &b))
+                .await
+                .and_then(|r| json(&r.map_err(ApiError::bad_request)?))
+        }
+        Err(e) => Err(e),
+    };
+    audited(&app, &req, "restore backup", serde_json::json!({}), r)
 }

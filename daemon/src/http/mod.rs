@@ -1,345 +1,392 @@
-//! The HTTP server: one warp filter hands every request to [`dispatch`], which finds the
-//! route in [`ROUTES`] and applies its access rule *before* any handler runs:
-//!
-//! * `Public`: anyone on the network (listeners).
-//! * `Bootstrap`: the three operator routes usable without a session (state, first-run
-//!   password setup, login).
-//! * `Admin`: a valid operator session cookie, and for every method but GET a matching
-//!   `X-CSRF-Token` header.
-//!
-//! Every mutating request (any method but GET/HEAD) must also be `application/json` and, if
-//! the browser sends `Origin`, come from this same host: a cross-site page can neither post a
-//! form nor script a request here. `GET /api/routes` lists the table (a test enumerates it).
-
-// Handlers return a ready error `Response` as `Err`: it is built on error paths only.
-#![allow(clippy::result_large_err)]
+//! The HTTP server, read top to bottom: the accept loop (per-client and total connection
+//! caps), one hyper connection per socket (header and idle timeouts), and [`handle`], which
+//! routes a request by its head, applies the route's access rule and body limit, reads the
+//! body only then, and calls the route's handler. Handlers live one module per concern;
+//! the route table is [`routes::ROUTES`].
 
 pub mod admin;
-pub mod api;
 pub mod assets;
+pub mod body;
 pub mod boxctl;
+pub mod devices;
+pub mod jobs;
+pub mod library;
+pub mod playback;
 pub mod playlists;
 pub mod range;
-pub mod stream;
+pub mod ratings;
+pub mod request;
+pub mod response;
+pub mod routes;
+pub mod status;
 
 use crate::app::App;
 use bytes::Bytes;
-use serde::Serialize;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use warp::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use warp::reply::Response;
-use warp::Filter;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use request::Req;
+use response::{empty, ApiError, Response};
+use routes::{Access, BodyLimit};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Access {
-    Public,
-    Bootstrap,
-    Admin,
+/// Connection and request limits, and the names the box answers to.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Open connections one client address may hold.
+    pub per_client: usize,
+    /// Open connections in all.
+    pub total: usize,
+    /// Time a client has to send a request's head (and then its body), and the longest a
+    /// kept-alive connection may sit idle between requests.
+    pub header_timeout: Duration,
+    pub hosts: Hosts,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum R {
-    Index,
-    AdminPage,
-    Asset,
-    Health,
-    Routes,
-    Browse,
-    Search,
-    Tune,
-    Variants,
-    Play,
-    Renew,
-    Playback,
-    Rate,
-    Ratings,
-    Radio,
-    Playlists,
-    Playlist,
-    PlaylistPut,
-    PlaylistDelete,
-    Events,
-    AdminSession,
-    AdminSetup,
-    AdminLogin,
-    AdminLogout,
-    AdminPassword,
-    AdminStatus,
-    AdminCache,
-    AdminCacheDelete,
-    AdminSettings,
-    AdminSettingsPut,
-    AdminBackup,
-    AdminRestore,
-    AdminJobs,
-    AdminJobCreate,
-    AdminJob,
-    AdminJobControl,
-    AdminJobDelete,
-    AdminEvents,
-    AdminAudit,
-    Devices,
-    DevicePlay,
-    DeviceLive,
-    AdminDevicesDiscover,
-    AdminDevicesAdd,
-    AdminDeviceTest,
-    AdminDevicesPassword,
-    BoxStatus,
-    BoxPlay,
-    BoxControl,
-    BoxVolume,
-}
-
-#[derive(Debug, Clone, Copy, Serialize)]
-pub struct Route {
-    pub method: &'static str,
-    /// `{name}` matches one path segment.
-    pub path: &'static str,
-    pub access: Access,
-    #[serde(skip)]
-    pub id: R,
-}
-
-const fn r(method: &'static str, path: &'static str, access: Access, id: R) -> Route {
-    Route {
-        method,
-        path,
-        access,
-        id,
+impl Limits {
+    pub fn from_config(cfg: &crate::config::Config) -> Limits {
+        let c = &cfg.server;
+        Limits {
+            per_client: c.connections_per_client,
+            total: c.max_connections,
+            header_timeout: Duration::from_secs(c.header_timeout_secs),
+            hosts: Hosts::new(&cfg.mdns.hostname, &c.hosts),
+        }
     }
 }
 
-use Access::*;
-
-/// Every route the daemon answers. Nothing is reachable that is not listed here.
-pub const ROUTES: &[Route] = &[
-    r("GET", "/", Public, R::Index),
-    r("GET", "/admin", Public, R::AdminPage),
-    r("GET", "/{asset}", Public, R::Asset),
-    r("GET", "/api/health", Public, R::Health),
-    r("GET", "/api/routes", Public, R::Routes),
-    r("GET", "/api/library/browse", Public, R::Browse),
-    r("GET", "/api/library/search", Public, R::Search),
-    r("GET", "/api/library/tune", Public, R::Tune),
-    r("GET", "/api/variants", Public, R::Variants),
-    r("POST", "/api/play", Public, R::Play),
-    r("POST", "/api/playback/{id}/renew", Public, R::Renew),
-    r("GET", "/api/playback/{id}/{format}", Public, R::Playback),
-    r("POST", "/api/rate", Public, R::Rate),
-    r("GET", "/api/ratings", Public, R::Ratings),
-    r("GET", "/api/radio", Public, R::Radio),
-    r("GET", "/api/playlists", Public, R::Playlists),
-    r("GET", "/api/playlists/{id}", Public, R::Playlist),
-    r("PUT", "/api/playlists/{id}", Public, R::PlaylistPut),
-    r("DELETE", "/api/playlists/{id}", Public, R::PlaylistDelete),
-    r("GET", "/api/events", Public, R::Events),
-    r("GET", "/api/devices", Public, R::Devices),
-    r("POST", "/api/devices/{id}/play", Public, R::DevicePlay),
-    r("GET", "/api/devices/{id}/live", Public, R::DeviceLive),
-    r("GET", "/api/box", Public, R::BoxStatus),
-    r("POST", "/api/box/play", Public, R::BoxPlay),
-    r("POST", "/api/box/pause", Public, R::BoxControl),
-    r("POST", "/api/box/resume", Public, R::BoxControl),
-    r("POST", "/api/box/stop", Public, R::BoxControl),
-    r("POST", "/api/box/next", Public, R::BoxControl),
-    r("POST", "/api/box/volume", Public, R::BoxVolume),
-    r("GET", "/api/admin/session", Bootstrap, R::AdminSession),
-    r("POST", "/api/admin/setup", Bootstrap, R::AdminSetup),
-    r("POST", "/api/admin/login", Bootstrap, R::AdminLogin),
-    r("POST", "/api/admin/logout", Admin, R::AdminLogout),
-    r("POST", "/api/admin/password", Admin, R::AdminPassword),
-    r("GET", "/api/admin/status", Admin, R::AdminStatus),
-    r("GET", "/api/admin/cache", Admin, R::AdminCache),
-    r(
-        "POST",
-        "/api/admin/cache/delete",
-        Admin,
-        R::AdminCacheDelete,
-    ),
-    r("GET", "/api/admin/settings", Admin, R::AdminSettings),
-    r("PUT", "/api/admin/settings", Admin, R::AdminSettingsPut),
-    r("GET", "/api/admin/backup", Admin, R::AdminBackup),
-    r("POST", "/api/admin/restore", Admin, R::AdminRestore),
-    r("GET", "/api/admin/jobs", Admin, R::AdminJobs),
-    r("POST", "/api/admin/jobs", Admin, R::AdminJobCreate),
-    r("GET", "/api/admin/jobs/{id}", Admin, R::AdminJob),
-    r(
-        "POST",
-        "/api/admin/jobs/{id}/{action}",
-        Admin,
-        R::AdminJobControl,
-    ),
-    r("DELETE", "/api/admin/jobs/{id}", Admin, R::AdminJobDelete),
-    r("GET", "/api/admin/events", Admin, R::AdminEvents),
-    r("GET", "/api/admin/audit", Admin, R::AdminAudit),
-    r(
-        "POST",
-        "/api/admin/devices/discover",
-        Admin,
-        R::AdminDevicesDiscover,
-    ),
-    r("POST", "/api/admin/devices/add", Admin, R::AdminDevicesAdd),
-    r(
-        "POST",
-        "/api/admin/devices/{id}/test",
-        Admin,
-        R::AdminDeviceTest,
-    ),
-    r(
-        "POST",
-        "/api/admin/devices/password",
-        Admin,
-        R::AdminDevicesPassword,
-    ),
-];
-
-/// One request, read whole (bodies are small JSON; audio only flows out).
-pub struct Req {
-    pub method: Method,
-    pub path: String,
-    pub query: String,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub ip: IpAddr,
-    /// Path parameters in route order.
-    pub params: Vec<String>,
+/// The `Host` names the box answers to: any IP address, `localhost`, its host name and
+/// mDNS name (also as renamed by a conflict, `<name>-2.local`), and configured extra names.
+#[derive(Debug, Clone)]
+pub struct Hosts {
+    names: Vec<String>,
 }
 
-impl Req {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+impl Hosts {
+    pub fn new(mdns_name: &str, extra: &[String]) -> Hosts {
+        let system = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
+        let mut names = vec!["localhost".to_string()];
+        for n in [mdns_name, system.as_str()] {
+            if !n.is_empty() {
+                names.push(n.to_ascii_lowercase());
+                names.push(format!("{}.local", n.to_ascii_lowercase()));
+            }
+        }
+        names.extend(
+            extra
+                .iter()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase()),
+        );
+        Hosts { names }
     }
 
-    pub fn query(&self, key: &str) -> Option<String> {
-        self.query.split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (decode(k) == key).then(|| decode(v))
+    /// True for a `Host` header value (with or without a port) the box answers to.
+    pub fn allows(&self, host: &str) -> bool {
+        let h = host.trim();
+        // `[v6]:port`, `v4:port`, `name:port`, or a bare name or address.
+        let name = match h.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => h.rsplit_once(':').map_or(h, |(n, p)| {
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    n
+                } else {
+                    h
+                }
+            }),
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.parse::<IpAddr>().is_ok() {
+            return true;
+        }
+        self.names.iter().any(|n| {
+            n == &name
+                || name
+                    .strip_prefix(n.trim_end_matches(".local"))
+                    .is_some_and(|rest| {
+                        // An mDNS name renamed on a conflict: `sidflow-2.local`.
+                        n.ends_with(".local")
+                            && rest.strip_suffix(".local").is_some_and(|d| {
+                                d.strip_prefix('-').is_some_and(|d| {
+                                    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+                                })
+                            })
+                    })
         })
     }
-
-    pub fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .find_map(|kv| {
-                let (k, v) = kv.trim().split_once('=')?;
-                (k == name).then(|| v.to_string())
-            })
-    }
-
-    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Response> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("bad JSON body: {e}")))
-    }
 }
 
-fn decode(s: &str) -> String {
-    let s = s.replace('+', " ");
-    percent_encoding::percent_decode_str(&s)
-        .decode_utf8_lossy()
-        .into_owned()
+/// Open connections per client; a permit gives its slot back when dropped.
+struct Connections {
+    limits: Limits,
+    open: Mutex<HashMap<IpAddr, usize>>,
 }
 
-pub fn json_status<T: Serialize>(code: StatusCode, v: &T) -> Response {
-    let body = serde_json::to_vec(v).unwrap_or_else(|_| b"{}".to_vec());
-    let mut res = Response::new(body.into());
-    *res.status_mut() = code;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
+struct Permit {
+    conns: Arc<Connections>,
+    ip: IpAddr,
 }
 
-pub fn json<T: Serialize>(v: &T) -> Response {
-    json_status(StatusCode::OK, v)
-}
-
-pub fn error(code: StatusCode, msg: &str) -> Response {
-    json_status(code, &serde_json::json!({ "error": msg }))
-}
-
-pub fn too_many(wait: std::time::Duration, what: &str) -> Response {
-    let mut res = error(
-        StatusCode::TOO_MANY_REQUESTS,
-        &format!("too many {what}; try again in {} s", wait.as_secs() + 1),
-    );
-    if let Ok(v) = HeaderValue::from_str(&(wait.as_secs() + 1).to_string()) {
-        res.headers_mut().insert(header::RETRY_AFTER, v);
-    }
-    res
-}
-
-/// Matches a path against a pattern; returns the `{param}` values.
-fn matches(pattern: &str, path: &str) -> Option<Vec<String>> {
-    let ps: Vec<&str> = pattern.split('/').collect();
-    let xs: Vec<&str> = path.split('/').collect();
-    if ps.len() != xs.len() {
-        return None;
-    }
-    let mut params = Vec::new();
-    for (p, x) in ps.iter().zip(&xs) {
-        if p.starts_with('{') {
-            if x.is_empty() {
-                return None;
-            }
-            params.push(decode(x));
-        } else if p != x {
+impl Connections {
+    fn acquire(self: &Arc<Self>, ip: IpAddr) -> Option<Permit> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let total: usize = open.values().sum();
+        let mine = open.entry(ip).or_insert(0);
+        if *mine >= self.limits.per_client || total >= self.limits.total {
             return None;
         }
+        *mine += 1;
+        Some(Permit {
+            conns: self.clone(),
+            ip,
+        })
     }
-    Some(params)
 }
 
-/// The route for a method and path. `Err(true)`: the path exists with another method.
-pub fn find(method: &Method, path: &str) -> Result<(&'static Route, Vec<String>), bool> {
-    let m = if method == Method::HEAD {
-        "GET"
-    } else {
-        method.as_str()
-    };
-    let mut other = false;
-    for route in ROUTES {
-        let Some(params) = matches(route.path, path) else {
-            continue;
-        };
-        if route.id == R::Asset && assets::get(&params[0]).is_none() {
-            continue;
-        }
-        if route.id == R::Asset && path.starts_with("/api/") {
-            continue;
-        }
-        if route.method == m {
-            return Ok((route, params));
-        }
-        other = true;
-    }
-    // Assets in sub-folders (`/js/app.js`): one `{asset}` covers any embedded file.
-    if m == "GET" && !path.starts_with("/api/") {
-        if let Some(asset) = path.strip_prefix('/') {
-            if assets::get(asset).is_some() {
-                let route = ROUTES.iter().find(|r| r.id == R::Asset);
-                if let Some(route) = route {
-                    return Ok((route, vec![asset.to_string()]));
-                }
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut open = self.conns.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.ip);
             }
         }
     }
-    Err(other)
 }
 
-fn same_origin(req: &Req) -> bool {
-    let Some(origin) = req.header("origin") else {
+/// An IPv4 client seen through an IPv6 socket counts as its IPv4 address.
+fn client_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+        v4 => v4,
+    }
+}
+
+/// Serves HTTP on `listener` until the app's shutdown token is cancelled, then lets open
+/// connections finish for up to 5 s.
+pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, limits: Limits) {
+    let hosts = Arc::new(limits.hosts.clone());
+    let conns = Arc::new(Connections {
+        limits: limits.clone(),
+        open: Mutex::new(HashMap::new()),
+    });
+    let tracker = tokio_util::task::TaskTracker::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(64 * 1024);
+    let shutdown = app.shutdown.clone();
+    loop {
+        let (sock, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => match r {
+                Ok(x) => x,
+                Err(e) => {
+                    // Out of file descriptors, typically: back off instead of spinning.
+                    tracing::warn!("accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let ip = client_ip(peer.ip());
+        let Some(permit) = conns.acquire(ip) else {
+            tracing::debug!("{ip}: connection refused (too many open)");
+            continue; // dropping the socket closes it
+        };
+        let _ = sock.set_nodelay(true);
+        let app = app.clone();
+        let hosts = hosts.clone();
+        let shutdown = shutdown.clone();
+        let conn = builder.serve_connection(
+            TokioIo::new(sock),
+            hyper::service::service_fn(move |req| {
+                let (app, hosts) = (app.clone(), hosts.clone());
+                async move { Ok::<_, std::convert::Infallible>(handle(app, &hosts, ip, req).await) }
+            }),
+        );
+        tracker.spawn(async move {
+            let _permit = permit;
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = shutdown.cancelled() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    tracker.close();
+    if tokio::time::timeout(Duration::from_secs(5), tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open after 5 s; closing them");
+    }
+}
+
+static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// One request: route and access from the head, then the body, then the handler.
+async fn handle(
+    app: Arc<App>,
+    hosts: &Hosts,
+    ip: IpAddr,
+    req: hyper::Request<Incoming>,
+) -> Response {
+    let id = format!("{:x}", REQUEST_IDS.fetch_add(1, Ordering::Relaxed));
+    let (parts, incoming) = req.into_parts();
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_string();
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let answer = match host {
+        Some(h) if !hosts.allows(h) => Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this box does not answer to that host name (add it to [server] hosts)",
+        )),
+        _ => route(&app, &id, ip, parts, incoming).await,
+    };
+    let mut res = answer.unwrap_or_else(|e| e.into_response(&id));
+    if method == Method::HEAD {
+        *res.body_mut() = empty();
+    }
+    security_headers(res.headers_mut());
+    response::set_header(
+        &mut res,
+        header::HeaderName::from_static("x-request-id"),
+        &id,
+    );
+    tracing::debug!(request_id = %id, "{method} {path} -> {}", res.status());
+    res
+}
+
+async fn route(
+    app: &Arc<App>,
+    id: &str,
+    ip: IpAddr,
+    parts: hyper::http::request::Parts,
+    incoming: Incoming,
+) -> response::Reply {
+    let path = parts.uri.path().to_string();
+    let (route, params) = routes::find(&parts.method, &path).map_err(|other| {
+        if other {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
+        } else {
+            ApiError::not_found("not found")
+        }
+    })?;
+    let mut req = Req {
+        id: id.to_string(),
+        method: parts.method,
+        path,
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts.headers,
+        body: Bytes::new(),
+        ip,
+        params,
+        admin: None,
+    };
+    let mutating = !matches!(req.method, Method::GET | Method::HEAD);
+    if mutating {
+        if !same_origin(&req.headers) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "cross-site request refused",
+            ));
+        }
+        if !req
+            .header("content-type")
+            .unwrap_or("")
+            .starts_with("application/json")
+        {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send JSON with Content-Type: application/json",
+            ));
+        }
+    }
+    if route.access == Access::Admin {
+        let tok = req.cookie(crate::auth::COOKIE).unwrap_or_default();
+        let session = app
+            .auth
+            .session(&tok)
+            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "login required"))?;
+        if mutating && req.header("x-csrf-token") != Some(session.csrf.as_str()) {
+            app.auth.audit(
+                &req.who(),
+                &format!("{} {}", req.method, req.path),
+                serde_json::json!({}),
+                "refused: missing or wrong CSRF token",
+            );
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "missing or wrong CSRF token",
+            ));
+        }
+        req.admin = Some((tok, session));
+    }
+    if route.body != BodyLimit::None {
+        req.body = read_body(&req.headers, incoming, route.body, app).await?;
+    }
+    (route.handler)(app.clone(), req).await
+}
+
+/// Reads a body within the route's limit: a `Content-Length` over it is refused before a
+/// byte is read, a chunked body as soon as it grows over it.
+async fn read_body(
+    headers: &HeaderMap,
+    incoming: Incoming,
+    limit: BodyLimit,
+    app: &App,
+) -> Result<Bytes, ApiError> {
+    let max = limit.bytes();
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body over {} KiB", max >> 10),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let timeout = Duration::from_secs(app.cfg.server.header_timeout_secs);
+    let read = Limited::new(incoming, max as usize).collect();
+    match tokio::time::timeout(timeout, read).await {
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(_)) => Err(ApiError::bad_request("broken request body")),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "the request body did not arrive in time",
+        )),
+    }
+}
+
+/// A browser that sends `Origin` must come from this same host.
+fn same_origin(h: &HeaderMap) -> bool {
+    let get = |k: header::HeaderName| h.get(k).and_then(|v| v.to_str().ok());
+    let Some(origin) = get(header::ORIGIN) else {
         return true;
     };
-    let host = req.header("host").unwrap_or("");
+    let host = get(header::HOST).unwrap_or("");
     let origin_host = origin
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
@@ -347,262 +394,50 @@ fn same_origin(req: &Req) -> bool {
     !host.is_empty() && origin_host == host
 }
 
-pub async fn dispatch(app: Arc<App>, mut req: Req) -> Response {
-    let (route, params) = match find(&req.method, &req.path) {
-        Ok(x) => x,
-        Err(true) => return error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
-        Err(false) => return error(StatusCode::NOT_FOUND, "not found"),
-    };
-    req.params = params;
-    let mutating = !matches!(req.method, Method::GET | Method::HEAD);
-    if mutating {
-        if !same_origin(&req) {
-            return error(StatusCode::FORBIDDEN, "cross-site request refused");
-        }
-        let ct = req.header("content-type").unwrap_or("");
-        if !ct.starts_with("application/json") {
-            return error(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "send JSON with Content-Type: application/json",
-            );
-        }
-    }
-    let admin = if route.access == Access::Admin {
-        let tok = req.cookie(crate::auth::COOKIE).unwrap_or_default();
-        let Some(session) = app.auth.session(&tok) else {
-            return error(StatusCode::UNAUTHORIZED, "login required");
-        };
-        if mutating && req.header("x-csrf-token") != Some(session.csrf.as_str()) {
-            app.auth.audit(
-                &req.ip.to_string(),
-                &format!("{} {}", req.method, req.path),
-                serde_json::json!({}),
-                "refused: missing or wrong CSRF token",
-            );
-            return error(StatusCode::FORBIDDEN, "missing or wrong CSRF token");
-        }
-        Some((tok, session))
-    } else {
-        None
-    };
-    let head = req.method == Method::HEAD;
-    let mut res = match route.id {
-        R::Index => page("index.html"),
-        R::AdminPage => page("admin.html"),
-        R::Asset => asset(&req, &req.params[0]),
-        R::Health => api::health(&app),
-        R::Routes => json(&ROUTES),
-        R::Browse => api::browse(&app, &req),
-        R::Search => api::search(&app, &req),
-        R::Tune => api::tune(&app, &req),
-        R::Variants => api::variants(&app, &req),
-        R::Play => api::play(&app, &req),
-        R::Renew => api::renew(&app, &req),
-        R::Playback => api::playback(&app, &req).await,
-        R::Rate => api::rate(&app, &req),
-        R::Ratings => api::ratings(&app, &req),
-        R::Radio => api::radio(&app, &req).await,
-        R::Playlists => playlists::list(&app),
-        R::Playlist => playlists::get(&app, &req),
-        R::PlaylistPut => playlists::put(&app, &req),
-        R::PlaylistDelete => playlists::delete(&app, &req),
-        R::Events => stream::sse(app.events.subscribe()),
-        R::Devices => api::devices(&app),
-        R::DevicePlay => api::device_play(&app, &req).await,
-        R::DeviceLive => api::device_live(&app, &req).await,
-        R::BoxStatus => boxctl::status(&app),
-        R::BoxPlay => boxctl::play(&app, &req).await,
-        R::BoxControl => {
-            let action = req.path.rsplit('/').next().unwrap_or("").to_string();
-            boxctl::control(&app, &req, &action).await
-        }
-        R::BoxVolume => boxctl::volume(&app, &req).await,
-        R::AdminSession => admin::session(&app, &req),
-        R::AdminSetup => admin::setup(&app, &req).await,
-        R::AdminLogin => admin::login(&app, &req).await,
-        _ => match admin {
-            Some(ctx) => admin::handle(&app, &req, route.id, ctx).await,
-            None => error(StatusCode::UNAUTHORIZED, "login required"),
-        },
-    };
-    if head {
-        *res.body_mut() = Vec::new().into();
-    }
-    res
-}
-
-fn page(name: &str) -> Response {
-    match assets::get(name) {
-        Some(a) => {
-            let mut res = Response::new(a.body.into());
-            res.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(a.mime));
-            res.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            res
-        }
-        None => error(StatusCode::NOT_FOUND, "not found"),
-    }
-}
-
-fn asset(req: &Req, path: &str) -> Response {
-    let Some(a) = assets::get(path) else {
-        return error(StatusCode::NOT_FOUND, "not found");
-    };
-    let mut res = if req.header("if-none-match") == Some(a.etag.as_str()) {
-        let mut r = Response::new(Vec::new().into());
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else {
-        let gz = req
-            .header("accept-encoding")
-            .is_some_and(|e| e.split(',').any(|x| x.trim().starts_with("gzip")));
-        match (&a.gzip, gz) {
-            (Some(g), true) => {
-                let mut r = Response::new(g.clone().into());
-                r.headers_mut()
-                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                r
-            }
-            _ => Response::new(a.body.into()),
-        }
-    };
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(a.mime));
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(v) = HeaderValue::from_str(&a.etag) {
-        h.insert(header::ETAG, v);
-    }
-    res
-}
-
-fn security_headers(res: &mut Response) {
-    let h = res.headers_mut();
-    let set = |h: &mut HeaderMap, k: &'static str, v: &'static str| {
+fn security_headers(h: &mut HeaderMap) {
+    let mut set = |k: &'static str, v: &'static str| {
         h.entry(k).or_insert(HeaderValue::from_static(v));
     };
-    set(h, "x-content-type-options", "nosniff");
-    set(h, "x-frame-options", "DENY");
-    set(h, "referrer-policy", "same-origin");
-    set(h, "cross-origin-resource-policy", "same-origin");
+    set("x-content-type-options", "nosniff");
+    set("x-frame-options", "DENY");
+    set("referrer-policy", "same-origin");
+    set("cross-origin-resource-policy", "same-origin");
     set(
-        h,
         "content-security-policy",
         "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; \
          script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     );
 }
 
-/// Largest request body: 1 MiB (JSON), but 32 MiB for a restore (a backup holds every
-/// rating).
-fn body_limit(path: &str) -> usize {
-    if path == "/api/admin/restore" {
-        32 << 20
-    } else {
-        1 << 20
-    }
-}
-
-/// Reads a request body of at most `limit` bytes.
-async fn read_body<S, B>(body: S, limit: usize) -> Result<Bytes, Response>
-where
-    S: futures_util::Stream<Item = Result<B, warp::Error>> + Unpin,
-    B: warp::Buf,
-{
-    use futures_util::StreamExt;
-    let mut body = body;
-    let mut out = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let mut chunk = chunk.map_err(|_| error(StatusCode::BAD_REQUEST, "broken request body"))?;
-        while chunk.has_remaining() {
-            let part = chunk.chunk();
-            if out.len() + part.len() > limit {
-                return Err(error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    &format!("request body over {} MiB", limit >> 20),
-                ));
-            }
-            out.extend_from_slice(part);
-            let n = part.len();
-            chunk.advance(n);
-        }
-    }
-    Ok(Bytes::from(out))
-}
-
-/// The warp filter serving everything.
-pub fn filter(
-    app: Arc<App>,
-) -> impl Filter<Extract = (Response,), Error = warp::Rejection> + Clone + Send + Sync + 'static {
-    warp::any()
-        .map(move || app.clone())
-        .and(warp::method())
-        .and(warp::path::full())
-        .and(warp::query::raw().or(warp::any().map(String::new)).unify())
-        .and(warp::header::headers_cloned())
-        .and(warp::addr::remote())
-        .and(warp::body::stream())
-        .then(
-            |app: Arc<App>,
-             method: Method,
-             path: warp::path::FullPath,
-             query: String,
-             headers: HeaderMap,
-             addr: Option<SocketAddr>,
-             body| async move {
-                let body = match read_body(body, body_limit(path.as_str())).await {
-                    Ok(b) => b,
-                    Err(mut res) => {
-                        security_headers(&mut res);
-                        return res;
-                    }
-                };
-                let req = Req {
-                    method,
-                    path: path.as_str().to_string(),
-                    query,
-                    headers,
-                    body,
-                    ip: addr.map(|a| a.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1])),
-                    params: Vec::new(),
-                };
-                let (m, p) = (req.method.clone(), req.path.clone());
-                let mut res = dispatch(app, req).await;
-                security_headers(&mut res);
-                tracing::debug!("{m} {p} -> {}", res.status());
-                res
-            },
-        )
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::Hosts;
 
     #[test]
-    fn route_matching() {
-        let (r, p) = find(&Method::GET, "/api/playback/abc/mp3").unwrap();
-        assert_eq!(r.id, R::Playback);
-        assert_eq!(p, vec!["abc", "mp3"]);
-        assert_eq!(
-            find(&Method::POST, "/api/playback/abc/renew").unwrap().0.id,
-            R::Renew
-        );
-        assert_eq!(find(&Method::DELETE, "/api/play").err(), Some(true));
-        assert_eq!(find(&Method::GET, "/nope/x").err(), Some(false));
-        assert_eq!(find(&Method::HEAD, "/api/health").unwrap().0.id, R::Health);
-    }
-
-    #[test]
-    fn every_admin_route_is_under_api_admin_and_no_public_route_is() {
-        for r in ROUTES {
-            match r.access {
-                Access::Admin | Access::Bootstrap => {
-                    assert!(r.path.starts_with("/api/admin/"), "{r:?}")
-                }
-                Access::Public => assert!(!r.path.starts_with("/api/admin"), "{r:?}"),
-            }
+    fn the_box_answers_to_its_own_names_and_addresses_only() {
+        let h = Hosts::new("sidflow", &["music.lan".to_string()]);
+        for ok in [
+            "127.0.0.1:8080",
+            "192.168.1.20",
+            "[::1]:80",
+            "[fe80::1]",
+            "localhost:8080",
+            "sidflow.local",
+            "SIDFLOW.LOCAL.",
+            "sidflow-2.local:80",
+            "music.lan",
+        ] {
+            assert!(h.allows(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:80",
+            "sidflow.local.evil.example",
+            "sidflow-x.local",
+            "xsidflow.local",
+            "",
+        ] {
+            assert!(!h.allows(bad), "{bad}");
         }
     }
 }

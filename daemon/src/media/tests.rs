@@ -72,15 +72,20 @@ fn setup(
         max_disk_percent: 100,
         mp3_bitrate_kbps: 128,
     };
+    let shutdown = CancellationToken::new();
     let store = Arc::new(store::Store::open(&dir.join("sidflow.redb")).unwrap());
-    let cache = Cache::open(policy.cache_config(dir.join("cache")).unwrap(), store).unwrap();
-    let mut m = Media::new(cache, policy, 2);
+    let cache = Cache::open(
+        cache_config(&policy, dir.join("cache")).unwrap(),
+        store.clone(),
+    )
+    .unwrap();
+    let mut m = Media::new(cache, store, policy, 2, shutdown);
     let eng = Arc::new(SlowEngine {
         opened: AtomicUsize::new(0),
         samples,
         delay: Duration::from_millis(delay_ms),
     });
-    m.set_engine(Platform::Software, eng.clone());
+    m.set_engine(Platform::Sidflow, eng.clone());
     (Arc::new(m), eng, dir)
 }
 
@@ -96,6 +101,7 @@ fn variant(format: Format) -> Variant {
 
 fn req() -> anyhow::Result<RenderRequest> {
     Ok(RenderRequest {
+        info: Default::default(),
         sid: Arc::new(Vec::new()),
         song: 1,
         chip: Chip::Mos6581,
@@ -131,10 +137,10 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
     let (m, eng, dir) = setup("share", 44_100, 10, &["wav"]);
     let v = variant(Format::Wav);
-    let Opened::Rendering(a) = m.open(&v, req).unwrap() else {
+    let Opened::Rendering(a) = m.open(&v, Default::default(), None, req).unwrap() else {
         panic!("expected a render")
     };
-    let Opened::Rendering(b) = m.open(&v, req).unwrap() else {
+    let Opened::Rendering(b) = m.open(&v, Default::default(), None, req).unwrap() else {
         panic!("expected to join")
     };
     let (a, b) = (drain(a).unwrap(), drain(b).unwrap());
@@ -153,12 +159,16 @@ fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
     );
     let cached = std::fs::read(&path).unwrap();
     assert_eq!(cached.len(), a.len());
-    // WAV: only the two size fields are patched at the end.
+    // WAV: only the header (sizes, final tags) is patched at the end, never the audio.
+    let h = wav_data_start(&cached);
     let differ: Vec<usize> = (0..a.len()).filter(|&i| a[i] != cached[i]).collect();
-    assert!(differ.iter().all(|&i| i < 44), "{differ:?}");
-    assert_eq!(cached.len(), 44 + 44_100 * 2);
+    assert!(differ.iter().all(|&i| i < h), "{differ:?}");
+    assert_eq!(cached.len() - h, 44_100 * 2);
     // Now it is cached (and indexed): no new render.
-    assert!(matches!(m.open(&v, req).unwrap(), Opened::Cached(_)));
+    assert!(matches!(
+        m.open(&v, Default::default(), None, req).unwrap(),
+        Opened::Cached(_)
+    ));
     assert_eq!(eng.opened.load(Ordering::SeqCst), 1);
     let listed = m.cache.variants(&tune()).unwrap();
     assert_eq!(listed.len(), 1);
@@ -171,12 +181,13 @@ fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
 fn formats_not_cached_still_stream_and_leave_nothing() {
     let (m, _eng, dir) = setup("nocache", 8_000, 0, &["mp3"]);
     let v = variant(Format::Flac);
-    let Opened::Rendering(a) = m.open(&v, req).unwrap() else {
+    let Opened::Rendering(a) = m.open(&v, Default::default(), None, req).unwrap() else {
         panic!()
     };
     let a = drain(a).unwrap();
     assert_eq!(&a[..4], b"fLaC");
-    m.shutdown(); // joins the render thread
+    m.shutdown.cancel();
+    m.join(); // joins the render thread
     assert!(!m.is_cached(&v));
     assert!(files(&dir.join("cache")).is_empty(), "nothing written");
     let _ = std::fs::remove_dir_all(&dir);
@@ -186,7 +197,7 @@ fn formats_not_cached_still_stream_and_leave_nothing() {
 fn shutdown_cancels_and_deletes_the_partial_file() {
     let (m, _eng, dir) = setup("cancel", 44_100 * 60, 20, &["wav"]);
     let v = variant(Format::Wav);
-    let Opened::Rendering(a) = m.open(&v, req).unwrap() else {
+    let Opened::Rendering(a) = m.open(&v, Default::default(), None, req).unwrap() else {
         panic!()
     };
     std::thread::sleep(Duration::from_millis(100));
@@ -194,11 +205,15 @@ fn shutdown_cancels_and_deletes_the_partial_file() {
         !files(&dir.join("cache")).is_empty(),
         "a temporary file while rendering"
     );
-    m.shutdown();
+    m.shutdown.cancel();
+    m.join();
     assert!(drain(a).is_err(), "the listener sees the failure");
     assert!(!m.is_cached(&v));
     assert!(files(&dir.join("cache")).is_empty(), "no half file");
-    assert!(m.open(&v, req).is_err(), "no new renders after shutdown");
+    assert!(
+        m.open(&v, Default::default(), None, req).is_err(),
+        "no new renders after shutdown"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -272,7 +287,7 @@ fn one_render_feeds_every_format() {
         assert!(m.is_cached(v), "{:?}", v.format);
     }
     let wav = std::fs::read(m.cache.path_of(&vs[2])).unwrap();
-    assert_eq!(wav.len(), 44 + 44_100 * 2);
+    assert_eq!(wav.len() - wav_data_start(&wav), 44_100 * 2);
     assert_eq!(
         &std::fs::read(m.cache.path_of(&vs[1])).unwrap()[..4],
         b"fLaC"
@@ -282,4 +297,40 @@ fn one_render_feeds_every_format() {
         .unwrap();
     assert_eq!(eng.opened.load(Ordering::SeqCst), 1);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Where a WAV file's samples start (after the tags the cache writes into its header).
+fn wav_data_start(wav: &[u8]) -> usize {
+    wav.windows(4)
+        .position(|w| w == b"data")
+        .expect("a data chunk")
+        + 8
+}
+
+#[test]
+fn background_work_leaves_a_slot_for_listeners_and_waits_for_them() {
+    let s = Slots::new(2);
+    let never = || false;
+    // Looks once, then gives up (a slot that is free is taken on that first look).
+    let looked = std::cell::Cell::new(false);
+    let give_up = || looked.replace(true);
+    let fresh = || looked.set(false);
+    assert!(s.acquire(Priority::Background, &never));
+    // A second background render would take the last slot: it waits (here: gives up).
+    fresh();
+    assert!(!s.acquire(Priority::Background, &give_up));
+    assert!(
+        s.acquire(Priority::Listener, &never),
+        "a listener gets the last slot"
+    );
+    fresh();
+    assert!(!s.acquire(Priority::Listener, &give_up), "none left");
+    s.release(Priority::Listener);
+    s.release(Priority::Background);
+    // With a listener waiting, background work does not start.
+    s.lock().listeners_waiting += 1;
+    fresh();
+    assert!(!s.acquire(Priority::Background, &give_up));
+    s.lock().listeners_waiting -= 1;
+    assert!(s.acquire(Priority::Background, &never));
 }

@@ -1,0 +1,173 @@
+//! Playback: which variant of a song a listener gets for their preferences (the cache's
+//! rules: platform, chip, format), and what its render needs.
+
+use crate::devices::Devices;
+use crate::library::Library;
+use crate::media::{Chip, Media, Platform, RenderRequest, Variant};
+use library::Tune;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A listener's preferences as the UI sends them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Prefs {
+    /// `auto` (hardware if available, else software) or `hardware` (hardware only).
+    pub mode: String,
+    /// `tune-6581` (default), `tune-8580`, `6581` or `8580`.
+    pub chip: String,
+    /// `mp3` (default), `flac` or `wav`.
+    pub format: String,
+}
+
+#[derive(Debug)]
+pub enum PlayError {
+    Bad(String),
+    /// The preferences cannot be met (e.g. hardware only, and no hardware render exists).
+    Unavailable(String),
+}
+
+/// The listener's chip preference as the API spells it (`tune-6581` default, `tune-8580`,
+/// `6581`, `8580`; the cache crate's own names are accepted too).
+pub fn chip_preference(pref: &str) -> Option<cache::ChipPreference> {
+    use cache::ChipPreference as P;
+    match pref {
+        "" | "tune-6581" | "tune-or-6581" => Some(P::TuneOr6581),
+        "tune-8580" | "tune-or-8580r5" => Some(P::TuneOr8580R5),
+        "6581" => Some(P::Always6581),
+        "8580" | "8580r5" => Some(P::Always8580R5),
+        _ => None,
+    }
+}
+
+/// The rendering mode as the API spells it (`auto` default, `hardware`; the cache crate's
+/// `hardware-if-available` and `hardware-only` are accepted too).
+pub fn rendering_mode(mode: &str) -> Option<cache::RenderingMode> {
+    use cache::RenderingMode as M;
+    match mode {
+        "" | "auto" | "hardware-if-available" => Some(M::HardwareIfAvailable),
+        "hardware" | "hardware-only" => Some(M::HardwareOnly),
+        _ => None,
+    }
+}
+
+/// The model a library entry's header states (`6581`, `8580`, `any`, `unknown`).
+fn tune_model(chip: &str) -> sidfile::SidModel {
+    match chip {
+        "6581" => sidfile::SidModel::Mos6581,
+        "8580" => sidfile::SidModel::Mos8580,
+        "any" => sidfile::SidModel::Any,
+        _ => sidfile::SidModel::Unknown,
+    }
+}
+
+/// The chip a tune is played with: its own model, or the preference's default or force
+/// (the cache crate's rules; an unknown preference counts as the default).
+pub fn choose_chip(tune_chip: &str, pref: &str) -> Chip {
+    chip_preference(pref)
+        .unwrap_or_default()
+        .resolve(tune_model(tune_chip))
+}
+
+/// The playback service: the library, the renders and the devices, for [`Playback::choose`].
+pub struct Playback {
+    pub library: Arc<Library>,
+    pub media: Arc<Media>,
+    pub devices: Arc<Devices>,
+    /// Render rate of software renders.
+    pub sample_rate: u32,
+    /// Length rendered for songs the song-length database does not know.
+    pub default_song: Duration,
+}
+
+impl Playback {
+    /// Chooses the variant for a listener: the cache issue's rules.
+    pub fn choose(&self, tune: &Tune, song: u16, prefs: &Prefs) -> Result<Variant, PlayError> {
+        if song == 0 || song > tune.songs {
+            return Err(PlayError::Bad(format!(
+                "song {song} does not exist: the tune has {} song(s)",
+                tune.songs
+            )));
+        }
+        let format = match prefs.format.as_str() {
+            "" => encode::Format::Mp3,
+            f => crate::media::format_from_ext(f)
+                .ok_or_else(|| PlayError::Bad(format!("unknown format {f:?}")))?,
+        };
+        let chip_pref = chip_preference(&prefs.chip)
+            .ok_or_else(|| PlayError::Bad(format!("unknown chip preference {:?}", prefs.chip)))?;
+        let rendering = rendering_mode(&prefs.mode)
+            .ok_or_else(|| PlayError::Bad(format!("unknown rendering mode {:?}", prefs.mode)))?;
+        let model = tune_model(tune.chip);
+        let chip = chip_pref.resolve(model);
+        let variant = |p: Platform| {
+            crate::media::variant(tune, song, p, chip, format)
+                .map_err(|e| PlayError::Bad(format!("{e:#}")))
+        };
+        // Hardware is available when the cache has this song recorded on a C64 Ultimate, or,
+        // for "hardware only", when a device that can record is idle (the song is recorded
+        // now while the listener hears it) or is recording this very variant (joined). A
+        // listener never waits for a device busy with another song, and "if available" never
+        // starts a capture: each one holds a device for the song's length.
+        let hw_variant = variant(Platform::C64u)?;
+        let recorded = self.media.is_cached(&hw_variant);
+        let available = recorded
+            || (rendering == cache::RenderingMode::HardwareOnly
+                && (self.devices.idle_recorder().is_some()
+                    || self.media.is_rendering(&hw_variant)));
+        let prefs = cache::Preferences {
+            rendering,
+            chip: chip_pref,
+            engine: cache::SoftwareEngine::Sidflow,
+        };
+        match prefs.resolve(model, available) {
+            Ok(r) => variant(r.platform),
+            Err(_) if self.devices.recorder().is_some() => Err(PlayError::Unavailable(
+                "every C64 Ultimate is busy recording another song; try again when it \
+                 ends, or choose \"hardware if available\" to hear the software rendering"
+                    .into(),
+            )),
+            Err(_) => Err(PlayError::Unavailable(
+                "no recording of this song on real C64 hardware exists yet and no C64 \
+                 Ultimate that can record is online; choose \"hardware if available\" to \
+                 hear the software rendering"
+                    .into(),
+            )),
+        }
+    }
+
+    /// What the render of `v` needs (the tune's bytes and its length).
+    pub fn render_request(&self, tune: &Tune, v: &Variant) -> anyhow::Result<RenderRequest> {
+        let sid = self.library.source.read(&tune.path)?;
+        let length = tune
+            .duration_ms(v.key.song)
+            .filter(|&ms| ms > 0)
+            .map(Duration::from_millis)
+            .unwrap_or(self.default_song);
+        Ok(RenderRequest {
+            info: crate::media::tune_info(tune),
+            sid: Arc::new(sid),
+            song: v.key.song,
+            chip: v.key.chip,
+            length,
+            sample_rate: self.sample_rate,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chip_rules() {
+        assert_eq!(choose_chip("8580", ""), Chip::Mos8580);
+        assert_eq!(choose_chip("6581", "tune-8580"), Chip::Mos6581);
+        assert_eq!(choose_chip("unknown", "tune-8580"), Chip::Mos8580);
+        assert_eq!(choose_chip("any", "tune-6581"), Chip::Mos6581);
+        assert_eq!(choose_chip("unknown", ""), Chip::Mos6581);
+        assert_eq!(choose_chip("8580", "6581"), Chip::Mos6581);
+        assert_eq!(choose_chip("6581", "8580"), Chip::Mos8580);
+    }
+}
