@@ -44,6 +44,30 @@ pub const VEC_NMI: u16 = 0x0318;
 /// PAL/NTSC flag (1 = PAL).
 pub const PAL_FLAG: u16 = 0x02A6;
 
+/// True when `addr` is an entry point our stub implements (what the table above lists,
+/// the `$EA31-$EA81` IRQ tail and its NOP sled included). Everything else in KERNAL space
+/// is a bare `RTS` there (the jump-table entries too): a call to it does nothing.
+pub fn implements(addr: u16) -> bool {
+    matches!(
+        addr,
+        IRQ_ENTRY
+            | NMI_ENTRY
+            | NMI_DEFAULT
+            | NMI_EXIT
+            | BRK_TRAP
+            | RESET
+            | RESET_IDLE
+            | IOINIT
+            | RESTOR
+    ) || (IRQ_DEFAULT..=IRQ_EXIT).contains(&addr)
+}
+
+/// The stub image, built once and shared (machines hold it by reference count).
+pub fn shared_stub() -> std::sync::Arc<[u8; 0x2000]> {
+    static STUB: std::sync::OnceLock<std::sync::Arc<[u8; 0x2000]>> = std::sync::OnceLock::new();
+    STUB.get_or_init(|| std::sync::Arc::from(stub())).clone()
+}
+
 /// The 8 KiB stub image for `$E000-$FFFF`.
 pub fn stub() -> Box<[u8; 0x2000]> {
     let mut rom = Box::new([0x60u8; 0x2000]);

@@ -4,11 +4,13 @@
 //! # Banking (PLA)
 //! With `cfg = (port | !ddr) & 7` (input pins are pulled up) and LORAM/HIRAM/CHAREN its
 //! bits 0/1/2:
-//! * `$A000-$BFFF`: BASIC when LORAM && HIRAM — we ship no BASIC, so that case **reads the
-//!   RAM underneath** (as if the ROM were absent); otherwise RAM.
+//! * `$A000-$BFFF`: BASIC when LORAM && HIRAM — the BASIC ROM when one was given
+//!   ([`Machine::set_roms`]), else (we ship none) that case **reads the RAM underneath**
+//!   (as if the ROM were absent); otherwise RAM.
 //! * `$D000-$DFFF`: I/O when CHAREN && (LORAM || HIRAM); character ROM when !CHAREN &&
-//!   (LORAM || HIRAM) — not shipped, **reads `$00`**; otherwise RAM.
-//! * `$E000-$FFFF`: our KERNAL stub ([`crate::kernal`]) when HIRAM, otherwise RAM.
+//!   (LORAM || HIRAM) — the given character ROM, else **reads `$00`**; otherwise RAM.
+//! * `$E000-$FFFF`: when HIRAM the given KERNAL ROM, else our KERNAL stub
+//!   ([`crate::kernal`]); otherwise RAM.
 //! * Writes always go to RAM, except writes to visible I/O.
 //!
 //! # Processor port
@@ -26,14 +28,17 @@
 use crate::cia::{Cia, CiaModel};
 use crate::cpu::Bus;
 use crate::kernal;
+use crate::roms::Roms;
 use crate::sid::{SidBus, SidDevice};
 use crate::vic::Vic;
 use crate::VideoStandard;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Region {
     Ram,
     Kernal,
+    Basic,
     Io,
     Char,
 }
@@ -48,7 +53,13 @@ const PORT_FALLOFF_CYCLES: u64 = 350_000;
 #[derive(Clone)]
 pub struct Machine {
     ram: Box<[u8; 0x10000]>,
-    kernal: Box<[u8; 0x2000]>,
+    /// What `$E000-$FFFF` shows when HIRAM: the given KERNAL or our stub (shared between
+    /// clones).
+    kernal: Arc<[u8; 0x2000]>,
+    /// True when `kernal` is a real KERNAL ROM rather than our stub.
+    real_kernal: bool,
+    basic: Option<Arc<[u8; 0x2000]>>,
+    chargen: Option<Arc<[u8; 0x1000]>>,
     color: Box<[u8; 0x400]>,
     ddr: u8,
     port: u8,
@@ -107,7 +118,10 @@ impl Machine {
         let hz = video.cpu_hz();
         let mut m = Machine {
             ram: Box::new([0; 0x10000]),
-            kernal: kernal::stub(),
+            kernal: kernal::shared_stub(),
+            real_kernal: false,
+            basic: None,
+            chargen: None,
             color: Box::new([0; 0x400]),
             ddr: 0x2F,
             port: 0x37,
@@ -141,6 +155,34 @@ impl Machine {
         };
         m.update_map();
         m
+    }
+
+    /// Maps the given ROM images (each absent one keeps the ROM-less behaviour: our KERNAL
+    /// stub, RAM under BASIC, `$00` for the character ROM). Takes effect at once.
+    pub fn set_roms(&mut self, roms: &Roms) {
+        match &roms.kernal {
+            Some(k) => {
+                self.kernal = Arc::new(**k);
+                self.real_kernal = true;
+            }
+            None => {
+                self.kernal = kernal::shared_stub();
+                self.real_kernal = false;
+            }
+        }
+        self.basic = roms.basic.as_ref().map(|b| Arc::new(**b));
+        self.chargen = roms.chargen.as_ref().map(|c| Arc::new(**c));
+        self.update_map();
+    }
+
+    /// True when `$E000-$FFFF` holds a real KERNAL ROM ([`Machine::set_roms`]).
+    pub fn has_kernal_rom(&self) -> bool {
+        self.real_kernal
+    }
+
+    /// True when a BASIC ROM is mapped in when the PLA selects it.
+    pub fn has_basic_rom(&self) -> bool {
+        self.basic.is_some()
     }
 
     /// Puts the chips and RAM vectors into the state the KERNAL's reset leaves (what RSID
@@ -467,6 +509,13 @@ impl Machine {
             Region::Ram
         };
         let k = if hi { Region::Kernal } else { Region::Ram };
+        let b = if lo && hi && self.basic.is_some() {
+            Region::Basic
+        } else {
+            Region::Ram
+        };
+        self.map[0xA] = b;
+        self.map[0xB] = b;
         self.map[0xD] = d;
         self.map[0xE] = k;
         self.map[0xF] = k;
@@ -516,8 +565,23 @@ impl Machine {
         match self.map[usize::from(addr >> 12)] {
             Region::Ram => self.ram[usize::from(addr)],
             Region::Kernal => self.kernal[usize::from(addr - 0xE000)],
-            Region::Char => 0,
+            Region::Basic => self.basic_byte(addr),
+            Region::Char => self.char_byte(addr),
             Region::Io => self.last_bus,
+        }
+    }
+
+    fn basic_byte(&self, addr: u16) -> u8 {
+        match &self.basic {
+            Some(b) => b[usize::from(addr - 0xA000)],
+            None => self.ram[usize::from(addr)],
+        }
+    }
+
+    fn char_byte(&self, addr: u16) -> u8 {
+        match &self.chargen {
+            Some(c) => c[usize::from(addr & 0x0FFF)],
+            None => 0,
         }
     }
 
@@ -566,8 +630,9 @@ impl Machine {
                 }
             }
             Region::Kernal => self.kernal[usize::from(addr - 0xE000)],
+            Region::Basic => self.basic_byte(addr),
             Region::Io => self.io_read(addr, sid),
-            Region::Char => 0,
+            Region::Char => self.char_byte(addr),
         }
     }
 

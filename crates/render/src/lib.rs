@@ -42,7 +42,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
 
-pub use c64::VideoStandard;
+pub use c64::{rom_need, RomNeed, Roms, VideoStandard};
 
 /// Emulated cycles the machine runs per step of [`Renderer::render`].
 const CHUNK_CYCLES: u64 = 8192;
@@ -120,6 +120,10 @@ pub struct RenderOptions<'a> {
     pub songlengths: Option<&'a SongLengths>,
     /// Length when neither `length` nor the database gives one.
     pub default_length: Duration,
+    /// The C64's own ROMs, when the operator provided them (`None`: our KERNAL stub, no
+    /// BASIC; BASIC tunes then cannot start). See [`c64::roms`] and
+    /// [`c64::PlayerConfig::roms`].
+    pub roms: Option<std::sync::Arc<c64::Roms>>,
 }
 
 impl Default for RenderOptions<'_> {
@@ -134,6 +138,7 @@ impl Default for RenderOptions<'_> {
             length: None,
             songlengths: None,
             default_length: Duration::from_secs(180),
+            roms: None,
         }
     }
 }
@@ -296,6 +301,7 @@ impl Renderer {
         let info = resolve(tune, opts)?;
         let cfg = c64::PlayerConfig {
             video: info.video,
+            roms: opts.roms.clone(),
             ..c64::PlayerConfig::default()
         };
         let player = c64::Player::new(tune, info.song, cfg)?;
@@ -463,6 +469,13 @@ impl Renderer {
                 }
             })
             .collect()
+    }
+
+    /// ROM entry points the tune has called so far that the machine does not really have
+    /// ([`c64::Player::rom_calls`]): non-empty means it may sound wrong without the C64's
+    /// ROMs.
+    pub fn rom_calls(&self) -> &[u16] {
+        self.player.rom_calls()
     }
 
     pub fn info(&self) -> &RenderInfo {
