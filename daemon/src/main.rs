@@ -24,6 +24,7 @@ mod boxout;
 mod config;
 mod db;
 mod devices;
+mod engines;
 mod events;
 mod jobs;
 mod library;

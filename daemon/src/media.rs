@@ -73,6 +73,30 @@ pub struct RenderRequest {
 /// Opens PCM sources for a platform.
 pub trait Engine: Send + Sync {
     fn open(&self, req: &RenderRequest) -> anyhow::Result<Box<dyn PcmSource>>;
+    /// Whether it can render now (an optional engine says why not).
+    fn available(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The optional engine: the installed `sidplayfp` command (platform `sidplayfp`), found
+/// each time it is used (`crate::engines::sidplayfp`).
+pub struct SidplayfpEngine;
+
+impl Engine for SidplayfpEngine {
+    fn open(&self, req: &RenderRequest) -> anyhow::Result<Box<dyn PcmSource>> {
+        let sp = crate::engines::sidplayfp()?;
+        Ok(Box::new(sp.render_bytes(
+            &req.sid,
+            req.song,
+            req.chip,
+            req.length.as_secs_f64(),
+            req.sample_rate,
+        )?))
+    }
+    fn available(&self) -> Result<(), String> {
+        crate::engines::sidplayfp().map(|_| ()).map_err(|e| e.0)
+    }
 }
 
 /// The software engine: the `render` crate.
@@ -293,6 +317,9 @@ pub struct RenderProgress<'a> {
     pub total: std::time::Duration,
     /// `None` while rendering; `Some(Ok)` done; `Some(Err)` failed or cancelled.
     pub finished: Option<Result<(), ()>>,
+    /// The loudness of what is rendered so far (of the whole render once done): what a
+    /// listener levels the song with before the render is cached.
+    pub loudness: Option<cache::Loudness>,
 }
 
 /// Receives [`RenderProgress`] from render threads (at most every 500 ms per render).
@@ -306,20 +333,34 @@ struct Stoppable<'a> {
     progress: Option<(&'a ProgressSink, &'a RenderKey, u32, std::time::Duration)>,
     samples: u64,
     reported: std::time::Instant,
+    /// Measures what passes, for the progress reports (the cache measures the whole render
+    /// for the index on its own).
+    meter: Option<encode::LoudnessMeter>,
+    /// Whether a report was sent already (the first goes out early, see [`EARLY_REPORT`]).
+    reported_once: bool,
 }
 
+/// The first progress report goes out once this much audio is rendered (well under a
+/// second of a render's time), so a listener's page can level the song almost at once.
+const EARLY_REPORT: std::time::Duration = std::time::Duration::from_secs(6);
+
 impl Stoppable<'_> {
-    fn report(&self, finished: Option<Result<(), ()>>) {
+    fn report(&mut self, finished: Option<Result<(), ()>>) {
+        self.reported_once = true;
         if let Some((sink, key, rate, total)) = self.progress {
-            let ch = u64::from(self.inner.pcm_format().channels.max(1));
-            let frames = self.samples / ch;
+            let frames = self.frames();
             sink(&RenderProgress {
                 key,
                 done: std::time::Duration::from_secs_f64(frames as f64 / f64::from(rate.max(1))),
                 total,
                 finished,
+                loudness: self.meter.as_ref().map(|m| m.loudness()),
             });
         }
+    }
+
+    fn frames(&self) -> u64 {
+        self.samples / u64::from(self.inner.pcm_format().channels.max(1))
     }
 }
 
@@ -333,7 +374,16 @@ impl PcmSource for Stoppable<'_> {
         }
         let n = self.inner.read(out)?;
         self.samples += n as u64;
-        if self.reported.elapsed() >= std::time::Duration::from_millis(500) {
+        if let Some(m) = &mut self.meter {
+            if m.add(&out[..n.min(out.len())]).is_err() {
+                self.meter = None;
+            }
+        }
+        let early = !self.reported_once
+            && self.progress.is_some_and(|(_, _, rate, _)| {
+                self.frames() >= EARLY_REPORT.as_secs() * u64::from(rate)
+            });
+        if early || self.reported.elapsed() >= std::time::Duration::from_millis(500) {
             self.reported = std::time::Instant::now();
             self.report(None);
         }
@@ -368,6 +418,7 @@ impl Media {
     ) -> Media {
         let mut engines: HashMap<Platform, Arc<dyn Engine>> = HashMap::new();
         engines.insert(Platform::Sidflow, Arc::new(SoftwareEngine));
+        engines.insert(Platform::Sidplayfp, Arc::new(SidplayfpEngine));
         Media {
             cache,
             db,
@@ -466,6 +517,19 @@ impl Media {
         self.cache.renders_in_flight()
     }
 
+    /// Whether renders on `platform` can be made now (why not, for a missing engine).
+    pub fn check_engine(&self, platform: Platform) -> Result<(), String> {
+        match self.engines.get(&platform) {
+            Some(e) => e.available(),
+            None => Err(format!("no {platform} renderer in the daemon")),
+        }
+    }
+
+    /// The measured loudness of a render (any of its cached formats), if known.
+    pub fn loudness(&self, key: &RenderKey) -> Option<cache::Loudness> {
+        self.cache.render_loudness(key).ok().flatten()
+    }
+
     fn engine(&self, key: &RenderKey) -> anyhow::Result<Arc<dyn Engine>> {
         self.engines
             .get(&key.platform)
@@ -500,7 +564,10 @@ impl Media {
                 total_frames.round() / f64::from(req.sample_rate.max(1)),
             );
             let key = job.key().clone();
+            let meter = encode::LoudnessMeter::new(inner.pcm_format()).ok();
             let mut src = Stoppable {
+                meter,
+                reported_once: false,
                 inner,
                 stop: &stop,
                 progress: self
@@ -511,7 +578,24 @@ impl Media {
                 reported: std::time::Instant::now(),
             };
             let result = job.run(&mut src);
-            src.report(Some(result.as_ref().map(|_| ()).map_err(|_| ())));
+            if let Ok(r) = &result {
+                // The cache's measurement of the whole render (with its true peak).
+                src.meter = None;
+                let loudness = r.loudness;
+                if let Some((sink, key, rate, total)) = src.progress {
+                    sink(&RenderProgress {
+                        key,
+                        done: std::time::Duration::from_secs_f64(
+                            src.frames() as f64 / f64::from(rate.max(1)),
+                        ),
+                        total,
+                        finished: Some(Ok(())),
+                        loudness: Some(loudness),
+                    });
+                }
+            } else {
+                src.report(Some(Err(())));
+            }
             let report = result?;
             for f in &report.files {
                 tracing::info!("cached {}", f.path.display());

@@ -2,10 +2,11 @@
 //! rules: platform, chip, format), and what its render needs.
 
 use crate::devices::Devices;
+use crate::engines::Engines;
 use crate::library::Library;
 use crate::media::{Chip, Media, Platform, RenderRequest, Variant};
 use library::Tune;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,32 @@ pub struct Prefs {
     pub chip: String,
     /// `mp3` (default), `flac` or `wav`.
     pub format: String,
+    /// The software engine: `default` (the box's choice, also when empty), `sidflow` or
+    /// `sidplayfp`.
+    pub engine: String,
+}
+
+/// How loud a render is and the gain that levels it out (`GainRule::default()`: to -18
+/// LUFS, true peak at most -1 dBTP), as sessions, render events and the box show it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Level {
+    /// EBU R128 integrated loudness (LUFS); none for silence.
+    pub integrated_lufs: Option<f64>,
+    /// True peak (dBTP); none for digital silence.
+    pub true_peak_dbtp: Option<f64>,
+    /// The gain to play it with, dB.
+    pub gain_db: f64,
+}
+
+impl Level {
+    pub fn of(l: &cache::Loudness) -> Level {
+        let r = |x: f64| (x * 100.0).round() / 100.0;
+        Level {
+            integrated_lufs: l.integrated_lufs.map(r),
+            true_peak_dbtp: l.true_peak_dbtp.map(r),
+            gain_db: r(cache::GainRule::default().gain_db(l)),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -75,6 +102,7 @@ pub struct Playback {
     pub library: Arc<Library>,
     pub media: Arc<Media>,
     pub devices: Arc<Devices>,
+    pub engines: Arc<Engines>,
     /// Render rate of software renders.
     pub sample_rate: u32,
     /// Length rendered for songs the song-length database does not know.
@@ -116,10 +144,24 @@ impl Playback {
             || (rendering == cache::RenderingMode::HardwareOnly
                 && (self.devices.idle_recorder().is_some()
                     || self.media.is_rendering(&hw_variant)));
+        let engine = match self.engines.choose(&prefs.engine).map_err(PlayError::Bad)? {
+            Ok(e) => e,
+            // Named explicitly and missing: still served when that render is cached.
+            Err(missing) => {
+                let sw = cache::SoftwareEngine::Sidplayfp;
+                if self.media.is_cached(&variant(sw.platform())?) {
+                    sw
+                } else {
+                    return Err(PlayError::Unavailable(format!(
+                        "{missing}; choose another engine in Preferences › Engine"
+                    )));
+                }
+            }
+        };
         let prefs = cache::Preferences {
             rendering,
             chip: chip_pref,
-            engine: cache::SoftwareEngine::Sidflow,
+            engine,
         };
         match prefs.resolve(model, available) {
             Ok(r) => variant(r.platform),

@@ -69,6 +69,7 @@ function start() {
 function jobsPanel() {
   const folder = el("select", { id: "job-folder" });
   const platform = el("select", { id: "job-platform" }, el("option", { value: "software", text: "Software (our emulator)" }),
+    el("option", { value: "sidplayfp", text: "sidplayfp (the reference player)" }),
     el("option", { value: "hardware", text: "Hardware (C64 Ultimate)" }));
   const chip = el("select", { id: "job-chip" }, ...[["tune-6581", "Tune's chip, else 6581"], ["tune-8580", "Tune's chip, else 8580"],
     ["6581", "Always 6581"], ["8580", "Always 8580"]].map(([v, t]) => el("option", { value: v, text: t })));
@@ -268,7 +269,9 @@ function settingsPanel() {
         panel.dispatchEvent(new Event("shown"));
       } catch (err) { shell.error(`Restore failed: ${err.message}`); }
     } }));
-  const panel = el("section", { class: "grid" }, form, pwForm, backupCard);
+  const engine = engineCard();
+  const panel = el("section", { class: "grid" }, form, engine.el, pwForm, backupCard);
+  panel.addEventListener("shown", () => engine.load());
   panel.addEventListener("shown", async () => {
     try {
       const d = await api("/api/admin/settings");
@@ -297,3 +300,28 @@ function auditPanel() {
 }
 
 boot();
+
+// ---- the box's engine and the line-out's levelling (/api/admin/engine) ----
+function engineCard() {
+  const sel = el("select", { id: "set-engine" }, el("option", { value: "sidflow", text: "SIDFlow (our own engine)" }),
+    el("option", { value: "sidplayfp", text: "sidplayfp (the installed reference player)" }));
+  const level = el("input", { type: "checkbox", id: "set-lineout-level" });
+  const state = el("p", { class: "muted", id: "engine-state", "aria-live": "polite" });
+  const show = (d) => {
+    sel.value = d.configured;
+    level.checked = d.lineout_level;
+    const sp = d.engines.find((x) => x.name === "sidplayfp");
+    state.textContent = [`Rendering now with ${d.default}.`, d.fallback || "",
+      sp && sp.available ? `sidplayfp: ${sp.binary}` : `sidplayfp: ${sp ? sp.reason : "unknown"}`].filter(Boolean).join(" ");
+  };
+  const form = el("form", { class: "card", id: "engine-form" }, el("h2", { text: "Engine and level" }),
+    el("label", { class: "field", for: "set-engine" }, el("span", { text: "Engine for listeners who leave it to the box, the line-out and jobs" }), sel),
+    el("label", { class: "row", for: "set-lineout-level" }, level, "Level tunes out on the line-out (every song equally loud)"),
+    state, el("button", { class: "btn primary", type: "submit", text: "Save" }));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try { show(await api("/api/admin/engine", { method: "PUT", body: { engine: sel.value, lineout_level: level.checked } })); shell.toast("Saved"); }
+    catch (err) { shell.error(err.message); }
+  });
+  return { el: form, async load() { try { show(await api("/api/admin/engine")); } catch (err) { state.textContent = err.message; } } };
+}

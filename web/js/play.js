@@ -189,7 +189,7 @@ export function playPanel(shell) {
     title.textContent = t.title || t.path;
     title.dataset.loaded = "1";
     meta.textContent = [t.author, t.released].filter(Boolean).join(" · ");
-    badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : "software",
+    badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : v.platform === "sidplayfp" ? "sidplayfp" : "software",
       v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null].filter(Boolean).map((b) => el("span", { class: "badge", text: b })));
     cover$().then(({ coverURL }) => { if (player.tune === t) { cover.src = coverURL(t, 192); cover.hidden = false; } });
     showSongs(t, tr.song);
@@ -249,7 +249,7 @@ export function playPanel(shell) {
       const sv = tr.variant;
       variantsInfo.textContent = tr.session && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
-        : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : ""}`).join(", ")}` : "rendering on first play";
+        : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : v.platform === "sidplayfp" ? " (sidplayfp)" : ""}`).join(", ")}` : "rendering on first play";
     } catch { variantsInfo.textContent = ""; }
   }
 

@@ -65,6 +65,9 @@ struct Session<'a> {
     /// What the audio lasts: the song length, or the default a render uses without one.
     length_ms: u64,
     variant: VariantInfo<'a>,
+    /// The render's loudness and levelling gain, when it was measured (cached, in any
+    /// format); otherwise the page levels with the `render` events' `level`.
+    level: Option<crate::playback::Level>,
     urls: Urls,
 }
 
@@ -105,6 +108,11 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
     let song = b.song.unwrap_or(t.start_song);
     let v = app.playback.choose(&t, song, &b.prefs)?;
     let cached = app.media.is_cached(&v);
+    let level = app
+        .media
+        .loudness(&v.key)
+        .as_ref()
+        .map(crate::playback::Level::of);
     let s = app.sessions.insert(PlaySession {
         id: crate::auth::token(),
         path: t.path.clone(),
@@ -132,6 +140,7 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
             format: s.format,
             cached,
         },
+        level,
         urls: Urls {
             audio: format!("/api/playback/{}/{}", s.id, s.format),
             sid: format!("/api/playback/{}/sid", s.id),

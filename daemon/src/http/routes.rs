@@ -12,7 +12,9 @@
 
 use super::request::Req;
 use super::response::Reply;
-use super::{admin, assets, boxctl, devices, jobs, library, playback, playlists, ratings, status};
+use super::{
+    admin, assets, boxctl, devices, engine, jobs, library, playback, playlists, ratings, status,
+};
 use crate::app::App;
 use serde::Serialize;
 use std::future::Future;
@@ -106,6 +108,7 @@ pub const ROUTES: &[Route] = &[
     route!("PUT", "/api/playlists/{id}", Public, Json, playlists::put),
     route!("DELETE", "/api/playlists/{id}", Public, Json, playlists::delete),
     route!("GET", "/api/events", Public, None, status::events),
+    route!("GET", "/api/engine", Public, None, engine::status),
     route!("GET", "/api/devices", Public, None, devices::list),
     route!("POST", "/api/devices/{id}/play", Public, Json, devices::play),
     route!("GET", "/api/devices/{id}/live", Public, None, devices::live),
@@ -126,6 +129,8 @@ pub const ROUTES: &[Route] = &[
     route!("POST", "/api/admin/cache/delete", Admin, Json, admin::cache_delete),
     route!("GET", "/api/admin/settings", Admin, None, admin::settings),
     route!("PUT", "/api/admin/settings", Admin, Json, admin::settings_put),
+    route!("GET", "/api/admin/engine", Admin, None, engine::status),
+    route!("PUT", "/api/admin/engine", Admin, Json, engine::put),
     route!("GET", "/api/admin/backup", Admin, None, admin::backup),
     route!("POST", "/api/admin/restore", Admin, Backup, admin::restore),
     route!("GET", "/api/admin/jobs", Admin, None, jobs::list),
