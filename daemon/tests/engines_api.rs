@@ -414,6 +414,7 @@ fn served_songs_carry_the_gain_that_brings_them_within_one_lu() {
         raw.push(theirs);
         levelled.push(theirs + gain);
     }
+    eprintln!("served: {raw:?} LUFS, levelled {levelled:?}");
     assert!((raw[0] - raw[1]).abs() > 3.0, "the tunes differ: {raw:?}");
     assert!(
         (levelled[0] - levelled[1]).abs() < 1.0,
@@ -500,14 +501,17 @@ fn lineout_levels(level: bool, cached_first: bool) -> (Vec<f64>, Vec<f64>) {
 fn the_line_out_levels_consecutive_tunes_within_one_lu() {
     // Off: the line-out plays the renders as they are, 3-4 LU apart.
     let (off, g) = lineout_levels(false, true);
+    eprintln!("line-out, levelling off: {off:?} LUFS");
     assert_eq!(g, [0.0, 0.0]);
     assert!((off[0] - off[1]).abs() > 3.0, "unlevelled: {off:?}");
     // On, cached files: the index's measurement.
     let (on, g) = lineout_levels(true, true);
+    eprintln!("line-out, levelling on (cached): {on:?} LUFS, gains {g:?} dB");
     assert!(g[0] < g[1], "the loud one is turned down more: {g:?}");
     assert!((on[0] - on[1]).abs() < 1.0, "levelled (cached): {on:?}");
     assert!((on[0] + 18.0).abs() < 1.0, "at the -18 LUFS target: {on:?}");
     // On, live renders never cached: estimated from their first 20 s.
-    let (live, _) = lineout_levels(true, false);
+    let (live, g) = lineout_levels(true, false);
+    eprintln!("line-out, levelling on (live renders): {live:?} LUFS, gains {g:?} dB");
     assert!((live[0] - live[1]).abs() < 1.0, "levelled (live): {live:?}");
 }
