@@ -39,6 +39,8 @@ pub struct App {
     pub library: Arc<Library>,
     pub media: Arc<Media>,
     pub engines: Arc<Engines>,
+    /// The operator's C64 ROM images.
+    pub roms: Arc<crate::roms::RomStore>,
     pub playback: Arc<Playback>,
     pub sessions: Sessions,
     pub ratings: Arc<Ratings>,
@@ -99,6 +101,10 @@ impl App {
                 lineout_level: cfg.lineout.level_tunes,
             },
         ));
+        let roms = Arc::new(crate::roms::RomStore::open(
+            &data,
+            crate::roms::Manifest::known(),
+        ));
         // Render progress as public `render` events (a listener waiting on a song sees it).
         let ev = events.clone();
         media.on_progress(Box::new(move |p| {
@@ -158,6 +164,7 @@ impl App {
             library,
             media,
             engines,
+            roms,
             playback,
             ratings,
             devices,

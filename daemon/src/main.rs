@@ -35,6 +35,7 @@ mod playback;
 mod playlists;
 mod radio;
 mod ratings;
+mod roms;
 mod sessions;
 mod systemd;
 

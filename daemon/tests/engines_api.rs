@@ -515,3 +515,71 @@ fn the_line_out_levels_consecutive_tunes_within_one_lu() {
     eprintln!("line-out, levelling on (live renders): {live:?} LUFS, gains {g:?} dB");
     assert!((live[0] - live[1]).abs() < 1.0, "levelled (live): {live:?}");
 }
+
+#[test]
+fn rom_uploads_are_checked_against_the_manifest_and_never_served() {
+    use base64::Engine as _;
+    let d = Daemon::start("roms", &[("SIDFLOW_ADMIN_PASSWORD", PW)]);
+    assert_eq!(d.get("/api/admin/roms").status, 401, "operator only");
+    let auth = d.login(PW);
+    let st = admin(&d, &auth, "GET", "/api/admin/roms", None).json();
+    assert_eq!(st["installed"], serde_json::json!([]), "{st}");
+    assert_eq!(st["can_run_basic"], false);
+    let names: Vec<&str> = st["known"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["file_name"].as_str().unwrap())
+        .collect();
+    for n in [
+        "kernal-901227-03.bin",
+        "basic-901226-01.bin",
+        "chargen-901225-01.bin",
+    ] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    let put = |kind: &str, bytes: &[u8]| {
+        let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+        admin(
+            &d,
+            &auth,
+            "PUT",
+            &format!("/api/admin/roms/{kind}"),
+            Some(&format!("{{\"name\":\"x.bin\",\"data\":\"{data}\"}}")),
+        )
+    };
+    let r = put("kernal", &[0u8; 100]);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("8192 bytes"), "{}", r.text());
+    let r = put("kernal", &[0xAAu8; 8192]);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text().contains("kernal-901227-03.bin") && r.text().contains("SHA-256"),
+        "{}",
+        r.text()
+    );
+    let r = put("chargen", &[0u8; 4096]);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(put("floppy", &[0u8; 8]).status, 404);
+    let r = admin(
+        &d,
+        &auth,
+        "PUT",
+        "/api/admin/roms/basic",
+        Some(r#"{"data":"not base64!"}"#),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    // Over the route's body limit: refused before the body is read.
+    let r = put("kernal", &vec![0u8; 20_000]);
+    assert_eq!(r.status, 413, "{}", r.text());
+    let r = admin(&d, &auth, "DELETE", "/api/admin/roms/kernal", Some("{}"));
+    assert_eq!(r.status, 404, "{}", r.text());
+    assert!(!d.dir.join("roms/kernal.bin").exists(), "nothing stored");
+    // The state folder's images are not reachable for anyone.
+    for p in ["/roms/kernal.bin", "/api/admin/roms/kernal"] {
+        let s = d.get(p).status;
+        assert!(s == 404 || s == 405 || s == 401, "{p}: {s}");
+    }
+    let audit = admin(&d, &auth, "GET", "/api/admin/audit?n=20", None).text();
+    assert!(audit.contains("upload ROM"), "{audit}");
+}

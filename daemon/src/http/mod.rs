@@ -18,6 +18,7 @@ pub mod range;
 pub mod ratings;
 pub mod request;
 pub mod response;
+pub mod roms;
 pub mod routes;
 pub mod status;
 

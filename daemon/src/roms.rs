@@ -1,0 +1,431 @@
+//! C64 ROM bundles: the operator's KERNAL, BASIC and character generator images.
+//!
+//! SIDFlow ships no Commodore ROMs. The operator may upload them in `/admin`; each image is
+//! checked against a manifest of known revisions (SHA-256 fingerprints, with the file names
+//! those revisions have in VICE's ROM set, shown in the UI), written under the state folder
+//! (`<data_dir>/roms/{kernal,basic,chargen}.bin`, temporary name + rename, owner-only),
+//! never served to anyone (no route reads them back; the status names the revision only),
+//! and removable. Renders then hand them to the engine ([`RomStore::load`]); tunes that need
+//! them while they are missing are flagged with the reason.
+//!
+//! The manifest is a parameter ([`Manifest`]) so tests can accept images of their own: the
+//! box's is [`Manifest::known`].
+
+use anyhow::{bail, Context};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+/// Which ROM an image is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RomKind {
+    Kernal,
+    Basic,
+    Chargen,
+}
+
+impl RomKind {
+    pub const ALL: [RomKind; 3] = [RomKind::Kernal, RomKind::Basic, RomKind::Chargen];
+
+    pub fn size(self) -> usize {
+        match self {
+            RomKind::Kernal | RomKind::Basic => 8192,
+            RomKind::Chargen => 4096,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RomKind::Kernal => "kernal",
+            RomKind::Basic => "basic",
+            RomKind::Chargen => "chargen",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            RomKind::Kernal => "KERNAL",
+            RomKind::Basic => "BASIC",
+            RomKind::Chargen => "character generator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RomKind> {
+        RomKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    fn file(self) -> &'static str {
+        match self {
+            RomKind::Kernal => "kernal.bin",
+            RomKind::Basic => "basic.bin",
+            RomKind::Chargen => "chargen.bin",
+        }
+    }
+}
+
+/// A known revision: what the UI shows for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnownRom {
+    pub kind: RomKind,
+    /// The file name the revision has in VICE's ROM set.
+    pub file_name: String,
+    pub description: String,
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+}
+
+/// The revisions the box accepts.
+#[derive(Debug, Clone, Default)]
+pub struct Manifest(pub Vec<KnownRom>);
+
+impl Manifest {
+    /// The C64's own revisions (the ones every tune is made for), by SHA-256.
+    pub fn known() -> Manifest {
+        let k = |kind, file_name: &str, description: &str, sha256: &str| KnownRom {
+            kind,
+            file_name: file_name.into(),
+            description: description.into(),
+            sha256: sha256.into(),
+        };
+        Manifest(vec![
+            k(
+                RomKind::Kernal,
+                "kernal-901227-03.bin",
+                "C64 KERNAL, third revision (901227-03)",
+                "83c60d47047d7beab8e5b7bf6f67f80daa088b7a6a27de0d7e016f6484042721",
+            ),
+            k(
+                RomKind::Basic,
+                "basic-901226-01.bin",
+                "C64 BASIC V2 (901226-01)",
+                "89878cea0a268734696de11c4bae593eaaa506465d2029d619c0e0cbccdfa62d",
+            ),
+            k(
+                RomKind::Chargen,
+                "chargen-901225-01.bin",
+                "C64 character generator (901225-01)",
+                "fd0d53b8480e86163ac98998976c72cc58d5dd8eb824ed7b829774e74213b420",
+            ),
+        ])
+    }
+
+    pub fn identify(&self, kind: RomKind, bytes: &[u8]) -> Option<&KnownRom> {
+        let sha = sha256_hex(bytes);
+        self.0.iter().find(|k| k.kind == kind && k.sha256 == sha)
+    }
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Why an upload is refused (400 with this message; nothing stored changes).
+#[derive(Debug, thiserror::Error)]
+pub enum RomError {
+    #[error("a {} image is {expected} bytes; this file is {got} bytes", kind.label())]
+    WrongSize {
+        kind: RomKind,
+        expected: usize,
+        got: usize,
+    },
+    #[error(
+        "this file is not a {} the box knows (SHA-256 {sha256}); known: {known}",
+        kind.label()
+    )]
+    Unknown {
+        kind: RomKind,
+        sha256: String,
+        known: String,
+    },
+    #[error(transparent)]
+    Io(#[from] anyhow::Error),
+}
+
+/// One installed image, as the operator's page shows it (never its bytes).
+#[derive(Debug, Clone, Serialize)]
+pub struct Installed {
+    pub kind: RomKind,
+    pub file_name: String,
+    pub description: String,
+    pub sha256: String,
+}
+
+/// `GET /api/admin/roms`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RomStatus {
+    pub installed: Vec<Installed>,
+    /// The revisions accepted, per kind.
+    pub known: Vec<KnownRom>,
+    /// KERNAL and BASIC are both there: BASIC tunes can start.
+    pub can_run_basic: bool,
+}
+
+/// The images the engine gets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RomImages {
+    pub kernal: Option<Vec<u8>>,
+    pub basic: Option<Vec<u8>>,
+    pub chargen: Option<Vec<u8>>,
+}
+
+/// The ROM store under the state folder.
+pub struct RomStore {
+    dir: PathBuf,
+    manifest: Manifest,
+    /// What is installed (read once at start, changed by uploads and removals).
+    installed: RwLock<Vec<Installed>>,
+}
+
+impl RomStore {
+    /// Opens `<data_dir>/roms`; images that are no longer in the manifest (or were damaged)
+    /// are left on disk but not used, with a warning.
+    pub fn open(data_dir: &Path, manifest: Manifest) -> RomStore {
+        let dir = data_dir.join("roms");
+        let mut installed = Vec::new();
+        for kind in RomKind::ALL {
+            let p = dir.join(kind.file());
+            let Ok(bytes) = std::fs::read(&p) else {
+                continue;
+            };
+            match manifest.identify(kind, &bytes) {
+                Some(k) => installed.push(Installed {
+                    kind,
+                    file_name: k.file_name.clone(),
+                    description: k.description.clone(),
+                    sha256: k.sha256.clone(),
+                }),
+                None => tracing::warn!(
+                    "{}: not a known {} image; not used",
+                    p.display(),
+                    kind.label()
+                ),
+            }
+        }
+        RomStore {
+            dir,
+            manifest,
+            installed: RwLock::new(installed),
+        }
+    }
+
+    pub fn status(&self) -> RomStatus {
+        let installed = self.installed();
+        let has = |k| installed.iter().any(|i| i.kind == k);
+        RomStatus {
+            can_run_basic: has(RomKind::Kernal) && has(RomKind::Basic),
+            installed,
+            known: self.manifest.0.clone(),
+        }
+    }
+
+    fn installed(&self) -> Vec<Installed> {
+        self.installed
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn has(&self, kind: RomKind) -> bool {
+        self.installed().iter().any(|i| i.kind == kind)
+    }
+
+    /// Checks and stores one image (replacing the one installed); nothing changes on error.
+    pub fn upload(&self, kind: RomKind, bytes: &[u8]) -> Result<Installed, RomError> {
+        if bytes.len() != kind.size() {
+            return Err(RomError::WrongSize {
+                kind,
+                expected: kind.size(),
+                got: bytes.len(),
+            });
+        }
+        let Some(k) = self.manifest.identify(kind, bytes) else {
+            let known: Vec<String> = self
+                .manifest
+                .0
+                .iter()
+                .filter(|k| k.kind == kind)
+                .map(|k| k.file_name.clone())
+                .collect();
+            return Err(RomError::Unknown {
+                kind,
+                sha256: sha256_hex(bytes),
+                known: if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                },
+            });
+        };
+        self.write(kind, bytes)?;
+        let inst = Installed {
+            kind,
+            file_name: k.file_name.clone(),
+            description: k.description.clone(),
+            sha256: k.sha256.clone(),
+        };
+        let mut v = self.installed.write().unwrap_or_else(|p| p.into_inner());
+        v.retain(|i| i.kind != kind);
+        v.push(inst.clone());
+        v.sort_by_key(|i| i.kind as u8);
+        Ok(inst)
+    }
+
+    fn write(&self, kind: RomKind, bytes: &[u8]) -> anyhow::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let target = self.dir.join(kind.file());
+        let tmp = self.dir.join(format!(".{}.part", kind.file()));
+        let r = (|| -> anyhow::Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &target)?;
+            Ok(())
+        })();
+        if r.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        r.with_context(|| format!("storing {}", target.display()))
+    }
+
+    /// Removes one image; `false` when none was installed.
+    pub fn remove(&self, kind: RomKind) -> anyhow::Result<bool> {
+        let p = self.dir.join(kind.file());
+        let existed = match std::fs::remove_file(&p) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => bail!("removing {}: {e}", p.display()),
+        };
+        let mut v = self.installed.write().unwrap_or_else(|p| p.into_inner());
+        let was = v.len();
+        v.retain(|i| i.kind != kind);
+        Ok(existed || v.len() != was)
+    }
+
+    /// The installed images' bytes, for a render (re-checked: a file changed behind the
+    /// box's back is not used).
+    pub fn load(&self) -> RomImages {
+        let mut out = RomImages::default();
+        for i in self.installed() {
+            let Ok(bytes) = std::fs::read(self.dir.join(i.kind.file())) else {
+                continue;
+            };
+            if sha256_hex(&bytes) != i.sha256 {
+                continue;
+            }
+            match i.kind {
+                RomKind::Kernal => out.kernal = Some(bytes),
+                RomKind::Basic => out.basic = Some(bytes),
+                RomKind::Chargen => out.chargen = Some(bytes),
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(kind: RomKind, seed: u8) -> Vec<u8> {
+        (0..kind.size())
+            .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+            .collect()
+    }
+
+    /// A manifest that knows the test's own images (no Commodore ROM in the repository).
+    fn manifest() -> Manifest {
+        let k = |kind, seed| KnownRom {
+            kind,
+            file_name: format!("test-{}.bin", RomKind::as_str(kind)),
+            description: "test image".into(),
+            sha256: sha256_hex(&image(kind, seed)),
+        };
+        Manifest(vec![k(RomKind::Kernal, 1), k(RomKind::Basic, 2)])
+    }
+
+    #[test]
+    fn uploads_are_checked_stored_atomically_reloaded_and_removable() {
+        let dir = std::env::temp_dir().join(format!("sidflow-roms-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = RomStore::open(&dir, manifest());
+        assert!(s.status().installed.is_empty());
+        let e = s
+            .upload(RomKind::Kernal, &[0; 100])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("8192 bytes") && e.contains("100 bytes"), "{e}");
+        let e = s
+            .upload(RomKind::Kernal, &image(RomKind::Kernal, 9))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("test-kernal.bin") && e.contains("SHA-256"),
+            "{e}"
+        );
+        // A BASIC image offered as the KERNAL is refused too.
+        assert!(s
+            .upload(RomKind::Kernal, &image(RomKind::Basic, 2))
+            .is_err());
+        assert!(!dir.join("roms/kernal.bin").exists(), "nothing stored");
+        let k = s
+            .upload(RomKind::Kernal, &image(RomKind::Kernal, 1))
+            .unwrap();
+        assert_eq!(k.file_name, "test-kernal.bin");
+        assert!(!s.status().can_run_basic);
+        s.upload(RomKind::Basic, &image(RomKind::Basic, 2)).unwrap();
+        assert!(s.status().can_run_basic);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.join("roms/kernal.bin"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "owner only");
+        assert!(std::fs::read_dir(dir.join("roms")).unwrap().all(|e| !e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".part")));
+        // A restart finds them; the engine gets the bytes.
+        let s = RomStore::open(&dir, manifest());
+        assert_eq!(s.status().installed.len(), 2);
+        let l = s.load();
+        assert_eq!(l.kernal.as_deref(), Some(&image(RomKind::Kernal, 1)[..]));
+        assert!(l.chargen.is_none());
+        // Changed behind the box's back: not used.
+        std::fs::write(dir.join("roms/basic.bin"), image(RomKind::Basic, 3)).unwrap();
+        assert!(s.load().basic.is_none());
+        assert!(s.remove(RomKind::Kernal).unwrap());
+        assert!(!s.remove(RomKind::Kernal).unwrap());
+        assert!(!dir.join("roms/kernal.bin").exists());
+        assert!(!s.status().can_run_basic);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_box_manifest_names_the_c64_revisions() {
+        let m = Manifest::known();
+        for kind in RomKind::ALL {
+            let k = m.0.iter().find(|k| k.kind == kind).unwrap();
+            assert_eq!(k.sha256.len(), 64);
+            assert!(k.file_name.ends_with(".bin"));
+        }
+        assert!(m.identify(RomKind::Kernal, &[0; 8192]).is_none());
+    }
+}
