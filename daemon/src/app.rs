@@ -131,6 +131,7 @@ impl App {
             media: media.clone(),
             devices: devices.clone(),
             engines: engines.clone(),
+            roms: roms.clone(),
             sample_rate: cfg.render.sample_rate,
             default_song: Duration::from_secs(cfg.playback.default_song_secs),
         });

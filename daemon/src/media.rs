@@ -23,6 +23,29 @@ pub fn format_from_ext(s: &str) -> Option<Format> {
     Format::ALL.into_iter().find(|f| f.extension() == s)
 }
 
+/// How loud a render is and the gain that levels it out (`GainRule::default()`: to -18
+/// LUFS, true peak at most -1 dBTP), as sessions, render events and the box show it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Level {
+    /// EBU R128 integrated loudness (LUFS); none for silence.
+    pub integrated_lufs: Option<f64>,
+    /// True peak (dBTP); none for digital silence.
+    pub true_peak_dbtp: Option<f64>,
+    /// The gain to play it with, dB.
+    pub gain_db: f64,
+}
+
+impl Level {
+    pub fn of(l: &cache::Loudness) -> Level {
+        let r = |x: f64| (x * 100.0).round() / 100.0;
+        Level {
+            integrated_lufs: l.integrated_lufs.map(r),
+            true_peak_dbtp: l.true_peak_dbtp.map(r),
+            gain_db: r(cache::GainRule::default().gain_db(l)),
+        }
+    }
+}
+
 /// A variant found in the cache, as the API lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CachedVariant {
@@ -31,6 +54,9 @@ pub struct CachedVariant {
     pub chip: Chip,
     pub format: String,
     pub size: u64,
+    /// Its measured loudness and levelling gain (none for files cached before loudness
+    /// was measured).
+    pub level: Option<Level>,
 }
 
 /// The cache's name for a library tune.
@@ -68,6 +94,8 @@ pub struct RenderRequest {
     pub chip: Chip,
     pub length: std::time::Duration,
     pub sample_rate: u32,
+    /// The operator's C64 ROM images (empty: our KERNAL stub).
+    pub roms: Arc<crate::roms::RomImages>,
 }
 
 /// Opens PCM sources for a platform.
@@ -111,6 +139,11 @@ impl Engine for SoftwareEngine {
             length: Some(req.length),
             ..Default::default()
         };
+        if !req.roms.is_empty() {
+            tracing::debug!(
+                "C64 ROMs are installed; this engine build renders with its KERNAL stub"
+            );
+        }
         Ok(Box::new(render::Renderer::from_bytes(&req.sid, &opts)?))
     }
 }
@@ -494,6 +527,7 @@ impl Media {
                     song: e.song,
                     platform: e.platform.parse().ok()?,
                     chip: e.chip.parse().ok()?,
+                    level: cache::loudness_of(&e).as_ref().map(Level::of),
                     format: e.format,
                     size: e.size,
                 })

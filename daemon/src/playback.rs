@@ -6,7 +6,7 @@ use crate::engines::Engines;
 use crate::library::Library;
 use crate::media::{Chip, Media, Platform, RenderRequest, Variant};
 use library::Tune;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,28 +25,7 @@ pub struct Prefs {
     pub engine: String,
 }
 
-/// How loud a render is and the gain that levels it out (`GainRule::default()`: to -18
-/// LUFS, true peak at most -1 dBTP), as sessions, render events and the box show it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Level {
-    /// EBU R128 integrated loudness (LUFS); none for silence.
-    pub integrated_lufs: Option<f64>,
-    /// True peak (dBTP); none for digital silence.
-    pub true_peak_dbtp: Option<f64>,
-    /// The gain to play it with, dB.
-    pub gain_db: f64,
-}
-
-impl Level {
-    pub fn of(l: &cache::Loudness) -> Level {
-        let r = |x: f64| (x * 100.0).round() / 100.0;
-        Level {
-            integrated_lufs: l.integrated_lufs.map(r),
-            true_peak_dbtp: l.true_peak_dbtp.map(r),
-            gain_db: r(cache::GainRule::default().gain_db(l)),
-        }
-    }
-}
+pub use crate::media::Level;
 
 #[derive(Debug)]
 pub enum PlayError {
@@ -103,6 +82,8 @@ pub struct Playback {
     pub media: Arc<Media>,
     pub devices: Arc<Devices>,
     pub engines: Arc<Engines>,
+    /// The operator's C64 ROMs, handed to every render.
+    pub roms: Arc<crate::roms::RomStore>,
     /// Render rate of software renders.
     pub sample_rate: u32,
     /// Length rendered for songs the song-length database does not know.
@@ -194,6 +175,7 @@ impl Playback {
             chip: v.key.chip,
             length,
             sample_rate: self.sample_rate,
+            roms: self.roms.images(),
         })
     }
 }

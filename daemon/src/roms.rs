@@ -15,7 +15,7 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 /// Which ROM an image is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -174,12 +174,28 @@ pub struct RomImages {
     pub chargen: Option<Vec<u8>>,
 }
 
+impl RomImages {
+    fn set(&mut self, kind: RomKind, bytes: Option<Vec<u8>>) {
+        match kind {
+            RomKind::Kernal => self.kernal = bytes,
+            RomKind::Basic => self.basic = bytes,
+            RomKind::Chargen => self.chargen = bytes,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.kernal.is_none() && self.basic.is_none() && self.chargen.is_none()
+    }
+}
+
 /// The ROM store under the state folder.
 pub struct RomStore {
     dir: PathBuf,
     manifest: Manifest,
     /// What is installed (read once at start, changed by uploads and removals).
     installed: RwLock<Vec<Installed>>,
+    /// Their bytes, for renders (24 KiB at most).
+    images: RwLock<Arc<RomImages>>,
 }
 
 impl RomStore {
@@ -188,18 +204,22 @@ impl RomStore {
     pub fn open(data_dir: &Path, manifest: Manifest) -> RomStore {
         let dir = data_dir.join("roms");
         let mut installed = Vec::new();
+        let mut images = RomImages::default();
         for kind in RomKind::ALL {
             let p = dir.join(kind.file());
             let Ok(bytes) = std::fs::read(&p) else {
                 continue;
             };
             match manifest.identify(kind, &bytes) {
-                Some(k) => installed.push(Installed {
-                    kind,
-                    file_name: k.file_name.clone(),
-                    description: k.description.clone(),
-                    sha256: k.sha256.clone(),
-                }),
+                Some(k) => {
+                    installed.push(Installed {
+                        kind,
+                        file_name: k.file_name.clone(),
+                        description: k.description.clone(),
+                        sha256: k.sha256.clone(),
+                    });
+                    images.set(kind, Some(bytes));
+                }
                 None => tracing::warn!(
                     "{}: not a known {} image; not used",
                     p.display(),
@@ -211,6 +231,7 @@ impl RomStore {
             dir,
             manifest,
             installed: RwLock::new(installed),
+            images: RwLock::new(Arc::new(images)),
         }
     }
 
@@ -229,10 +250,6 @@ impl RomStore {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-    }
-
-    pub fn has(&self, kind: RomKind) -> bool {
-        self.installed().iter().any(|i| i.kind == kind)
     }
 
     /// Checks and stores one image (replacing the one installed); nothing changes on error.
@@ -273,6 +290,7 @@ impl RomStore {
         v.retain(|i| i.kind != kind);
         v.push(inst.clone());
         v.sort_by_key(|i| i.kind as u8);
+        self.set_image(kind, Some(bytes.to_vec()));
         Ok(inst)
     }
 
@@ -315,27 +333,23 @@ impl RomStore {
         let mut v = self.installed.write().unwrap_or_else(|p| p.into_inner());
         let was = v.len();
         v.retain(|i| i.kind != kind);
+        self.set_image(kind, None);
         Ok(existed || v.len() != was)
     }
 
-    /// The installed images' bytes, for a render (re-checked: a file changed behind the
-    /// box's back is not used).
-    pub fn load(&self) -> RomImages {
-        let mut out = RomImages::default();
-        for i in self.installed() {
-            let Ok(bytes) = std::fs::read(self.dir.join(i.kind.file())) else {
-                continue;
-            };
-            if sha256_hex(&bytes) != i.sha256 {
-                continue;
-            }
-            match i.kind {
-                RomKind::Kernal => out.kernal = Some(bytes),
-                RomKind::Basic => out.basic = Some(bytes),
-                RomKind::Chargen => out.chargen = Some(bytes),
-            }
-        }
-        out
+    fn set_image(&self, kind: RomKind, bytes: Option<Vec<u8>>) {
+        let mut cur = self.images.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = (**cur).clone();
+        next.set(kind, bytes);
+        *cur = Arc::new(next);
+    }
+
+    /// The installed images, for a render (shared, cheap to clone).
+    pub fn images(&self) -> Arc<RomImages> {
+        self.images
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 
@@ -405,16 +419,17 @@ mod tests {
         // A restart finds them; the engine gets the bytes.
         let s = RomStore::open(&dir, manifest());
         assert_eq!(s.status().installed.len(), 2);
-        let l = s.load();
+        let l = s.images();
         assert_eq!(l.kernal.as_deref(), Some(&image(RomKind::Kernal, 1)[..]));
         assert!(l.chargen.is_none());
-        // Changed behind the box's back: not used.
+        // Changed behind the box's back: not used after a restart.
         std::fs::write(dir.join("roms/basic.bin"), image(RomKind::Basic, 3)).unwrap();
-        assert!(s.load().basic.is_none());
+        assert!(RomStore::open(&dir, manifest()).images().basic.is_none());
         assert!(s.remove(RomKind::Kernal).unwrap());
         assert!(!s.remove(RomKind::Kernal).unwrap());
         assert!(!dir.join("roms/kernal.bin").exists());
         assert!(!s.status().can_run_basic);
+        assert!(s.images().kernal.is_none());
         let _ = std::fs::remove_dir_all(&dir);
     }
 
