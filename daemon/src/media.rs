@@ -94,8 +94,8 @@ pub struct RenderRequest {
     pub chip: Chip,
     pub length: std::time::Duration,
     pub sample_rate: u32,
-    /// The operator's C64 ROM images (empty: our KERNAL stub).
-    pub roms: Arc<crate::roms::RomImages>,
+    /// The operator's C64 ROM images (`None`: our KERNAL stub).
+    pub roms: Option<Arc<render::Roms>>,
 }
 
 /// Opens PCM sources for a platform.
@@ -137,13 +137,9 @@ impl Engine for SoftwareEngine {
             chip: Some(req.chip),
             sample_rate: req.sample_rate,
             length: Some(req.length),
+            roms: req.roms.clone(),
             ..Default::default()
         };
-        if !req.roms.is_empty() {
-            tracing::debug!(
-                "C64 ROMs are installed; this engine build renders with its KERNAL stub"
-            );
-        }
         Ok(Box::new(render::Renderer::from_bytes(&req.sid, &opts)?))
     }
 }

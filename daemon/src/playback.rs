@@ -160,6 +160,17 @@ impl Playback {
         }
     }
 
+    /// Why a tune may not sound as on a C64 here: it needs the C64's ROMs (a BASIC program,
+    /// or calls into ROM routines our stub only imitates) and they are not installed.
+    /// Reads and parses the tune (a few KiB; blocking).
+    pub fn rom_warning(&self, tune: &Tune) -> Option<String> {
+        let bytes = self.library.source.read(&tune.path).ok()?;
+        let parsed = sidfile::SidTune::parse_lenient(&bytes).ok()?;
+        self.roms.missing_for(&parsed).map(|why| {
+            format!("{why}; the operator can install them in /admin › Settings › C64 ROMs")
+        })
+    }
+
     /// What the render of `v` needs (the tune's bytes and its length).
     pub fn render_request(&self, tune: &Tune, v: &Variant) -> anyhow::Result<RenderRequest> {
         let sid = self.library.source.read(&tune.path)?;

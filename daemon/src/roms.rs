@@ -56,6 +56,14 @@ impl RomKind {
         RomKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    fn engine(self) -> c64::RomKind {
+        match self {
+            RomKind::Kernal => c64::RomKind::Kernal,
+            RomKind::Basic => c64::RomKind::Basic,
+            RomKind::Chargen => c64::RomKind::Chargen,
+        }
+    }
+
     fn file(self) -> &'static str {
         match self {
             RomKind::Kernal => "kernal.bin",
@@ -81,34 +89,26 @@ pub struct KnownRom {
 pub struct Manifest(pub Vec<KnownRom>);
 
 impl Manifest {
-    /// The C64's own revisions (the ones every tune is made for), by SHA-256.
+    /// The revisions the engine knows (`c64::roms::KNOWN`) that have a SHA-256 fingerprint:
+    /// the C64's own KERNAL 901227-03, BASIC 901226-01 and characters 901225-01.
     pub fn known() -> Manifest {
-        let k = |kind, file_name: &str, description: &str, sha256: &str| KnownRom {
-            kind,
-            file_name: file_name.into(),
-            description: description.into(),
-            sha256: sha256.into(),
-        };
-        Manifest(vec![
-            k(
-                RomKind::Kernal,
-                "kernal-901227-03.bin",
-                "C64 KERNAL, third revision (901227-03)",
-                "83c60d47047d7beab8e5b7bf6f67f80daa088b7a6a27de0d7e016f6484042721",
-            ),
-            k(
-                RomKind::Basic,
-                "basic-901226-01.bin",
-                "C64 BASIC V2 (901226-01)",
-                "89878cea0a268734696de11c4bae593eaaa506465d2029d619c0e0cbccdfa62d",
-            ),
-            k(
-                RomKind::Chargen,
-                "chargen-901225-01.bin",
-                "C64 character generator (901225-01)",
-                "fd0d53b8480e86163ac98998976c72cc58d5dd8eb824ed7b829774e74213b420",
-            ),
-        ])
+        Manifest(
+            c64::roms::KNOWN
+                .iter()
+                .filter_map(|k| {
+                    Some(KnownRom {
+                        kind: match k.kind {
+                            c64::RomKind::Kernal => RomKind::Kernal,
+                            c64::RomKind::Basic => RomKind::Basic,
+                            c64::RomKind::Chargen => RomKind::Chargen,
+                        },
+                        file_name: k.file_name.into(),
+                        description: k.description.into(),
+                        sha256: k.sha256?.into(),
+                    })
+                })
+                .collect(),
+        )
     }
 
     pub fn identify(&self, kind: RomKind, bytes: &[u8]) -> Option<&KnownRom> {
@@ -166,28 +166,6 @@ pub struct RomStatus {
     pub can_run_basic: bool,
 }
 
-/// The images the engine gets.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RomImages {
-    pub kernal: Option<Vec<u8>>,
-    pub basic: Option<Vec<u8>>,
-    pub chargen: Option<Vec<u8>>,
-}
-
-impl RomImages {
-    fn set(&mut self, kind: RomKind, bytes: Option<Vec<u8>>) {
-        match kind {
-            RomKind::Kernal => self.kernal = bytes,
-            RomKind::Basic => self.basic = bytes,
-            RomKind::Chargen => self.chargen = bytes,
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.kernal.is_none() && self.basic.is_none() && self.chargen.is_none()
-    }
-}
-
 /// The ROM store under the state folder.
 pub struct RomStore {
     dir: PathBuf,
@@ -195,7 +173,7 @@ pub struct RomStore {
     /// What is installed (read once at start, changed by uploads and removals).
     installed: RwLock<Vec<Installed>>,
     /// Their bytes, for renders (24 KiB at most).
-    images: RwLock<Arc<RomImages>>,
+    images: RwLock<Arc<c64::Roms>>,
 }
 
 impl RomStore {
@@ -204,7 +182,7 @@ impl RomStore {
     pub fn open(data_dir: &Path, manifest: Manifest) -> RomStore {
         let dir = data_dir.join("roms");
         let mut installed = Vec::new();
-        let mut images = RomImages::default();
+        let mut images = c64::Roms::none();
         for kind in RomKind::ALL {
             let p = dir.join(kind.file());
             let Ok(bytes) = std::fs::read(&p) else {
@@ -218,7 +196,7 @@ impl RomStore {
                         description: k.description.clone(),
                         sha256: k.sha256.clone(),
                     });
-                    images.set(kind, Some(bytes));
+                    let _ = images.set(kind.engine(), &bytes);
                 }
                 None => tracing::warn!(
                     "{}: not a known {} image; not used",
@@ -290,7 +268,7 @@ impl RomStore {
         v.retain(|i| i.kind != kind);
         v.push(inst.clone());
         v.sort_by_key(|i| i.kind as u8);
-        self.set_image(kind, Some(bytes.to_vec()));
+        self.set_image(kind, Some(bytes));
         Ok(inst)
     }
 
@@ -337,19 +315,43 @@ impl RomStore {
         Ok(existed || v.len() != was)
     }
 
-    fn set_image(&self, kind: RomKind, bytes: Option<Vec<u8>>) {
+    fn set_image(&self, kind: RomKind, bytes: Option<&[u8]>) {
         let mut cur = self.images.write().unwrap_or_else(|p| p.into_inner());
         let mut next = (**cur).clone();
-        next.set(kind, bytes);
+        match bytes {
+            // The size was checked against the same kind.
+            Some(b) => {
+                let _ = next.set(kind.engine(), b);
+            }
+            None => match kind {
+                RomKind::Kernal => next.kernal = None,
+                RomKind::Basic => next.basic = None,
+                RomKind::Chargen => next.chargen = None,
+            },
+        }
         *cur = Arc::new(next);
     }
 
-    /// The installed images, for a render (shared, cheap to clone).
-    pub fn images(&self) -> Arc<RomImages> {
-        self.images
+    /// The installed images for a render (`None` when there are none: our KERNAL stub).
+    pub fn images(&self) -> Option<Arc<c64::Roms>> {
+        let r = self
+            .images
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .clone()
+            .clone();
+        (!r.is_empty()).then_some(r)
+    }
+
+    /// Why `tune` may not sound as on a C64 with the ROMs installed now (`None`: it needs
+    /// none, or they are there).
+    pub fn missing_for(&self, tune: &sidfile::SidTune) -> Option<String> {
+        let need = c64::rom_need(tune);
+        let have = self.images().map(|r| (*r).clone()).unwrap_or_default();
+        if have.satisfy(&need) {
+            None
+        } else {
+            need.reason()
+        }
     }
 }
 
@@ -419,17 +421,24 @@ mod tests {
         // A restart finds them; the engine gets the bytes.
         let s = RomStore::open(&dir, manifest());
         assert_eq!(s.status().installed.len(), 2);
-        let l = s.images();
-        assert_eq!(l.kernal.as_deref(), Some(&image(RomKind::Kernal, 1)[..]));
+        let l = s.images().unwrap();
+        assert_eq!(
+            l.kernal.as_deref().map(|b| &b[..]),
+            Some(&image(RomKind::Kernal, 1)[..])
+        );
         assert!(l.chargen.is_none());
         // Changed behind the box's back: not used after a restart.
         std::fs::write(dir.join("roms/basic.bin"), image(RomKind::Basic, 3)).unwrap();
-        assert!(RomStore::open(&dir, manifest()).images().basic.is_none());
+        assert!(RomStore::open(&dir, manifest())
+            .images()
+            .unwrap()
+            .basic
+            .is_none());
         assert!(s.remove(RomKind::Kernal).unwrap());
         assert!(!s.remove(RomKind::Kernal).unwrap());
         assert!(!dir.join("roms/kernal.bin").exists());
         assert!(!s.status().can_run_basic);
-        assert!(s.images().kernal.is_none());
+        assert!(s.images().is_some_and(|r| r.kernal.is_none()));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -441,6 +450,7 @@ mod tests {
             assert_eq!(k.sha256.len(), 64);
             assert!(k.file_name.ends_with(".bin"));
         }
+        assert!(m.0.iter().any(|k| k.file_name == "kernal-901227-03.bin"));
         assert!(m.identify(RomKind::Kernal, &[0; 8192]).is_none());
     }
 }

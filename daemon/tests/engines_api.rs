@@ -583,3 +583,50 @@ fn rom_uploads_are_checked_against_the_manifest_and_never_served() {
     let audit = admin(&d, &auth, "GET", "/api/admin/audit?n=20", None).text();
     assert!(audit.contains("upload ROM"), "{audit}");
 }
+
+/// A PSID whose init calls a BASIC ROM routine ($BDCD, print a number) twice: a tune that
+/// needs the C64's ROMs to sound as meant.
+fn rom_calling_psid() -> Vec<u8> {
+    let mut h = vec![0u8; 0x7C];
+    h[0..4].copy_from_slice(b"PSID");
+    h[4..6].copy_from_slice(&2u16.to_be_bytes());
+    h[6..8].copy_from_slice(&0x7Cu16.to_be_bytes());
+    h[8..10].copy_from_slice(&0x1000u16.to_be_bytes());
+    h[10..12].copy_from_slice(&0x1000u16.to_be_bytes());
+    h[12..14].copy_from_slice(&0x1007u16.to_be_bytes());
+    h[14..16].copy_from_slice(&1u16.to_be_bytes());
+    h[16..18].copy_from_slice(&1u16.to_be_bytes());
+    for (at, text) in [(0x16, "Rom Caller"), (0x36, "Test"), (0x56, "2026 Test")] {
+        h[at..at + text.len()].copy_from_slice(text.as_bytes());
+    }
+    h[0x76..0x78].copy_from_slice(&0x14u16.to_be_bytes());
+    h.extend_from_slice(&[0x20, 0xCD, 0xBD, 0x20, 0xCD, 0xBD, 0x60, 0x60]);
+    h
+}
+
+#[test]
+fn tunes_that_need_the_c64_roms_are_flagged_with_the_reason() {
+    let lib = tempdir("roms-lib");
+    std::fs::write(lib.join("rom-caller.sid"), rom_calling_psid()).unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/trinity.sid"),
+        lib.join("trinity.sid"),
+    )
+    .unwrap();
+    let lib_arg = lib.to_string_lossy().into_owned();
+    let d = Daemon::start_args("roms-flag", &[], &["--library", &lib_arg]);
+    let info = d.get("/api/library/tune?path=rom-caller.sid");
+    assert_eq!(info.status, 200, "{}", info.text());
+    let w = info.json()["roms_warning"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(w.contains("$BDCD") && w.contains("C64 ROMs"), "{w}");
+    let s = play(&d, "rom-caller.sid", "{}").json();
+    assert_eq!(s["roms_warning"].as_str(), Some(w.as_str()), "{s}");
+    // A tune that needs nothing of the ROMs is not flagged.
+    let info = d.get("/api/library/tune?path=trinity.sid").json();
+    assert!(info["roms_warning"].is_null(), "{info}");
+    assert!(play(&d, "trinity.sid", "{}").json()["roms_warning"].is_null());
+    let _ = std::fs::remove_dir_all(&lib);
+}

@@ -120,8 +120,13 @@ pub async fn tune(app: Arc<App>, req: Req) -> Reply {
         variants: Vec<CachedVariant>,
         ratings: Vec<Aggregate>,
         stil: Option<Stil<'a>>,
+        /// Why it may sound wrong here: it needs the C64's ROMs and they are not installed.
+        roms_warning: Option<String>,
     }
+    let (p, t2) = (app.playback.clone(), t.clone());
+    let roms_warning = super::response::blocking(move || p.rom_warning(&t2)).await?;
     json(&TuneInfo {
+        roms_warning,
         variants: app.media.variants(&t),
         ratings,
         stil: stil.as_deref().and_then(|s| stil_of(s, &t)),

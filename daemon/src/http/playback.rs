@@ -68,6 +68,8 @@ struct Session<'a> {
     /// The render's loudness and levelling gain, when it was measured (cached, in any
     /// format); otherwise the page levels with the `render` events' `level`.
     level: Option<crate::playback::Level>,
+    /// Why the song may sound wrong here (it needs the C64's ROMs, which are not installed).
+    roms_warning: Option<String>,
     urls: Urls,
 }
 
@@ -107,6 +109,8 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
         .ok_or_else(|| ApiError::not_found("no such tune"))?;
     let song = b.song.unwrap_or(t.start_song);
     let v = app.playback.choose(&t, song, &b.prefs)?;
+    let (p, t2) = (app.playback.clone(), t.clone());
+    let roms_warning = blocking(move || p.rom_warning(&t2)).await?;
     let cached = app.media.is_cached(&v);
     let level = app
         .media
@@ -141,6 +145,7 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
             cached,
         },
         level,
+        roms_warning,
         urls: Urls {
             audio: format!("/api/playback/{}/{}", s.id, s.format),
             sid: format!("/api/playback/{}/sid", s.id),
