@@ -197,6 +197,9 @@ pub struct DeviceMeta {
     pub removed: bool,
     /// Its name when it was removed (to list it).
     pub name: Option<String>,
+    /// The hosts the operator added it by (its password applies to them before the device
+    /// has said who it is).
+    pub hosts: Vec<String>,
 }
 
 /// A device as listeners see it (`GET /api/devices`).
@@ -323,10 +326,7 @@ impl Devices {
             .unwrap_or_default()
     }
 
-    fn change_meta(
-        &self,
-        f: impl FnOnce(&mut BTreeMap<String, DeviceMeta>),
-    ) -> anyhow::Result<()> {
+    fn change_meta(&self, f: impl FnOnce(&mut BTreeMap<String, DeviceMeta>)) -> anyhow::Result<()> {
         let _one = self.meta_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut m = self.meta();
         f(&mut m);
@@ -368,7 +368,9 @@ impl Devices {
         let mut passwords = self.cfg.passwords.clone();
         for (id, m) in &meta {
             if let Some(p) = m.password.as_ref().filter(|p| !p.is_empty()) {
-                passwords.insert(id.clone(), p.clone());
+                for k in std::iter::once(id).chain(&m.hosts) {
+                    passwords.insert(k.clone(), p.clone());
+                }
             }
         }
         DiscoveryOptions {
@@ -381,7 +383,11 @@ impl Devices {
                 Vec::new()
             },
             mdns_browse: if self.lan {
-                self.cfg.browse.iter().filter_map(|t| browse_type(t)).collect()
+                self.cfg
+                    .browse
+                    .iter()
+                    .filter_map(|t| browse_type(t))
+                    .collect()
             } else {
                 Vec::new()
             },
@@ -458,7 +464,7 @@ impl Devices {
             .iter()
             .map(|d| self.public_of(d, &meta))
             .collect();
-        v.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        v.sort_by_key(|a| a.name.to_lowercase());
         v
     }
 
@@ -706,6 +712,9 @@ impl Devices {
             let e = m.entry(id.clone()).or_default();
             e.removed = false;
             e.name = None;
+            if !e.hosts.iter().any(|h| h == host) {
+                e.hosts.push(host.to_string());
+            }
             if let Some(p) = password {
                 e.password = Some(p.to_string());
             }
@@ -780,6 +789,20 @@ impl Devices {
                 e.password = p.filter(|p| !p.is_empty()).map(str::to_string);
             }
         })?;
+        if password.is_some() {
+            // Check it at once with the new password (a device known only by its address
+            // until now confirms under its own id).
+            let hosts: Vec<String> = self
+                .registry
+                .get(id)
+                .map(|d| d.addresses.iter().filter_map(|a| a.host.clone()).collect())
+                .unwrap_or_default();
+            if hosts.is_empty() {
+                self.registry.probe();
+            } else if let Err(e) = self.registry.refresh_hosts(&hosts) {
+                tracing::info!(device = %id, "after the password change: {e}");
+            }
+        }
         self.announce();
         Ok(())
     }
@@ -1111,24 +1134,55 @@ mod tests {
     fn config_defaults_and_checks() {
         let c = DevicesConfig::default();
         assert!(c.validate().is_ok());
-        assert_eq!((c.discovery_interval_secs, c.probe_interval_secs, c.offline_after), (60, 5, 3));
+        assert_eq!(
+            (
+                c.discovery_interval_secs,
+                c.probe_interval_secs,
+                c.offline_after
+            ),
+            (60, 5, 3)
+        );
         for bad in [
-            DevicesConfig { discovery_interval_secs: 1, ..Default::default() },
-            DevicesConfig { offline_after: 0, ..Default::default() },
-            DevicesConfig { live_mp3_kbps: 100, ..Default::default() },
-            DevicesConfig { browse: vec!["http".into()], ..Default::default() },
-            DevicesConfig { mdns_names: vec!["a b".into()], ..Default::default() },
+            DevicesConfig {
+                discovery_interval_secs: 1,
+                ..Default::default()
+            },
+            DevicesConfig {
+                offline_after: 0,
+                ..Default::default()
+            },
+            DevicesConfig {
+                live_mp3_kbps: 100,
+                ..Default::default()
+            },
+            DevicesConfig {
+                browse: vec!["http".into()],
+                ..Default::default()
+            },
+            DevicesConfig {
+                mdns_names: vec!["a b".into()],
+                ..Default::default()
+            },
         ] {
             assert!(bad.validate().is_err(), "{bad:?}");
         }
-        assert_eq!(browse_type("_http._tcp").as_deref(), Some("_http._tcp.local."));
-        assert_eq!(browse_type("_http._tcp.local.").as_deref(), Some("_http._tcp.local."));
+        assert_eq!(
+            browse_type("_http._tcp").as_deref(),
+            Some("_http._tcp.local.")
+        );
+        assert_eq!(
+            browse_type("_http._tcp.local.").as_deref(),
+            Some("_http._tcp.local.")
+        );
         assert_eq!(browse_type("_x._sctp"), None);
     }
 
     #[test]
     fn labels() {
-        assert_eq!(check_label(Some("  Living room U64 ")).unwrap().as_deref(), Some("Living room U64"));
+        assert_eq!(
+            check_label(Some("  Living room U64 ")).unwrap().as_deref(),
+            Some("Living room U64")
+        );
         assert_eq!(check_label(Some("   ")).unwrap(), None);
         assert_eq!(check_label(None).unwrap(), None);
         assert!(check_label(Some("a\u{7}b")).is_err());

@@ -169,7 +169,10 @@ impl Playback {
 pub enum Listen {
     /// Play this variant now. `note` says why, when it is not what they asked for or is
     /// being recorded now.
-    Play { variant: Variant, note: Option<String> },
+    Play {
+        variant: Variant,
+        note: Option<String>,
+    },
     /// Hardware only and every device busy: in line at this place for a device.
     Wait { variant: Variant, place: usize },
 }
@@ -191,8 +194,14 @@ impl Playback {
             };
             let hw_free = self.choose(tune, song, &p)?;
             let v = if hw_free.key.platform == Platform::C64u {
-                crate::media::variant(tune, song, Platform::Sidflow, hw_free.key.chip, hw_free.format)
-                    .map_err(|e| PlayError::Bad(format!("{e:#}")))?
+                crate::media::variant(
+                    tune,
+                    song,
+                    Platform::Sidflow,
+                    hw_free.key.chip,
+                    hw_free.format,
+                )
+                .map_err(|e| PlayError::Bad(format!("{e:#}")))?
             } else {
                 hw_free
             };

@@ -331,6 +331,10 @@ pub fn ident_scan(opts: &DiscoveryOptions) -> Result<Vec<(SocketAddrV4, IdentRep
                 }
             }
         }
+        // Only unicast targets, and every one answered: nothing more to wait for.
+        if !opts.broadcast && out.len() >= opts.ident_targets.len() {
+            break;
+        }
         if !got {
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -465,6 +469,16 @@ fn candidates(opts: &DiscoveryOptions) -> Result<Vec<Candidate>> {
             Err(e) => tracing::warn!(host = %m, "manual host: {e}"),
         }
     }
+    // Manual hosts are asked for their ident too (unicast): it names the device before its
+    // REST API is asked, so a password given by unique id or host name applies to them.
+    let mut with_manual = opts.clone();
+    for c in &cands {
+        let t = SocketAddr::new(c.addr.ip(), opts.ident_port);
+        if c.addr.is_ipv4() && !with_manual.ident_targets.contains(&t) {
+            with_manual.ident_targets.push(t);
+        }
+    }
+    let opts = &with_manual;
     if opts.broadcast || !opts.ident_targets.is_empty() {
         for (from, r) in ident_scan(opts)? {
             cands.push(Candidate {
@@ -509,6 +523,25 @@ fn confirm_all(cands: Vec<Candidate>, opts: &DiscoveryOptions) -> Vec<Confirmati
             None => {
                 by_addr.insert(c.addr, c);
             }
+        }
+    }
+    // A manual host's ident reply came from its address (on the ident port): it names it.
+    let mut idents: BTreeMap<IpAddr, Option<IdentReply>> = BTreeMap::new();
+    for c in by_addr.values() {
+        if let Some(r) = &c.ident {
+            idents
+                .entry(c.addr.ip())
+                .and_modify(|e| {
+                    if e.as_ref() != Some(r) {
+                        *e = None; // two devices on one address: name neither
+                    }
+                })
+                .or_insert_with(|| Some(r.clone()));
+        }
+    }
+    for c in by_addr.values_mut() {
+        if c.ident.is_none() && c.source == Source::Manual {
+            c.ident = idents.get(&c.addr.ip()).cloned().flatten();
         }
     }
     std::thread::scope(|s| {
@@ -624,8 +657,7 @@ fn merge(results: Vec<Confirmation>) -> Vec<Device> {
             None => continue,
         };
         let mut dev = new_device(addr, c.sources, c.host, info, forbidden, now);
-        dev.password_needed =
-            forbidden || c.ident.as_ref().is_some_and(|r| r.password_protected);
+        dev.password_needed = forbidden || c.ident.as_ref().is_some_and(|r| r.password_protected);
         dev.password_rejected = forbidden && c.have_password;
         match devices.iter_mut().find(|d| d.id == dev.id) {
             Some(existing) => {
@@ -811,6 +843,7 @@ impl Registry {
         let opts = DiscoveryOptions {
             broadcast: false,
             ident_targets: Vec::new(),
+            ident_window: Duration::from_millis(500),
             mdns_names: Vec::new(),
             mdns_browse: Vec::new(),
             manual: hosts.to_vec(),
@@ -1033,7 +1066,12 @@ impl Registry {
         let d = self.get(id)?;
         let copts = lock(&self.opts).client_for(d.keys().iter().map(String::as_str));
         let c = Arc::new(Client::new(d.preferred, copts));
-        Some(lock(&self.clients).entry(id.to_string()).or_insert(c).clone())
+        Some(
+            lock(&self.clients)
+                .entry(id.to_string())
+                .or_insert(c)
+                .clone(),
+        )
     }
 
     /// The device's job lock: hold it for a whole capture/render.

@@ -200,7 +200,10 @@ fn per_device_passwords_probe_and_ignore() {
     let r = reg.refresh_with(&|_| {}).unwrap();
     assert_eq!(r.new.len(), 2, "{r:?}");
     let da = reg.get("PWAAAA").expect("A confirmed");
-    assert!(!da.password_rejected && da.info.product == "Ultimate 64 Elite", "{da:?}");
+    assert!(
+        !da.password_rejected && da.info.product == "Ultimate 64 Elite",
+        "{da:?}"
+    );
     // B: a 403 and no ident data: listed by its address, the password refused.
     let db = reg.get(&b_host).expect("B by address");
     assert!(db.password_needed && db.password_rejected, "{db:?}");
@@ -214,8 +217,19 @@ fn per_device_passwords_probe_and_ignore() {
     assert_eq!(ids, ["PWAAAA", "PWBBBB"], "{r:?}");
     assert!(!reg.get("PWBBBB").unwrap().password_rejected);
     // The shared client carries the device's own password.
-    assert_eq!(reg.client("PWBBBB").unwrap().info().unwrap().unique_id.as_deref(), Some("PWBBBB"));
-    assert_eq!(reg.client("PWAAAA").unwrap().options().password.as_deref(), Some("secret-a"));
+    assert_eq!(
+        reg.client("PWBBBB")
+            .unwrap()
+            .info()
+            .unwrap()
+            .unique_id
+            .as_deref(),
+        Some("PWBBBB")
+    );
+    assert_eq!(
+        reg.client("PWAAAA").unwrap().options().password.as_deref(),
+        Some("secret-a")
+    );
 
     // Probes: A goes away, misses one probe (still online), then a second (offline);
     // reported once. Back on the same address, the next probe brings it back.
@@ -226,7 +240,10 @@ fn per_device_passwords_probe_and_ignore() {
     assert_eq!(reg.get("PWAAAA").unwrap().missed, 1);
     assert_eq!(
         reg.probe(),
-        [ultimate::discovery::Change { id: "PWAAAA".into(), online: false }]
+        [ultimate::discovery::Change {
+            id: "PWAAAA".into(),
+            online: false
+        }]
     );
     assert!(reg.probe().is_empty(), "reported once");
     let seen = reg.get("PWAAAA").unwrap().last_seen;
@@ -240,7 +257,10 @@ fn per_device_passwords_probe_and_ignore() {
     assert_eq!(a2.http_addr(), a_addr);
     assert_eq!(
         reg.probe(),
-        [ultimate::discovery::Change { id: "PWAAAA".into(), online: true }]
+        [ultimate::discovery::Change {
+            id: "PWAAAA".into(),
+            online: true
+        }]
     );
     assert!(reg.get("PWAAAA").unwrap().last_seen >= seen);
     // A device the operator removed stays out, even though it still answers.

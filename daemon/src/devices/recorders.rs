@@ -147,7 +147,8 @@ impl Recorders {
         if let Some(i) = st.waiting.iter().position(|w| w.session == session) {
             if let Some(w) = st.waiting.remove(i) {
                 if let Some(d) = w.device {
-                    st.claims.retain(|c| !(c.device == d && c.key == w.key && !c.taken));
+                    st.claims
+                        .retain(|c| !(c.device == d && c.key == w.key && !c.taken));
                 }
             }
         }
@@ -178,9 +179,9 @@ impl Recorders {
             .iter()
             .map(|w| {
                 now.duration_since(w.touched) < WAITER_TTL
-                    && w.device.as_ref().is_none_or(|d| {
-                        claims.iter().any(|c| &c.device == d && c.key == w.key)
-                    })
+                    && w.device
+                        .as_ref()
+                        .is_none_or(|d| claims.iter().any(|c| &c.device == d && c.key == w.key))
             })
             .collect();
         let mut i = 0;
@@ -264,7 +265,11 @@ mod tests {
         assert_eq!(r.enqueue("s1", key(1), t0), Some(1));
         assert_eq!(r.enqueue("s2", key(2), t0), Some(2));
         assert_eq!(r.enqueue("s3", key(3), t0), Some(3));
-        assert_eq!(r.enqueue("s2", key(2), t0), Some(2), "same place when asked again");
+        assert_eq!(
+            r.enqueue("s2", key(2), t0),
+            Some(2),
+            "same place when asked again"
+        );
         // No device free: nothing moves.
         assert!(!r.dispatch(&[], t0));
         // One device frees up: the first in line gets it, the others move up.

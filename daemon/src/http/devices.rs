@@ -141,12 +141,16 @@ pub async fn update(app: Arc<App>, req: Req) -> Reply {
             None => Ok(None),
             Some(serde_json::Value::Null) => Ok(Some(None)),
             Some(serde_json::Value::String(s)) => Ok(Some(Some(s.clone()))),
-            Some(_) => Err(ApiError::bad_request(format!("{k} must be a string or null"))),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "{k} must be a string or null"
+            ))),
         }
     };
     let (label, password) = (field("label")?, field("password")?);
     if b.keys().any(|k| k != "label" && k != "password") {
-        return Err(ApiError::bad_request("only label and password can be changed"));
+        return Err(ApiError::bad_request(
+            "only label and password can be changed",
+        ));
     }
     let id = req.param(0).to_string();
     let detail = serde_json::json!({
@@ -179,12 +183,12 @@ pub async fn update(app: Arc<App>, req: Req) -> Reply {
 
 pub async fn remove(app: Arc<App>, req: Req) -> Reply {
     let (a, id) = (app.clone(), req.param(0).to_string());
-    let r = blocking(move || a.devices.remove(&id))
-        .await
-        .and_then(|r| match r.map_err(ApiError::internal)? {
+    let r = blocking(move || a.devices.remove(&id)).await.and_then(|r| {
+        match r.map_err(ApiError::internal)? {
             true => json(&serde_json::json!({ "removed": req.param(0) })),
             false => Err(ApiError::not_found("no such device")),
-        });
+        }
+    });
     audited(
         &app,
         &req,

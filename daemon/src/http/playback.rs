@@ -160,7 +160,14 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
 /// The place in line of a session waiting for a C64 Ultimate (`None`: not waiting).
 fn waiting(app: &App, s: &PlaySession) -> Option<usize> {
     let t = app.library.tune(&s.path)?;
-    let v = crate::media::variant(&t, s.song, s.platform, s.chip, crate::media::format_from_ext(s.format)?).ok()?;
+    let v = crate::media::variant(
+        &t,
+        s.song,
+        s.platform,
+        s.chip,
+        crate::media::format_from_ext(s.format)?,
+    )
+    .ok()?;
     match app.playback.turn(&s.id, &v)? {
         crate::devices::Turn::Waiting(n) => Some(n),
         crate::devices::Turn::Ready => None,
