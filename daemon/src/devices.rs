@@ -612,9 +612,13 @@ impl Devices {
         let every = Duration::from_secs(self.cfg.discovery_interval_secs);
         let probe_every = Duration::from_secs(self.cfg.probe_interval_secs);
         if !self.lan {
+            let why = if self.cfg.discover == Some(false) {
+                "[devices] discover = false"
+            } else {
+                "the web UI listens on loopback only; [devices] discover = true turns it on"
+            };
             tracing::info!(
-                "device discovery on the LAN is off (the web UI listens on loopback only; \
-                 [devices] discover = true turns it on): checking configured and added hosts"
+                "device discovery on the LAN is off ({why}): checking configured and added hosts"
             );
         }
         let mut trigger = "start";
