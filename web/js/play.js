@@ -309,8 +309,11 @@ export function playPanel(shell) {
     live = false;
     library.highlight();
     if (!visualBox.hidden) showVisual();
-    status.textContent = "";
+    const sn = tr.session || {};
+    status.textContent = sn.wait ? `Waiting for a C64 Ultimate: number ${sn.wait.place} in line` : "";
     showNow(tr);
+    // Why this rendering: recorded on a C64 Ultimate now, or software as all are busy.
+    if (sn.note) shell.toast(sn.note);
     loadVariants();
     if (!fromHistory && hashOf(tr.tune, tr.song) !== location.hash) history.pushState(null, "", hashOf(tr.tune, tr.song));
     else if (fromHistory) history.replaceState(null, "", hashOf(tr.tune, tr.song));
@@ -330,7 +333,8 @@ export function playPanel(shell) {
     if (extras && Date.now() - posAt > 1000) { posAt = Date.now(); extras.position(now, duration); }
   });
   player.on("waiting", (w) => {
-    status.textContent = !w ? "" : w.percent !== null && w.percent !== undefined ? `rendering… ${w.percent} %` : "loading…";
+    status.textContent = !w ? "" : w.place ? `Waiting for a C64 Ultimate: number ${w.place} in line`
+      : w.percent !== null && w.percent !== undefined ? `rendering… ${w.percent} %` : "loading…";
   });
   let failures = 0;
   player.on("ended", () => {
