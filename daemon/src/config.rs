@@ -21,7 +21,7 @@ pub struct Config {
     pub render: Render,
     pub admin: Admin,
     pub limits: Limits,
-    pub devices: crate::devices::DevicesConfig,
+    pub devices: crate::devices::config::DevicesConfig,
     /// The appliance's sections, owned by their modules.
     pub lineout: lineout::LineoutConfig,
     pub gpio: gpio::GpioConfig,

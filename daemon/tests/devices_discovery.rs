@@ -101,7 +101,10 @@ fn in_namespaces(test: &str) -> bool {
     let cleanup = || {
         for n in [&h, &l, &l2] {
             kill_all_in(n);
-            let _ = Command::new("ip").args(["netns", "del", n]).status();
+            let _ = Command::new("ip")
+                .args(["netns", "del", n])
+                .stderr(Stdio::null())
+                .status();
         }
     };
     remove_stale_namespaces();

@@ -96,3 +96,89 @@ test("devices on /admin: add, test connection, rename, own password never shown,
   await l.page.close();
   await page.close();
 });
+
+// Hardware vs software A/B: the song recorded on a simulated C64 Ultimate whose line level is
+// 8 dB below our engine's, and rendered by our engine; the switch on the now-playing card
+// changes what is heard at the same position (the two <audio> elements within 50 ms at the
+// moment of the switch and after it) and the levels, measured independently with ffmpeg's
+// EBU R128 filter on the cached files and the volumes the page applied, within 1 LU.
+test("A/B: hardware and software renderings of one song, same position, matched levels", async (t) => {
+  if (!process.env.SIDFLOWD_BIN) { t.skip("needs SIDFLOWD_BIN (run.sh sets it)"); return; }
+  const { spawnSync } = await import("node:child_process");
+  const { readdirSync } = await import("node:fs");
+  const quiet = await sim(["--unique-id", "UIDEVQ", "--hostname", "ui-quiet", "--level-db", "-8", "--speed", "8"]);
+  const spare = await sim(["--unique-id", "UIDEVS", "--hostname", "ui-spare", "--speed", "8"]);
+  const admin = await open(browser, "/admin");
+  await adminLogin(admin.page);
+  // Only the quiet device records: the others are removed, the spare one is added after.
+  await admin.page.evaluate(async ({ q, s }) => {
+    const { csrf } = await (await fetch("/api/admin/session")).json();
+    const call = async (method, path, body) => {
+      const r = await fetch(path, { method, body: JSON.stringify(body), headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf } });
+      if (!r.ok && r.status !== 404) throw new Error(`${path}: ${await r.text()}`);
+      return r.json();
+    };
+    for (const d of (await call("GET", "/api/admin/devices")).devices || []) await call("DELETE", `/api/admin/devices/${d.id}`, {});
+    await call("POST", "/api/admin/devices/add", { host: q });
+    // Recorded on the quiet device (hardware only) and rendered by our engine, to the end.
+    for (const mode of ["hardware", "software"]) {
+      const sess = await call("POST", "/api/play", { path: "first-light.sid", song: 1, prefs: { mode, format: "mp3" } });
+      if (sess.wait) throw new Error("the device is busy");
+      const a = await fetch(sess.urls.audio);
+      if (!a.ok) throw new Error(`${mode}: ${a.status} ${await a.text()}`);
+      await a.arrayBuffer();
+    }
+    await call("POST", "/api/admin/devices/add", { host: s });
+  }, { q: quiet.addr, s: spare.addr });
+  await admin.page.close();
+
+  const { page, errors } = await open(browser, "/");
+  await search(page, "first light", "First Light");
+  await page.click("#library li.tune button.name");
+  await playing(page, 0.5);
+  assert.ok(await page.$$eval("#now-badges .badge", (b) => b.some((x) => x.textContent === "C64 hardware")), "the recording plays first");
+  await page.waitForSelector("#ab-toggle:not([hidden])", { timeout: 10_000 });
+  const before = await page.textContent("#ab-toggle");
+  assert.match(before, /^A\/B: (UltiSID|real|C64 Ultimate) 6581 vs reSID 6581$/, before);
+  await playing(page, 2);
+  await page.click("#ab-toggle");
+  await page.waitForFunction(() => document.getElementById("ab-toggle").getAttribute("aria-pressed") === "true", null, { timeout: 20_000 });
+  const sync = () => page.evaluate(() => {
+    const a = document.getElementById("audio"), b = document.getElementById("audio-ab");
+    return { a: a.currentTime, b: b.currentTime, aMuted: a.muted, bMuted: b.muted, bPaused: b.paused, va: a.volume, vb: b.volume };
+  });
+  const s1 = await sync();
+  assert.ok(Math.abs(s1.a - s1.b) < 0.05, `position at the switch: ${JSON.stringify(s1)}`);
+  assert.deepEqual([s1.aMuted, s1.bMuted, s1.bPaused], [true, false, false], JSON.stringify(s1));
+  assert.match(await page.textContent("#ab-toggle"), /hearing reSID 6581 · switch to /);
+  await page.waitForTimeout(1500);
+  const s2 = await sync();
+  assert.ok(s2.b > s1.b + 1, `the software rendering plays on: ${JSON.stringify(s2)}`);
+  assert.ok(Math.abs(s2.a - s2.b) < 0.05, `still together: ${JSON.stringify(s2)}`);
+  // Back to the hardware: the same, the other way.
+  await page.click("#ab-toggle");
+  await page.waitForFunction(() => document.getElementById("ab-toggle").getAttribute("aria-pressed") === "false");
+  const s3 = await sync();
+  assert.ok(Math.abs(s3.a - s3.b) < 0.05, `position at the switch back: ${JSON.stringify(s3)}`);
+  assert.deepEqual([s3.aMuted, s3.bMuted], [false, true]);
+
+  // Levels: ffmpeg's EBU R128 of each cached MP3, plus the gain the page applied.
+  const files = [];
+  const walk = (d) => { for (const e of readdirSync(d, { withFileTypes: true })) { const p = `${d}/${e.name}`; if (e.isDirectory()) walk(p); else if (/first-light.*\.mp3$/.test(e.name)) files.push(p); } };
+  walk(process.env.SIDFLOW_DATA);
+  const measure = (f) => {
+    const r = spawnSync("ffmpeg", ["-hide_banner", "-nostats", "-i", f, "-af", "ebur128", "-f", "null", "-"], { encoding: "utf8" });
+    const m = [...String(r.stderr).matchAll(/I:\s+(-?\d+(?:\.\d+)?) LUFS/g)];
+    assert.ok(m.length, `ffmpeg ebur128 of ${f}: ${r.stderr}`);
+    return Number(m[m.length - 1][1]);
+  };
+  const hw = files.find((f) => /c64u/.test(f)), sw = files.find((f) => !/c64u/.test(f));
+  assert.ok(hw && sw, files.join(", "));
+  const [lh, ls] = [measure(hw), measure(sw)];
+  assert.ok(ls - lh > 6, `the recording is quieter unmatched: ${lh} vs ${ls} LUFS`);
+  const heardHw = lh + 20 * Math.log10(s1.va), heardSw = ls + 20 * Math.log10(s1.vb);
+  assert.ok(Math.abs(heardHw - heardSw) <= 1, `matched levels: hardware ${heardHw.toFixed(2)}, software ${heardSw.toFixed(2)} LUFS (volumes ${s1.va}, ${s1.vb})`);
+  console.log(`A/B: switch offsets ${(1000 * Math.abs(s1.a - s1.b)).toFixed(1)} ms and ${(1000 * Math.abs(s3.a - s3.b)).toFixed(1)} ms; hardware ${lh} LUFS, software ${ls} LUFS, as heard ${heardHw.toFixed(2)} vs ${heardSw.toFixed(2)}`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

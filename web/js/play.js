@@ -105,6 +105,7 @@ export function playPanel(shell) {
     }
     showLive(`Live from ${name}`, "Whatever the C64 is playing right now.");
     live = true;
+    abOff();
     player.live(`/api/devices/${encodeURIComponent(devSel.value)}/live`);
   } });
   const devRow = el("div", { class: "row", id: "devices-row", hidden: true }, el("label", { for: "device", text: "C64" }), devSel, devPlay, devLive);
@@ -147,8 +148,27 @@ export function playPanel(shell) {
   }
 
   const songRow = el("div", { class: "row", id: "song-row" }, el("span", { class: "label", text: "Song" }), songs);
+  // Hardware vs software A/B (./play/ab.js, loaded when a song has both renderings).
+  const abBtn = el("button", { class: "btn", type: "button", id: "ab-toggle", hidden: true, "aria-pressed": "false" });
+  let ab = null, abFor = null;
+  const abOff = () => { if (ab) ab.stop(); ab = null; abFor = null; abBtn.hidden = true; abBtn.setAttribute("aria-pressed", "false"); };
+  const abText = () => { const o = ab.heard === "a" ? "b" : "a"; abBtn.textContent = `A/B: hearing ${ab.labels[ab.heard]} · switch to ${ab.labels[o]}`; };
+  abBtn.addEventListener("click", async () => {
+    try {
+      if (!ab) {
+        const tr = player.track, mine = abFor;
+        abBtn.disabled = true;
+        const { startAB } = await import("./play/ab.js");
+        const x = await startAB({ main: document.getElementById("audio"), tr, mine });
+        if (player.track !== tr) { x.stop(); return; }
+        ab = x;
+      }
+      abBtn.setAttribute("aria-pressed", String(ab.toggle() === "b"));
+      abText();
+    } catch (e) { shell.error(e.message); } finally { abBtn.disabled = false; }
+  });
   const fmtRow = el("div", { class: "row", id: "format-row" }, el("label", { for: "variant", text: "Format" }), fmtSel,
-    variantsInfo, dlSid, dlAudio);
+    variantsInfo, dlSid, dlAudio, abBtn);
   const nowCard = el("section", { class: "card now", "aria-labelledby": "now-h" },
     el("h2", { id: "now-h", text: "Now playing" }),
     el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), status, stilInfo, boxSlot,
@@ -247,6 +267,12 @@ export function playPanel(shell) {
       showStil(d.stil);
       const mine = d.variants.filter((v) => v.song === tr.song);
       const sv = tr.variant;
+      if (!ab && !box.active() && tr.session && ["hardware", "software"].every((p) => mine.some((v) => v.platform === p && v.chip === sv.chip))) {
+        abFor = mine;
+        abBtn.hidden = false;
+        const sid = (p) => (mine.find((v) => v.platform === p && v.chip === sv.chip) || {}).sid;
+        abBtn.textContent = `A/B: ${sid(sv.platform)} vs ${sid(sv.platform === "hardware" ? "software" : "hardware")}`;
+      }
       variantsInfo.textContent = tr.session && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
         : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : ""}`).join(", ")}` : "rendering on first play";
@@ -307,6 +333,7 @@ export function playPanel(shell) {
 
   player.on("track", (tr) => {
     live = false;
+    abOff();
     library.highlight();
     if (!visualBox.hidden) showVisual();
     const sn = tr.session || {};
