@@ -7,7 +7,7 @@
 import { test, before, after } from "node:test";
 import { spawn } from "node:child_process";
 import { launch } from "./browser.mjs";
-import { open, adminLogin, assert } from "./helpers.mjs";
+import { open, adminLogin, playing, search, assert } from "./helpers.mjs";
 
 let browser;
 const sims = [];
@@ -98,10 +98,11 @@ test("devices on /admin: add, test connection, rename, own password never shown,
 });
 
 // Hardware vs software A/B: the song recorded on a simulated C64 Ultimate whose line level is
-// 8 dB below our engine's, and rendered by our engine; the switch on the now-playing card
-// changes what is heard at the same position (the two <audio> elements within 50 ms at the
-// moment of the switch and after it) and the levels, measured independently with ffmpeg's
-// EBU R128 filter on the cached files and the volumes the page applied, within 1 LU.
+// 8 dB below our engine's (a second simulator is online and idle), and rendered by our
+// engine; the switch on the now-playing card changes what is heard at the same position (the
+// two renderings' elements within 50 ms at the moment of each switch, and after it), sound
+// comes out, and the levels, measured independently with ffmpeg's EBU R128 filter on the
+// cached files plus the gains the page applied, are within 1 LU.
 test("A/B: hardware and software renderings of one song, same position, matched levels", async (t) => {
   if (!process.env.SIDFLOWD_BIN) { t.skip("needs SIDFLOWD_BIN (run.sh sets it)"); return; }
   const { spawnSync } = await import("node:child_process");
@@ -141,33 +142,52 @@ test("A/B: hardware and software renderings of one song, same position, matched 
   const before = await page.textContent("#ab-toggle");
   assert.match(before, /^A\/B: (UltiSID|real|C64 Ultimate) 6581 vs reSID 6581$/, before);
   await playing(page, 2);
+  // The positions at the very moment of each switch: read in the microtask after the
+  // button's state changes (the same task as the switch, before any timer runs).
+  await page.evaluate(() => {
+    window.abSwitches = [];
+    new MutationObserver(() => {
+      const a = document.getElementById("audio-ab-a"), b = document.getElementById("audio-ab");
+      window.abSwitches.push({ a: a.currentTime, b: b.currentTime, seeking: a.seeking || b.seeking, said: document.getElementById("ab-toggle").dataset.switch });
+    }).observe(document.getElementById("ab-toggle"), { attributes: true, attributeFilter: ["aria-pressed"] });
+  });
   await page.click("#ab-toggle");
   await page.waitForFunction(() => document.getElementById("ab-toggle").getAttribute("aria-pressed") === "true", null, { timeout: 20_000 });
   const sync = () => page.evaluate(() => {
-    const a = document.getElementById("audio"), b = document.getElementById("audio-ab");
-    return { a: a.currentTime, b: b.currentTime, aMuted: a.muted, bMuted: b.muted, bPaused: b.paused, va: a.volume, vb: b.volume };
+    const a = document.getElementById("audio-ab-a"), b = document.getElementById("audio-ab");
+    return { a: a.currentTime, b: b.currentTime, bPaused: b.paused, main: document.getElementById("audio").volume,
+      gains: JSON.parse(document.getElementById("ab-toggle").dataset.gains || "{}") };
   });
   const s1 = await sync();
-  assert.ok(Math.abs(s1.a - s1.b) < 0.05, `position at the switch: ${JSON.stringify(s1)}`);
-  assert.deepEqual([s1.aMuted, s1.bMuted, s1.bPaused], [true, false, false], JSON.stringify(s1));
+  const [w1] = await page.evaluate(() => window.abSwitches);
+  assert.ok(!w1.seeking && Math.abs(w1.a - w1.b) < 0.05, `position at the switch: ${JSON.stringify(w1)}`);
+  assert.ok(Math.abs(s1.a - s1.b) < 0.1, `just after the switch: ${JSON.stringify(s1)}`);
+  assert.ok(s1.gains.a === 0 && s1.gains.b > 0 && !s1.bPaused && s1.main === 0, `B heard, the page's element silent: ${JSON.stringify(s1)}`);
   assert.match(await page.textContent("#ab-toggle"), /hearing reSID 6581 · switch to /);
   await page.waitForTimeout(1500);
   const s2 = await sync();
+  // Sound comes out of the graph (the meter after the gains), not silence.
+  const heardDb = await page.evaluate(() => document.getElementById("ab-toggle").ab.level());
+  assert.ok(heardDb > -45, `the software rendering is heard: ${heardDb} dBFS`);
   assert.ok(s2.b > s1.b + 1, `the software rendering plays on: ${JSON.stringify(s2)}`);
   assert.ok(Math.abs(s2.a - s2.b) < 0.05, `still together: ${JSON.stringify(s2)}`);
+  const trace = [];
+  for (let i = 0; i < 10; i++) { const x = await sync(); trace.push(`${(1000 * (x.a - x.b)).toFixed(0)}@${x.b.toFixed(2)}`); await page.waitForTimeout(100); }
   // Back to the hardware: the same, the other way.
   await page.click("#ab-toggle");
   await page.waitForFunction(() => document.getElementById("ab-toggle").getAttribute("aria-pressed") === "false");
   const s3 = await sync();
-  assert.ok(Math.abs(s3.a - s3.b) < 0.05, `position at the switch back: ${JSON.stringify(s3)}`);
-  assert.deepEqual([s3.aMuted, s3.bMuted], [false, true]);
+  const w3 = (await page.evaluate(() => window.abSwitches))[1];
+  assert.ok(!w3.seeking && Math.abs(w3.a - w3.b) < 0.05, `position at the switch back: ${JSON.stringify(w3)} ${trace.join(" ")}`);
+  assert.ok(s3.gains.a > 0 && s3.gains.b === 0, `A heard: ${JSON.stringify(s3)}`);
 
-  // Levels: ffmpeg's EBU R128 of each cached MP3, plus the gain the page applied.
+  // Levels: ffmpeg's EBU R128 of each cached MP3 (a mono render counted as dual mono, as
+  // heard on two speakers and as the box measures it), plus the gain the page applied.
   const files = [];
   const walk = (d) => { for (const e of readdirSync(d, { withFileTypes: true })) { const p = `${d}/${e.name}`; if (e.isDirectory()) walk(p); else if (/first-light.*\.mp3$/.test(e.name)) files.push(p); } };
   walk(process.env.SIDFLOW_DATA);
   const measure = (f) => {
-    const r = spawnSync("ffmpeg", ["-hide_banner", "-nostats", "-i", f, "-af", "ebur128", "-f", "null", "-"], { encoding: "utf8" });
+    const r = spawnSync("ffmpeg", ["-hide_banner", "-nostats", "-i", f, "-af", "ebur128=dualmono=true", "-f", "null", "-"], { encoding: "utf8" });
     const m = [...String(r.stderr).matchAll(/I:\s+(-?\d+(?:\.\d+)?) LUFS/g)];
     assert.ok(m.length, `ffmpeg ebur128 of ${f}: ${r.stderr}`);
     return Number(m[m.length - 1][1]);
@@ -175,10 +195,65 @@ test("A/B: hardware and software renderings of one song, same position, matched 
   const hw = files.find((f) => /c64u/.test(f)), sw = files.find((f) => !/c64u/.test(f));
   assert.ok(hw && sw, files.join(", "));
   const [lh, ls] = [measure(hw), measure(sw)];
-  assert.ok(ls - lh > 6, `the recording is quieter unmatched: ${lh} vs ${ls} LUFS`);
-  const heardHw = lh + 20 * Math.log10(s1.va), heardSw = ls + 20 * Math.log10(s1.vb);
-  assert.ok(Math.abs(heardHw - heardSw) <= 1, `matched levels: hardware ${heardHw.toFixed(2)}, software ${heardSw.toFixed(2)} LUFS (volumes ${s1.va}, ${s1.vb})`);
-  console.log(`A/B: switch offsets ${(1000 * Math.abs(s1.a - s1.b)).toFixed(1)} ms and ${(1000 * Math.abs(s3.a - s3.b)).toFixed(1)} ms; hardware ${lh} LUFS, software ${ls} LUFS, as heard ${heardHw.toFixed(2)} vs ${heardSw.toFixed(2)}`);
+  const box = await page.evaluate(async () => (await (await fetch("/api/variants?path=first-light.sid")).json()).variants);
+  assert.ok(ls - lh > 3, `the recording is quieter unmatched: ${lh} vs ${ls} LUFS; the box measured ${JSON.stringify(box)}`);
+  const heardHw = lh + 20 * Math.log10(s3.gains.a), heardSw = ls + 20 * Math.log10(s1.gains.b);
+  assert.ok(Math.abs(heardHw - heardSw) <= 1, `matched levels: hardware ${heardHw.toFixed(2)}, software ${heardSw.toFixed(2)} LUFS (gains ${s3.gains.a}, ${s1.gains.b}); the box measured ${JSON.stringify(box)}`);
+  console.log(`A/B: switch offsets ${(1000 * Math.abs(w1.a - w1.b)).toFixed(1)} ms and ${(1000 * Math.abs(w3.a - w3.b)).toFixed(1)} ms (just after: ${(1000 * Math.abs(s1.a - s1.b)).toFixed(1)}, ${(1000 * Math.abs(s3.a - s3.b)).toFixed(1)} ms) (a-b while B was heard, ms@s: ${trace.join(" ")}); hardware ${lh} LUFS, software ${ls} LUFS, as heard ${heardHw.toFixed(2)} vs ${heardSw.toFixed(2)}; meter ${heardDb.toFixed(1)} dBFS`);
   assert.deepEqual(errors, []);
   await page.close();
+});
+
+// "Hardware only" while the only C64 Ultimate records for someone else: the listener sees
+// their place in line and hears the song when the device is free; "hardware if available"
+// gets the software rendering at once and says why.
+test("hardware only waits in line with its place shown; hardware if available plays software at once", async (t) => {
+  if (!process.env.SIDFLOWD_BIN) { t.skip("needs SIDFLOWD_BIN (run.sh sets it)"); return; }
+  const w = await sim(["--unique-id", "UIDEVW", "--hostname", "ui-wait", "--speed", "2"]);
+  const admin = await open(browser, "/admin");
+  await adminLogin(admin.page);
+  await admin.page.evaluate(async (host) => {
+    const { csrf } = await (await fetch("/api/admin/session")).json();
+    const call = async (method, path, body) => {
+      const r = await fetch(path, { method, body: body && JSON.stringify(body), headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf } });
+      if (!r.ok && r.status !== 404) throw new Error(`${path}: ${await r.text()}`);
+      return r.json();
+    };
+    for (const d of (await call("GET", "/api/admin/devices")).devices || []) await call("DELETE", `/api/admin/devices/${d.id}`, {});
+    await call("POST", "/api/admin/devices/add", { host });
+  }, w.addr);
+  await admin.page.close();
+  const listener = async (mode) => {
+    const x = await open(browser, "/");
+    await x.page.evaluate((mode) => localStorage.setItem("sidflow.prefs", JSON.stringify({ version: 1, mode })), mode);
+    await x.page.reload();
+    return x;
+  };
+  const badges = (page) => page.$$eval("#now-badges .badge", (b) => b.map((x) => x.textContent));
+  // The first records "Basement" on the device (about 18 s at the simulator's 2x).
+  const first = await listener("hardware");
+  await search(first.page, "basement", "Basement");
+  await first.page.click("#library li.tune button.name");
+  await playing(first.page, 0.3);
+  assert.ok((await badges(first.page)).includes("C64 hardware"));
+  // The second waits, and is told where in line.
+  const second = await listener("hardware");
+  await search(second.page, "pulse code", "Pulse Code");
+  await second.page.click("#library li.tune button.name");
+  await second.page.waitForFunction(() => /Waiting for a C64 Ultimate: number 1 in line/.test(document.getElementById("now-status").textContent), null, { timeout: 10_000 });
+  assert.equal(await second.page.evaluate(() => document.getElementById("audio").currentTime), 0);
+  // The third (hardware if available) hears our engine at once, and why.
+  const third = await listener("auto");
+  await search(third.page, "left and right", "Left and Right");
+  await third.page.click("#library li.tune button.name");
+  await playing(third.page, 0.3);
+  assert.ok((await badges(third.page)).includes("software"));
+  await third.page.waitForFunction(() => /every C64 Ultimate is busy/.test(document.getElementById("toast").textContent), null, { timeout: 5_000 });
+  // The device frees up: the second hears "Pulse Code" recorded for them.
+  const t0 = Date.now();
+  await playing(second.page, 0.3, 60_000);
+  assert.ok((await badges(second.page)).includes("C64 hardware"));
+  assert.equal(await second.page.textContent("#now-status"), "");
+  console.log(`waiting list: the second listener's song started ${((Date.now() - t0) / 1000).toFixed(1)} s after the third began`);
+  for (const p of [first, second, third]) { assert.deepEqual(p.errors, []); await p.page.close(); }
 });

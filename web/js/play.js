@@ -163,7 +163,10 @@ export function playPanel(shell) {
         if (player.track !== tr) { x.stop(); return; }
         ab = x;
       }
-      abBtn.setAttribute("aria-pressed", String(ab.toggle() === "b"));
+      abBtn.setAttribute("aria-pressed", String((await ab.toggle()) === "b"));
+      abBtn.dataset.switch = JSON.stringify(ab.lastSwitch);
+      abBtn.dataset.gains = JSON.stringify(ab.gains());
+      abBtn.ab = ab; // for tests and the curious: ab.level(), ab.gains()
       abText();
     } catch (e) { shell.error(e.message); } finally { abBtn.disabled = false; }
   });
