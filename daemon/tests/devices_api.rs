@@ -737,3 +737,80 @@ fn network_passwords_from_the_environment_the_file_and_the_operator() {
         "{de}"
     );
 }
+
+/// "Hardware if available" (the default) with an idle device and no recording of the song
+/// yet: it is recorded on the device now and streamed as it is captured; the listener is
+/// told so; the next listener gets the recording from the cache.
+#[test]
+fn hardware_if_available_records_on_an_idle_device() {
+    let (_a, addr, log) = start_sim_with(&[
+        "--speed",
+        "8",
+        "--unique-id",
+        "AUTO01",
+        "--hostname",
+        "sim-auto",
+    ]);
+    let dir = tempdir("hw-auto");
+    let cfg = dir.join("sidflow.toml");
+    std::fs::write(
+        &cfg,
+        format!("[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{addr}\"]\n"),
+    )
+    .unwrap();
+    let d = Daemon::start_in(dir.clone(), &[], &["--config", cfg.to_str().unwrap()]);
+    wait_recorders(&d, 1);
+    let r = d.post_json(
+        "/api/play",
+        "{\"path\":\"trinity.sid\",\"prefs\":{\"format\":\"flac\"}}",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["variant"]["platform"], "hardware", "{j}");
+    assert_eq!(j["variant"]["cached"], false, "{j}");
+    assert!(j["wait"].is_null(), "{j}");
+    let note = j["note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("recorded on sim-auto as you listen"),
+        "{j}"
+    );
+    let mut s = stream(
+        &d.addr,
+        "GET",
+        j["urls"]["audio"].as_str().unwrap(),
+        &[],
+        None,
+    );
+    assert_eq!(s.status, 200);
+    assert_eq!(s.headers["x-sidflow-render"], "streaming");
+    let rest = s.rest();
+    assert!(
+        rest.len() > 100_000,
+        "a whole recording: {} bytes",
+        rest.len()
+    );
+    assert_eq!(
+        log.lock()
+            .unwrap()
+            .matches("SIMULATOR playing an uploaded tune")
+            .count(),
+        1,
+        "played on the device"
+    );
+    // Recorded now: the next listener of that song gets it from the cache.
+    let t0 = Instant::now();
+    loop {
+        let r = d.post_json(
+            "/api/play",
+            "{\"path\":\"trinity.sid\",\"prefs\":{\"format\":\"flac\"}}",
+        );
+        let j = r.json();
+        if j["variant"]["cached"] == true {
+            assert_eq!(j["variant"]["platform"], "hardware", "{j}");
+            assert!(j["note"].is_null(), "{j}");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "never cached: {j}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
