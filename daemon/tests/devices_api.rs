@@ -12,7 +12,19 @@ const PW: &str = "correct horse battery";
 #[test]
 fn add_test_play_on_device_and_share_a_live_stream() {
     let (_sim, sim_addr) = start_sim();
-    let d = Daemon::start("devices", &[("SIDFLOW_ADMIN_PASSWORD", PW)]);
+    // The live relay's MP3 bit rate is the configuration's (not the 192 kbit/s default).
+    let dir = tempdir("devices");
+    let cfg = dir.join("sidflow.toml");
+    std::fs::write(
+        &cfg,
+        format!("[cache]\n{ROOMY_CACHE}[devices]\nlive_mp3_kbps = 96\n"),
+    )
+    .unwrap();
+    let d = Daemon::start_in(
+        dir,
+        &[("SIDFLOW_ADMIN_PASSWORD", PW)],
+        &["--config", cfg.to_str().unwrap()],
+    );
     let (cookie, csrf) = d.login(PW);
     let admin = |m: &str, p: &str, body: &str| {
         d.request(
@@ -101,6 +113,13 @@ fn add_test_play_on_device_and_share_a_live_stream() {
             "MP3 frames"
         );
     }
+    let live = d.dir.join("live.mp3");
+    std::fs::write(&live, &ga).unwrap();
+    assert_eq!(
+        probe(&live, "stream=bit_rate"),
+        "96000",
+        "the configured bit rate"
+    );
     // Play a demo tune on the device.
     let tune = d.get("/api/library/browse?path=").json()["tunes"][0].clone();
     let r = d.post_json(
