@@ -5,6 +5,7 @@ import { createShell } from "./shell.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
 import { onEvent, startEvents } from "./events.js";
+import { libraryPanel } from "./admin-library.js";
 
 const shell = createShell();
 const main = document.getElementById("main");
@@ -54,6 +55,7 @@ function start() {
   startEvents({ admin: true });
   shell.add("play", "Play", playPanel(shell));
   shell.add("prefs", "Preferences", prefsPanel(shell));
+  shell.add("library", "Library", libraryPanel(shell));
   shell.add("jobs", "Render jobs", jobsPanel());
   shell.add("devices", "Devices", devicesPanel());
   shell.add("cache", "Cache", cachePanel());
