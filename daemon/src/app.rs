@@ -49,6 +49,8 @@ pub struct App {
     pub limits: ClientLimits,
     pub shutdown: CancellationToken,
     pub started: Instant,
+    /// The Status tab's history and the readiness probe.
+    pub observer: Arc<crate::observe::Observer>,
 }
 
 fn make_dir(p: &Path, what: &str) -> anyhow::Result<()> {
@@ -153,6 +155,7 @@ impl App {
             events,
             shutdown,
             started: Instant::now(),
+            observer: Arc::new(crate::observe::Observer::default()),
         });
         app.box_out.wire(&app.cfg.gpio);
         app.library.start_scan();

@@ -160,7 +160,7 @@ impl Devices {
         std::thread::Builder::new()
             .name("live-encode".into())
             .spawn(move || {
-                if let Err(e) = run_live(client, &tx) {
+                if let Err(e) = run_live(&id2, client, &tx) {
                     tracing::warn!("live stream of {id2}: {e:#}");
                 }
                 if let Ok(mut m) = me.live.lock() {
@@ -216,7 +216,7 @@ impl Devices {
 }
 
 /// Capture -> resample to 48 kHz -> MP3 once -> every subscriber.
-fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>) -> anyhow::Result<()> {
+fn run_live(id: &str, client: Arc<Client>, tx: &broadcast::Sender<Bytes>) -> anyhow::Result<()> {
     let mode = ultimate::hwrender::device_mode(&client);
     let live = ultimate::live::LiveStream::start(client, mode, Default::default())?;
     let rx = live.subscribe(500);
@@ -250,7 +250,9 @@ fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>) -> anyhow::Resul
             idle_since = None;
         }
     }
-    let _ = live.stop();
+    if let Ok(st) = live.stop() {
+        crate::metrics::capture_finished(id, &st);
+    }
     Ok(())
 }
 
@@ -282,15 +284,16 @@ impl Engine for HardwareEngine {
             ..Default::default()
         };
         let shutdown = self.shutdown.clone();
-        Ok(Box::new(ultimate::hwrender::CaptureSource::start(
-            ultimate::hwrender::CaptureJob {
+        Ok(crate::metrics::counted_capture(
+            &dev.id,
+            ultimate::hwrender::CaptureSource::start(ultimate::hwrender::CaptureJob {
                 client,
                 tune: req.sid.clone(),
                 opts,
                 out_rate: OUT_RATE,
                 lock: Some(self.devices.registry.job_lock(&dev.id)),
                 stop: Box::new(move || shutdown.is_cancelled()),
-            },
-        )?))
+            })?,
+        ))
     }
 }

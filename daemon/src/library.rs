@@ -210,6 +210,7 @@ impl Library {
         });
         flush(&mut batch);
         self.scanning.store(false, Ordering::Relaxed);
+        crate::metrics::library_scanned(t0.elapsed(), self.unreadable());
         tracing::info!(
             "library: {} tunes from {} in {:.1} s ({} unreadable)",
             self.len(),

@@ -37,6 +37,13 @@ mod ratings;
 mod sessions;
 mod systemd;
 
+// Observability (issue 17): metrics, health, logs, the Status tab's history.
+mod health;
+mod logs;
+mod metrics;
+mod observe;
+mod sysinfo;
+
 #[derive(Parser)]
 #[command(
     name = "sidflowd",

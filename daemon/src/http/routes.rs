@@ -10,6 +10,7 @@
 //!
 //! `GET /api/routes` lists the table (a test enumerates it against doc/http-api.md).
 
+use super::overview;
 use super::request::Req;
 use super::response::Reply;
 use super::{admin, assets, boxctl, devices, jobs, library, playback, playlists, ratings, status};
@@ -90,6 +91,9 @@ pub const ROUTES: &[Route] = &[
     route!("GET", "/admin", Public, None, assets::admin_page),
     route!("GET", "/{asset}", Public, None, assets::asset),
     route!("GET", "/api/health", Public, None, status::health),
+    route!("GET", "/api/health/live", Public, None, overview::live),
+    route!("GET", "/api/health/ready", Public, None, overview::ready),
+    route!("GET", "/metrics", Public, None, overview::scrape),
     route!("GET", "/api/routes", Public, None, sync list),
     route!("GET", "/api/library/browse", Public, None, library::browse),
     route!("GET", "/api/library/search", Public, None, library::search),
@@ -122,6 +126,7 @@ pub const ROUTES: &[Route] = &[
     route!("POST", "/api/admin/logout", Admin, Json, admin::logout),
     route!("POST", "/api/admin/password", Admin, Json, admin::password),
     route!("GET", "/api/admin/status", Admin, None, status::admin_status),
+    route!("GET", "/api/admin/overview", Admin, None, overview::overview),
     route!("GET", "/api/admin/cache", Admin, None, admin::cache),
     route!("POST", "/api/admin/cache/delete", Admin, Json, admin::cache_delete),
     route!("GET", "/api/admin/settings", Admin, None, admin::settings),

@@ -1,0 +1,335 @@
+//! The operator can see the box (issue 17): `/metrics` parsed by an independent parser
+//! (Python's `prometheus_client`, Debian's python3-prometheus-client), health that names
+//! what fails, and the Status tab's overview.
+
+mod common;
+
+use common::{stream, Daemon, ROOMY_CACHE};
+use std::collections::HashMap;
+use std::process::Command;
+
+/// Debian's Python (the one python3-prometheus-client installs for).
+const PYTHON: &str = "/usr/bin/python3";
+
+/// Family name -> (type, sample names with labels), from Python's parser.
+fn parse_with_prometheus_client(text: &str) -> HashMap<String, (String, Vec<serde_json::Value>)> {
+    let dir = common::tempdir("promparse");
+    let input = dir.join("metrics.txt");
+    std::fs::write(&input, text).unwrap();
+    let script = r#"
+import json, sys
+from prometheus_client.parser import text_string_to_metric_families
+out = {}
+for fam in text_string_to_metric_families(open(sys.argv[1]).read()):
+    out[fam.name] = [fam.type, [{"name": s.name, "labels": s.labels, "value": s.value} for s in fam.samples]]
+print(json.dumps(out))
+"#;
+    let o = Command::new(PYTHON)
+        .args(["-c", script])
+        .arg(&input)
+        .output()
+        .expect("run python3");
+    if !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        if err.contains("No module named 'prometheus_client'") {
+            panic!("install python3-prometheus-client (./dev.sh deps does): {err}");
+        }
+        panic!("prometheus_client refused the output: {err}\n{text}");
+    }
+    let v: HashMap<String, (String, Vec<serde_json::Value>)> =
+        serde_json::from_slice(&o.stdout).unwrap();
+    v
+}
+
+fn value(
+    fams: &HashMap<String, (String, Vec<serde_json::Value>)>,
+    sample: &str,
+    labels: &[(&str, &str)],
+) -> Option<f64> {
+    fams.values().flat_map(|(_, s)| s).find_map(|s| {
+        let ok = s["name"] == sample
+            && labels
+                .iter()
+                .all(|(k, v)| s["labels"][*k].as_str() == Some(*v));
+        ok.then(|| s["value"].as_f64().unwrap())
+    })
+}
+
+#[test]
+fn metrics_parse_with_prometheus_client_and_count_what_happened() {
+    let d = Daemon::start("metrics", &[]);
+    // Something to count: a render, requests, a 404.
+    let tunes = d.get("/api/library/browse?path=").json()["tunes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let t = tunes
+        .iter()
+        .min_by_key(|t| t["durations_ms"][0].as_u64().unwrap_or(u64::MAX))
+        .unwrap();
+    let r = d.post_json(
+        "/api/play",
+        &format!("{{\"path\":\"{}\"}}", t["path"].as_str().unwrap()),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let url = r.json()["urls"]["audio"].as_str().unwrap().to_string();
+    let mut a = stream(&d.addr, "GET", &url, &[], None);
+    assert_eq!(a.status, 200);
+    assert!(!a.rest().is_empty());
+    assert_eq!(d.get("/no/such/page").status, 404);
+    // Wait for the render to be counted as ended (the stream ends as the render does).
+    let mut text = String::new();
+    for _ in 0..100 {
+        let m = d.get("/metrics");
+        assert_eq!(m.status, 200);
+        assert!(
+            m.header("content-type")
+                .is_some_and(|c| c.starts_with("text/plain; version=0.0.4")),
+            "{:?}",
+            m.header("content-type")
+        );
+        text = m.text();
+        if text.contains("sidflow_renders_ended_total{") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let fams = parse_with_prometheus_client(&text);
+    let want = [
+        ("sidflow_renders_started", "counter"),
+        ("sidflow_renders_ended", "counter"),
+        ("sidflow_render_seconds", "histogram"),
+        ("sidflow_render_queue_depth", "gauge"),
+        ("sidflow_renders_in_flight", "gauge"),
+        ("sidflow_cache_bytes", "gauge"),
+        ("sidflow_cache_files", "gauge"),
+        ("sidflow_cache_songs", "gauge"),
+        ("sidflow_cache_format_caching", "gauge"),
+        ("sidflow_disk_used_percent", "gauge"),
+        ("sidflow_disk_max_percent", "gauge"),
+        ("sidflow_library_tunes", "gauge"),
+        ("sidflow_library_songs", "gauge"),
+        ("sidflow_library_scan_seconds", "gauge"),
+        ("sidflow_library_scans", "counter"),
+        ("sidflow_play_sessions", "gauge"),
+        ("sidflow_event_stream_clients", "gauge"),
+        ("sidflow_http_requests", "counter"),
+        ("sidflow_http_request_duration_seconds", "histogram"),
+        ("sidflow_devices_online", "gauge"),
+        ("sidflow_lineout_available", "gauge"),
+        ("sidflow_lineout_state", "gauge"),
+        ("sidflow_lineout_underruns", "counter"),
+        ("sidflow_jobs", "gauge"),
+        ("process_resident_memory_bytes", "gauge"),
+        ("process_cpu_seconds", "counter"),
+        ("process_open_fds", "gauge"),
+        ("sidflow_ready_check", "gauge"),
+        ("sidflow_uptime_seconds", "gauge"),
+        ("sidflow_build_info", "gauge"),
+    ];
+    for (name, kind) in want {
+        let got = fams.get(name).map(|f| f.0.as_str());
+        assert_eq!(got, Some(kind), "family {name}\n{text}");
+    }
+    // What happened is counted, with labels from closed sets.
+    let started = value(
+        &fams,
+        "sidflow_renders_started_total",
+        &[("engine", "sidflow"), ("format", "mp3")],
+    );
+    assert_eq!(started, Some(1.0), "{text}");
+    assert_eq!(
+        value(
+            &fams,
+            "sidflow_renders_ended_total",
+            &[
+                ("engine", "sidflow"),
+                ("format", "mp3"),
+                ("outcome", "finished")
+            ]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &fams,
+            "sidflow_render_seconds_count",
+            &[("engine", "sidflow")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &fams,
+            "sidflow_http_requests_total",
+            &[
+                ("route", "/api/play"),
+                ("method", "POST"),
+                ("status", "201")
+            ]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+    assert!(
+        value(
+            &fams,
+            "sidflow_http_requests_total",
+            &[("route", "unmatched"), ("status", "404")]
+        )
+        .is_some(),
+        "{text}"
+    );
+    assert!(value(&fams, "sidflow_library_tunes", &[]).unwrap() >= 1.0);
+    assert_eq!(value(&fams, "sidflow_play_sessions", &[]), Some(1.0));
+    assert!(value(&fams, "process_resident_memory_bytes", &[]).unwrap() > 1e6);
+    assert!(value(&fams, "process_open_fds", &[]).unwrap() >= 3.0);
+    assert!(value(&fams, "sidflow_jobs", &[("state", "running")]) == Some(0.0));
+    // The mp3 that was rendered is cached, and one song of the library is covered.
+    assert_eq!(
+        value(&fams, "sidflow_cache_files", &[("format", "mp3")]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&fams, "sidflow_cache_songs", &[("format", "mp3")]),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn metrics_path_is_configurable_and_can_be_turned_off() {
+    let dir = common::tempdir("metricscfg");
+    let cfg = dir.join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!("[cache]\n{ROOMY_CACHE}[metrics]\npath = \"/internal/prom\"\n"),
+    )
+    .unwrap();
+    let d = Daemon::start_in(dir.clone(), &[], &["--config", cfg.to_str().unwrap()]);
+    assert_eq!(d.get("/metrics").status, 404);
+    let r = d.get("/internal/prom");
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("# TYPE sidflow_uptime_seconds gauge"));
+    drop(d);
+
+    let dir = common::tempdir("metricsoff");
+    let cfg = dir.join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!("[cache]\n{ROOMY_CACHE}[metrics]\nenabled = false\n"),
+    )
+    .unwrap();
+    let d = Daemon::start_in(dir, &[], &["--config", cfg.to_str().unwrap()]);
+    assert_eq!(d.get("/metrics").status, 404);
+
+    // A path inside the API is refused with the key and the rule.
+    let o = Command::new(env!("CARGO_BIN_EXE_sidflowd"))
+        .args(["serve", "--config"])
+        .arg({
+            let p = common::tempdir("metricsbad").join("c.toml");
+            std::fs::write(&p, "[metrics]\npath = \"/api/x\"\n").unwrap();
+            p
+        })
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("metrics.path") && err.contains("/api"),
+        "{err}"
+    );
+}
+
+#[test]
+fn readiness_names_the_failing_checks() {
+    // The line-out is enabled but its ALSA device does not exist: not ready, and the check
+    // says which device failed; liveness is unaffected.
+    let dir = common::tempdir("ready");
+    let cfg = dir.join("cfg.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[cache]\n{ROOMY_CACHE}[lineout]\nenabled = true\ndevice = \"sidflow_no_such_pcm\"\n"
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start_in(
+        dir,
+        &[("SIDFLOW_ADMIN_PASSWORD", "a-good-operator-password")],
+        &["--config", cfg.to_str().unwrap()],
+    );
+    assert_eq!(d.get("/api/health/live").status, 200);
+    let mut r = d.get("/api/health/ready");
+    for _ in 0..100 {
+        // The library scan may still run for a moment after start.
+        if !r.json()["failing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "library")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        r = d.get("/api/health/ready");
+    }
+    assert_eq!(r.status, 503, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["ready"], false);
+    assert_eq!(v["failing"], serde_json::json!(["lineout"]), "{v}");
+    let lo = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "lineout")
+        .unwrap()
+        .clone();
+    assert!(
+        lo["detail"]
+            .as_str()
+            .unwrap()
+            .contains("sidflow_no_such_pcm"),
+        "{lo}"
+    );
+    for ok in ["database", "library", "cache"] {
+        let c = v["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == ok)
+            .unwrap();
+        assert_eq!(c["ok"], true, "{c}");
+    }
+    // The same verdict in the metrics, and the warning in the Status tab's log lines.
+    let m = d.get("/metrics").text();
+    assert!(
+        m.contains("sidflow_ready_check{check=\"lineout\"} 0"),
+        "{m}"
+    );
+    assert!(m.contains("sidflow_lineout_failed 1"), "{m}");
+    let (cookie, _csrf) = d.login("a-good-operator-password");
+    let o = d.request("GET", "/api/admin/overview", &[("Cookie", &cookie)], None);
+    assert_eq!(o.status, 200, "{}", o.text());
+    let o = o.json();
+    assert_eq!(o["lineout"]["available"], false);
+    assert!(o["lineout"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("sidflow_no_such_pcm"));
+    assert!(
+        o["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["level"] == "WARN"
+                && l["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("line-out unavailable")),
+        "{o}"
+    );
+    assert!(o["history"].as_array().is_some());
+    assert!(o["cache"].as_array().unwrap().len() == 3, "{o}");
+}
