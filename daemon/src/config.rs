@@ -23,6 +23,7 @@ pub struct Config {
     pub limits: Limits,
     pub devices: Devices,
     pub metrics: Metrics,
+    pub alerts: crate::alerts::AlertsConfig,
     /// The appliance's sections, owned by their modules.
     pub lineout: lineout::LineoutConfig,
     pub gpio: gpio::GpioConfig,
@@ -427,6 +428,7 @@ impl Config {
         within("playback.default_song_secs", p.default_song_secs, 1..=3600)?;
         self.cache.validate()?;
         self.metrics.validate()?;
+        self.alerts.validate()?;
         within(
             "render.sample_rate",
             self.render.sample_rate,

@@ -38,6 +38,7 @@ mod sessions;
 mod systemd;
 
 // Observability (issue 17): metrics, health, logs, the Status tab's history.
+mod alerts;
 mod health;
 mod logs;
 mod metrics;

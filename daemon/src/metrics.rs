@@ -124,8 +124,25 @@ pub fn render_started(engine: &str, formats: &[&str]) {
     }
 }
 
+/// Renders ended (finished or failed; cancelled ones are neither) and failed, in all.
+static RENDERS_ENDED: AtomicU64 = AtomicU64::new(0);
+static RENDERS_FAILED: AtomicU64 = AtomicU64::new(0);
+
+/// (renders finished or failed, renders failed) since start, for the alerts.
+pub fn render_totals() -> (u64, u64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    (RENDERS_ENDED.load(Relaxed), RENDERS_FAILED.load(Relaxed))
+}
+
 /// A render ended after `took` (counted per format; timed once per render).
 pub fn render_ended(engine: &str, formats: &[&str], outcome: Outcome, took: Duration) {
+    use std::sync::atomic::Ordering::Relaxed;
+    if outcome != Outcome::Cancelled {
+        RENDERS_ENDED.fetch_add(1, Relaxed);
+    }
+    if outcome == Outcome::Failed {
+        RENDERS_FAILED.fetch_add(1, Relaxed);
+    }
     for f in formats {
         FAMILIES
             .renders_ended
@@ -233,6 +250,17 @@ pub fn library_scanned(took: Duration, unreadable: usize) {
     f.library_scans.inc();
     f.library_scan_seconds.set(took.as_secs_f64());
     f.library_scan_errors.set(unreadable as f64);
+}
+
+/// An alert went to the webhook: `result` is `sent`, `refused` or `failed`.
+pub fn alert_sent(alert: &str, result: &'static str) {
+    FAMILIES
+        .alerts_sent
+        .get_or_create(&vec![
+            ("alert", alert.to_string()),
+            ("result", result.to_string()),
+        ])
+        .inc();
 }
 
 /// A log line at `level` (`error`, `warn`, ...).

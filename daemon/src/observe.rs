@@ -53,6 +53,10 @@ pub struct Observer {
     pub cache_figures: Memo<Vec<crate::metrics::CacheFormat>>,
     ring: Mutex<Ring>,
     capacity: usize,
+    /// The alerts' memory (faults firing, devices seen, the render error window).
+    pub alerter: Mutex<crate::alerts::Alerter>,
+    /// CPU ticks at the last [`Observer::cpu_now`] call.
+    last_ticks: Mutex<Option<(std::time::Instant, (u64, u64))>>,
 }
 
 /// A value computed at most once per interval (what anonymous requests may make the box
@@ -94,6 +98,8 @@ impl Observer {
             cache_figures: Memo::default(),
             ring: Mutex::new(Ring::default()),
             capacity: capacity.max(1),
+            last_ticks: Mutex::new(None),
+            alerter: Mutex::new(crate::alerts::Alerter::default()),
         }
     }
 
@@ -125,6 +131,24 @@ impl Observer {
         }
         ring.samples.push_back(s.clone());
         s
+    }
+
+    /// Machine CPU use since the previous call (the Status tab's figure, refreshed with each
+    /// `status` event); none on the first call.
+    /// A previous call more than a minute ago does not count (the chart's sample does).
+    pub fn cpu_now(&self, ticks: Option<(u64, u64)>) -> Option<f64> {
+        let ticks = ticks?;
+        let mut last = self.last_ticks.lock().unwrap_or_else(|p| p.into_inner());
+        let prev = *last;
+        if prev.is_some_and(|(at, _)| at.elapsed() < Duration::from_millis(500)) {
+            return None; // too short to say; keep the older reading
+        }
+        *last = Some((std::time::Instant::now(), ticks));
+        let (at, before) = prev?;
+        if at.elapsed() > Duration::from_secs(60) {
+            return None;
+        }
+        crate::sysinfo::cpu_percent(before, ticks)
     }
 
     /// The samples, oldest first.
@@ -165,5 +189,16 @@ mod tests {
         assert_eq!(h.first().unwrap().t, 130);
         assert_eq!(h.last().unwrap().t, 190);
         assert_eq!(h.last().unwrap().renders_per_min, Some(2.0));
+    }
+
+    #[test]
+    fn cpu_now_is_measured_between_calls() {
+        let o = Observer::default();
+        assert_eq!(o.cpu_now(Some((0, 0))), None);
+        // Too soon: no figure, and the first reading stays the baseline.
+        assert_eq!(o.cpu_now(Some((1, 1))), None);
+        std::thread::sleep(Duration::from_millis(600));
+        assert_eq!(o.cpu_now(Some((50, 100))), Some(50.0));
+        assert_eq!(o.cpu_now(None), None);
     }
 }

@@ -333,3 +333,148 @@ fn readiness_names_the_failing_checks() {
     assert!(o["history"].as_array().is_some());
     assert!(o["cache"].as_array().unwrap().len() == 3, "{o}");
 }
+
+/// A webhook receiver on loopback: each request's (head lines, body).
+/// A request the receiver got: head lines and body.
+type Hook = (Vec<String>, Vec<u8>);
+
+fn receiver() -> (String, std::sync::mpsc::Receiver<Hook>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { return };
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line.trim_end().to_string());
+            }
+            let len = head
+                .iter()
+                .find_map(|h| {
+                    h.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            r.read_exact(&mut body).unwrap();
+            let _ =
+                s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if tx.send((head, body)).is_err() {
+                return;
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn alerts_reach_a_webhook_once_per_fault_as_json_and_as_ntfy_text() {
+    for format in ["json", "text"] {
+        let (url, rx) = receiver();
+        let dir = common::tempdir("alerts");
+        let cfg = dir.join("cfg.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[cache]\n{ROOMY_CACHE}[lineout]\nenabled = true\ndevice = \"sidflow_no_such_pcm\"\n\
+                 [alerts]\nwebhook_url = \"{url}\"\nformat = \"{format}\"\n"
+            ),
+        )
+        .unwrap();
+        let d = Daemon::start_in(dir, &[], &["--config", cfg.to_str().unwrap()]);
+        let (head, body) = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("an alert");
+        assert!(head[0].starts_with("POST /hook "), "{head:?}");
+        let header = |k: &str| {
+            head.iter()
+                .find_map(|h| {
+                    let (n, v) = h.split_once(':')?;
+                    n.eq_ignore_ascii_case(k).then(|| v.trim().to_string())
+                })
+                .unwrap_or_default()
+        };
+        if format == "json" {
+            assert_eq!(header("content-type"), "application/json");
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["alert"], "lineout", "{v}");
+            assert_eq!(v["state"], "firing");
+            assert!(v["message"]
+                .as_str()
+                .unwrap()
+                .contains("sidflow_no_such_pcm"));
+        } else {
+            assert!(header("content-type").starts_with("text/plain"));
+            assert_eq!(header("title"), "SIDFlow sidflow: lineout alert");
+            assert!(String::from_utf8_lossy(&body).contains("sidflow_no_such_pcm"));
+        }
+        // One fault, one message: nothing more while it lasts (within the cool-down).
+        assert!(rx.recv_timeout(std::time::Duration::from_secs(2)).is_err());
+        let m = d.get("/metrics").text();
+        assert!(
+            m.contains("sidflow_alerts_sent_total{alert=\"lineout\",result=\"sent\"} 1"),
+            "{m}"
+        );
+    }
+}
+
+#[test]
+fn settings_refuse_illogical_thresholds_and_no_format_and_list_the_encoders_rates() {
+    let d = Daemon::start(
+        "settingsrules",
+        &[("SIDFLOW_ADMIN_PASSWORD", "a-good-operator-password")],
+    );
+    let (cookie, csrf) = d.login("a-good-operator-password");
+    let put = |body: &str| {
+        d.request(
+            "PUT",
+            "/api/admin/settings",
+            &[
+                ("Cookie", &cookie),
+                ("X-CSRF-Token", &csrf),
+                ("Content-Type", "application/json"),
+            ],
+            Some(body),
+        )
+    };
+    let r = put(
+        r#"{"cache":{"formats":["mp3"],"wav_stop_percent":90,"flac_stop_percent":80,"max_disk_percent":85,"mp3_bitrate_kbps":320}}"#,
+    );
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text()
+            .contains("wav_stop_percent <= flac_stop_percent <= max_disk_percent"),
+        "{}",
+        r.text()
+    );
+    let r = put(
+        r#"{"cache":{"formats":[],"wav_stop_percent":70,"flac_stop_percent":80,"max_disk_percent":90,"mp3_bitrate_kbps":320}}"#,
+    );
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("at least one format"), "{}", r.text());
+    let r = put(
+        r#"{"cache":{"formats":["mp3"],"wav_stop_percent":70,"flac_stop_percent":80,"max_disk_percent":90,"mp3_bitrate_kbps":56}}"#,
+    );
+    assert_eq!(r.status, 400);
+    // Nothing stored was lost: the settings are still the defaults.
+    let s = d
+        .request("GET", "/api/admin/settings", &[("Cookie", &cookie)], None)
+        .json();
+    assert_eq!(s["cache"]["wav_stop_percent"], 100, "{s}");
+    let rates: Vec<u64> = s["mp3_bitrates_kbps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(rates.len(), 13);
+    assert!(rates.contains(&320) && rates.contains(&32) && !rates.contains(&56));
+}

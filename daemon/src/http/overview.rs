@@ -302,7 +302,10 @@ pub fn status(app: &App) -> Status {
     Status {
         version: s.version,
         uptime_secs: s.uptime_seconds as u64,
-        cpu_percent: history.last().and_then(|h| h.cpu_percent),
+        cpu_percent: app
+            .observer
+            .cpu_now(crate::sysinfo::cpu_ticks())
+            .or_else(|| history.last().and_then(|h| h.cpu_percent)),
         memory_total_bytes: s.memory_total_bytes,
         memory_available_bytes: s.memory_available_bytes,
         load1: s.load1,
@@ -360,6 +363,54 @@ pub async fn overview(app: Arc<App>, _: Req) -> Reply {
     json(&v)
 }
 
+/// Judges the box's state for the alerts and sends what is due (blocking).
+fn alerts(app: &App) {
+    let cfg = &app.cfg.alerts;
+    if cfg.webhook_url.is_empty() {
+        return;
+    }
+    let (ended, failed) = metrics::render_totals();
+    let lineout_error = match app.box_out.player() {
+        Ok(p) => p.status().last_error,
+        Err(why) if app.cfg.lineout.enabled => Some(why.to_string()),
+        Err(_) => None,
+    };
+    let c = crate::alerts::Conditions {
+        t: store::now_unix(),
+        disk_used_percent: crate::media::disk_used_percent(app.media.cache_dir()),
+        disk_max_percent: app.media.policy().max_disk_percent,
+        renders_ended: ended,
+        renders_failed: failed,
+        devices_online: app
+            .devices
+            .list()
+            .into_iter()
+            .filter(|d| d.online)
+            .map(|d| {
+                let name = if d.info.hostname.is_empty() {
+                    d.info.product.clone()
+                } else {
+                    d.info.hostname.clone()
+                };
+                (d.id, name)
+            })
+            .collect(),
+        lineout_error,
+        database_error: Some(health::database(&app.db, &app.observer.probe))
+            .filter(|c| !c.ok)
+            .map(|c| c.detail),
+    };
+    let due = app
+        .observer
+        .alerter
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .evaluate(&c, cfg);
+    for n in &due {
+        crate::alerts::send(cfg, n, &app.cfg.mdns.hostname);
+    }
+}
+
 /// One chart sample now (blocking).
 fn sample(app: &App) -> Sample {
     app.observer.record(Reading {
@@ -386,13 +437,15 @@ pub fn start(app: Arc<App>) {
             let take_sample = n.is_multiple_of(per_sample);
             n += 1;
             let watched = app.events.clients().1 > 0;
-            if !take_sample && !watched {
-                continue;
-            }
             let a = app.clone();
             let r = tokio::task::spawn_blocking(move || {
                 if take_sample {
                     sample(&a);
+                    alerts(&a);
+                }
+                if !watched {
+                    // Keeps the CPU reading fresh, so a page that opens shows it at once.
+                    a.observer.cpu_now(crate::sysinfo::cpu_ticks());
                 }
                 watched.then(|| status(&a))
             })
