@@ -30,6 +30,8 @@ pub struct ClientLimits {
     pub sessions: RateLimiter,
     /// Ratings, playlist changes and box controls per minute.
     pub feedback: RateLimiter,
+    /// Batches of playback problems a browser may report per minute.
+    pub telemetry: RateLimiter,
 }
 
 pub struct App {
@@ -140,6 +142,7 @@ impl App {
             limits: ClientLimits {
                 sessions: RateLimiter::new(cfg.limits.sessions_per_minute),
                 feedback: RateLimiter::new(cfg.limits.feedback_per_minute),
+                telemetry: RateLimiter::new(crate::metrics::TELEMETRY_BATCHES_PER_MINUTE),
             },
             playlists: Playlists::new(db.clone(), library.clone()),
             cfg,

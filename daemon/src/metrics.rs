@@ -263,6 +263,37 @@ pub fn alert_sent(alert: &str, result: &'static str) {
         .inc();
 }
 
+/// Batches of playback problems one client may report per minute.
+pub const TELEMETRY_BATCHES_PER_MINUTE: u32 = 6;
+
+/// The kinds of playback problems browsers report.
+pub const TELEMETRY_KINDS: [&str; 5] = ["underrun", "stall", "decode_error", "fallback", "other"];
+static TELEMETRY: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+
+/// Counts a reported playback problem; returns the kind it was counted as (one of
+/// [`TELEMETRY_KINDS`]: anything else is `other`).
+pub fn telemetry(kind: &str) -> &'static str {
+    let i = TELEMETRY_KINDS
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(TELEMETRY_KINDS.len() - 1);
+    TELEMETRY[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    FAMILIES
+        .telemetry_reports
+        .get_or_create(&vec![("kind", TELEMETRY_KINDS[i].to_string())])
+        .inc();
+    TELEMETRY_KINDS[i]
+}
+
+/// Reported playback problems per kind since start.
+pub fn telemetry_counts() -> Vec<(&'static str, u64)> {
+    TELEMETRY_KINDS
+        .iter()
+        .zip(&TELEMETRY)
+        .map(|(k, n)| (*k, n.load(std::sync::atomic::Ordering::Relaxed)))
+        .collect()
+}
+
 /// A log line at `level` (`error`, `warn`, ...).
 pub fn log_event(level: &'static str) {
     FAMILIES

@@ -478,3 +478,76 @@ fn settings_refuse_illogical_thresholds_and_no_format_and_list_the_encoders_rate
     assert_eq!(rates.len(), 13);
     assert!(rates.contains(&320) && rates.contains(&32) && !rates.contains(&56));
 }
+
+#[test]
+fn telemetry_is_counted_per_kind_and_bounded() {
+    let d = Daemon::start("telemetry", &[]);
+    let r = d.post_json(
+        "/api/telemetry",
+        r#"{"events":[{"kind":"underrun","detail":"at 12.0 s"},{"kind":"stall"},{"kind":"decode_error","detail":"3: bad"},{"kind":"made-up"}]}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["counted"], 4);
+    let m = d.get("/metrics").text();
+    for k in ["underrun", "stall", "decode_error", "other"] {
+        assert!(
+            m.contains(&format!(
+                "sidflow_telemetry_reports_total{{kind=\"{k}\"}} 1"
+            )),
+            "{k}: {m}"
+        );
+    }
+    assert!(!m.contains("made-up"));
+    // Too many events in one batch.
+    let many = format!(
+        "{{\"events\":[{}]}}",
+        vec![r#"{"kind":"stall"}"#; 51].join(",")
+    );
+    assert_eq!(d.post_json("/api/telemetry", &many).status, 400);
+    // Six batches a minute per client, then 429 with Retry-After.
+    let mut refused = None;
+    for _ in 0..10 {
+        let r = d.post_json("/api/telemetry", r#"{"events":[]}"#);
+        if r.status == 429 {
+            refused = Some(r);
+            break;
+        }
+    }
+    let r = refused.expect("a client that reports too often is refused");
+    assert!(r.header("retry-after").is_some());
+}
+
+#[test]
+fn openapi_paths_and_methods_equal_the_served_route_table() {
+    let d = Daemon::start("openapi", &[]);
+    let doc = d.get("/api/openapi.json").json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut described: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(p, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(|m| (m.to_ascii_uppercase(), p.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut table: Vec<(String, String)> = d
+        .get("/api/routes")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["method"].as_str().unwrap().to_string(),
+                r["path"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    described.sort();
+    table.sort();
+    assert_eq!(described, table);
+}

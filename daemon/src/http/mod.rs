@@ -11,6 +11,7 @@ pub mod boxctl;
 pub mod devices;
 pub mod jobs;
 pub mod library;
+pub mod openapi;
 pub mod overview;
 pub mod playback;
 pub mod playlists;
@@ -20,6 +21,7 @@ pub mod request;
 pub mod response;
 pub mod routes;
 pub mod status;
+pub mod telemetry;
 
 use crate::app::App;
 use bytes::Bytes;

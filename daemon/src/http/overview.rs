@@ -251,6 +251,8 @@ pub struct Status {
     renders_started: u64,
     listeners: u64,
     jobs: BTreeMap<&'static str, u64>,
+    /// Playback problems listeners' browsers reported since start, per kind.
+    playback_problems: BTreeMap<&'static str, u64>,
     ready: Readiness,
     /// Warning and error lines, newest first.
     logs: Vec<crate::logs::LogLine>,
@@ -339,6 +341,7 @@ pub fn status(app: &App) -> Status {
         renders_started: app.media.renders_started(),
         listeners: s.play_sessions,
         jobs: s.jobs.into_iter().collect(),
+        playback_problems: metrics::telemetry_counts().into_iter().collect(),
         ready,
         logs: crate::logs::recent(LOG_LINES),
         sample: history.last().cloned(),

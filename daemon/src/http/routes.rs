@@ -10,10 +10,10 @@
 //!
 //! `GET /api/routes` lists the table (a test enumerates it against doc/http-api.md).
 
-use super::overview;
 use super::request::Req;
 use super::response::Reply;
 use super::{admin, assets, boxctl, devices, jobs, library, playback, playlists, ratings, status};
+use super::{openapi, overview, telemetry};
 use crate::app::App;
 use serde::Serialize;
 use std::future::Future;
@@ -94,7 +94,9 @@ pub const ROUTES: &[Route] = &[
     route!("GET", "/api/health/live", Public, None, overview::live),
     route!("GET", "/api/health/ready", Public, None, overview::ready),
     route!("GET", "/metrics", Public, None, overview::scrape),
+    route!("POST", "/api/telemetry", Public, Json, telemetry::report),
     route!("GET", "/api/routes", Public, None, sync list),
+    route!("GET", "/api/openapi.json", Public, None, sync openapi::serve),
     route!("GET", "/api/library/browse", Public, None, library::browse),
     route!("GET", "/api/library/search", Public, None, library::search),
     route!("GET", "/api/library/tune", Public, None, library::tune),
