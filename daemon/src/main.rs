@@ -79,6 +79,9 @@ enum Command {
     /// Advertise over mDNS without serving (for the Avahi interoperability test).
     #[command(hide = true)]
     MdnsAdvertise(cmd::mdns_advertise::Args),
+    /// Write the man pages and shell completions (packaging/man, packaging/completions).
+    #[command(hide = true)]
+    GenerateDocs(cmd::docs::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -96,6 +99,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::MdnsAdvertise(a)) => cmd::mdns_advertise::run(a),
         Some(Command::SetupCode(a)) => cmd::admin::setup_code(a),
         Some(Command::HashPassword) => cmd::admin::hash_password(),
+        Some(Command::GenerateDocs(a)) => cmd::docs::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
