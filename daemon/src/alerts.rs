@@ -83,6 +83,8 @@ pub struct Conditions {
     pub devices_online: Vec<(String, String)>,
     /// Why the line-out fails (enabled and not open, or its last track failed).
     pub lineout_error: Option<String>,
+    /// The line-out's underruns so far (none without a line-out).
+    pub lineout_underruns: Option<u64>,
     /// Why the database cannot store anything.
     pub database_error: Option<String>,
 }
@@ -109,12 +111,17 @@ pub struct Alerter {
     firing: HashMap<String, Fault>,
     /// (t, renders ended, renders failed), the last 5 minutes.
     renders: VecDeque<(u64, u64, u64)>,
+    /// (t, line-out underruns), the last 5 minutes.
+    underruns: VecDeque<(u64, u64)>,
     /// Devices seen online (id -> name), to notice one going away.
     seen: HashMap<String, String>,
 }
 
-/// The render error window.
+/// The render error and underrun window.
 const WINDOW_SECS: u64 = 300;
+/// Underruns in the window that make an alert (one now and then is a hiccup; this many in
+/// five minutes is a box that cannot keep up).
+const UNDERRUNS: u64 = 5;
 
 impl Alerter {
     /// Judges `c`; returns the messages to send now.
@@ -169,6 +176,24 @@ impl Alerter {
         }
         for (id, name) in &online {
             self.seen.insert(id.to_string(), name.to_string());
+        }
+        if let Some(n) = c.lineout_underruns {
+            self.underruns.push_back((c.t, n));
+            while self
+                .underruns
+                .front()
+                .is_some_and(|(t, _)| c.t.saturating_sub(*t) > WINDOW_SECS)
+            {
+                self.underruns.pop_front();
+            }
+            let first = self.underruns.front().map_or(n, |(_, u)| *u);
+            let grew = n.saturating_sub(first);
+            if grew >= UNDERRUNS {
+                faults.push((
+                    "lineout_underruns".into(),
+                    format!("the line-out ran dry {grew} times in the last 5 minutes"),
+                ));
+            }
         }
         if let Some(e) = &c.lineout_error {
             faults.push(("lineout".into(), format!("the line-out fails: {e}")));
@@ -375,6 +400,30 @@ mod tests {
             (n[0].alert.as_str(), n[0].state),
             ("render_errors", "resolved")
         );
+    }
+
+    #[test]
+    fn line_out_underruns_in_five_minutes() {
+        let mut a = Alerter::default();
+        let mut c = Conditions {
+            lineout_underruns: Some(10),
+            ..Default::default()
+        };
+        assert!(
+            a.evaluate(&c, &cfg()).is_empty(),
+            "old underruns do not count"
+        );
+        c.t = 60;
+        c.lineout_underruns = Some(13);
+        assert!(a.evaluate(&c, &cfg()).is_empty());
+        c.t = 120;
+        c.lineout_underruns = Some(16);
+        let n = a.evaluate(&c, &cfg());
+        assert_eq!(n[0].alert, "lineout_underruns");
+        assert!(n[0].message.contains("6 times"), "{n:?}");
+        c.t = 900;
+        let n = a.evaluate(&c, &cfg());
+        assert_eq!(n[0].state, "resolved");
     }
 
     #[test]

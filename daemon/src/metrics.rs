@@ -244,6 +244,19 @@ impl cache::PcmSource for CountedCapture {
     }
 }
 
+/// The line-out's live stream from a C64 Ultimate now (its FIFO and rate servo), or none.
+static LIVE: std::sync::Mutex<Option<lineout::LiveStats>> = std::sync::Mutex::new(None);
+
+/// Sets (or clears, with `None`) the live stream's figures; the box's live thread calls it
+/// every 200 ms while a device plays on the line-out.
+pub fn lineout_live(stats: Option<lineout::LiveStats>) {
+    *LIVE.lock().unwrap_or_else(|p| p.into_inner()) = stats;
+}
+
+fn live_stats() -> Option<lineout::LiveStats> {
+    *LIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// A library scan ended.
 pub fn library_scanned(took: Duration, unreadable: usize) {
     let f = &*FAMILIES;
@@ -587,6 +600,39 @@ impl Collector for Snapshot {
                 C,
             )?;
             ConstCounter::new(l.frames_played).encode(e2)?;
+            let live = live_stats();
+            gauge(
+                e,
+                "sidflow_lineout_live_active",
+                "1 while a C64 Ultimate's live audio plays on the line-out",
+                b(live.is_some()),
+            )?;
+            if let Some(s) = live {
+                gauge(
+                    e,
+                    "sidflow_lineout_live_fill_frames",
+                    "Frames in the live stream's buffer (the rate servo holds it near its target)",
+                    s.fill_frames as f64,
+                )?;
+                gauge(
+                    e,
+                    "sidflow_lineout_live_correction_ppm",
+                    "The rate servo's correction now (positive: playing faster than nominal)",
+                    s.correction_ppm,
+                )?;
+                gauge(
+                    e,
+                    "sidflow_lineout_live_underruns",
+                    "Times the live stream's buffer ran dry (this stream)",
+                    s.underruns as f64,
+                )?;
+                gauge(
+                    e,
+                    "sidflow_lineout_live_overruns",
+                    "Times the live stream's buffer overflowed and old audio was dropped (this stream)",
+                    s.overruns as f64,
+                )?;
+            }
             gauge(
                 e,
                 "sidflow_lineout_last_error",

@@ -373,10 +373,13 @@ fn alerts(app: &App) {
         return;
     }
     let (ended, failed) = metrics::render_totals();
-    let lineout_error = match app.box_out.player() {
-        Ok(p) => p.status().last_error,
-        Err(why) if app.cfg.lineout.enabled => Some(why.to_string()),
-        Err(_) => None,
+    let (lineout_error, lineout_underruns) = match app.box_out.player() {
+        Ok(p) => {
+            let s = p.status();
+            (s.last_error, Some(s.underruns))
+        }
+        Err(why) if app.cfg.lineout.enabled => (Some(why.to_string()), None),
+        Err(_) => (None, None),
     };
     let c = crate::alerts::Conditions {
         t: store::now_unix(),
@@ -399,6 +402,7 @@ fn alerts(app: &App) {
             })
             .collect(),
         lineout_error,
+        lineout_underruns,
         database_error: Some(health::database(&app.db, &app.observer.probe))
             .filter(|c| !c.ok)
             .map(|c| c.detail),
