@@ -342,6 +342,9 @@ impl PcmSource for Stoppable<'_> {
     fn engine(&self) -> cache::Engine {
         self.inner.engine()
     }
+    fn defect(&self) -> Option<String> {
+        self.inner.defect()
+    }
 }
 
 pub struct Media {
@@ -428,7 +431,8 @@ impl Media {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Every cached variant of a tune.
+    /// Every cached variant of a tune (damaged captures are not variants: they are made
+    /// again when asked for).
     pub fn variants(&self, tune: &library::Tune) -> Vec<CachedVariant> {
         let Ok(t) = tune_ref(tune) else {
             return Vec::new();
@@ -438,6 +442,7 @@ impl Media {
             .variants(&t)
             .unwrap_or_default()
             .into_iter()
+            .filter(|e| e.defect.is_none())
             .filter_map(|e| {
                 Some(CachedVariant {
                     song: e.song,
@@ -556,6 +561,25 @@ impl Media {
         let mut creq = cache::RenderRequest::new(v.key.clone(), vec![v.format]);
         creq.stream_uncached = true;
         creq.info = info;
+        // Not cached: what a render would be is known before deciding whether its file
+        // fits on the disk (a tune's length and rate; reading it costs no render).
+        let mut req = Some(req);
+        let mut render = if self.is_cached(v) {
+            None
+        } else {
+            req.take().map(|f| f())
+        };
+        if let Some(Ok(r)) = &render {
+            creq.expected = Some(cache::Expected {
+                secs: r.length.as_secs_f64(),
+                sample_rate: r.sample_rate,
+                channels: if sidfile::SidTune::parse(&r.sid).is_ok_and(|t| t.chips.len() > 1) {
+                    2
+                } else {
+                    1
+                },
+            });
+        }
         let mut ticket = self.cache.request(&creq)?;
         if let Some(job) = ticket.take_job() {
             // A new render: within the client's share and the queue's room, or refused.
@@ -564,7 +588,11 @@ impl Media {
                 return Err(busy.into());
             }
             let engine = self.engine(&v.key);
-            let render = req();
+            let render = match (render.take(), req.take()) {
+                (Some(r), _) => r,
+                (None, Some(f)) => f(),
+                (None, None) => Err(anyhow::anyhow!("no render request")),
+            };
             let (engine, render) = match (engine, render) {
                 (Ok(e), Ok(r)) => (e, r),
                 (Err(e), _) | (_, Err(e)) => {

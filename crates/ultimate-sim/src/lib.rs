@@ -83,6 +83,10 @@ pub struct Faults {
     /// Every n-th packet is also sent, with wrong content, from the foreign address
     /// (`SimConfig::foreign_ip`); 0 = never.
     pub foreign_every: u64,
+    /// After every n-th packet, also send one with a random sequence number and junk
+    /// content from the device's own address and port (spoofed or stray datagrams);
+    /// 0 = never.
+    pub spoof_every: u64,
     /// Send the firmware's 2-byte priming datagrams before the stream.
     pub priming: bool,
     /// The first n packets are never faulted (lets tests anchor the capture start).
@@ -100,6 +104,7 @@ impl Default for Faults {
             duplicate: 0.0,
             first_seq: FirstSeq::Random,
             foreign_every: 0,
+            spoof_every: 0,
             priming: true,
             clean_packets: 0,
             seed: 0x5eed_u64,
