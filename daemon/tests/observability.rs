@@ -551,3 +551,25 @@ fn openapi_paths_and_methods_equal_the_served_route_table() {
     table.sort();
     assert_eq!(described, table);
 }
+
+#[test]
+fn json_lines_for_log_shippers() {
+    let d = Daemon::start("jsonlog", &[("SIDFLOW_LOG_FORMAT", "json")]);
+    assert_eq!(d.get("/api/health/live").status, 200);
+    let log = d.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let start = lines
+        .iter()
+        .find(|v| {
+            v["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("listening on http://"))
+        })
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(start["level"], "INFO");
+    assert_eq!(start["target"], "sidflowd::cmd::serve");
+    assert!(start["timestamp"].as_str().is_some());
+}
