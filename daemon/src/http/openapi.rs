@@ -2,20 +2,26 @@
 //! generators, Home Assistant's REST integrations or a person with Swagger UI.
 //!
 //! Built once, from the two places that already say what the API is: the route table
-//! ([`super::routes::ROUTES`]: paths, methods, path parameters, access rule, whether a JSON
-//! body is read) and the route table of `doc/http-api.md` (what each route does, compiled
-//! in), so it cannot drift from either: a route the document does not describe is a test
-//! failure. Hand-assembled JSON rather than `utoipa` (which would need an annotation on
+//! (`routes::ROUTES`, handed in as [`Op`]s by `routes.rs`, which serves the document:
+//! paths, methods, path parameters, access rule, whether a JSON body is read) and the route
+//! table of `doc/http-api.md` (what each route does, compiled in), so it cannot drift from
+//! either: a route the document does not describe is a test failure (`routes.rs`). Hand-assembled JSON rather than `utoipa` (which would need an annotation on
 //! every handler in every file) because the table already holds what the macros would.
 //! Response bodies are described in prose (the `description`), not as schemas yet, except
 //! the one error shape every route shares.
 
-use super::response::{full, with_type, Reply};
-use super::routes::{Access, BodyLimit, ROUTES};
-use crate::app::App;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock};
+
+/// One route as the description needs it.
+pub struct Op {
+    pub method: &'static str,
+    pub path: &'static str,
+    /// `public`, `bootstrap` or `admin`.
+    pub access: &'static str,
+    /// The JSON body the route reads, at most this many KiB (none: no body).
+    pub json_body_kib: Option<u64>,
+}
 
 const API_DOC: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../doc/http-api.md"));
 
@@ -49,13 +55,8 @@ fn summary(what: &str) -> String {
     s.trim_end_matches(['.', ':', ' ']).to_string()
 }
 
-fn operation(
-    method: &str,
-    path: &str,
-    access: Access,
-    body: BodyLimit,
-    docs: &HashMap<(String, String), String>,
-) -> Value {
+fn operation(o: &Op, docs: &HashMap<(String, String), String>) -> Value {
+    let (method, path) = (o.method, o.path);
     let what = docs
         .get(&(method.to_string(), path.to_string()))
         .cloned()
@@ -82,30 +83,30 @@ fn operation(
     op.insert("operationId".into(), json!(id));
     op.insert("summary".into(), json!(summary(&what)));
     op.insert("description".into(), json!(what));
-    let tag = match access {
-        Access::Public => "public",
-        Access::Bootstrap => "operator: no session",
-        Access::Admin => "operator",
+    let tag = match o.access {
+        "admin" => "operator",
+        "bootstrap" => "operator: no session",
+        _ => "public",
     };
     op.insert("tags".into(), json!([tag]));
     if !params.is_empty() {
         op.insert("parameters".into(), Value::Array(params));
     }
-    if body != BodyLimit::None {
+    if let Some(kib) = o.json_body_kib {
         op.insert(
             "requestBody".into(),
             json!({
                 "required": true,
-                "description": format!("JSON, at most {} KiB", body.bytes() >> 10),
+                "description": format!("JSON, at most {kib} KiB"),
                 "content": {"application/json": {"schema": {"type": "object"}}},
             }),
         );
     }
     op.insert(
         "security".into(),
-        match (access, method) {
-            (Access::Admin, "GET") => json!([{"session": []}]),
-            (Access::Admin, _) => json!([{"session": [], "csrf": []}]),
+        match (o.access, method) {
+            ("admin", "GET") => json!([{"session": []}]),
+            ("admin", _) => json!([{"session": [], "csrf": []}]),
             _ => json!([]),
         },
     );
@@ -119,17 +120,14 @@ fn operation(
     Value::Object(op)
 }
 
-/// The whole description.
-pub fn document() -> Value {
+/// The whole description of these routes.
+pub fn document(ops: &[Op]) -> Value {
     let docs = documented();
     let mut paths: Map<String, Value> = Map::new();
-    for r in ROUTES {
-        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+    for o in ops {
+        let entry = paths.entry(o.path.to_string()).or_insert_with(|| json!({}));
         if let Value::Object(m) = entry {
-            m.insert(
-                r.method.to_ascii_lowercase(),
-                operation(r.method, r.path, r.access, r.body, &docs),
-            );
+            m.insert(o.method.to_ascii_lowercase(), operation(o, &docs));
         }
     }
     json!({
@@ -170,62 +168,4 @@ pub fn document() -> Value {
         },
         "paths": paths,
     })
-}
-
-static TEXT: LazyLock<String> =
-    LazyLock::new(|| serde_json::to_string_pretty(&document()).unwrap_or_default());
-
-/// `GET /api/openapi.json` (a plain fn, like `/api/routes`: it reads the route table).
-pub fn serve(_: Arc<App>, _: super::request::Req) -> Reply {
-    Ok(with_type(full(TEXT.as_bytes()), "application/json"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeSet;
-
-    #[test]
-    fn paths_and_methods_equal_the_route_table_and_every_operation_is_described() {
-        let doc = document();
-        assert_eq!(doc["openapi"], "3.1.0");
-        let mut described = BTreeSet::new();
-        for (path, ops) in doc["paths"].as_object().unwrap() {
-            for (method, op) in ops.as_object().unwrap() {
-                described.insert((method.to_ascii_uppercase(), path.clone()));
-                let what = op["description"].as_str().unwrap();
-                assert!(!what.is_empty(), "{method} {path}: not in doc/http-api.md");
-                assert!(!op["summary"].as_str().unwrap().is_empty());
-                // Every {param} of the path is declared once.
-                let declared: Vec<&str> = op["parameters"]
-                    .as_array()
-                    .map(|ps| ps.iter().map(|p| p["name"].as_str().unwrap()).collect())
-                    .unwrap_or_default();
-                let in_path: Vec<&str> = path
-                    .split('/')
-                    .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
-                    .collect();
-                assert_eq!(declared, in_path, "{path}");
-            }
-        }
-        let table: BTreeSet<(String, String)> = ROUTES
-            .iter()
-            .map(|r| (r.method.to_string(), r.path.to_string()))
-            .collect();
-        assert_eq!(described, table);
-        // Operation ids are unique (client generators name functions after them).
-        let ids: Vec<String> = doc["paths"]
-            .as_object()
-            .unwrap()
-            .values()
-            .flat_map(|ops| ops.as_object().unwrap().values())
-            .map(|op| op["operationId"].as_str().unwrap().to_string())
-            .collect();
-        let unique: BTreeSet<&String> = ids.iter().collect();
-        assert_eq!(unique.len(), ids.len(), "{ids:?}");
-        // Operator routes carry the session (and, when they mutate, the CSRF header).
-        let login = &doc["paths"]["/api/admin/jobs"]["post"]["security"];
-        assert_eq!(login, &json!([{"session": [], "csrf": []}]));
-        assert_eq!(doc["paths"]["/api/play"]["post"]["security"], json!([]));
-    }
 }
