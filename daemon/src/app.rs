@@ -9,6 +9,7 @@ use crate::auth::Auth;
 use crate::boxout::{BoxDeps, BoxOut};
 use crate::config::Config;
 use crate::devices::{Devices, HardwareEngine};
+use crate::engines::{EngineSettings, Engines};
 use crate::events::Events;
 use crate::jobs::{JobDeps, Jobs};
 use crate::library::{Library, Source};
@@ -39,6 +40,9 @@ pub struct App {
     pub db: Arc<store::Store>,
     pub library: Arc<Library>,
     pub media: Arc<Media>,
+    pub engines: Arc<Engines>,
+    /// The operator's C64 ROM images.
+    pub roms: Arc<crate::roms::RomStore>,
     pub playback: Arc<Playback>,
     pub sessions: Sessions,
     pub ratings: Arc<Ratings>,
@@ -94,6 +98,17 @@ impl App {
             }),
         );
         let media = Arc::new(media);
+        let engines = Arc::new(Engines::new(
+            db.clone(),
+            EngineSettings {
+                engine: cfg.render.engine.clone(),
+                lineout_level: cfg.lineout.level_tunes,
+            },
+        ));
+        let roms = Arc::new(crate::roms::RomStore::open(
+            &data,
+            crate::roms::Manifest::known(),
+        ));
         // Render progress as public `render` events (a listener waiting on a song sees it).
         let ev = events.clone();
         media.on_progress(Box::new(move |p| {
@@ -102,6 +117,7 @@ impl App {
                 Some(Ok(())) => "done",
                 Some(Err(())) => "failed",
             };
+            let level = p.loudness.as_ref().map(crate::playback::Level::of);
             ev.public(
                 "render",
                 &serde_json::json!({
@@ -110,6 +126,7 @@ impl App {
                     "chip": p.key.chip.as_str(),
                     "done_ms": p.done.as_millis() as u64, "total_ms": p.total.as_millis() as u64,
                     "state": state,
+                    "level": level,
                 }),
             );
         }));
@@ -117,6 +134,8 @@ impl App {
             library: library.clone(),
             media: media.clone(),
             devices: devices.clone(),
+            engines: engines.clone(),
+            roms: roms.clone(),
             sample_rate: cfg.render.sample_rate,
             default_song: Duration::from_secs(cfg.playback.default_song_secs),
         });
@@ -132,6 +151,7 @@ impl App {
                 library: library.clone(),
                 media: media.clone(),
                 playback: playback.clone(),
+                engines: engines.clone(),
                 ratings: ratings.clone(),
                 devices: devices.clone(),
                 events: events.clone(),
@@ -149,6 +169,8 @@ impl App {
             db,
             library,
             media,
+            engines,
+            roms,
             playback,
             ratings,
             devices,

@@ -89,6 +89,10 @@ pub struct Render {
     pub sample_rate: u32,
     /// Renders running at the same time (listeners and jobs together). 0: number of CPUs.
     pub max_parallel: usize,
+    /// The software engine for listeners who leave the choice to the box, the line-out
+    /// and jobs that name none: `sidflow` (our own) or `sidplayfp` (the installed command;
+    /// while it is missing the box falls back to `sidflow` and says so in `/api/engine`).
+    pub engine: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -212,6 +216,7 @@ impl Default for Render {
         Render {
             sample_rate: 44_100,
             max_parallel: 0,
+            engine: "sidflow".into(),
         }
     }
 }
@@ -435,6 +440,13 @@ impl Config {
             8_000..=192_000,
         )?;
         within("render.max_parallel", self.render.max_parallel, 0..=64)?;
+        if self.render.engine.parse::<cache::SoftwareEngine>().is_err() {
+            bail!(refuse(
+                "render.engine",
+                &self.render.engine,
+                "engines are sidflow and sidplayfp"
+            ));
+        }
         let a = &self.admin;
         if !a.password_hash.is_empty() && argon2::PasswordHash::new(&a.password_hash).is_err() {
             bail!(refuse(
@@ -573,6 +585,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lisen"), "{e}");
+        let e = Config::parse("[render]\nengine = \"vice\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("render.engine") && e.contains("sidplayfp"),
+            "{e}"
+        );
+        assert_eq!(
+            Config::parse("[render]\nengine = \"sidplayfp\"\n")
+                .unwrap()
+                .render
+                .engine,
+            "sidplayfp"
+        );
         let e = Config::parse("[admin]\npassword_hash = \"plain\"\n")
             .unwrap_err()
             .to_string();

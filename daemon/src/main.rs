@@ -24,6 +24,7 @@ mod boxout;
 mod config;
 mod db;
 mod devices;
+mod engines;
 mod events;
 mod jobs;
 mod library;
@@ -34,6 +35,7 @@ mod playback;
 mod playlists;
 mod radio;
 mod ratings;
+mod roms;
 mod sessions;
 mod systemd;
 

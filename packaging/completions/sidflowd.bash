@@ -983,7 +983,7 @@ _sidflowd() {
             return 0
             ;;
         sidflowd__subcmd__render)
-            opts="-o -h --song --chip --clock --seconds --rate --songlengths --format --quality --output --cache --cache-dir --force --config --help"
+            opts="-o -h --song --chip --clock --seconds --rate --songlengths --format --quality --engine --output --cache --cache-dir --force --config --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1018,6 +1018,10 @@ _sidflowd() {
                     return 0
                     ;;
                 --quality)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --engine)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

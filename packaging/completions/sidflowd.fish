@@ -52,6 +52,7 @@ complete -c sidflowd -n "__fish_sidflowd_using_subcommand render" -l rate -d 'Ou
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand render" -l songlengths -d 'HVSC Songlengths.md5 to take the song\'s length from' -r -F
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand render" -l format -d 'Formats to write from the one render, e.g. `wav,mp3,flac` (default: from -o\'s extension, WAV when it has none). Each file is OUT with that format\'s extension' -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand render" -l quality -d 'Resampling: high (default; for files) or fast (much cheaper, audible aliasing)' -r
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand render" -l engine -d 'The engine: sidflow (ours, the default) or sidplayfp (the installed command)' -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand render" -s o -l output -d 'Output file (required unless the render goes into the cache)' -r -F
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand render" -l cache-dir -d 'With --cache: the cache folder (default: the configured one)' -r -F
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand render" -l config -d 'With --cache: configuration file [default: /etc/sidflow/sidflow.toml, if it exists]' -r -F
