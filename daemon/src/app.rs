@@ -32,6 +32,8 @@ pub struct ClientLimits {
     pub sessions: RateLimiter,
     /// Ratings, playlist changes and box controls per minute.
     pub feedback: RateLimiter,
+    /// Batches of playback problems a browser may report per minute.
+    pub telemetry: RateLimiter,
 }
 
 pub struct App {
@@ -55,6 +57,8 @@ pub struct App {
     pub limits: ClientLimits,
     pub shutdown: CancellationToken,
     pub started: Instant,
+    /// The Status tab's history and the readiness probe.
+    pub observer: Arc<crate::observe::Observer>,
 }
 
 fn make_dir(p: &Path, what: &str) -> anyhow::Result<()> {
@@ -180,6 +184,7 @@ impl App {
             limits: ClientLimits {
                 sessions: RateLimiter::new(cfg.limits.sessions_per_minute),
                 feedback: RateLimiter::new(cfg.limits.feedback_per_minute),
+                telemetry: RateLimiter::new(crate::metrics::TELEMETRY_BATCHES_PER_MINUTE),
             },
             playlists: Playlists::new(db.clone(), library.clone()),
             cfg,
@@ -198,6 +203,7 @@ impl App {
             events,
             shutdown,
             started: Instant::now(),
+            observer: Arc::new(crate::observe::Observer::default()),
         });
         app.box_out.wire(&app.cfg.gpio);
         let every = match app.cfg.library.rescan_hours {

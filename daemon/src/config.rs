@@ -22,6 +22,8 @@ pub struct Config {
     pub admin: Admin,
     pub limits: Limits,
     pub devices: crate::devices::config::DevicesConfig,
+    pub metrics: Metrics,
+    pub alerts: crate::alerts::AlertsConfig,
     /// The appliance's sections, owned by their modules.
     pub lineout: lineout::LineoutConfig,
     pub gpio: gpio::GpioConfig,
@@ -191,6 +193,50 @@ pub struct Limits {
     pub feedback_per_minute: u32,
 }
 
+/// `GET /metrics` (Prometheus text format) for Prometheus, Grafana or Home Assistant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metrics {
+    /// Serve the metrics to anyone on the LAN (like the listener's pages).
+    pub enabled: bool,
+    /// Where: an absolute path outside `/api/` and `/admin`.
+    pub path: String,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            enabled: true,
+            path: "/metrics".into(),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let p = &self.path;
+        let reserved = p == "/"
+            || p == "/admin"
+            || p.starts_with("/api/")
+            || p == "/api"
+            || p.starts_with("/admin/");
+        if !p.starts_with('/')
+            || reserved
+            || p.len() > 128
+            || !p
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+        {
+            bail!(refuse(
+                "metrics.path",
+                p,
+                "must be an absolute path of letters, digits, '/', '-', '_' or '.', outside / , /api and /admin"
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Server {
     fn default() -> Self {
         Server {
@@ -325,9 +371,29 @@ impl Cache {
                 bail!(refuse("cache.formats", f, "formats are mp3, flac and wav"));
             }
         }
+        if self.formats.is_empty() {
+            bail!(refuse(
+                "cache.formats",
+                &self.formats,
+                "name at least one format (mp3, flac, wav): a cache that keeps nothing renders every play again"
+            ));
+        }
         within("cache.wav_stop_percent", self.wav_stop_percent, 1..=100)?;
         within("cache.flac_stop_percent", self.flac_stop_percent, 1..=100)?;
         within("cache.max_disk_percent", self.max_disk_percent, 1..=100)?;
+        // The biggest files stop first: WAV, then FLAC, then everything.
+        if !(self.wav_stop_percent <= self.flac_stop_percent
+            && self.flac_stop_percent <= self.max_disk_percent)
+        {
+            bail!(anyhow!(
+                "invalid configuration: the cache thresholds must keep wav_stop_percent <= \
+                 flac_stop_percent <= max_disk_percent (WAV, the largest files, stops first), \
+                 got {} / {} / {}",
+                self.wav_stop_percent,
+                self.flac_stop_percent,
+                self.max_disk_percent
+            ));
+        }
         // One list of MP3 rates, the encoder's: captures and renders run above 24 kHz.
         if encode::check_mp3_bitrate(self.mp3_bitrate_kbps, 48_000).is_err() {
             let rates: Vec<String> = encode::MP3_BITRATES_KBPS.map(|r| r.to_string()).into();
@@ -435,6 +501,8 @@ impl Config {
         )?;
         within("playback.default_song_secs", p.default_song_secs, 1..=3600)?;
         self.cache.validate()?;
+        self.metrics.validate()?;
+        self.alerts.validate()?;
         within(
             "render.sample_rate",
             self.render.sample_rate,
@@ -614,6 +682,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("admin.password_hash"), "{e}");
+    }
+
+    #[test]
+    fn cache_rules_are_named_when_broken() {
+        let e = Config::parse("[cache]\nformats = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cache.formats") && e.contains("at least one"),
+            "{e}"
+        );
+        let e = Config::parse("[cache]\nwav_stop_percent = 85\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("wav_stop_percent <= flac_stop_percent <= max_disk_percent")
+                && e.contains("85 / 80 / 90"),
+            "{e}"
+        );
+        let e = Config::parse("[cache]\nflac_stop_percent = 95\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("95 / 90") || e.contains("80 / 95 / 90"), "{e}");
+        assert!(Config::parse("[cache]\nwav_stop_percent = 80\nflac_stop_percent = 80\n").is_ok());
+        assert!(Config::parse("[metrics]\npath = \"/api/metrics\"\n").is_err());
+        assert!(Config::parse("[metrics]\npath = \"metrics\"\n").is_err());
+        assert!(Config::parse("[metrics]\npath = \"/prom/sidflow\"\n").is_ok());
     }
 
     #[test]

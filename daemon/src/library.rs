@@ -355,6 +355,10 @@ impl Library {
     fn after_scan(&self, cause: &str, r: Result<ScanReport, library::LibraryError>) {
         let last = match r {
             Ok(rep) => {
+                crate::metrics::library_scanned(
+                    Duration::from_millis(rep.elapsed_ms),
+                    rep.unreadable,
+                );
                 if rep.changed_anything() {
                     tracing::info!(
                         "library ({cause}): {} tunes, {} added, {} changed, {} removed, {} moved, {} unreadable in {} ms",

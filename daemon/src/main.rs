@@ -40,6 +40,14 @@ mod roms;
 mod sessions;
 mod systemd;
 
+// Observability (issue 17): metrics, health, logs, the Status tab's history.
+mod alerts;
+mod health;
+mod logs;
+mod metrics;
+mod observe;
+mod sysinfo;
+
 #[derive(Parser)]
 #[command(
     name = "sidflowd",
@@ -76,6 +84,9 @@ enum Command {
     /// Advertise over mDNS without serving (for the Avahi interoperability test).
     #[command(hide = true)]
     MdnsAdvertise(cmd::mdns_advertise::Args),
+    /// Write the man pages and shell completions (packaging/man, packaging/completions).
+    #[command(hide = true)]
+    GenerateDocs(cmd::docs::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -94,6 +105,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::Hvsc(a)) => cmd::hvsc::run(a),
         Some(Command::SetupCode(a)) => cmd::admin::setup_code(a),
         Some(Command::HashPassword) => cmd::admin::hash_password(),
+        Some(Command::GenerateDocs(a)) => cmd::docs::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -579,6 +579,11 @@ impl Media {
         self.cache.renders_in_flight()
     }
 
+    /// Listener renders waiting for a render slot now (the render queue's depth).
+    pub fn queued(&self) -> usize {
+        self.slots.waiting()
+    }
+
     /// Whether renders on `platform` can be made now (why not, for a missing engine).
     pub fn check_engine(&self, platform: Platform) -> Result<(), String> {
         match self.engines.get(&platform) {
@@ -609,10 +614,14 @@ impl Media {
         cancel: &(dyn Fn() -> bool + Sync),
     ) -> anyhow::Result<()> {
         let stop = || self.shutdown.is_cancelled() || cancel();
+        let (engine_name, formats) = (job.key().platform.as_str(), job.formats());
+        let formats: Vec<&str> = formats.iter().map(|f| f.extension()).collect();
         if !self.slots.acquire(prio, &stop) {
             job.fail("cancelled");
             bail!("cancelled");
         }
+        crate::metrics::render_started(engine_name, &formats);
+        let t0 = std::time::Instant::now();
         let r = (|| -> anyhow::Result<()> {
             let inner = match engine.open(req) {
                 Ok(s) => s,
@@ -665,6 +674,12 @@ impl Media {
             Ok(())
         })();
         self.slots.release(prio);
+        let outcome = match &r {
+            Ok(()) => crate::metrics::Outcome::Finished,
+            Err(_) if stop() => crate::metrics::Outcome::Cancelled,
+            Err(_) => crate::metrics::Outcome::Failed,
+        };
+        crate::metrics::render_ended(engine_name, &formats, outcome, t0.elapsed());
         if let Err(e) = &r {
             tracing::warn!("render failed: {e:#}");
         }
