@@ -42,7 +42,11 @@ pub struct CachedVariant {
 /// version ends with the chip tag (`Ultimate 64 Elite 3.11, ultisid-6581`; a real chip: its
 /// detected socket type, `6581`, `8580`, `armsid`...).
 pub fn sid_label(platform: Platform, chip: Chip, engine_version: &str) -> String {
-    let model = if chip == Chip::Mos6581 { "6581" } else { "8580" };
+    let model = if chip == Chip::Mos6581 {
+        "6581"
+    } else {
+        "8580"
+    };
     let tag = engine_version
         .rsplit_once(", ")
         .map(|(_, t)| t.trim())
@@ -72,8 +76,14 @@ mod sid_label_tests {
         let real = "Ultimate 64 Elite 3.11, 8580";
         assert_eq!(l(Platform::C64u, Chip::Mos8580, real), "real 8580");
         let kick = "Ultimate 64 Elite 3.11, sidkick-teensy";
-        assert_eq!(l(Platform::C64u, Chip::Mos6581, kick), "sidkick-teensy (socket)");
-        assert_eq!(l(Platform::C64u, Chip::Mos6581, "unknown"), "C64 Ultimate 6581");
+        assert_eq!(
+            l(Platform::C64u, Chip::Mos6581, kick),
+            "sidkick-teensy (socket)"
+        );
+        assert_eq!(
+            l(Platform::C64u, Chip::Mos6581, "unknown"),
+            "C64 Ultimate 6581"
+        );
     }
 }
 
