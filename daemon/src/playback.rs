@@ -9,6 +9,7 @@
 //! never starts a recording.
 
 use crate::devices::{Devices, HwKey, Turn};
+use crate::engines::Engines;
 use crate::library::Library;
 use crate::media::{Chip, Media, Platform, RenderRequest, Variant};
 use library::Tune;
@@ -27,7 +28,12 @@ pub struct Prefs {
     pub chip: String,
     /// `mp3` (default), `flac` or `wav`.
     pub format: String,
+    /// The software engine: `default` (the box's choice, also when empty), `sidflow` or
+    /// `sidplayfp`.
+    pub engine: String,
 }
+
+pub use crate::media::Level;
 
 #[derive(Debug)]
 pub enum PlayError {
@@ -83,6 +89,9 @@ pub struct Playback {
     pub library: Arc<Library>,
     pub media: Arc<Media>,
     pub devices: Arc<Devices>,
+    pub engines: Arc<Engines>,
+    /// The operator's C64 ROMs, handed to every render.
+    pub roms: Arc<crate::roms::RomStore>,
     /// Render rate of software renders.
     pub sample_rate: u32,
     /// Length rendered for songs the song-length database does not know.
@@ -124,10 +133,24 @@ impl Playback {
             || (rendering == cache::RenderingMode::HardwareOnly
                 && (self.devices.idle_recorder().is_some()
                     || self.media.is_rendering(&hw_variant)));
+        let engine = match self.engines.choose(&prefs.engine).map_err(PlayError::Bad)? {
+            Ok(e) => e,
+            // Named explicitly and missing: still served when that render is cached.
+            Err(missing) => {
+                let sw = cache::SoftwareEngine::Sidplayfp;
+                if self.media.is_cached(&variant(sw.platform())?) {
+                    sw
+                } else {
+                    return Err(PlayError::Unavailable(format!(
+                        "{missing}; choose another engine in Preferences › Engine"
+                    )));
+                }
+            }
+        };
         let prefs = cache::Preferences {
             rendering,
             chip: chip_pref,
-            engine: cache::SoftwareEngine::Sidflow,
+            engine,
         };
         match prefs.resolve(model, available) {
             Ok(r) => variant(r.platform),
@@ -145,6 +168,17 @@ impl Playback {
         }
     }
 
+    /// Why a tune may not sound as on a C64 here: it needs the C64's ROMs (a BASIC program,
+    /// or calls into ROM routines our stub only imitates) and they are not installed.
+    /// Reads and parses the tune (a few KiB; blocking).
+    pub fn rom_warning(&self, tune: &Tune) -> Option<String> {
+        let bytes = self.library.source.read(&tune.path).ok()?;
+        let parsed = sidfile::SidTune::parse_lenient(&bytes).ok()?;
+        self.roms.missing_for(&parsed).map(|why| {
+            format!("{why}; the operator can install them in /admin › Settings › C64 ROMs")
+        })
+    }
+
     /// What the render of `v` needs (the tune's bytes and its length).
     pub fn render_request(&self, tune: &Tune, v: &Variant) -> anyhow::Result<RenderRequest> {
         let sid = self.library.source.read(&tune.path)?;
@@ -160,6 +194,7 @@ impl Playback {
             chip: v.key.chip,
             length,
             sample_rate: self.sample_rate,
+            roms: self.roms.images(),
         })
     }
 }

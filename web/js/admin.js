@@ -5,6 +5,7 @@ import { createShell } from "./shell.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
 import { onEvent, startEvents } from "./events.js";
+import { libraryPanel } from "./admin-library.js";
 
 const shell = createShell();
 const main = document.getElementById("main");
@@ -54,6 +55,7 @@ function start() {
   startEvents({ admin: true });
   shell.add("play", "Play", playPanel(shell));
   shell.add("prefs", "Preferences", prefsPanel(shell));
+  shell.add("library", "Library", libraryPanel(shell));
   shell.add("jobs", "Render jobs", jobsPanel());
   shell.add("devices", "Devices", devicesPanel());
   shell.add("cache", "Cache", cachePanel());
@@ -69,6 +71,7 @@ function start() {
 function jobsPanel() {
   const folder = el("select", { id: "job-folder" });
   const platform = el("select", { id: "job-platform" }, el("option", { value: "software", text: "Software (our emulator)" }),
+    el("option", { value: "sidplayfp", text: "sidplayfp (the reference player)" }),
     el("option", { value: "hardware", text: "Hardware (C64 Ultimate)" }));
   const chip = el("select", { id: "job-chip" }, ...[["tune-6581", "Tune's chip, else 6581"], ["tune-8580", "Tune's chip, else 8580"],
     ["6581", "Always 6581"], ["8580", "Always 8580"]].map(([v, t]) => el("option", { value: v, text: t })));
@@ -387,7 +390,10 @@ function settingsPanel() {
         panel.dispatchEvent(new Event("shown"));
       } catch (err) { shell.error(`Restore failed: ${err.message}`); }
     } }));
-  const panel = el("section", { class: "grid" }, form, pwForm, backupCard);
+  const engine = engineCard();
+  const roms = romsCard();
+  const panel = el("section", { class: "grid" }, form, engine.el, roms.el, pwForm, backupCard);
+  panel.addEventListener("shown", () => { engine.load(); roms.load(); });
   panel.addEventListener("shown", async () => {
     try {
       const d = await api("/api/admin/settings");
@@ -416,3 +422,69 @@ function auditPanel() {
 }
 
 boot();
+
+// ---- the box's engine and the line-out's levelling (/api/admin/engine) ----
+function engineCard() {
+  const sel = el("select", { id: "set-engine" }, el("option", { value: "sidflow", text: "SIDFlow (our own engine)" }),
+    el("option", { value: "sidplayfp", text: "sidplayfp (the installed reference player)" }));
+  const level = el("input", { type: "checkbox", id: "set-lineout-level" });
+  const state = el("p", { class: "muted", id: "engine-state", "aria-live": "polite" });
+  const show = (d) => {
+    sel.value = d.configured;
+    level.checked = d.lineout_level;
+    const sp = d.engines.find((x) => x.name === "sidplayfp");
+    state.textContent = [`Rendering now with ${d.default}.`, d.fallback || "",
+      sp && sp.available ? `sidplayfp: ${sp.binary}` : `sidplayfp: ${sp ? sp.reason : "unknown"}`].filter(Boolean).join(" ");
+  };
+  const form = el("form", { class: "card", id: "engine-form" }, el("h2", { text: "Engine and level" }),
+    el("label", { class: "field", for: "set-engine" }, el("span", { text: "Engine for listeners who leave it to the box, the line-out and jobs" }), sel),
+    el("label", { class: "row", for: "set-lineout-level" }, level, "Level tunes out on the line-out (every song equally loud)"),
+    state, el("button", { class: "btn primary", type: "submit", text: "Save" }));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try { show(await api("/api/admin/engine", { method: "PUT", body: { engine: sel.value, lineout_level: level.checked } })); shell.toast("Saved"); }
+    catch (err) { shell.error(err.message); }
+  });
+  return { el: form, async load() { try { show(await api("/api/admin/engine")); } catch (err) { state.textContent = err.message; } } };
+}
+
+// ---- C64 ROM bundles (/api/admin/roms): uploaded here, checked against the box's list of
+// known SHA-256 fingerprints, kept in the box's state folder, never served back ----
+function romsCard() {
+  const KINDS = [["kernal", "KERNAL"], ["basic", "BASIC"], ["chargen", "Character generator"]];
+  const rows = new Map();
+  const card = el("div", { class: "card", id: "roms" }, el("h2", { text: "C64 ROMs" }),
+    el("p", { class: "muted", text: "Optional. With the C64's KERNAL and BASIC, tunes written as BASIC programs or calling ROM routines play as on a C64. SIDFlow ships no Commodore ROMs; only the revisions listed are accepted." }));
+  const toB64 = (buf) => { let s = ""; const b = new Uint8Array(buf); for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000)); return btoa(s); };
+  for (const [kind, label] of KINDS) {
+    const state = el("span", { class: "muted", id: `rom-${kind}-state`, text: "…" });
+    const accepted = el("p", { class: "muted", id: `rom-${kind}-known` });
+    const file = el("input", { type: "file", id: `rom-${kind}-file`, accept: ".bin,.rom,application/octet-stream", "aria-label": `${label} ROM file` });
+    const remove = el("button", { class: "btn danger", type: "button", id: `rom-${kind}-remove`, text: "Remove", hidden: true, onclick: async () => {
+      if (!await shell.confirm(`Remove the ${label} ROM? Tunes that need it may sound wrong again.`, { ok: "Remove", danger: true })) return;
+      try { show(await api(`/api/admin/roms/${kind}`, { method: "DELETE", body: {} })); shell.toast(`${label} ROM removed`); }
+      catch (err) { shell.error(err.message); }
+    } });
+    const upload = el("button", { class: "btn", type: "button", id: `rom-${kind}-upload`, text: "Upload", onclick: async () => {
+      const f = file.files && file.files[0];
+      if (!f) { shell.toast("Choose the ROM file first."); return; }
+      if (f.size > 16384) { shell.error(`${f.name} is too big for a C64 ROM.`); return; }
+      try {
+        show(await api(`/api/admin/roms/${kind}`, { method: "PUT", body: { name: f.name, data: toB64(await f.arrayBuffer()) } }));
+        file.value = ""; shell.toast(`${label} ROM installed`);
+      } catch (err) { shell.error(err.message); }
+    } });
+    rows.set(kind, { state, accepted, remove });
+    card.append(el("fieldset", {}, el("legend", { text: label }), state, accepted,
+      el("div", { class: "row" }, file, upload, remove)));
+  }
+  function show(d) {
+    for (const [kind, r] of rows) {
+      const i = d.installed.find((x) => x.kind === kind);
+      r.state.textContent = i ? `Installed: ${i.file_name} (${i.description})` : "Not installed";
+      r.remove.hidden = !i;
+      r.accepted.textContent = `Accepted: ${d.known.filter((k) => k.kind === kind).map((k) => k.file_name).join(", ")}`;
+    }
+  }
+  return { el: card, async load() { try { show(await api("/api/admin/roms")); } catch (err) { shell.error(err.message); } } };
+}

@@ -23,6 +23,8 @@ export function playPanel(shell) {
   const meta = el("p", { class: "meta", id: "now-meta", text: "Pick a tune from the library." });
   const badges = el("div", { class: "badges", id: "now-badges" });
   const status = el("p", { class: "status", id: "now-status", role: "status", "aria-live": "polite" });
+  // Why the song may sound wrong here (it needs the C64's ROMs and the box has none).
+  const warn = el("p", { class: "status", id: "now-warning", hidden: true });
   const playBtn = el("button", { class: "btn icon big primary", id: "play-pause", "aria-label": "Play", onclick: () => toggle() }, icon("play", 26));
   const prevBtn = el("button", { class: "btn icon", id: "prev", "aria-label": "Previous in queue", onclick: () => queue.step(-1) }, icon("prev"));
   const nextBtn = el("button", { class: "btn icon", id: "next", "aria-label": "Next in queue", onclick: () => queue.step(1) }, icon("next"));
@@ -174,7 +176,7 @@ export function playPanel(shell) {
     variantsInfo, dlSid, dlAudio, abBtn);
   const nowCard = el("section", { class: "card now", "aria-labelledby": "now-h" },
     el("h2", { id: "now-h", text: "Now playing" }),
-    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), status, stilInfo, boxSlot,
+    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), warn, status, stilInfo, boxSlot,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
       el("div", { class: "seek" }, seek, time)),
     songRow, fmtRow, rateSlot, el("div", { class: "row" }, visualBtn), visualBox, devRow, player.audio);
@@ -212,8 +214,11 @@ export function playPanel(shell) {
     title.textContent = t.title || t.path;
     title.dataset.loaded = "1";
     meta.textContent = [t.author, t.released].filter(Boolean).join(" · ");
-    badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : "software",
-      v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null].filter(Boolean).map((b) => el("span", { class: "badge", text: b })));
+    badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : v.platform === "sidplayfp" ? "sidplayfp" : "software",
+      v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null, tr.session && tr.session.roms_warning ? "needs C64 ROMs" : null]
+      .filter(Boolean).map((b) => el("span", { class: "badge", text: b })));
+    warn.textContent = (tr.session && tr.session.roms_warning) ? `May sound wrong: ${tr.session.roms_warning}.` : "";
+    warn.hidden = !warn.textContent;
     cover$().then(({ coverURL }) => { if (player.tune === t) { cover.src = coverURL(t, 192); cover.hidden = false; } });
     showSongs(t, tr.song);
     fmtRow.hidden = false;
@@ -247,6 +252,7 @@ export function playPanel(shell) {
     title.dataset.loaded = "1";
     meta.textContent = about;
     badges.replaceChildren(el("span", { class: "badge", text: "live" }));
+    warn.hidden = true;
     cover.hidden = true;
     stilInfo.replaceChildren();
     status.textContent = "";
@@ -278,7 +284,7 @@ export function playPanel(shell) {
       }
       variantsInfo.textContent = tr.session && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
-        : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : ""}`).join(", ")}` : "rendering on first play";
+        : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : v.platform === "sidplayfp" ? " (sidplayfp)" : ""}`).join(", ")}` : "rendering on first play";
     } catch { variantsInfo.textContent = ""; }
   }
 

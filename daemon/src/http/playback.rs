@@ -65,6 +65,11 @@ struct Session<'a> {
     /// What the audio lasts: the song length, or the default a render uses without one.
     length_ms: u64,
     variant: VariantInfo<'a>,
+    /// The render's loudness and levelling gain, when it was measured (cached, in any
+    /// format); otherwise the page levels with the `render` events' `level`.
+    level: Option<crate::playback::Level>,
+    /// Why the song may sound wrong here (it needs the C64's ROMs, which are not installed).
+    roms_warning: Option<String>,
     urls: Urls,
     /// Why this variant, when it is not what was asked for or is recorded now.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,7 +124,14 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
         Listen::Play { variant, note } => (variant, note, None),
         Listen::Wait { variant, place } => (variant, None, Some(Wait { place })),
     };
+    let (p, t2) = (app.playback.clone(), t.clone());
+    let roms_warning = blocking(move || p.rom_warning(&t2)).await?;
     let cached = app.media.is_cached(&v);
+    let level = app
+        .media
+        .loudness(&v.key)
+        .as_ref()
+        .map(crate::playback::Level::of);
     let s = app.sessions.insert(PlaySession {
         id,
         path: t.path.clone(),
@@ -147,6 +159,8 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
             format: s.format,
             cached,
         },
+        level,
+        roms_warning,
         urls: Urls {
             audio: format!("/api/playback/{}/{}", s.id, s.format),
             sid: format!("/api/playback/{}/sid", s.id),

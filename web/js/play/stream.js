@@ -4,8 +4,15 @@
 // longer moves and either shows how far the render is ("rendering… n %", from the box's
 // render events) or reloads the audio at the same place, and gives up on the song (an
 // "error" the player answers by moving on) after a few failed attempts.
+//
+// Levelling (./level.js): the session names the song's gain when its render was measured
+// (cached); a song rendered as it plays starts at the previous song's gain and glides to the
+// render's own estimate (its "render" events carry the loudness of what is rendered so far,
+// the first within a second) and to the whole song's measurement when the render is done.
 import { api } from "../api.js";
 import { onEvent } from "../events.js";
+import { loadPrefs, onPrefs } from "../prefs.js";
+import { setLevel, currentLevel } from "./level.js";
 
 const RENEW_MS = 60_000;
 const STUCK_MS = 3000;
@@ -22,6 +29,11 @@ export function createStreamSource({ audio }) {
   let attempts = 0;
   let renewing = null;
   let live = false;
+  let level = null; // the best known {integrated_lufs, true_peak_dbtp, gain_db} of this song
+  let levelFinal = false; // measured on the whole render
+  const levelling = () => loadPrefs().level !== "off";
+  const applyLevel = (glide) => setLevel(audio, !levelling() || live ? 0 : level ? level.gain_db : currentLevel(), { glide });
+  onPrefs(() => { if (s || live) applyLevel(true); });
   // "Hardware only" with every C64 Ultimate busy: the place in line, asked again every
   // couple of seconds; the audio is fetched when the turn comes.
   let inLine = null;
@@ -39,6 +51,11 @@ export function createStreamSource({ audio }) {
   onEvent("render", (r) => {
     if (!mine(r)) return;
     render = r;
+    if (r.level && !levelFinal) {
+      level = r.level;
+      levelFinal = r.state === "done";
+      applyLevel(true);
+    }
     if (waiting()) emit("waiting", { percent: percent() });
     if (r.state !== "rendering" && pending !== null) reload(pending);
   });
@@ -130,9 +147,12 @@ export function createStreamSource({ audio }) {
   /** Starts a session for one song; resolves to the track, rejects with the box's refusal. */
   async function load(tune, song, { format, prefs, at = 0, autoplay = true } = {}) {
     const sess = await api("/api/play", { method: "POST",
-      body: { path: tune.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: format || prefs.format } } });
+      body: { path: tune.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: format || prefs.format,
+        engine: prefs.engine } } });
     leaveLine();
     s = sess; live = false; render = null; attempts = 0;
+    level = sess.level || null; levelFinal = !!sess.level;
+    applyLevel(false);
     want = autoplay;
     pending = at > 0 ? at : null;
     moved = { t: at, at: Date.now() };
@@ -162,7 +182,7 @@ export function createStreamSource({ audio }) {
     } else start();
     renew();
     return { tune: sess.tune, song: sess.song, format: sess.variant.format, variant: sess.variant, session: sess,
-      duration: length() };
+      duration: length(), level: sess.level || null };
   }
 
   return {
@@ -174,6 +194,7 @@ export function createStreamSource({ audio }) {
     live(url) {
       leaveLine();
       s = null; live = true; want = true; pending = null; clearInterval(renewing);
+      level = null; levelFinal = false; applyLevel(false);
       audio.src = url;
       audio.play().catch(() => {});
     },
@@ -186,6 +207,8 @@ export function createStreamSource({ audio }) {
     get paused() { return audio.paused; },
     get session() { return s; },
     get rendered() { return renderedTo(); },
+    /** The song's loudness as known now (null: not yet), and whether it is final. */
+    get level() { return level ? { ...level, final: levelFinal } : null; },
     on(type, fn) { if (!subs.has(type)) subs.set(type, new Set()); subs.get(type).add(fn); },
   };
 }
