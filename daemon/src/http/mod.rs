@@ -9,6 +9,7 @@ pub mod assets;
 pub mod body;
 pub mod boxctl;
 pub mod devices;
+pub mod engine;
 pub mod jobs;
 pub mod library;
 pub mod playback;

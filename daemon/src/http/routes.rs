@@ -12,7 +12,9 @@
 
 use super::request::Req;
 use super::response::Reply;
-use super::{admin, assets, boxctl, devices, jobs, library, playback, playlists, ratings, status};
+use super::{
+    admin, assets, boxctl, devices, engine, jobs, library, playback, playlists, ratings, status,
+};
 use crate::app::App;
 use serde::Serialize;
 use std::future::Future;
@@ -89,6 +91,8 @@ pub const ROUTES: &[Route] = &[
     route!("GET", "/", Public, None, assets::index),
     route!("GET", "/admin", Public, None, assets::admin_page),
     route!("GET", "/{asset}", Public, None, assets::asset),
+    route!("GET", "/engine/{hash}/{name}", Public, None, engine::file),
+    route!("GET", "/api/engine", Public, None, engine::discover),
     route!("GET", "/api/health", Public, None, status::health),
     route!("GET", "/api/routes", Public, None, sync list),
     route!("GET", "/api/library/browse", Public, None, library::browse),
@@ -227,6 +231,9 @@ mod tests {
             find(&Method::GET, "/js/main.js").unwrap().1,
             vec!["js/main.js"]
         );
+        let (r, p) = find(&Method::GET, "/engine/0123abcd/player.js").unwrap();
+        assert_eq!(r.path, "/engine/{hash}/{name}");
+        assert_eq!(p, vec!["0123abcd", "player.js"]);
     }
 
     #[test]
