@@ -67,7 +67,9 @@ impl App {
         make_dir(&cache_dir, "cache")?;
         let db = Arc::new(crate::db::open_store(&data.join(store::DEFAULT_FILE_NAME))?);
         let events = Events::default();
-        let library = Arc::new(Library::new(Source::from_config(&cfg.paths.library)?));
+        let source =
+            Source::from_config(&cfg.paths.library).map_err(crate::config::InvalidConfig)?;
+        let library = Arc::new(Library::new(source));
 
         let policy = crate::media::stored_policy(&db, &cfg.cache);
         let devices = Devices::new(db.clone(), cfg.devices.hosts.clone());

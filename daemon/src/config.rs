@@ -40,6 +40,11 @@ pub struct Server {
     /// Seconds a client has to send a request's head (and its body), and the longest a
     /// kept-alive connection may sit idle between requests.
     pub header_timeout_secs: u64,
+    /// Host names the box answers to besides its own (`localhost`, its host name, its mDNS
+    /// name `<name>.local` and any IP address): e.g. a name your router's DNS gives it.
+    /// Requests naming any other host are refused (a web page cannot reach the box through
+    /// DNS rebinding).
+    pub hosts: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -120,6 +125,7 @@ impl Default for Server {
             connections_per_client: 32,
             max_connections: 1024,
             header_timeout_secs: 20,
+            hosts: Vec::new(),
         }
     }
 }
@@ -182,6 +188,25 @@ impl Default for Limits {
             sessions_per_minute: 120,
             feedback_per_minute: 120,
         }
+    }
+}
+
+/// A configuration that cannot be used (the command exits with EX_CONFIG, 78).
+#[derive(Debug)]
+pub struct InvalidConfig(pub anyhow::Error);
+
+impl std::fmt::Display for InvalidConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for InvalidConfig {}
+
+impl InvalidConfig {
+    /// True when `e` (or what it wraps) is a configuration error.
+    pub fn is(e: &anyhow::Error) -> bool {
+        e.chain().any(|c| c.is::<InvalidConfig>())
     }
 }
 
@@ -257,8 +282,13 @@ pub struct Overrides {
 }
 
 impl Config {
-    /// The configuration after file, environment (`SIDFLOW_*`) and command line.
+    /// The configuration after file, environment (`SIDFLOW_*`) and command line; any error
+    /// is an [`InvalidConfig`].
     pub fn resolve(o: &Overrides) -> anyhow::Result<Config> {
+        Self::resolve_inner(o).map_err(|e| InvalidConfig(e).into())
+    }
+
+    fn resolve_inner(o: &Overrides) -> anyhow::Result<Config> {
         let mut cfg = match (&o.config, o.dev) {
             (Some(p), _) => Config::load(p, true)?,
             (None, true) => Config::default(),

@@ -64,6 +64,10 @@ enum Command {
     SimUltimate(cmd::sim::Args),
     /// ALSA line-out tools.
     Lineout(cmd::lineout::Args),
+    /// Print the one-time code that first-run setup in /admin asks for.
+    SetupCode(cmd::admin::SetupCodeArgs),
+    /// Read a password from stdin and print its argon2 hash (for `admin.password_hash`).
+    HashPassword,
     /// Advertise over mDNS without serving (for the Avahi interoperability test).
     #[command(hide = true)]
     MdnsAdvertise(cmd::mdns_advertise::Args),
@@ -82,13 +86,21 @@ fn main() -> std::process::ExitCode {
         Some(Command::SimUltimate(a)) => cmd::sim::run(a),
         Some(Command::Lineout(a)) => cmd::lineout::run(a),
         Some(Command::MdnsAdvertise(a)) => cmd::mdns_advertise::run(a),
+        Some(Command::SetupCode(a)) => cmd::admin::setup_code(a),
+        Some(Command::HashPassword) => cmd::admin::hash_password(),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // The one place the daemon writes to stderr directly: a command-line error.
             eprintln!("sidflowd: {}", describe(&e));
-            std::process::ExitCode::FAILURE
+            // EX_CONFIG: systemd does not restart a unit for a typo in its configuration
+            // (RestartPreventExitStatus=78).
+            if config::InvalidConfig::is(&e) {
+                std::process::ExitCode::from(78)
+            } else {
+                std::process::ExitCode::FAILURE
+            }
         }
     }
 }

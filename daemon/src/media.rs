@@ -184,35 +184,107 @@ pub enum Opened {
     Rendering(cache::Stream),
 }
 
-/// A counting semaphore for render threads (at most `n` renders at once).
+/// Who a render is for: a listener now, or background work (a render job).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    Listener,
+    Background,
+}
+
+/// Render slots (at most `total` renders at once). A listener's render goes before
+/// background work, and background work never takes the last free slot.
 struct Slots {
-    free: Mutex<usize>,
+    state: Mutex<SlotState>,
     cv: Condvar,
 }
 
+struct SlotState {
+    total: usize,
+    free: usize,
+    listeners_waiting: usize,
+    background_running: usize,
+}
+
 impl Slots {
-    fn acquire(&self, cancel: &dyn Fn() -> bool) -> bool {
-        let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if cancel() {
-                return false;
-            }
-            if *free > 0 {
-                *free -= 1;
-                return true;
-            }
-            free = self
-                .cv
-                .wait_timeout(free, std::time::Duration::from_millis(200))
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+    fn new(total: usize) -> Slots {
+        let total = total.max(1);
+        Slots {
+            state: Mutex::new(SlotState {
+                total,
+                free: total,
+                listeners_waiting: 0,
+                background_running: 0,
+            }),
+            cv: Condvar::new(),
         }
     }
-    fn release(&self) {
-        *self.free.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.cv.notify_one();
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SlotState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Listener renders waiting for a slot now.
+    fn waiting(&self) -> usize {
+        self.lock().listeners_waiting
+    }
+
+    fn acquire(&self, prio: Priority, cancel: &dyn Fn() -> bool) -> bool {
+        let mut st = self.lock();
+        if prio == Priority::Listener {
+            st.listeners_waiting += 1;
+        }
+        let got = loop {
+            if cancel() {
+                break false;
+            }
+            let may = match prio {
+                Priority::Listener => st.free > 0,
+                Priority::Background => {
+                    st.free > 0
+                        && st.listeners_waiting == 0
+                        && st.background_running < (st.total - 1).max(1)
+                }
+            };
+            if may {
+                st.free -= 1;
+                if prio == Priority::Background {
+                    st.background_running += 1;
+                }
+                break true;
+            }
+            st = self
+                .cv
+                .wait_timeout(st, std::time::Duration::from_millis(100))
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        };
+        if prio == Priority::Listener {
+            st.listeners_waiting -= 1;
+        }
+        got
+    }
+
+    fn release(&self, prio: Priority) {
+        let mut st = self.lock();
+        st.free += 1;
+        if prio == Priority::Background {
+            st.background_running -= 1;
+        }
+        drop(st);
+        self.cv.notify_all();
     }
 }
+
+/// Why a render was not started: the box is busy (503 with `Retry-After`).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Busy(pub String);
+
+/// Renders for listeners that one client may have in flight (queued or running).
+pub const RENDERS_PER_CLIENT: usize = 2;
+/// A listener's render nobody follows any more is stopped after this long (a player that
+/// seeks or reconnects joins it again well within it).
+const UNFOLLOWED_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// How far a render is, for listeners waiting on it (`render` events).
 pub struct RenderProgress<'a> {
@@ -279,6 +351,8 @@ pub struct Media {
     policy: RwLock<CachePolicy>,
     engines: HashMap<Platform, Arc<dyn Engine>>,
     slots: Slots,
+    /// Listener renders in flight per client address.
+    clients: Mutex<HashMap<std::net::IpAddr, usize>>,
     progress: OnceLock<Box<ProgressSink>>,
     shutdown: CancellationToken,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
@@ -299,10 +373,8 @@ impl Media {
             db,
             policy: RwLock::new(policy),
             engines,
-            slots: Slots {
-                free: Mutex::new(parallel.max(1)),
-                cv: Condvar::new(),
-            },
+            slots: Slots::new(parallel),
+            clients: Mutex::new(HashMap::new()),
             progress: OnceLock::new(),
             shutdown,
             threads: Mutex::new(Vec::new()),
@@ -407,10 +479,11 @@ impl Media {
         job: cache::RenderJob,
         engine: &dyn Engine,
         req: &RenderRequest,
+        prio: Priority,
         cancel: &(dyn Fn() -> bool + Sync),
     ) -> anyhow::Result<()> {
         let stop = || self.shutdown.is_cancelled() || cancel();
-        if !self.slots.acquire(&stop) {
+        if !self.slots.acquire(prio, &stop) {
             job.fail("cancelled");
             bail!("cancelled");
         }
@@ -445,7 +518,7 @@ impl Media {
             }
             Ok(())
         })();
-        self.slots.release();
+        self.slots.release(prio);
         if let Err(e) = &r {
             tracing::warn!("render failed: {e:#}");
         }
@@ -459,6 +532,7 @@ impl Media {
         self: &Arc<Self>,
         v: &Variant,
         info: cache::TuneInfo,
+        client: Option<std::net::IpAddr>,
         req: impl FnOnce() -> anyhow::Result<RenderRequest>,
     ) -> anyhow::Result<Opened> {
         if self.shutdown.is_cancelled() {
@@ -469,20 +543,39 @@ impl Media {
         creq.info = info;
         let mut ticket = self.cache.request(&creq)?;
         if let Some(job) = ticket.take_job() {
+            // A new render: within the client's share and the queue's room, or refused.
+            if let Err(busy) = self.admit(client) {
+                job.fail("refused: busy");
+                return Err(busy.into());
+            }
             let engine = self.engine(&v.key);
             let render = req();
             let (engine, render) = match (engine, render) {
                 (Ok(e), Ok(r)) => (e, r),
                 (Err(e), _) | (_, Err(e)) => {
                     job.fail(&format!("{e:#}"));
+                    self.leave(client);
                     return Err(e);
                 }
             };
             let me = self.clone();
+            let watch = job.watch();
             let handle = std::thread::Builder::new()
                 .name("render".into())
                 .spawn(move || {
-                    let _ = me.run_job(job, &*engine, &render, &|| false);
+                    // Stopped when nobody has followed it for a while (every listener left).
+                    let idle = Mutex::new(None::<std::time::Instant>);
+                    let unfollowed = || {
+                        let mut since = idle.lock().unwrap_or_else(|p| p.into_inner());
+                        if watch.followers() > 0 {
+                            *since = None;
+                            return false;
+                        }
+                        since.get_or_insert_with(std::time::Instant::now).elapsed()
+                            >= UNFOLLOWED_GRACE
+                    };
+                    let _ = me.run_job(job, &*engine, &render, Priority::Listener, &unfollowed);
+                    me.leave(client);
                 })?;
             if let Ok(mut t) = self.threads.lock() {
                 t.retain(|h| !h.is_finished());
@@ -495,6 +588,44 @@ impl Media {
             Some(Output::Skipped { format, reason }) => bail!("{format}: {reason}"),
             None => bail!("nothing to play"),
         }
+    }
+
+    /// Counts a new listener render of `client`, or says why the box will not start one.
+    fn admit(&self, client: Option<std::net::IpAddr>) -> Result<(), Busy> {
+        let waiting = self.slots.waiting();
+        if waiting >= self.max_waiting() {
+            return Err(Busy(format!(
+                "{waiting} songs are waiting to be rendered; try again in a moment"
+            )));
+        }
+        if let Some(ip) = client {
+            let mut c = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+            let n = c.entry(ip).or_insert(0);
+            if *n >= RENDERS_PER_CLIENT {
+                return Err(Busy(format!(
+                    "you have {n} songs rendering already; try again when one is ready"
+                )));
+            }
+            *n += 1;
+        }
+        Ok(())
+    }
+
+    fn leave(&self, client: Option<std::net::IpAddr>) {
+        if let Some(ip) = client {
+            let mut c = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(n) = c.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    c.remove(&ip);
+                }
+            }
+        }
+    }
+
+    /// Listener renders that may wait for a slot: two per slot.
+    fn max_waiting(&self) -> usize {
+        2 * self.slots.lock().total
     }
 
     /// Renders the formats of `vs` (one key) that are not cached with ONE render (one
@@ -527,7 +658,9 @@ impl Media {
                     return Err(e);
                 }
             };
-            self.run_job(job, &*engine, &req, &|| cancel.load(Ordering::Relaxed))?;
+            self.run_job(job, &*engine, &req, Priority::Background, &|| {
+                cancel.load(Ordering::Relaxed)
+            })?;
         }
         for o in &ticket.outputs {
             if let Output::Rendering(s) = o {

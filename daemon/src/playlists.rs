@@ -10,6 +10,8 @@ use store::{now_unix, Store, StoreError, PLAYLISTS};
 
 /// Longest playlist accepted.
 pub const MAX_ITEMS: usize = 1000;
+/// Most playlists the box keeps (with MAX_ITEMS, at most ~12 MB of the database).
+pub const MAX_PLAYLISTS: u64 = 200;
 /// Longest playlist name, in characters.
 pub const MAX_NAME: usize = 100;
 
@@ -71,6 +73,8 @@ pub enum PlaylistError {
     Invalid(String),
     #[error("no such playlist")]
     NotFound,
+    #[error("the box keeps at most {MAX_PLAYLISTS} playlists: delete one first")]
+    Full,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -192,6 +196,9 @@ impl Playlists {
         // A stored playlist this version cannot read is replaced, as a new one.
         let old = self.db.get::<Playlist>(PLAYLISTS, id).ok().flatten();
         let existed = old.is_some();
+        if !existed && self.db.count(PLAYLISTS)? >= MAX_PLAYLISTS {
+            return Err(PlaylistError::Full);
+        }
         let p = Playlist {
             name,
             items,

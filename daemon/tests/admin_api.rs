@@ -214,12 +214,14 @@ fn login_cookie_rate_limit_and_audit() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // Repeated refusals of one client are one line a minute (with their count when the
+    // minute is over): a guessing client cannot grow the trail by a line a try.
     assert_eq!(
         lines
             .iter()
             .filter(|l| l["result"] == "failed: wrong password")
             .count(),
-        5
+        1
     );
     assert_eq!(
         lines
@@ -236,27 +238,56 @@ fn login_cookie_rate_limit_and_audit() {
 }
 
 #[test]
-fn first_run_setup_sets_the_password_once() {
+fn first_run_setup_needs_the_setup_code_and_sets_the_password_once() {
     let d = Daemon::start("setup", &[]);
     assert_eq!(d.get("/api/admin/session").json()["password_set"], false);
+    // The code is in the log (the journal under systemd) and in the state folder.
+    let code = std::fs::read_to_string(d.dir.join("setup-code")).unwrap();
+    let code = code.trim();
+    assert!(
+        d.log().contains(&format!("admin setup code: {code}")),
+        "{}",
+        d.log()
+    );
+    let printed = std::process::Command::new(env!("CARGO_BIN_EXE_sidflowd"))
+        .args(["setup-code", "--data-dir"])
+        .arg(&d.dir)
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), code);
     assert_eq!(
         d.post_json("/api/admin/login", "{\"password\":\"whatever1\"}")
             .status,
         409
     );
-    assert_eq!(
-        d.post_json("/api/admin/setup", "{\"password\":\"short\"}")
-            .status,
-        400
+    let setup = |code: &str, pw: &str| {
+        d.post_json(
+            "/api/admin/setup",
+            &format!("{{\"code\":\"{code}\",\"password\":\"{pw}\"}}"),
+        )
+    };
+    assert_eq!(setup(code, "short").status, 400);
+    // Without the code (the first visitor of /admin, or a page through DNS rebinding): no.
+    let r = setup("", PW);
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert!(r.text().contains("setup code"), "{}", r.text());
+    assert_eq!(setup("ZZZZ-ZZZZ", PW).status, 401);
+    let rebinding = d.request(
+        "POST",
+        "/api/admin/setup",
+        &[
+            ("Host", "evil.example"),
+            ("Origin", "http://evil.example"),
+            ("Content-Type", "application/json"),
+        ],
+        Some(&format!("{{\"code\":\"{code}\",\"password\":\"{PW}\"}}")),
     );
-    let r = d.post_json("/api/admin/setup", &format!("{{\"password\":\"{PW}\"}}"));
+    assert_eq!(rebinding.status, 421, "{}", rebinding.text());
+    let r = setup(&code.to_lowercase(), PW);
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.header("set-cookie").is_some(), "setup logs in");
-    assert_eq!(
-        d.post_json("/api/admin/setup", "{\"password\":\"another-one\"}")
-            .status,
-        409
-    );
+    assert!(!d.dir.join("setup-code").exists(), "the code is used up");
+    assert_eq!(setup(code, "another-one").status, 409);
     d.login(PW);
     let audit = std::fs::read_to_string(d.dir.join("audit/admin-actions.jsonl")).unwrap();
     assert!(audit.contains("setup password"));

@@ -1,4 +1,5 @@
 // Shared by the browser specs: pages that collect errors, the operator's login, waits.
+import { readFileSync } from "node:fs";
 import assert from "node:assert/strict";
 import { BASE } from "./browser.mjs";
 
@@ -17,10 +18,16 @@ export async function open(browser, path, size = DESKTOP) {
   return { page, errors };
 }
 
+/** The one-time setup code a fresh box asks for (the daemon keeps it in its state folder). */
+export function setupCode() {
+  return readFileSync(`${process.env.SIDFLOW_DATA}/setup-code`, "utf8").trim();
+}
+
 /** Logs in on /admin (choosing the password on a fresh box). */
 export async function adminLogin(page) {
   await page.waitForSelector("#login-form, #tab-jobs");
   if (await page.$("#login-form")) {
+    if (await page.$("#setup-code")) await page.fill("#setup-code", setupCode());
     await page.fill("#password", PASSWORD);
     await page.click("#login-submit");
   }

@@ -63,7 +63,7 @@ status=0
 t0=$(date +%s)
 for spec in ${SPECS:-ui.test.mjs everyday.test.mjs phone.test.mjs a11y.test.mjs inbrowser.test.mjs features.test.mjs engine.test.mjs}; do
     # shellcheck disable=SC2086 # TEST_ARGS is a list of options
-    SIDFLOWD_BIN="$SIDFLOWD" SIDFLOW_URL="http://$ADDR" node --test ${TEST_ARGS:-} "$spec" || status=$?
+    SIDFLOWD_BIN="$SIDFLOWD" SIDFLOW_URL="http://$ADDR" SIDFLOW_DATA="$DATA" node --test ${TEST_ARGS:-} "$spec" || status=$?
 done
 echo "browser suite: $(( $(date +%s) - t0 )) s"
 kill -TERM "$PID"

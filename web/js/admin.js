@@ -26,24 +26,28 @@ async function boot() {
 
 function loginForm(first) {
   const pw = el("input", { type: "password", id: "password", autocomplete: first ? "new-password" : "current-password", required: true, minlength: first ? "8" : null });
+  const code = first ? el("input", { type: "text", id: "setup-code", autocomplete: "off", autocapitalize: "characters", spellcheck: "false", required: true, placeholder: "XXXX-XXXX" }) : null;
   const msg = el("p", { class: "muted", id: "login-msg", role: "status" });
   const form = el("form", { class: "card login", id: "login-form", "aria-label": first ? "Set the operator password" : "Operator login" },
     el("h2", { text: first ? "Choose the operator password" : "Operator login" }),
-    first ? el("p", { class: "muted", text: "No password is set yet. The one you choose now protects this page (at least 8 characters)." }) : null,
-    el("label", { class: "field", for: "password" }, el("span", { text: "Password" }), pw),
+    first ? el("p", { class: "muted", text: "No password is set yet. Enter the setup code the box shows on its screen and in its log (journalctl -u sidflowd, or run `sidflowd setup-code` on the box), then choose a password of at least 8 characters." }) : null,
+    first ? el("label", { class: "field", for: "setup-code" }, el("span", { text: "Setup code" }), code) : null,
+    el("label", { class: "field", for: "password" }, el("span", { text: first ? "New password" : "Password" }), pw),
     el("button", { class: "btn primary", type: "submit", id: "login-submit", text: first ? "Set password and continue" : "Log in" }), msg);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     msg.textContent = "Checking…";
     try {
-      const r = await api(first ? "/api/admin/setup" : "/api/admin/login", { method: "POST", body: { password: pw.value } });
+      const r = first
+        ? await api("/api/admin/setup", { method: "POST", body: { code: code.value, password: pw.value } })
+        : await api("/api/admin/login", { method: "POST", body: { password: pw.value } });
       setCsrf(r.csrf);
       form.remove();
       start();
     } catch (err) { msg.textContent = err.message; pw.select(); }
   });
   main.append(form);
-  pw.focus();
+  (code || pw).focus();
 }
 
 function start() {
@@ -232,14 +236,19 @@ function settingsPanel() {
       shell.toast("Settings saved");
     } catch (err) { shell.error(err.message); }
   });
+  const cur = el("input", { type: "password", id: "current-password", autocomplete: "current-password", required: true });
   const pw = el("input", { type: "password", id: "new-password", autocomplete: "new-password", minlength: "8", required: true });
   const pwForm = el("form", { class: "card" }, el("h2", { text: "Operator password" }),
+    el("label", { class: "field", for: "current-password" }, el("span", { text: "Current password" }), cur),
     el("label", { class: "field", for: "new-password" }, el("span", { text: "New password" }), pw),
+    el("p", { class: "muted", text: "Changing it logs out every other browser." }),
     el("button", { class: "btn", type: "submit", text: "Change password" }));
   pwForm.addEventListener("submit", async (e) => {
     e.preventDefault();
-    try { await api("/api/admin/password", { method: "POST", body: { password: pw.value } }); pw.value = ""; shell.toast("Password changed"); }
-    catch (err) { shell.error(err.message); }
+    try {
+      await api("/api/admin/password", { method: "POST", body: { current: cur.value, password: pw.value } });
+      cur.value = ""; pw.value = ""; shell.toast("Password changed");
+    } catch (err) { shell.error(err.message); }
   });
   // Backup: ratings, playlists and settings as one file (no passwords).
   const file = el("input", { type: "file", id: "restore-file", accept: "application/json,.json" });

@@ -874,9 +874,26 @@ struct Writer<'a> {
 /// PCM frames per read from the source.
 const CHUNK_FRAMES: usize = 4096;
 
+/// Who follows a render: see [`RenderJob::watch`].
+#[derive(Clone)]
+pub struct RenderWatch(Vec<Arc<Shared>>);
+
+impl RenderWatch {
+    /// Streams open on the render now, over all its formats: listeners, and callers that
+    /// joined it and wait for it. A render nobody follows can be stopped.
+    pub fn followers(&self) -> usize {
+        self.0.iter().map(|s| s.readers()).sum()
+    }
+}
+
 impl RenderJob {
     pub fn key(&self) -> &RenderKey {
         &self.key
+    }
+
+    /// A handle that tells, while the job runs, how many streams follow it.
+    pub fn watch(&self) -> RenderWatch {
+        RenderWatch(self.outputs.iter().map(|o| o.shared.clone()).collect())
     }
 
     pub fn formats(&self) -> Vec<Format> {

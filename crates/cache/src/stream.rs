@@ -13,6 +13,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Bytes kept in memory from the start of a file-backed render: covers every header
@@ -26,6 +27,8 @@ pub(crate) struct Shared {
     cacheable: bool,
     state: Mutex<State>,
     cond: Condvar,
+    /// [`Stream`]s open on this render now (listeners, and callers waiting for it).
+    readers: AtomicUsize,
 }
 
 struct State {
@@ -52,7 +55,13 @@ impl Shared {
                 loudness: None,
             }),
             cond: Condvar::new(),
+            readers: AtomicUsize::new(0),
         }
+    }
+
+    /// Streams open on this render now.
+    pub(crate) fn readers(&self) -> usize {
+        self.readers.load(Ordering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -113,6 +122,12 @@ pub struct Stream {
     pos: u64,
 }
 
+impl Drop for Stream {
+    fn drop(&mut self) {
+        self.shared.readers.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// What [`Stream::try_read`] found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TryRead {
@@ -126,6 +141,7 @@ pub enum TryRead {
 
 impl Stream {
     pub(crate) fn new(shared: Arc<Shared>) -> Stream {
+        shared.readers.fetch_add(1, Ordering::Relaxed);
         Stream { shared, pos: 0 }
     }
 

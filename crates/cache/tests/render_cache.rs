@@ -428,3 +428,29 @@ fn index_is_rebuilt_after_the_database_is_deleted() {
         .unwrap();
     assert_eq!(flac.files, 3);
 }
+
+#[test]
+fn a_render_in_flight_counts_the_streams_that_follow_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cache");
+    let c = open(&root, &dir.path().join("db.redb"), |_| {});
+    let mut req = RenderRequest::new(key("f.sid", 1, 1), vec![Format::Mp3]);
+    req.stream_uncached = true;
+    let mut first = c.request(&req).unwrap();
+    let job = first.take_job().unwrap();
+    let watch = job.watch();
+    assert_eq!(watch.followers(), 1, "the caller's own stream");
+    // A second listener joins the same render (no second job).
+    let mut second = c.request(&req).unwrap();
+    assert!(second.take_job().is_none());
+    assert_eq!(watch.followers(), 2);
+    drop(first);
+    assert_eq!(watch.followers(), 1);
+    drop(second);
+    assert_eq!(
+        watch.followers(),
+        0,
+        "everybody left: nobody follows the render"
+    );
+    job.fail("nobody listens");
+}

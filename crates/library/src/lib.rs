@@ -1,24 +1,50 @@
-//! Scanning a SID tree, metadata and search.
+//! The tune library: scanning a SID tree, a persisted index, search and browse.
 //!
-//! * [`scan`] walks a folder (HVSC or any tree of `.sid` files) one file at a time and yields
-//!   a [`Tune`] per readable file, so a 60,000-file collection never sits in memory as bytes:
-//!   only the metadata of each file is kept.
-//! * [`Index`] holds that metadata and answers folder listings ([`Index::browse`]) and
-//!   searches by title, author, released and path ([`Index::search`]).
+//! * [`Library`] is the library the daemon serves: a persisted index (redb, its own file)
+//!   that is ready at start without rescanning, brought up to date by incremental rescans
+//!   ([`Library::rescan`], [`Library::rescan_folders`], or a file-system [`Watcher`]), and
+//!   a compact in-memory catalog for search and browse whose size does not depend on
+//!   anything but the number of tunes (about 170 bytes each). Full metadata is read from
+//!   the index only for the tunes shown.
+//! * [`query`] is the search language (`author:`, `year:1985..1989`, `chip:8580`,
+//!   `duration:<2:00`...); results are ranked exact, prefix, word, substring, then one typo.
+//! * [`Tree`] is where tunes come from: a folder ([`FsTree`]) or files in memory
+//!   ([`MemTree`]). HVSC's `DOCUMENTS/Songlengths.md5` and `STIL.txt` are read from it and
+//!   re-applied when they change.
 //! * [`safe_relative`] turns an untrusted relative path (from a URL) into one that cannot
 //!   leave the library root.
+//! * [`Index`] and [`scan`] are the earlier in-memory catalogue (everything in RAM), kept
+//!   until the daemon has moved to [`Library`].
 //!
 //! ```
-//! let mut index = library::Index::default();
-//! # let bytes: Vec<u8> = Vec::new();
-//! if let Ok(tune) = library::Tune::from_bytes("MUSICIANS/X/song.sid", &bytes, None) {
-//!     index.insert(tune);
-//! }
-//! let hits = index.search("hubbard", 50);
-//! # let _ = hits;
+//! # let dir = std::env::temp_dir().join(format!("library-doc-{}", std::process::id()));
+//! # std::fs::create_dir_all(&dir).unwrap();
+//! let lib = library::Library::open(&dir.join("library.redb"), library::FsTree::new(&dir))?;
+//! let report = lib.rescan(&mut |_progress| {})?;
+//! let hits = lib.search("author:hubbard year:1985..1986", 50).expect("a valid query");
+//! # let _ = (report, hits);
+//! # std::fs::remove_dir_all(&dir).ok();
+//! # Ok::<(), library::LibraryError>(())
 //! ```
 
 #![forbid(unsafe_code)]
+
+mod catalog;
+pub mod fold;
+mod library;
+pub mod query;
+mod record;
+mod tree;
+mod watch;
+
+pub use library::{
+    Changed, Composer, Entry, FolderListing, Hits, Library, Moved, ScanPhase, ScanProgress,
+    ScanReport, Subfolder, TuneRef, MAX_RESULTS,
+};
+pub use query::QueryError;
+pub use record::{chip_code, clock_code, parse_md5, year_of};
+pub use tree::{Document, FileList, FsTree, MemTree, Tree, MAX_TUNE_BYTES};
+pub use watch::{WatchEvent, Watcher};
 
 use serde::Serialize;
 use sidfile::{Clock, SidModel, SidTune, SongLengths};
@@ -41,6 +67,24 @@ pub enum LibraryError {
     },
     #[error("{path}: unsafe path")]
     UnsafePath { path: String },
+    #[error("{path}: larger than any tune ({MAX_TUNE_BYTES} bytes at most)")]
+    TooLarge { path: String },
+    /// The library folder cannot be read at all (an unmounted disk?): nothing was changed.
+    #[error("the library folder {root} cannot be read: {source}")]
+    RootUnavailable {
+        root: String,
+        source: std::io::Error,
+    },
+    #[error("library index {path}: {source}")]
+    Db {
+        path: String,
+        source: Box<redb::Error>,
+    },
+    /// Another process has the index open.
+    #[error("the library index {path} is in use by another process (is sidflowd running?)")]
+    InUse { path: String },
+    #[error("file-system watcher: {0}")]
+    Watch(String),
 }
 
 /// Metadata of one `.sid` file, as the UI and the API show it.
@@ -172,7 +216,7 @@ pub fn safe_relative(path: &str) -> Result<String, LibraryError> {
 }
 
 /// A file of HVSC's `DOCUMENTS` folder: under the root, under `C64Music/`, or at the top.
-fn find_document(root: &Path, name: &str) -> Option<PathBuf> {
+pub(crate) fn find_document(root: &Path, name: &str) -> Option<PathBuf> {
     [
         format!("DOCUMENTS/{name}"),
         format!("C64Music/DOCUMENTS/{name}"),

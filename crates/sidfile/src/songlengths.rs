@@ -86,7 +86,25 @@ impl SongLengths {
     /// Parses the database text (LF or CR LF line ends, `;` comments, `[Database]`).
     pub fn parse(text: &str) -> Result<SongLengths, SongLengthsError> {
         let mut db = SongLengths::default();
-        let mut last_path: Option<String> = None;
+        Self::visit(text, |md5, lens, path| {
+            if let Some(p) = path {
+                db.by_path.insert(p.to_string(), *md5);
+            }
+            db.by_md5.insert(*md5, lens.to_vec());
+        })?;
+        Ok(db)
+    }
+
+    /// Reads the database text entry by entry without building a table: `each(md5,
+    /// lengths, path)` in file order, `path` being the `; /HVSC/path.sid` comment just
+    /// above the entry, if any. For callers that keep only part of it (or keep it their
+    /// own way). Stops at the first syntax error.
+    pub fn visit(
+        text: &str,
+        mut each: impl FnMut(&[u8; 16], &[SongLength], Option<&str>),
+    ) -> Result<(), SongLengthsError> {
+        let mut last_path: Option<&str> = None;
+        let mut lens: Vec<SongLength> = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim_end_matches('\r').trim();
             let syntax = |why| SongLengthsError::Syntax {
@@ -99,26 +117,23 @@ impl SongLengths {
             }
             if let Some(c) = line.strip_prefix(';') {
                 let c = c.trim();
-                last_path = c.starts_with('/').then(|| c.to_string());
+                last_path = c.starts_with('/').then_some(c);
                 continue;
             }
             let (key, times) = line
                 .split_once('=')
                 .ok_or_else(|| syntax("expected md5=times"))?;
             let md5 = parse_md5(key.trim()).ok_or_else(|| syntax("bad MD5 key"))?;
-            let lens = times
-                .split_whitespace()
-                .map(|t| parse_time(t).ok_or_else(|| syntax("bad time (m:ss or m:ss.mmm)")))
-                .collect::<Result<Vec<_>, _>>()?;
+            lens.clear();
+            for t in times.split_whitespace() {
+                lens.push(parse_time(t).ok_or_else(|| syntax("bad time (m:ss or m:ss.mmm)"))?);
+            }
             if lens.is_empty() {
                 return Err(syntax("no times"));
             }
-            if let Some(p) = last_path.take() {
-                db.by_path.insert(p, md5);
-            }
-            db.by_md5.insert(md5, lens);
+            each(&md5, &lens, last_path.take());
         }
-        Ok(db)
+        Ok(())
     }
 
     /// Reads and parses a database file.

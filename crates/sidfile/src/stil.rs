@@ -84,16 +84,27 @@ impl Stil {
     /// Parses STIL text (already decoded; see [`Stil::decode`]).
     pub fn parse(text: &str) -> Stil {
         let mut stil = Stil::default();
+        stil.skipped_lines = Self::visit(text, |path, entry| {
+            stil.entries.insert(path, entry);
+        });
+        stil
+    }
+
+    /// Reads STIL text entry by entry without building a table: `each(path, entry)` for
+    /// every file and folder entry with at least one field, in file order (paths as
+    /// written, with their leading `/`). Returns the number of lines not understood.
+    pub fn visit(text: &str, mut each: impl FnMut(String, StilEntry)) -> usize {
+        let mut skipped = 0;
         let mut path: Option<String> = None;
         let mut entry = StilEntry::default();
         let mut song: Option<u16> = None;
         // Whether the last line was a field, so an indented line continues it.
         let mut in_field = false;
-        let finish = |stil: &mut Stil, path: &mut Option<String>, entry: &mut StilEntry| {
+        let mut finish = |path: &mut Option<String>, entry: &mut StilEntry| {
             if let Some(p) = path.take() {
                 let e = std::mem::take(entry);
                 if !e.global.is_empty() || !e.songs.is_empty() {
-                    stil.entries.insert(p, e);
+                    each(p, e);
                 }
             }
         };
@@ -103,20 +114,20 @@ impl Stil {
                 continue;
             }
             if line.trim().is_empty() {
-                finish(&mut stil, &mut path, &mut entry);
+                finish(&mut path, &mut entry);
                 song = None;
                 in_field = false;
                 continue;
             }
             if line.starts_with('/') {
-                finish(&mut stil, &mut path, &mut entry);
+                finish(&mut path, &mut entry);
                 path = Some(line.trim().to_string());
                 song = None;
                 in_field = false;
                 continue;
             }
             if path.is_none() {
-                stil.skipped_lines += 1;
+                skipped += 1;
                 continue;
             }
             if let Some(n) = song_marker(line) {
@@ -136,11 +147,11 @@ impl Stil {
                     last.value.push_str(line.trim());
                 }
             } else {
-                stil.skipped_lines += 1;
+                skipped += 1;
             }
         }
-        finish(&mut stil, &mut path, &mut entry);
-        stil
+        finish(&mut path, &mut entry);
+        skipped
     }
 
     /// STIL.txt as bytes: UTF-8 when it is valid UTF-8, else ISO-8859-1 (as HVSC ships it).
@@ -176,6 +187,12 @@ impl Stil {
             .iter()
             .find(|x| x.key == "COMMENT")
             .map(|x| x.value.as_str())
+    }
+
+    /// Every entry with its HVSC path (`/MUSICIANS/.../x.sid`; folders end with `/`), in
+    /// no particular order.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &StilEntry)> + '_ {
+        self.entries.iter().map(|(p, e)| (p.as_str(), e))
     }
 
     /// Number of files and folders with an entry.

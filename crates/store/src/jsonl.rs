@@ -15,6 +15,8 @@ use std::sync::Mutex;
 pub struct JsonlLog {
     path: PathBuf,
     file: Mutex<File>,
+    /// Rotate (to `<path>.1`, replacing an older one) when the file would grow past this.
+    max_bytes: Option<u64>,
 }
 
 /// What [`JsonlLog::read`] found.
@@ -26,7 +28,19 @@ pub struct JsonlRead<T> {
 }
 
 impl JsonlLog {
+    /// A log that grows without bound (its writers bound it).
     pub fn open(path: &Path) -> Result<JsonlLog, StoreError> {
+        Self::open_file(path, None)
+    }
+
+    /// A log that never takes more than about twice `max_bytes`: when a record would take
+    /// the file past `max_bytes`, it becomes `<path>.1` (replacing an older one) and a new
+    /// file is started.
+    pub fn open_rotating(path: &Path, max_bytes: u64) -> Result<JsonlLog, StoreError> {
+        Self::open_file(path, Some(max_bytes))
+    }
+
+    fn open_file(path: &Path, max_bytes: Option<u64>) -> Result<JsonlLog, StoreError> {
         let io = |source| StoreError::Io {
             path: path.display().to_string(),
             source,
@@ -55,6 +69,7 @@ impl JsonlLog {
         Ok(JsonlLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            max_bytes,
         })
     }
 
@@ -75,6 +90,20 @@ impl JsonlLog {
         };
         // A poisoned lock only means another thread panicked mid-append; the file is fine.
         let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(max) = self.max_bytes {
+            let len = f.metadata().map_err(io)?.len();
+            if len > 0 && len + line.len() as u64 > max {
+                let mut old = self.path.clone().into_os_string();
+                old.push(".1");
+                std::fs::rename(&self.path, &old).map_err(io)?;
+                *f = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .read(true)
+                    .open(&self.path)
+                    .map_err(io)?;
+            }
+        }
         f.write_all(&line).map_err(io)?;
         f.sync_data().map_err(io)
     }

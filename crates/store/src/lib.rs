@@ -27,6 +27,9 @@
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 mod jsonl;
@@ -97,6 +100,21 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// True for a failure of the disk under the database (full, read-only, broken), as
+    /// opposed to a record that does not decode.
+    pub fn is_io(&self) -> bool {
+        match self {
+            StoreError::Io { .. } => true,
+            StoreError::Db { source, .. } => matches!(
+                **source,
+                redb::Error::Io(_) | redb::Error::PreviousIo | redb::Error::DatabaseClosed
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// One cached render, as recorded in [`CACHE_INDEX`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
@@ -137,10 +155,31 @@ pub struct LoudnessRecord {
 }
 
 /// The database. Cheap to share behind an `Arc`; methods take `&self`.
+///
+/// After an I/O error (a full disk, typically) redb refuses every later operation until the
+/// database is opened again; the store does that by itself, at most every
+/// [`REOPEN_EVERY`], so writes work again once space returns, without a restart.
+/// [`Store::write_error`] says whether the last write failed (health checks use it).
 pub struct Store {
-    db: Database,
+    /// `None` only while a reopen failed (until the next attempt succeeds).
+    db: RwLock<Option<Database>>,
     path: PathBuf,
     created: bool,
+    /// Why the last write failed, until a write succeeds again.
+    write_error: Mutex<Option<String>>,
+    /// An I/O error left redb unusable: open it again before the next operation.
+    needs_reopen: AtomicBool,
+    last_reopen: Mutex<Option<Instant>>,
+}
+
+/// How often a failing database is opened again.
+pub const REOPEN_EVERY: Duration = Duration::from_secs(1);
+
+/// The page cache redb may keep in memory (its default is 1 GiB: too much for a Pi).
+const CACHE_BYTES: usize = 8 << 20;
+
+fn open_db(path: &Path) -> Result<Database, redb::DatabaseError> {
+    Database::builder().set_cache_size(CACHE_BYTES).create(path)
 }
 
 impl Store {
@@ -157,16 +196,19 @@ impl Store {
             path: path.display().to_string(),
             source: Box::new(e),
         };
-        let db = Database::create(path).map_err(|e| match e {
+        let db = open_db(path).map_err(|e| match e {
             redb::DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
                 path: path.display().to_string(),
             },
             e => err(e.into()),
         })?;
         let store = Store {
-            db,
+            db: RwLock::new(Some(db)),
             path: path.to_path_buf(),
             created,
+            write_error: Mutex::new(None),
+            needs_reopen: AtomicBool::new(false),
+            last_reopen: Mutex::new(None),
         };
         store.write(|tx| {
             for t in Table::ALL {
@@ -212,13 +254,83 @@ impl Store {
         }
     }
 
+    /// Why the last write failed (`None` when it succeeded): the database cannot store
+    /// anything now.
+    pub fn write_error(&self) -> Option<String> {
+        self.write_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The open database, opened again first when an I/O error made it unusable.
+    fn db(&self) -> Result<RwLockReadGuard<'_, Option<Database>>, StoreError> {
+        if self.needs_reopen.load(Ordering::Relaxed) || self.lock_db().is_none() {
+            self.reopen();
+        }
+        let g = self.lock_db();
+        if g.is_none() {
+            return Err(StoreError::Io {
+                path: self.path.display().to_string(),
+                source: std::io::Error::other("the database could not be opened again"),
+            });
+        }
+        Ok(g)
+    }
+
+    fn lock_db(&self) -> RwLockReadGuard<'_, Option<Database>> {
+        self.db.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Closes and opens the database again (at most every [`REOPEN_EVERY`]).
+    fn reopen(&self) {
+        {
+            let mut last = self.last_reopen.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < REOPEN_EVERY) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        let mut g = self.db.write().unwrap_or_else(|p| p.into_inner());
+        // The old handle holds the file's lock: it must be gone before the new open.
+        drop(g.take());
+        match open_db(&self.path) {
+            Ok(db) => {
+                *g = Some(db);
+                self.needs_reopen.store(false, Ordering::Relaxed);
+            }
+            Err(e) => {
+                let msg = format!("reopening: {e}");
+                *self.write_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(msg);
+            }
+        }
+    }
+
+    /// Notes the outcome of a write: an I/O failure marks the database for reopening.
+    fn note_write<R>(&self, r: &Result<R, StoreError>) {
+        let mut err = self.write_error.lock().unwrap_or_else(|p| p.into_inner());
+        match r {
+            Ok(_) => *err = None,
+            Err(e) if e.is_io() => {
+                *err = Some(e.to_string());
+                self.needs_reopen.store(true, Ordering::Relaxed);
+            }
+            Err(_) => {}
+        }
+    }
+
     /// Reads one record.
     pub fn get<T: DeserializeOwned>(
         &self,
         table: Table,
         key: &str,
     ) -> Result<Option<T>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let db = self.db()?;
+        let tx = db
+            .as_ref()
+            .ok_or_else(|| self.closed())?
+            .begin_read()
+            .map_err(|e| self.db_err(e))?;
         let t = match tx.open_table(table.def()) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
@@ -236,7 +348,12 @@ impl Store {
         table: Table,
         prefix: &str,
     ) -> Result<Vec<(String, T)>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let db = self.db()?;
+        let tx = db
+            .as_ref()
+            .ok_or_else(|| self.closed())?
+            .begin_read()
+            .map_err(|e| self.db_err(e))?;
         let t = match tx.open_table(table.def()) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
@@ -262,7 +379,12 @@ impl Store {
         table: Table,
         prefix: &str,
     ) -> Result<Readable<T>, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let db = self.db()?;
+        let tx = db
+            .as_ref()
+            .ok_or_else(|| self.closed())?
+            .begin_read()
+            .map_err(|e| self.db_err(e))?;
         let t = match tx.open_table(table.def()) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Readable::default()),
@@ -285,7 +407,12 @@ impl Store {
 
     /// Number of records in a table.
     pub fn count(&self, table: Table) -> Result<u64, StoreError> {
-        let tx = self.db.begin_read().map_err(|e| self.db_err(e))?;
+        let db = self.db()?;
+        let tx = db
+            .as_ref()
+            .ok_or_else(|| self.closed())?
+            .begin_read()
+            .map_err(|e| self.db_err(e))?;
         match tx.open_table(table.def()) {
             Ok(t) => t.len().map_err(|e| self.db_err(e)),
             Err(redb::TableError::TableDoesNotExist(_)) => Ok(0),
@@ -342,11 +469,22 @@ impl Store {
         &self,
         f: impl FnOnce(&mut WriteTx<'_>) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        let tx = self.db.begin_write().map_err(|e| self.db_err(e))?;
-        let mut w = WriteTx { tx, store: self };
-        let r = f(&mut w)?;
-        w.tx.commit().map_err(|e| self.db_err(e))?;
-        Ok(r)
+        let db = self.db()?;
+        let r = (|| {
+            let db = db.as_ref().ok_or_else(|| self.closed())?;
+            let tx = db.begin_write().map_err(|e| self.db_err(e))?;
+            let mut w = WriteTx { tx, store: self };
+            let r = f(&mut w)?;
+            w.tx.commit().map_err(|e| self.db_err(e))?;
+            Ok(r)
+        })();
+        drop(db);
+        self.note_write(&r);
+        r
+    }
+
+    fn closed(&self) -> StoreError {
+        self.db_err(redb::Error::DatabaseClosed)
     }
 
     // ---- cache index -------------------------------------------------------------------

@@ -208,6 +208,35 @@ fn jsonl_appends_and_skips_a_torn_line() {
 }
 
 #[test]
+fn a_rotating_log_stays_bounded_and_keeps_whole_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let log = JsonlLog::open_rotating(&path, 1000).unwrap();
+    for i in 0..500u32 {
+        log.append(&Job {
+            kind: "refused".into(),
+            done: i,
+        })
+        .unwrap();
+    }
+    let len = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+    let old = dir.path().join("audit.jsonl.1");
+    assert!(
+        len(&path) <= 1000 && len(&old) <= 1000,
+        "{} {}",
+        len(&path),
+        len(&old)
+    );
+    // The newest records are kept, whole, in order across the two files.
+    let a = JsonlLog::read::<Job>(&old).unwrap();
+    let b = JsonlLog::read::<Job>(&path).unwrap();
+    assert_eq!(a.skipped_lines + b.skipped_lines, 0);
+    let done: Vec<u32> = a.records.iter().chain(&b.records).map(|j| j.done).collect();
+    assert_eq!(*done.last().unwrap(), 499);
+    assert!(done.windows(2).all(|w| w[1] == w[0] + 1), "{done:?}");
+}
+
+#[test]
 fn jsonl_from_many_threads_keeps_whole_lines() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod admin;
 pub mod cache;
 pub mod capture;
 pub mod devices;

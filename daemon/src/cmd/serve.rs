@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 async fn serve(cfg: Config) -> anyhow::Result<()> {
     let addr = cfg.listen_addr()?;
-    let limits = crate::http::Limits::from_config(&cfg.server);
+    let limits = crate::http::Limits::from_config(&cfg);
     let app = tokio::task::block_in_place(|| App::start(cfg))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -5,7 +5,7 @@
 use super::request::Req;
 use super::response::{blocking, json, set_header, ApiError, Reply};
 use crate::app::App;
-use crate::auth::{LoginError, COOKIE};
+use crate::auth::{AdminSession, LoginError, COOKIE};
 use crate::media::{format_from_ext, CachePolicy, Chip, Platform};
 use hyper::header;
 use serde::{Deserialize, Serialize};
@@ -40,9 +40,39 @@ pub async fn session(app: Arc<App>, req: Req) -> Reply {
     })
 }
 
-#[derive(Deserialize)]
-struct PasswordBody {
-    password: String,
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> ApiError {
+        use hyper::StatusCode as S;
+        match e {
+            LoginError::Limited(wait) => ApiError::too_many(wait, "attempts"),
+            LoginError::Busy => {
+                ApiError::unavailable("the box is checking other passwords; try again in a moment")
+                    .retry_after(std::time::Duration::from_secs(2))
+            }
+            LoginError::Wrong => ApiError::new(S::UNAUTHORIZED, "wrong password"),
+            LoginError::WrongCode => ApiError::new(
+                S::UNAUTHORIZED,
+                "wrong setup code: it is in the box's log (journalctl -u sidflowd) and \
+                 printed by `sidflowd setup-code`",
+            ),
+            LoginError::NoPassword => {
+                ApiError::conflict("no password is set yet: choose one first")
+            }
+            LoginError::AlreadySet => ApiError::conflict("a password is already set: log in"),
+            LoginError::FromConfig => ApiError::conflict(e.to_string()),
+            LoginError::Internal(m) => ApiError::internal(anyhow::anyhow!("login: {m}")),
+        }
+    }
+}
+
+/// What the audit trail says of a refused attempt.
+fn audit_result(r: &Result<(String, AdminSession), LoginError>) -> String {
+    match r {
+        Ok(_) => "ok".into(),
+        Err(LoginError::Limited(_)) => "refused: rate limited".into(),
+        Err(LoginError::Busy) => "refused: busy".into(),
+        Err(e) => format!("failed: {e}"),
+    }
 }
 
 fn check_new_password(pw: &str) -> Result<(), ApiError> {
@@ -57,67 +87,67 @@ fn check_new_password(pw: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The answer to a successful login: the CSRF token, and the session cookie.
+fn logged_in(app: &App, tok: &str, s: AdminSession) -> Reply {
+    #[derive(Serialize)]
+    struct LoggedIn {
+        logged_in: bool,
+        csrf: String,
+    }
+    let mut res = json(&LoggedIn {
+        logged_in: true,
+        csrf: s.csrf,
+    })?;
+    let cookie = format!(
+        "{COOKIE}={tok}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        app.auth.cookie_max_age()
+    );
+    set_header(&mut res, header::SET_COOKIE, &cookie);
+    Ok(res)
+}
+
+/// First run: the setup code (from the box's log) and the new password.
 pub async fn setup(app: Arc<App>, req: Req) -> Reply {
-    let b: PasswordBody = req.json()?;
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(default)]
+        code: String,
+        password: String,
+    }
+    let b: Body = req.json()?;
     if app.auth.password_set() {
-        return Err(ApiError::conflict("a password is already set: log in"));
+        return Err(LoginError::AlreadySet.into());
     }
     check_new_password(&b.password)?;
-    let (a, pw) = (app.clone(), b.password.clone());
-    if !blocking(move || a.auth.setup(&pw)).await?? {
-        return Err(ApiError::conflict("a password is already set: log in"));
-    }
-    app.auth
-        .audit(&req.who(), "setup password", serde_json::json!({}), "ok");
-    // Log the operator in straight away.
-    login_with(&app, &req, b.password).await
+    let r = app.auth.setup(req.ip, &b.code, b.password).await;
+    app.auth.audit(
+        &req.who(),
+        "setup password",
+        serde_json::json!({}),
+        &audit_result(&r),
+    );
+    let (tok, s) = r?;
+    logged_in(&app, &tok, s)
 }
 
 pub async fn login(app: Arc<App>, req: Req) -> Reply {
-    let b: PasswordBody = req.json()?;
-    login_with(&app, &req, b.password).await
-}
-
-async fn login_with(app: &Arc<App>, req: &Req, pw: String) -> Reply {
-    let (a, ip) = (app.clone(), req.ip);
-    let r = blocking(move || a.auth.login(ip, &pw)).await?;
-    let who = req.who();
-    let audit = |result: &str| app.auth.audit(&who, "login", serde_json::json!({}), result);
-    match r {
-        Ok((tok, s)) => {
-            audit("ok");
-            #[derive(Serialize)]
-            struct LoggedIn {
-                logged_in: bool,
-                csrf: String,
-            }
-            let mut res = json(&LoggedIn {
-                logged_in: true,
-                csrf: s.csrf,
-            })?;
-            let cookie = format!(
-                "{COOKIE}={tok}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-                app.auth.cookie_max_age()
-            );
-            set_header(&mut res, header::SET_COOKIE, &cookie);
-            Ok(res)
-        }
-        Err(LoginError::Limited(wait)) => {
-            audit("refused: rate limited");
-            Err(ApiError::too_many(wait, "failed logins"))
-        }
-        Err(LoginError::Wrong) => {
-            audit("failed: wrong password");
-            Err(ApiError::new(
-                hyper::StatusCode::UNAUTHORIZED,
-                "wrong password",
-            ))
-        }
-        Err(LoginError::NoPassword) => Err(ApiError::conflict(
-            "no password is set yet: choose one first",
-        )),
-        Err(LoginError::Internal(e)) => Err(ApiError::internal(anyhow::anyhow!("login: {e}"))),
+    #[derive(Deserialize)]
+    struct Body {
+        password: String,
     }
+    let b: Body = req.json()?;
+    if b.password.len() > 1024 {
+        return Err(ApiError::bad_request("the password is too long"));
+    }
+    let r = app.auth.login(req.ip, b.password).await;
+    app.auth.audit(
+        &req.who(),
+        "login",
+        serde_json::json!({}),
+        &audit_result(&r),
+    );
+    let (tok, s) = r?;
+    logged_in(&app, &tok, s)
 }
 
 pub async fn logout(app: Arc<App>, req: Req) -> Reply {
@@ -133,16 +163,33 @@ pub async fn logout(app: Arc<App>, req: Req) -> Reply {
     audited(&app, &req, "logout", serde_json::json!({}), Ok(res))
 }
 
+/// Changes the password: the current one is required; every other session ends.
 pub async fn password(app: Arc<App>, req: Req) -> Reply {
-    let b: PasswordBody = req.json()?;
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(default)]
+        current: String,
+        password: String,
+    }
+    let b: Body = req.json()?;
     check_new_password(&b.password)?;
-    let a = app.clone();
-    let r = blocking(move || a.auth.change_password(&b.password))
+    let keep = req
+        .admin
+        .as_ref()
+        .map(|(t, _)| t.clone())
+        .unwrap_or_default();
+    let r = match app
+        .auth
+        .change_password(req.ip, b.current, b.password, &keep)
         .await
-        .and_then(|r| {
-            r.map_err(|e| ApiError::conflict(format!("{e:#}")))?;
-            json(&serde_json::json!({ "ok": true }))
-        });
+    {
+        Ok(()) => json(&serde_json::json!({ "ok": true })),
+        Err(LoginError::Wrong) => Err(ApiError::new(
+            hyper::StatusCode::FORBIDDEN,
+            "the current password is wrong",
+        )),
+        Err(e) => Err(e.into()),
+    };
     audited(&app, &req, "change password", serde_json::json!({}), r)
 }
 

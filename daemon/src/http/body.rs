@@ -39,23 +39,31 @@ fn channel(rx: mpsc::Receiver<Chunk>) -> Body {
 }
 
 /// Follows a render as it grows; ends when the render ends (with an error if it failed,
-/// so the client sees a truncated transfer rather than a "complete" short file).
+/// so the client sees a truncated transfer rather than a "complete" short file). When the
+/// client leaves, the stream is dropped at once (not when the next bytes come), so the
+/// render knows nobody follows it any more.
 pub fn follow(mut f: cache::Stream) -> Response {
     let (tx, rx) = mpsc::channel::<Chunk>(8);
-    // The cache's stream blocks until bytes come: one blocking thread per listener.
+    // The cache's stream is polled from one blocking thread per listener.
     tokio::task::spawn_blocking(move || {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
-            match std::io::Read::read(&mut f, &mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
+            match f.try_read(&mut buf) {
+                Ok(cache::TryRead::Data(n)) => {
                     if tx
                         .blocking_send(Ok(Bytes::copy_from_slice(&buf[..n])))
                         .is_err()
                     {
-                        return; // the listener left; the render goes on for the cache
+                        return; // the listener left
                     }
                 }
+                Ok(cache::TryRead::Pending) => {
+                    if tx.is_closed() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Ok(cache::TryRead::End) => return,
                 Err(e) => {
                     let _ = tx.blocking_send(Err(e));
                     return;

@@ -37,8 +37,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Connection and request limits.
-#[derive(Debug, Clone, Copy)]
+/// Connection and request limits, and the names the box answers to.
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Open connections one client address may hold.
     pub per_client: usize,
@@ -47,15 +47,81 @@ pub struct Limits {
     /// Time a client has to send a request's head (and then its body), and the longest a
     /// kept-alive connection may sit idle between requests.
     pub header_timeout: Duration,
+    pub hosts: Hosts,
 }
 
 impl Limits {
-    pub fn from_config(c: &crate::config::Server) -> Limits {
+    pub fn from_config(cfg: &crate::config::Config) -> Limits {
+        let c = &cfg.server;
         Limits {
             per_client: c.connections_per_client,
             total: c.max_connections,
             header_timeout: Duration::from_secs(c.header_timeout_secs),
+            hosts: Hosts::new(&cfg.mdns.hostname, &c.hosts),
         }
+    }
+}
+
+/// The `Host` names the box answers to: any IP address, `localhost`, its host name and
+/// mDNS name (also as renamed by a conflict, `<name>-2.local`), and configured extra names.
+#[derive(Debug, Clone)]
+pub struct Hosts {
+    names: Vec<String>,
+}
+
+impl Hosts {
+    pub fn new(mdns_name: &str, extra: &[String]) -> Hosts {
+        let system = rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned();
+        let mut names = vec!["localhost".to_string()];
+        for n in [mdns_name, system.as_str()] {
+            if !n.is_empty() {
+                names.push(n.to_ascii_lowercase());
+                names.push(format!("{}.local", n.to_ascii_lowercase()));
+            }
+        }
+        names.extend(
+            extra
+                .iter()
+                .map(|h| h.trim_end_matches('.').to_ascii_lowercase()),
+        );
+        Hosts { names }
+    }
+
+    /// True for a `Host` header value (with or without a port) the box answers to.
+    pub fn allows(&self, host: &str) -> bool {
+        let h = host.trim();
+        // `[v6]:port`, `v4:port`, `name:port`, or a bare name or address.
+        let name = match h.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or(""),
+            None => h.rsplit_once(':').map_or(h, |(n, p)| {
+                if p.bytes().all(|b| b.is_ascii_digit()) {
+                    n
+                } else {
+                    h
+                }
+            }),
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.parse::<IpAddr>().is_ok() {
+            return true;
+        }
+        self.names.iter().any(|n| {
+            n == &name
+                || name
+                    .strip_prefix(n.trim_end_matches(".local"))
+                    .is_some_and(|rest| {
+                        // An mDNS name renamed on a conflict: `sidflow-2.local`.
+                        n.ends_with(".local")
+                            && rest.strip_suffix(".local").is_some_and(|d| {
+                                d.strip_prefix('-').is_some_and(|d| {
+                                    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+                                })
+                            })
+                    })
+        })
     }
 }
 
@@ -109,8 +175,9 @@ fn client_ip(ip: IpAddr) -> IpAddr {
 /// Serves HTTP on `listener` until the app's shutdown token is cancelled, then lets open
 /// connections finish for up to 5 s.
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, limits: Limits) {
+    let hosts = Arc::new(limits.hosts.clone());
     let conns = Arc::new(Connections {
-        limits,
+        limits: limits.clone(),
         open: Mutex::new(HashMap::new()),
     });
     let tracker = tokio_util::task::TaskTracker::new();
@@ -140,12 +207,13 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, limits: Lim
         };
         let _ = sock.set_nodelay(true);
         let app = app.clone();
+        let hosts = hosts.clone();
         let shutdown = shutdown.clone();
         let conn = builder.serve_connection(
             TokioIo::new(sock),
             hyper::service::service_fn(move |req| {
-                let app = app.clone();
-                async move { Ok::<_, std::convert::Infallible>(handle(app, ip, req).await) }
+                let (app, hosts) = (app.clone(), hosts.clone());
+                async move { Ok::<_, std::convert::Infallible>(handle(app, &hosts, ip, req).await) }
             }),
         );
         tracker.spawn(async move {
@@ -172,15 +240,28 @@ pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener, limits: Lim
 static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 
 /// One request: route and access from the head, then the body, then the handler.
-async fn handle(app: Arc<App>, ip: IpAddr, req: hyper::Request<Incoming>) -> Response {
+async fn handle(
+    app: Arc<App>,
+    hosts: &Hosts,
+    ip: IpAddr,
+    req: hyper::Request<Incoming>,
+) -> Response {
     let id = format!("{:x}", REQUEST_IDS.fetch_add(1, Ordering::Relaxed));
     let (parts, incoming) = req.into_parts();
     let method = parts.method.clone();
     let path = parts.uri.path().to_string();
-    let mut res = match route(&app, &id, ip, parts, incoming).await {
-        Ok(r) => r,
-        Err(e) => e.into_response(&id),
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let answer = match host {
+        Some(h) if !hosts.allows(h) => Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "this box does not answer to that host name (add it to [server] hosts)",
+        )),
+        _ => route(&app, &id, ip, parts, incoming).await,
     };
+    let mut res = answer.unwrap_or_else(|e| e.into_response(&id));
     if method == Method::HEAD {
         *res.body_mut() = empty();
     }
@@ -327,4 +408,37 @@ fn security_headers(h: &mut HeaderMap) {
         "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; style-src 'self'; \
          script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Hosts;
+
+    #[test]
+    fn the_box_answers_to_its_own_names_and_addresses_only() {
+        let h = Hosts::new("sidflow", &["music.lan".to_string()]);
+        for ok in [
+            "127.0.0.1:8080",
+            "192.168.1.20",
+            "[::1]:80",
+            "[fe80::1]",
+            "localhost:8080",
+            "sidflow.local",
+            "SIDFLOW.LOCAL.",
+            "sidflow-2.local:80",
+            "music.lan",
+        ] {
+            assert!(h.allows(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:80",
+            "sidflow.local.evil.example",
+            "sidflow-x.local",
+            "xsidflow.local",
+            "",
+        ] {
+            assert!(!h.allows(bad), "{bad}");
+        }
+    }
 }

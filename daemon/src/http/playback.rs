@@ -198,16 +198,34 @@ pub async fn audio(app: Arc<App>, req: Req) -> Reply {
         .ok_or_else(|| ApiError::not_found("unknown format (mp3, flac, wav, sid or voices)"))?;
     let v = crate::media::variant(&t, s.song, s.platform, s.chip, format)
         .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
-    let a = app.clone();
+    if req.method == hyper::Method::HEAD && !app.media.is_cached(&v) {
+        // Answered from what is known: a HEAD never starts a render.
+        let mut res = Response::new(empty());
+        set_header(&mut res, header::CONTENT_TYPE, format.mime_type());
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("none"));
+        h.insert("x-sidflow-render", HeaderValue::from_static("streaming"));
+        return Ok(res);
+    }
+    let (a, ip) = (app.clone(), req.ip);
     // Opening may start a render: file system work, so off the async threads.
     let opened = blocking(move || {
         let playback = a.playback.clone();
-        a.media.open(&v, crate::media::tune_info(&t), || {
+        a.media.open(&v, crate::media::tune_info(&t), Some(ip), || {
             playback.render_request(&t, &v)
         })
     })
     .await?
-    .map_err(|e| ApiError::unavailable(format!("{e:#}")))?;
+    .map_err(|e| {
+        let busy = e.downcast_ref::<crate::media::Busy>().is_some();
+        let err = ApiError::unavailable(format!("{e:#}"));
+        if busy {
+            err.retry_after(std::time::Duration::from_secs(5))
+        } else {
+            err
+        }
+    })?;
     match opened {
         Opened::Cached(path) => serve_file(&req, path, format.mime_type()),
         Opened::Rendering(f) => {

@@ -15,6 +15,7 @@ impl From<PlaylistError> for ApiError {
                 ApiError::bad_request(e.to_string())
             }
             PlaylistError::NotFound => ApiError::not_found(e.to_string()),
+            PlaylistError::Full => ApiError::conflict(e.to_string()),
             PlaylistError::Store(e) => ApiError::internal(e),
         }
     }

@@ -123,6 +123,12 @@ impl ApiError {
         }
     }
 
+    /// Adds `Retry-After` to any error (a busy or full queue's 503).
+    pub fn retry_after(mut self, wait: Duration) -> ApiError {
+        self.retry_after = Some(wait);
+        self
+    }
+
     /// The response, after logging what the client is not told.
     pub fn into_response(self, request_id: &str) -> Response {
         if let Some(e) = &self.internal {

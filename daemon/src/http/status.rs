@@ -34,7 +34,11 @@ struct Renders {
 
 #[derive(Serialize)]
 struct Health {
+    /// `ok`, or `degraded` while something the box needs fails (the database cannot store).
     status: &'static str,
+    /// Why the database cannot store anything now (a full disk, typically).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_error: Option<String>,
     version: &'static str,
     library: LibraryState,
     renders: Renders,
@@ -42,8 +46,14 @@ struct Health {
 }
 
 pub async fn health(app: Arc<App>, _: Req) -> Reply {
+    let database_error = app.db.write_error();
     json(&Health {
-        status: "ok",
+        status: if database_error.is_some() {
+            "degraded"
+        } else {
+            "ok"
+        },
+        database_error,
         version: env!("CARGO_PKG_VERSION"),
         library: library_state(&app, false),
         renders: Renders {

@@ -137,10 +137,10 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
     let (m, eng, dir) = setup("share", 44_100, 10, &["wav"]);
     let v = variant(Format::Wav);
-    let Opened::Rendering(a) = m.open(&v, Default::default(), req).unwrap() else {
+    let Opened::Rendering(a) = m.open(&v, Default::default(), None, req).unwrap() else {
         panic!("expected a render")
     };
-    let Opened::Rendering(b) = m.open(&v, Default::default(), req).unwrap() else {
+    let Opened::Rendering(b) = m.open(&v, Default::default(), None, req).unwrap() else {
         panic!("expected to join")
     };
     let (a, b) = (drain(a).unwrap(), drain(b).unwrap());
@@ -166,7 +166,7 @@ fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
     assert_eq!(cached.len() - h, 44_100 * 2);
     // Now it is cached (and indexed): no new render.
     assert!(matches!(
-        m.open(&v, Default::default(), req).unwrap(),
+        m.open(&v, Default::default(), None, req).unwrap(),
         Opened::Cached(_)
     ));
     assert_eq!(eng.opened.load(Ordering::SeqCst), 1);
@@ -181,7 +181,7 @@ fn two_listeners_share_one_render_and_the_cache_matches_the_stream() {
 fn formats_not_cached_still_stream_and_leave_nothing() {
     let (m, _eng, dir) = setup("nocache", 8_000, 0, &["mp3"]);
     let v = variant(Format::Flac);
-    let Opened::Rendering(a) = m.open(&v, Default::default(), req).unwrap() else {
+    let Opened::Rendering(a) = m.open(&v, Default::default(), None, req).unwrap() else {
         panic!()
     };
     let a = drain(a).unwrap();
@@ -197,7 +197,7 @@ fn formats_not_cached_still_stream_and_leave_nothing() {
 fn shutdown_cancels_and_deletes_the_partial_file() {
     let (m, _eng, dir) = setup("cancel", 44_100 * 60, 20, &["wav"]);
     let v = variant(Format::Wav);
-    let Opened::Rendering(a) = m.open(&v, Default::default(), req).unwrap() else {
+    let Opened::Rendering(a) = m.open(&v, Default::default(), None, req).unwrap() else {
         panic!()
     };
     std::thread::sleep(Duration::from_millis(100));
@@ -211,7 +211,7 @@ fn shutdown_cancels_and_deletes_the_partial_file() {
     assert!(!m.is_cached(&v));
     assert!(files(&dir.join("cache")).is_empty(), "no half file");
     assert!(
-        m.open(&v, Default::default(), req).is_err(),
+        m.open(&v, Default::default(), None, req).is_err(),
         "no new renders after shutdown"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -305,4 +305,32 @@ fn wav_data_start(wav: &[u8]) -> usize {
         .position(|w| w == b"data")
         .expect("a data chunk")
         + 8
+}
+
+#[test]
+fn background_work_leaves_a_slot_for_listeners_and_waits_for_them() {
+    let s = Slots::new(2);
+    let never = || false;
+    // Looks once, then gives up (a slot that is free is taken on that first look).
+    let looked = std::cell::Cell::new(false);
+    let give_up = || looked.replace(true);
+    let fresh = || looked.set(false);
+    assert!(s.acquire(Priority::Background, &never));
+    // A second background render would take the last slot: it waits (here: gives up).
+    fresh();
+    assert!(!s.acquire(Priority::Background, &give_up));
+    assert!(
+        s.acquire(Priority::Listener, &never),
+        "a listener gets the last slot"
+    );
+    fresh();
+    assert!(!s.acquire(Priority::Listener, &give_up), "none left");
+    s.release(Priority::Listener);
+    s.release(Priority::Background);
+    // With a listener waiting, background work does not start.
+    s.lock().listeners_waiting += 1;
+    fresh();
+    assert!(!s.acquire(Priority::Background, &give_up));
+    s.lock().listeners_waiting -= 1;
+    assert!(s.acquire(Priority::Background, &never));
 }

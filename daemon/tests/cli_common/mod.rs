@@ -112,10 +112,14 @@ impl Run {
         self
     }
 
-    /// A clean failure: exit status 1 (not a signal, not a panic's 101), one
-    /// `sidflowd: ...` error line on stderr containing every one of `needles`.
+    /// A clean failure: exit status 1, or 78 (EX_CONFIG) for a configuration that cannot be
+    /// used (not a signal, not a panic's 101), one `sidflowd: ...` error line on stderr
+    /// containing every one of `needles`.
     pub fn clean_failure(self, needles: &[&str]) -> Run {
-        assert_eq!(self.code, Some(1), "expected a clean failure:\n{self}");
+        assert!(
+            matches!(self.code, Some(1) | Some(78)),
+            "expected a clean failure:\n{self}"
+        );
         assert!(!self.stderr.contains("panicked"), "{self}");
         assert!(!self.stderr.contains("RUST_BACKTRACE"), "{self}");
         let line = self
