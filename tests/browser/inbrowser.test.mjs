@@ -86,6 +86,30 @@ test("by default a tune plays in this browser: the box sends the .sid, renders n
   await page.close();
 });
 
+test("the listener's SID chip preference is the chip the engine emulates", async () => {
+  const { page, errors } = await openAt(BASE);
+  for (const chip of ["8580", "6581"]) {
+    await page.evaluate((c) => {
+      const p = JSON.parse(localStorage.getItem("sidflow.prefs") || "{}");
+      localStorage.setItem("sidflow.prefs", JSON.stringify({ ...p, chip: c }));
+    }, chip);
+    await search(page, "basement", "Basement");
+    await page.click("#library li.tune button.name");
+    await page.waitForFunction((c) => {
+      const p = document.getElementById("panel-play").player;
+      return p.source === "browser" && p.track && p.track.variant.chip === c && !p.paused && p.time > 0.3;
+    }, chip, { timeout: 30_000 });
+    assert.match(await page.textContent("#now-badges"), new RegExp(`SID ${chip}`));
+  }
+  await page.evaluate(() => {
+    const p = JSON.parse(localStorage.getItem("sidflow.prefs") || "{}");
+    delete p.chip;
+    localStorage.setItem("sidflow.prefs", JSON.stringify(p));
+  });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("the playback source is a preference: a change takes effect with the next tune, without a reload", async () => {
   const { page, errors } = await openAt(BASE);
   await search(page, "first light", "First Light");
