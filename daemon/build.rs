@@ -22,9 +22,8 @@ fn main() {
     for var in ["CI", "SIDFLOW_REQUIRE_WASM", "SIDFLOW_NO_WASM"] {
         println!("cargo:rerun-if-env-changed={var}");
     }
-    let set = |var: &str| {
-        std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
-    };
+    let set =
+        |var: &str| std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
     let required = set("CI") || set("SIDFLOW_REQUIRE_WASM");
     let wasm = out.join(wasm_build::FILE);
     let gz = out.join(format!("{}.gz", wasm_build::FILE));
@@ -39,9 +38,9 @@ fn main() {
             write_if_changed(&wasm, &bytes);
             write_if_changed(&gz, &gzip(&bytes));
         }
-        Err(e) if required => panic!(
-            "the in-browser engine must be built here (CI or SIDFLOW_REQUIRE_WASM=1): {e}"
-        ),
+        Err(e) if required => {
+            panic!("the in-browser engine must be built here (CI or SIDFLOW_REQUIRE_WASM=1): {e}")
+        }
         Err(e) => {
             println!(
                 "cargo:warning=in-browser engine not built ({e}); listeners will stream from the box"

@@ -25,7 +25,9 @@ fn the_engine_folder_is_discovered_hashed_immutable_and_compressed() {
     let d = Daemon::start("engine", &[]);
     let r = d.get("/api/engine");
     if r.status == 404 && !required() {
-        eprintln!("skipped: this sidflowd was built without the in-browser engine (no wasm32 target)");
+        eprintln!(
+            "skipped: this sidflowd was built without the in-browser engine (no wasm32 target)"
+        );
         return;
     }
     assert_eq!(r.status, 200, "{}", r.text());

@@ -115,9 +115,8 @@ fn abi_of(engine_js: &[u8]) -> u32 {
 
 /// `GET /api/engine`: where the engine's folder is.
 pub async fn discover(_: Arc<App>, _: Req) -> Reply {
-    let f = folder().ok_or_else(|| {
-        ApiError::not_found("this box was built without the in-browser engine")
-    })?;
+    let f = folder()
+        .ok_or_else(|| ApiError::not_found("this box was built without the in-browser engine"))?;
     #[derive(Serialize)]
     struct Engine<'a> {
         base: String,
