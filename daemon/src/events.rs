@@ -54,28 +54,41 @@ impl Events {
         let _ = self.public.send(event(kind, v));
     }
 
-    /// How often [`Events::public_coalesced`] sends at most.
+    /// How often [`Events::public_coalesced`] sends at most, with few listeners.
     pub const COALESCE: Duration = Duration::from_secs(1);
+    /// ... and how many writes a second it aims at with many: the interval grows with the
+    /// public streams open (1 s up to 1 000 of them, 5 s for 5 000).
+    pub const COALESCED_WRITES_PER_SEC: usize = 1000;
+
+    /// The interval of [`Events::public_coalesced`] with `streams` public streams open.
+    pub fn coalesce_interval(streams: usize) -> Duration {
+        Self::COALESCE.max(Duration::from_secs_f64(
+            streams as f64 / Self::COALESCED_WRITES_PER_SEC as f64,
+        ))
+    }
 
     /// Sends a public event whose newest instance is all a page needs (what was last
-    /// started): at most one per [`Events::COALESCE`]; one that comes sooner waits for the
-    /// interval's end, replacing any older one waiting. Every page holds the public stream, so
-    /// each event is written to every listener: with N listeners starting songs, an event per
-    /// start would cost the box N x starts writes (doc/performance.md, "Many listeners in their
-    /// browsers"). Outside a Tokio runtime (tests of other parts), sent at once.
+    /// started): at most one per interval ([`Events::coalesce_interval`]: 1 s, longer with
+    /// more than 1 000 streams open); one that comes sooner waits for the interval's end,
+    /// replacing any older one waiting. Every page holds the public stream, so each event is
+    /// written to every listener: with N listeners starting songs, an event per start would
+    /// cost the box N x starts writes, and even one a second N writes a second (measured:
+    /// doc/performance.md, "Many listeners in their browsers"). Outside a Tokio runtime
+    /// (tests of other parts), sent at once.
     pub fn public_coalesced(&self, kind: &str, v: &impl Serialize) {
         let ev = event(kind, v);
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             let _ = self.public.send(ev);
             return;
         };
+        let every = Self::coalesce_interval(self.public.receiver_count());
         let mut c = self.coalesced.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         match c.last_sent {
             _ if c.waiting.is_some() => c.waiting = Some(ev),
-            Some(t) if now.duration_since(t) < Self::COALESCE => {
+            Some(t) if now.duration_since(t) < every => {
                 c.waiting = Some(ev);
-                let (events, at) = (self.clone(), t + Self::COALESCE);
+                let (events, at) = (self.clone(), t + every);
                 rt.spawn(async move {
                     tokio::time::sleep_until(at).await;
                     let mut c = events.coalesced.lock().unwrap_or_else(|p| p.into_inner());
@@ -116,6 +129,13 @@ impl Events {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interval_grows_with_the_streams_open() {
+        assert_eq!(Events::coalesce_interval(0), Duration::from_secs(1));
+        assert_eq!(Events::coalesce_interval(1000), Duration::from_secs(1));
+        assert_eq!(Events::coalesce_interval(5000), Duration::from_secs(5));
+    }
 
     /// Lets (paused) time pass and the tasks it woke run.
     async fn settle(d: Duration) {
