@@ -1,4 +1,4 @@
-//! The in-browser engine as the box serves it (doc/browser-engine.md): `GET /api/engine`
+//! The in-browser engine as the box serves it (doc/browser-engine.md): `GET /api/browser-engine`
 //! names one content-hashed folder; its five files come with a year of immutable caching, the
 //! right types, gzip, and a policy that lets the worker compile WebAssembly; any other folder
 //! is 404. Under CI the module must be there (build.rs fails the build without it; this test
@@ -23,7 +23,7 @@ fn required() -> bool {
 #[test]
 fn the_engine_folder_is_discovered_hashed_immutable_and_compressed() {
     let d = Daemon::start("engine", &[]);
-    let r = d.get("/api/engine");
+    let r = d.get("/api/browser-engine");
     if r.status == 404 && !required() {
         eprintln!(
             "skipped: this sidflowd was built without the in-browser engine (no wasm32 target)"

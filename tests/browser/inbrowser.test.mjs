@@ -55,7 +55,7 @@ test("by default a tune plays in this browser: the box sends the .sid, renders n
   const mine = requests.filter((r) => /\/api\/(play|playback|engine)|\/engine\//.test(r));
   assert.ok(mine.includes("POST /api/play"), mine.join("\n"));
   assert.ok(mine.some((r) => /^GET \/api\/playback\/\w+\/sid$/.test(r)), mine.join("\n"));
-  assert.ok(mine.includes("GET /api/engine"), mine.join("\n"));
+  assert.ok(mine.includes("GET /api/browser-engine"), mine.join("\n"));
   assert.ok(mine.some((r) => /^GET \/engine\/[0-9a-f]{16}\/sidflow_engine\.wasm$/.test(r)), mine.join("\n"));
   assert.ok(!mine.some((r) => /\/api\/playback\/\w+\/(mp3|flac|wav|voices)/.test(r)), `audio from the box: ${mine.join("\n")}`);
 
@@ -140,7 +140,7 @@ test("the playback source is a preference: a change takes effect with the next t
 test("a choice this browser or box cannot honour falls back to the box's stream and says why", async () => {
   const cases = [
     ["browser", /cannot run the SID engine/, { init: () => { delete window.AudioWorkletNode; } }],
-    ["browser", /built without the in-browser engine/, { route: ["**/api/engine", { status: 404, contentType: "application/json", body: '{"error":"no engine"}' }] }],
+    ["browser", /built without the in-browser engine/, { route: ["**/api/browser-engine", { status: 404, contentType: "application/json", body: '{"error":"no engine"}' }] }],
     ["ultimate", /No C64 Ultimate is online/, { route: ["**/api/devices", { status: 200, contentType: "application/json", body: '{"devices":[]}' }] }],
     ["lineout", /no working line-out/, { route: ["**/api/box", { status: 200, contentType: "application/json",
       body: '{"available":false,"state":"idle","volume":80}' }] }],
@@ -208,7 +208,7 @@ test("tunes played once stay playable when the box cannot be reached", async () 
     console.log(`offline: ${JSON.stringify(stats)}; asked the (gone) box for: ${asked.join(", ")}`);
     // The engine came from the browser's cache: the box was asked where it is, and the
     // remembered folder was used.
-    assert.ok(asked.includes("GET /api/engine"), asked.join("\n"));
+    assert.ok(asked.includes("GET /api/browser-engine"), asked.join("\n"));
     // A tune this browser never played cannot be: the listener is told why.
     await page.evaluate(() => document.getElementById("error").classList.remove("show"));
     await page.click("#library li.tune:has-text('Pulse Code') button.name");

@@ -4,7 +4,7 @@
 //
 //   once:            GET / and every file the page loads (found by following the page's
 //                    src/href and the modules' imports), GET /api/library/browse?path=,
-//                    GET /api/engine and the five engine files (gzip accepted, as a browser)
+//                    GET /api/browser-engine and the five engine files (gzip accepted, as a browser)
 //                    and then holds GET /api/events (the page's event stream) to the end
 //   per song:        GET /api/radio?n=1&quality=any, POST /api/play, GET /api/playback/ID/sid
 //   while it plays:  POST /api/playback/ID/renew every 60 s
@@ -177,7 +177,7 @@ async function listener(i, page, engine) {
   await six(ip, page, () => "page");
   await request(ip, "GET", "/api/library/browse?path=", undefined, "browse", GZ);
   const ev = EVENTS ? eventStream(ip, DURATION) : null;
-  const e = await request(ip, "GET", "/api/engine", undefined, "engine");
+  const e = await request(ip, "GET", "/api/browser-engine", undefined, "engine");
   if (e.status === 200) {
     const base = JSON.parse(e.body).base;
     await six(ip, engine.map((f) => base + f), (p) => (p.endsWith(".wasm") ? "wasm" : "engjs"));

@@ -8,8 +8,10 @@ pub mod admin;
 pub mod assets;
 pub mod body;
 pub mod boxctl;
+pub mod browser_engine;
 pub mod devices;
 pub mod engine;
+pub mod hvsc;
 pub mod jobs;
 pub mod library;
 pub mod playback;
@@ -18,6 +20,7 @@ pub mod range;
 pub mod ratings;
 pub mod request;
 pub mod response;
+pub mod roms;
 pub mod routes;
 pub mod status;
 

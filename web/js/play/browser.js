@@ -5,10 +5,10 @@
 // choose, the .sid's URL), the .sid (from IndexedDB when this browser played it before, else
 // from the box, then kept: ./offline.js), and the engine's `load`. A load rejects with a
 // `Handoff` when the box should stream the song instead (a real C64's recording exists and
-// the preferences ask for it; the engine refuses the tune; this browser cannot run the
-// engine); the player then streams it with the same session.
+// the preferences ask for it; the box's rules chose sidplayfp; the engine refuses the tune;
+// this browser cannot run the engine); the player then streams it with the same session.
 //
-// The engine's files come from the folder `GET /api/engine` names (content-hashed, cached
+// The engine's files come from the folder `GET /api/browser-engine` names (content-hashed, cached
 // for a year); the last one is remembered, so with the box away a page that is already open
 // still finds the engine in the browser's cache and plays the tunes it kept.
 import { api } from "../api.js";
@@ -36,7 +36,7 @@ export function chipFor(tune, pref) {
 
 /**
  * `context()`: the page's AudioContext (the player makes it in the listener's gesture).
- * `base`: the engine folder (tests); default: what `GET /api/engine` says.
+ * `base`: the engine folder (tests); default: what `GET /api/browser-engine` says.
  */
 export function createBrowserSource({ context }) {
   const subs = new Map();
@@ -51,7 +51,7 @@ export function createBrowserSource({ context }) {
 
   async function folder() {
     try {
-      const e = await api("/api/engine");
+      const e = await api("/api/browser-engine");
       localStorage.setItem(ENGINE_KEY, e.base);
       return e.base;
     } catch (e) {
@@ -104,12 +104,15 @@ export function createBrowserSource({ context }) {
     let sess = null;
     try {
       sess = await api("/api/play", { method: "POST",
-        body: { path: tune.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: prefs.format } } });
+        body: { path: tune.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: prefs.format, engine: prefs.engine } } });
     } catch (e) {
       if (e.status !== 0) throw e; // the box's refusal, as for the stream
     }
     if (sess && sess.variant.platform === "hardware") {
       throw new Handoff("A real C64's recording of this song exists: it streams from the box.", sess, { unsupported: false });
+    }
+    if (sess && sess.variant.platform === "sidplayfp") {
+      throw new Handoff("This song renders with sidplayfp, which only the box has: it streams from the box.", sess, { unsupported: false });
     }
     let bytes = await getSid(tune.md5);
     if (!bytes) {
