@@ -79,9 +79,12 @@ arch-test arm64 >/dev/null || die "cannot run arm64 programs (binfmt_misc + qemu
 if [ -z "$deb" ]; then
     stamp "cross-building the sidflow package for arm64"
     triple=aarch64-unknown-linux-gnu
-    if ! rustup target list --installed 2>/dev/null | grep -qx "$triple"; then
-        rustup target add "$triple" >&2 || die "rustup target add $triple failed (see doc/image.md)"
-    fi
+    # The daemon's build script also builds the in-browser engine (doc/browser-engine.md).
+    for t in "$triple" wasm32-unknown-unknown; do
+        if ! rustup target list --installed 2>/dev/null | grep -qx "$t"; then
+            rustup target add "$t" >&2 || die "rustup target add $t failed (see doc/image.md)"
+        fi
+    done
     export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
     export PKG_CONFIG_ALLOW_CROSS=1
     export PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig

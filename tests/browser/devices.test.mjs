@@ -11,7 +11,8 @@ import { open, adminLogin, playing, search, assert } from "./helpers.mjs";
 
 let browser;
 const sims = [];
-before(async () => { browser = await launch(); });
+// The box's stream (the in-browser engine, the default source, is inbrowser.test.mjs's).
+before(async () => { browser = await launch({ source: "stream" }); });
 after(async () => { for (const s of sims) s.kill(); await browser?.close(); });
 
 function sim(args) {

@@ -6,7 +6,8 @@ import { launch, BASE } from "./browser.mjs";
 import { open, playing, search, assert } from "./helpers.mjs";
 
 let browser;
-before(async () => { browser = await launch(); });
+// The box's stream (the in-browser engine, the default source, is inbrowser.test.mjs's).
+before(async () => { browser = await launch({ source: "stream" }); });
 after(async () => { await browser?.close(); });
 // A test that failed half-way leaves no page behind (each holds connections to the box).
 afterEach(async () => { for (const p of browser.context.pages()) await p.close().catch(() => {}); });

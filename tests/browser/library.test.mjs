@@ -64,7 +64,7 @@ before(async () => {
     if (!h.library.scanning && h.library.tunes === n) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  browser = await launch();
+  browser = await launch({ source: "stream" }); // the box's stream (the default, in this browser, is inbrowser.test.mjs's)
 });
 
 after(async () => {

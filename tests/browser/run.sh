@@ -58,9 +58,10 @@ done
 echo "sidflowd at http://$ADDR (state $DATA)"
 status=0
 # One file at a time, in this order (node --test would sort them): ui.test.mjs expects a fresh
-# box without an operator password; features.test.mjs ends by adding a simulated C64 Ultimate.
+# box without an operator password; features.test.mjs ends by adding a simulated C64 Ultimate;
+# engine.test.mjs tests the engine's player on a server of its own (engine-server.mjs).
 t0=$(date +%s)
-for spec in ${SPECS:-ui.test.mjs everyday.test.mjs status.test.mjs phone.test.mjs a11y.test.mjs engines.test.mjs features.test.mjs devices.test.mjs library.test.mjs}; do
+for spec in ${SPECS:-ui.test.mjs everyday.test.mjs status.test.mjs phone.test.mjs a11y.test.mjs engines.test.mjs inbrowser.test.mjs features.test.mjs devices.test.mjs library.test.mjs engine.test.mjs}; do
     # shellcheck disable=SC2086 # TEST_ARGS is a list of options
     SIDFLOWD_BIN="$SIDFLOWD" SIDFLOW_URL="http://$ADDR" SIDFLOW_DATA="$DATA" node --test ${TEST_ARGS:-} "$spec" || status=$?
 done

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { launch, BASE } from "./browser.mjs";
 
 let browser;
-before(async () => { browser = await launch(); });
+// The box's stream (the in-browser engine, the default source, is inbrowser.test.mjs's).
+before(async () => { browser = await launch({ source: "stream" }); });
 after(async () => { await browser?.close(); });
 
 async function open(path) {

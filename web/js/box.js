@@ -1,18 +1,18 @@
 // The output choice of the Play panel: "This browser" or "The box" (the box's own line-out,
 // driven through /api/box). Shown only when the box has a working line-out. Shared by / and
-// /admin through play.js.
+// /admin through play.js. "The box" is the Preferences' playback source "lineout"; "This
+// browser" goes back to the source chosen before it (in this browser, or from the box).
 import { api, el, ApiError } from "./api.js";
-
-const KEY = "sidflow.output";
+import { loadPrefs, onPrefs, savePrefs } from "./prefs.js";
 
 export function boxOutput(shell, { onState = () => {}, onSelect = () => {} } = {}) {
   let status = null;
-  let selected = localStorage.getItem(KEY) === "box";
+  let selected = loadPrefs().source === "lineout";
   let timer = null;
 
   const mk = (value, label) => {
     const id = `output-${value}`;
-    const input = el("input", { type: "radio", name: "output", id, value, onchange: () => select(value === "box") });
+    const input = el("input", { type: "radio", name: "output", id, value, onchange: () => select(value === "box", true) });
     return [input, el("label", { for: id, text: label })];
   };
   const [browserIn, browserLabel] = mk("browser", "This browser");
@@ -46,9 +46,15 @@ export function boxOutput(shell, { onState = () => {}, onSelect = () => {} } = {
     try { show(await api("/api/box")); } catch { /* the offline banner says it */ }
   }
 
-  function select(box) {
+  // `save`: the listener chose here (the preference follows); otherwise the preference
+  // changed, or the line-out went away (the preference stays for when it is back).
+  function select(box, save = false) {
     selected = box && !!status?.available;
-    localStorage.setItem(KEY, selected ? "box" : "browser");
+    const p = loadPrefs();
+    if (save && selected && p.source !== "lineout") savePrefs({ ...p, source: "lineout", before: p.source });
+    else if (save && !box && p.source === "lineout") {
+      savePrefs({ ...p, source: ["browser", "stream", "ultimate"].includes(p.before) ? p.before : "browser" });
+    }
     browserIn.checked = !selected;
     boxIn.checked = selected;
     controls.hidden = !selected;
@@ -67,12 +73,19 @@ export function boxOutput(shell, { onState = () => {}, onSelect = () => {} } = {
 
 
   let started = false;
+  let ready = null;
   return {
+    /** Resolves once the box's status is known (after start()). */
+    ready: () => ready || Promise.resolve(),
     // Called after the first screen: the output choice is not needed to start.
     start() {
       if (started) return;
       started = true;
-      refresh().then(() => select(selected));
+      ready = refresh().then(() => select(loadPrefs().source === "lineout"));
+      onPrefs((p) => {
+        const want = p.source === "lineout";
+        if (want !== selected && (!want || status?.available)) select(want);
+      });
       import("./events.js").then(({ onEvent }) => onEvent("box", () => { if (selected) refresh(); }));
     },
     el: root,

@@ -22,6 +22,8 @@ export function playPanel(shell) {
   const title = el("p", { class: "title", id: "now-title", text: "Nothing playing" });
   const meta = el("p", { class: "meta", id: "now-meta", text: "Pick a tune from the library." });
   const badges = el("div", { class: "badges", id: "now-badges" });
+  // Where the sound comes from when it is not what the Preferences ask (and why).
+  const sourceNote = el("p", { class: "muted", id: "now-source", hidden: true });
   const status = el("p", { class: "status", id: "now-status", role: "status", "aria-live": "polite" });
   // Why the song may sound wrong here (it needs the C64's ROMs and the box has none).
   const warn = el("p", { class: "status", id: "now-warning", hidden: true });
@@ -57,24 +59,31 @@ export function playPanel(shell) {
     playDevice: (...a) => boxImpl.playDevice(...a),
     toggle: () => boxImpl && boxImpl.toggle(),
     next: () => boxImpl && boxImpl.next(),
-    async start() {
-      const { boxOutput } = await import("./box.js");
-      boxImpl = boxOutput(shell, {
-        onState: (s) => {
-          player.lineoutState(s);
-          setPlayIcon(s.state === "playing");
-          time.textContent = s.state === "idle" ? "on the box: idle" : `on the box: ${s.state}`;
-        },
-        onSelect: (on) => {
-          seek.disabled = on || !player.tune;
-          if (on) { player.pause(); setPlayIcon(box.status()?.state === "playing"); }
-          else { setPlayIcon(!player.paused); time.textContent = "0:00 / –:––"; }
-        },
-      });
-      boxSlot.append(boxImpl.el);
-      boxImpl.start();
+    // Resolves once the box's line-out status is known (the player asks before using it).
+    ready: () => box.start(),
+    start() {
+      boxReady ||= (async () => {
+        const { boxOutput } = await import("./box.js");
+        boxImpl = boxOutput(shell, {
+          onState: (s) => {
+            player.lineoutState(s);
+            setPlayIcon(s.state === "playing");
+            time.textContent = s.state === "idle" ? "on the box: idle" : `on the box: ${s.state}`;
+          },
+          onSelect: (on) => {
+            seek.disabled = on || !player.tune;
+            if (on) { player.pause(); setPlayIcon(box.status()?.state === "playing"); }
+            else { setPlayIcon(!player.paused); time.textContent = "0:00 / –:––"; }
+          },
+        });
+        boxSlot.append(boxImpl.el);
+        boxImpl.start();
+        await boxImpl.ready();
+      })();
+      return boxReady;
     },
   };
+  let boxReady = null;
   const player = createPlayer({ shell, box });
   const queue = createQueue({ shell, box, player });
   // Rating: its module comes after the first screen (or with the first song).
@@ -132,8 +141,10 @@ export function playPanel(shell) {
   async function showVisual() {
     if (!visual) return;
     const tr = player.track;
-    const url = tr && tr.session && tr.variant.platform === "software" ? `/api/playback/${tr.session.session}/voices` : null;
-    const mode = await visual.show(url);
+    // In this browser: the engine's own voices. From the box: its voice track of a software render.
+    const what = tr && tr.source === "browser" ? { voices: () => player.voices(), time: () => player.time }
+      : tr && tr.session && tr.variant.platform === "software" ? `/api/playback/${tr.session.session}/voices` : null;
+    const mode = await visual.show(what);
     visualBox.dataset.mode = mode;
   }
   async function toggleVisual() {
@@ -157,7 +168,7 @@ export function playPanel(shell) {
     variantsInfo, dlSid, dlAudio, abBtn);
   const nowCard = el("section", { class: "card now", "aria-labelledby": "now-h" },
     el("h2", { id: "now-h", text: "Now playing" }),
-    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), warn, status, stilInfo, boxSlot,
+    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), sourceNote, warn, status, stilInfo, boxSlot,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
       el("div", { class: "seek" }, seek, time)),
     songRow, fmtRow, rateSlot, el("div", { class: "row" }, visualBtn), visualBox, devRow, player.audio);
@@ -195,15 +206,24 @@ export function playPanel(shell) {
     title.textContent = t.title || t.path;
     title.dataset.loaded = "1";
     meta.textContent = [t.author, t.released].filter(Boolean).join(" · ");
-    badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : v.platform === "sidplayfp" ? "sidplayfp" : "software",
-      v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null, tr.session && tr.session.roms_warning ? "needs C64 ROMs" : null]
+    const where = { browser: `in this browser${tr.offline ? " (offline)" : ""}`, stream: "from the box", lineout: "on the box",
+      ultimate: `on ${tr.device ? tr.device.name || tr.device.id : "the C64"}` }[tr.source];
+    badges.replaceChildren(...[tr.source === "ultimate" ? null : `SID ${v.chip.toUpperCase()}`, t.clock,
+      v.platform === "hardware" ? "C64 hardware" : v.platform === "sidplayfp" ? "sidplayfp" : "software",
+      ["sid", "c64"].includes(v.format) ? null : v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null,
+      tr.session && tr.session.roms_warning ? "needs C64 ROMs" : null, where]
       .filter(Boolean).map((b) => el("span", { class: "badge", text: b })));
+    badges.dataset.source = tr.source;
+    sourceNote.textContent = tr.note || "";
+    sourceNote.hidden = !tr.note;
     warn.textContent = (tr.session && tr.session.roms_warning) ? `May sound wrong: ${tr.session.roms_warning}.` : "";
     warn.hidden = !warn.textContent;
     cover$().then(({ coverURL }) => { if (player.tune === t) { cover.src = coverURL(t, 192); cover.hidden = false; } });
     showSongs(t, tr.song);
     fmtRow.hidden = false;
     fmtSel.replaceChildren(...["mp3", "flac", "wav"].map((f) => el("option", { value: f, selected: f === tr.format, text: f.toUpperCase() })));
+    // Audio formats are the box's renders: nothing to choose when the box renders nothing.
+    fmtSel.hidden = fmtSel.labels[0].hidden = ["browser", "ultimate"].includes(tr.source);
     fmtSel.setAttribute("aria-label", "Audio format");
     seek.disabled = box.active();
     seek.max = String(isFinite(tr.duration) ? tr.duration : 0);
@@ -219,7 +239,7 @@ export function playPanel(shell) {
 
   // The audio file, offered once it is whole (cached, or its render is done).
   function showDownload(tr = player.track) {
-    const ok = tr && tr.session && (tr.variant.cached || player.rendered === Infinity);
+    const ok = tr && tr.session && tr.source === "stream" && (tr.variant.cached || player.rendered === Infinity);
     dlAudio.hidden = !ok;
     if (ok) {
       dlAudio.href = tr.session.urls.audio;
@@ -257,8 +277,9 @@ export function playPanel(shell) {
       showStil(d.stil);
       const mine = d.variants.filter((v) => v.song === tr.song);
       const sv = tr.variant;
-      if (abBtn.hidden && !box.active() && tr.session) import("./play/ab.js").then((m) => m.offer({ btn: abBtn, player, tr, mine, shell }));
-      variantsInfo.textContent = tr.session && sv.platform === "hardware" && !sv.cached
+      if (abBtn.hidden && !box.active() && tr.source === "stream" && tr.session) import("./play/ab.js").then((m) => m.offer({ btn: abBtn, player, tr, mine, shell }));
+      variantsInfo.textContent = tr.source === "browser" ? "made by this browser's engine: the box renders nothing"
+        : tr.source === "ultimate" ? "" : tr.session && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
         : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : v.platform === "sidplayfp" ? " (sidplayfp)" : ""}`).join(", ")}` : "rendering on first play";
     } catch { variantsInfo.textContent = ""; }
@@ -393,6 +414,7 @@ export function playPanel(shell) {
 
   const panel = el("section", {}, el("div", { class: "grid" }, library.el, el("div", { class: "stack" }, nowCard, queue.el)), mini);
   panel.addEventListener("shown", showMini);
+  panel.player = player; // for the browser tests (engine counters, source)
   const helpBtn = el("button", { class: "btn icon help", id: "help", "aria-label": "Keyboard shortcuts", title: "Keyboard shortcuts (?)",
     onclick: help, text: "?" });
   document.querySelector("header.top")?.append(helpBtn);
@@ -412,7 +434,7 @@ export function playPanel(shell) {
   library.browse("").then(() => idle(async () => {
     box.start();
     loadDevices();
-    player.ready();
+    player.prepare();
     ratings$();
     extras$();
     const { startEvents, onEvent } = await import("./events.js");

@@ -3,13 +3,22 @@
 import { el } from "./api.js";
 
 const KEY = "sidflow.prefs";
-const DEFAULTS = { version: 1, mode: "auto", chip: "tune-6581", format: "mp3", subtunes: "one", radio: "any",
-  theme: "system", engine: "default", level: "on" };
+// What the in-browser engine needs (web/js/engine/player.js: EnginePlayer.supported()).
+const engineOk = () => typeof WebAssembly === "object" && typeof Worker === "function"
+  && typeof AudioContext === "function" && typeof AudioWorkletNode === "function" && typeof MessageChannel === "function";
+// source: where the sound is made (js/play/player.js): "browser" (our engine in this page),
+// "stream" (the box renders and streams), "lineout" (the box's speakers), "ultimate" (a C64).
+const DEFAULTS = { version: 1, source: engineOk() ? "browser" : "stream", mode: "auto", chip: "tune-6581", format: "mp3",
+  subtunes: "one", radio: "any", theme: "system", engine: "default", level: "on" };
 const subs = new Set();
 
 export function loadPrefs() {
-  try { return { ...DEFAULTS, ...JSON.parse(localStorage.getItem(KEY) || "{}") }; }
-  catch { return { ...DEFAULTS }; }
+  try {
+    const p = JSON.parse(localStorage.getItem(KEY) || "{}");
+    // The output choice before the source preference: "the box" was the line-out.
+    if (!p.source && localStorage.getItem("sidflow.output") === "box") p.source = "lineout";
+    return { ...DEFAULTS, ...p };
+  } catch { return { ...DEFAULTS }; }
 }
 
 export function savePrefs(p) {
@@ -26,6 +35,10 @@ export function applyTheme(t) {
 }
 
 const GROUPS = [
+  ["source", "Playback", [["browser", "In this browser: our SID engine plays here, the box only sends the tune (tunes played once stay playable when the box is away)"],
+    ["stream", "From the box: it renders the song and streams the audio"],
+    ["lineout", "On the box's line-out (its own speakers)"],
+    ["ultimate", "On a C64 Ultimate: its real SID plays it, you hear the C64"]]],
   ["mode", "Rendering", [["auto", "Hardware if available (a real C64's recording when one exists, else our software)"],
     ["hardware", "Hardware only (real C64 recordings)"]]],
   ["chip", "SID chip", [["tune-6581", "As the tune asks; 6581 when it does not say"],
@@ -58,14 +71,19 @@ export function prefsPanel(shell) {
           const cur = loadPrefs();
           cur[key] = value;
           savePrefs(cur);
-          shell.toast(`${label}: ${text}`);
+          shell.toast(key === "source" ? `${label}: ${text.split(":")[0]}, from the next song` : `${label}: ${text}`);
         } });
-      fs.append(el("label", { for: `pref-${key}-${value}` }, input, text));
+      const why = key === "source" && value === "browser" && !engineOk() ? " (not possible in this browser: the box streams instead)" : "";
+      fs.append(el("label", { for: `pref-${key}-${value}` }, input, text + why));
     }
     card.append(fs);
     if (key === "engine") engineNote(fs);
   }
   panel.append(card);
+  // A choice made elsewhere (the Play panel's "Play on" switch) shows here too.
+  onPrefs((cur) => {
+    for (const input of card.querySelectorAll("input[type=radio]")) input.checked = cur[input.name.slice(5)] === input.value;
+  });
   return panel;
 }
 

@@ -153,18 +153,27 @@ pub fn build(workspace: &Path) -> Result<PathBuf, BuildError> {
     Ok(output(workspace))
 }
 
+/// What the module is built from, relative to the workspace: the lock file, the workspace
+/// manifest (profiles) and every crate of ours the engine depends on (a test checks the list
+/// against the crates' manifests).
+pub const SOURCES: [&str; 12] = [
+    "Cargo.lock",
+    "Cargo.toml",
+    "crates/wasm-engine/src",
+    "crates/wasm-engine/Cargo.toml",
+    "crates/render/src",
+    "crates/render/Cargo.toml",
+    "crates/c64/src",
+    "crates/c64/Cargo.toml",
+    "crates/sidfile/src",
+    "crates/sidfile/Cargo.toml",
+    "crates/pcm/src",
+    "crates/pcm/Cargo.toml",
+];
+
 /// For a build script: rebuild when the engine's sources or the lock file change.
 pub fn rerun_if_changed(workspace: &Path) {
-    for p in [
-        "Cargo.lock",
-        "Cargo.toml",
-        "crates/wasm-engine",
-        "crates/render",
-        "crates/c64/src",
-        "crates/c64/Cargo.toml",
-        "crates/sidfile/src",
-        "crates/sidfile/Cargo.toml",
-    ] {
+    for p in SOURCES {
         println!("cargo:rerun-if-changed={}", workspace.join(p).display());
     }
 }
@@ -180,5 +189,46 @@ mod tests {
         assert!(
             output(&ws).ends_with("wasm-engine/wasm32-unknown-unknown/wasm/sidflow_engine.wasm")
         );
+    }
+
+    /// The crates of ours the engine is built from: `path` dependencies of the
+    /// `[dependencies]` tables, followed from crates/wasm-engine.
+    fn path_dependencies(ws: &Path) -> Vec<String> {
+        let mut seen = Vec::new();
+        let mut todo = vec!["crates/wasm-engine".to_string()];
+        while let Some(dir) = todo.pop() {
+            if seen.contains(&dir) {
+                continue;
+            }
+            let manifest = std::fs::read_to_string(ws.join(&dir).join("Cargo.toml")).unwrap();
+            let mut section = String::new();
+            for line in manifest.lines().map(str::trim) {
+                if line.starts_with('[') {
+                    section = line.to_string();
+                } else if section == "[dependencies]" {
+                    if let Some(rest) = line.split("path = \"").nth(1) {
+                        // `../name`: every crate of ours is a sibling in crates/.
+                        let rel = rest.split('"').next().unwrap();
+                        todo.push(format!("crates/{}", rel.rsplit('/').next().unwrap()));
+                    }
+                }
+            }
+            seen.push(dir);
+        }
+        seen
+    }
+
+    #[test]
+    fn the_rebuild_list_covers_every_crate_the_engine_is_built_from() {
+        let ws = workspace_of(env!("CARGO_MANIFEST_DIR"));
+        let crates = path_dependencies(&ws);
+        assert!(crates.contains(&"crates/pcm".to_string()), "{crates:?}");
+        for c in &crates {
+            for part in ["src", "Cargo.toml"] {
+                let p = format!("{c}/{part}");
+                assert!(SOURCES.contains(&p.as_str()), "{p} is missing from SOURCES");
+            }
+        }
+        assert_eq!(SOURCES.len(), 2 + 2 * crates.len(), "{crates:?}");
     }
 }

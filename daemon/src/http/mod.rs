@@ -8,6 +8,7 @@ pub mod admin;
 pub mod assets;
 pub mod body;
 pub mod boxctl;
+pub mod browser_engine;
 pub mod devices;
 pub mod engine;
 pub mod hvsc;

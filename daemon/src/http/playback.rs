@@ -97,7 +97,8 @@ struct Playing<'a> {
 
 /// Tells every listener's page what starts playing.
 pub fn announce(app: &App, t: &library::Tune, song: u16, device: Option<&str>) {
-    app.events.public(
+    // The newest of a second: an event per start, to every listener, grows with listeners².
+    app.events.public_coalesced(
         "playing",
         &Playing {
             path: &t.path,

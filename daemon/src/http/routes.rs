@@ -13,8 +13,8 @@
 use super::request::Req;
 use super::response::Reply;
 use super::{
-    admin, assets, boxctl, devices, engine, hvsc, jobs, library, playback, playlists, ratings,
-    roms, status,
+    admin, assets, boxctl, browser_engine, devices, engine, hvsc, jobs, library, playback,
+    playlists, ratings, roms, status,
 };
 use super::{openapi, overview, telemetry};
 use crate::app::App;
@@ -96,6 +96,8 @@ pub const ROUTES: &[Route] = &[
     route!("GET", "/", Public, None, assets::index),
     route!("GET", "/admin", Public, None, assets::admin_page),
     route!("GET", "/{asset}", Public, None, assets::asset),
+    route!("GET", "/engine/{hash}/{name}", Public, None, browser_engine::file),
+    route!("GET", "/api/browser-engine", Public, None, browser_engine::discover),
     route!("GET", "/api/health", Public, None, status::health),
     route!("GET", "/api/health/live", Public, None, overview::live),
     route!("GET", "/api/health/ready", Public, None, overview::ready),
@@ -286,6 +288,9 @@ mod tests {
             find(&Method::GET, "/js/main.js").unwrap().1,
             vec!["js/main.js"]
         );
+        let (r, p) = find(&Method::GET, "/engine/0123abcd/player.js").unwrap();
+        assert_eq!(r.path, "/engine/{hash}/{name}");
+        assert_eq!(p, vec!["0123abcd", "player.js"]);
     }
 
     #[test]

@@ -144,9 +144,12 @@ export function createStreamSource({ audio }) {
     }, RENEW_MS);
   }
 
-  /** Starts a session for one song; resolves to the track, rejects with the box's refusal. */
-  async function load(tune, song, { format, prefs, at = 0, autoplay = true } = {}) {
-    const sess = await api("/api/play", { method: "POST",
+  /**
+   * Starts a session for one song (or uses `session`, one another source made for it);
+   * resolves to the track, rejects with the box's refusal.
+   */
+  async function load(tune, song, { format, prefs, at = 0, autoplay = true, session = null } = {}) {
+    const sess = session || await api("/api/play", { method: "POST",
       body: { path: tune.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: format || prefs.format,
         engine: prefs.engine } } });
     leaveLine();

@@ -2,11 +2,13 @@
 // listener opens the view (a dynamic import), and it draws only while open and visible:
 // hidden, it costs the page nothing.
 //
-// For a software render the box sends the song's register track (/api/playback/ID/voices:
+// Played in this browser, the engine hands over its own voices as it plays them (note,
+// waveform and the chips' real envelope level), sampled at every drawn frame. For a software
+// render from the box, the box sends the song's register track (/api/playback/ID/voices:
 // 50 frames a second); from it each voice's note (from its frequency), waveform and an
-// envelope level (a small ADSR model driven by the gate) are shown as a piano roll of the
-// last seconds and a meter per voice. For hardware recordings and live streams there is no
-// track: a spectrum from the Web Audio analyser stands in.
+// envelope level (a small ADSR model driven by the gate) are worked out. Either way: a piano
+// roll of the last seconds and a meter per voice. For hardware recordings and live streams
+// there is neither: a spectrum from the Web Audio analyser stands in.
 import { levelGraph } from "./level.js";
 
 const WAVES = [[0x80, "noise"], [0x40, "pulse"], [0x20, "saw"], [0x10, "triangle"]];
@@ -51,9 +53,13 @@ export function parseTrack(buf) {
 
 const noteName = (n) => (n < 0 ? "–" : `${NOTES[Math.round(n) % 12]}${Math.floor(Math.round(n) / 12) - 1}`);
 
+const SPAN = 4; // seconds of the piano roll
+
 export function createVisual({ canvas, audio, labels }) {
   const g = canvas.getContext("2d");
   let track = null, analyser = null, data = null, raf = 0, on = false;
+  // Live (the engine): a source of voices, and what it said at each drawn frame.
+  let live = null, history = [];
 
   function size() {
     const r = canvas.getBoundingClientRect(), d = devicePixelRatio || 1;
@@ -88,6 +94,46 @@ export function createVisual({ canvas, audio, labels }) {
     void t;
   }
 
+  // The engine's voices now -> { t, v: [{ note, wave, level }] }, kept for SPAN seconds.
+  function sample() {
+    const t = live.time();
+    const v = (live.voices() || []).map((x) => {
+      const wave = (WAVES.find(([, w]) => x.waveforms.includes(w)) || [0, ""])[1];
+      return { note: x.note === null || x.hz <= 8 ? -1 : x.note, wave, level: wave ? x.envelope / 255 : 0 };
+    });
+    // A seek back, or a new song: start the roll again.
+    if (history.length && t < history[history.length - 1].t - 0.05) history = [];
+    history.push({ t, v });
+    while (history.length && history[0].t < t - SPAN) history.shift();
+    return t;
+  }
+
+  function drawLive() {
+    const W = canvas.width, H = canvas.height, now = sample();
+    const lanes = Math.max(3, ...history.map((h) => h.v.length)), lh = H / lanes;
+    g.fillStyle = "#101218"; g.fillRect(0, 0, W, H);
+    for (let k = 0; k < history.length; k++) {
+      const h = history[k], x0 = ((h.t - (now - SPAN)) / SPAN) * W;
+      const x1 = k + 1 < history.length ? ((history[k + 1].t - (now - SPAN)) / SPAN) * W : W - 10;
+      h.v.forEach((v, i) => {
+        if (v.level <= 0.02 || v.note < 0) return;
+        const y = i * lh + lh - ((Math.min(96, Math.max(24, v.note)) - 24) / 72) * (lh - 6) - 4;
+        g.fillStyle = COLOURS[v.wave];
+        g.globalAlpha = 0.3 + 0.7 * v.level;
+        g.fillRect(x0, y, Math.max(1.5, x1 - x0), 3);
+      });
+    }
+    g.globalAlpha = 1;
+    const cur = history.length ? history[history.length - 1].v : [];
+    for (let i = 0; i < lanes; i++) {
+      const v = cur[i] || { note: -1, wave: "", level: 0 };
+      g.fillStyle = COLOURS[v.wave];
+      g.fillRect(W - 8, i * lh + lh * (1 - v.level), 6, lh * v.level);
+      g.fillStyle = "#3a3f55"; g.fillRect(0, (i + 1) * lh - 1, W, 1);
+      if (labels[i]) labels[i].textContent = cur[i] ? `Voice ${i + 1}: ${noteName(v.note)} ${v.wave || "silent"}` : "";
+    }
+  }
+
   function drawSpectrum() {
     const W = canvas.width, H = canvas.height;
     analyser.getByteFrequencyData(data);
@@ -104,16 +150,22 @@ export function createVisual({ canvas, audio, labels }) {
     raf = 0;
     if (!on || document.hidden) return;
     size();
-    if (track) drawTrack(t); else if (analyser) drawSpectrum();
+    if (live) drawLive(); else if (track) drawTrack(t); else if (analyser) drawSpectrum();
     raf = requestAnimationFrame(frame);
   }
   document.addEventListener("visibilitychange", () => { if (on && !document.hidden && !raf) raf = requestAnimationFrame(frame); });
 
   return {
-    /** Shows a song: its voice track URL (software renders) or null (spectrum instead). */
+    /**
+     * Shows a song: `{ voices(), time() }` (the in-browser engine: its own voices), its voice
+     * track's URL (a software render from the box) or null (a spectrum instead).
+     */
     async show(url) {
       track = null;
+      live = null;
+      history = [];
       for (const l of labels) l.textContent = "";
+      if (url && typeof url === "object") { live = url; return "engine"; }
       if (url) {
         try {
           const r = await fetch(url);
@@ -134,6 +186,6 @@ export function createVisual({ canvas, audio, labels }) {
     },
     start() { on = true; if (!raf) raf = requestAnimationFrame(frame); },
     stop() { on = false; if (raf) cancelAnimationFrame(raf); raf = 0; },
-    get mode() { return track ? "voices" : analyser ? "spectrum" : "none"; },
+    get mode() { return live ? "engine" : track ? "voices" : analyser ? "spectrum" : "none"; },
   };
 }
