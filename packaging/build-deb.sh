@@ -82,6 +82,8 @@ done
 install -m 0644 "$repo/packaging/completions/sidflowd.bash" "$root/usr/share/bash-completion/completions/sidflowd"
 install -m 0644 "$repo/packaging/completions/_sidflowd" "$root/usr/share/zsh/vendor-completions/_sidflowd"
 install -m 0644 "$repo/packaging/completions/sidflowd.fish" "$root/usr/share/fish/vendor_completions.d/sidflowd.fish"
+# The Avahi service file for [mdns] backend = "avahi" (postinst links it into /etc/avahi/services).
+install -D -m 0644 "$repo/packaging/avahi/sidflow.service" "$root/usr/share/sidflow/avahi/sidflow.service"
 [ -f "$repo/doc/admin-guide.md" ] && install -m 0644 "$repo/doc/admin-guide.md" "$root/usr/share/doc/sidflow/admin-guide.md"
 # The header lists every statically linked crate and LAME with their licences, generated
 # from Cargo.lock for the package's target (packaging/licenses.py).

@@ -46,6 +46,7 @@ for want in \
     "-rw-r--r-- root/root ./usr/lib/sysctl.d/60-sidflow.conf" \
     "-rw-r--r-- root/root ./etc/sidflow/sidflow.toml" \
     "-rw-r--r-- root/root ./usr/share/doc/sidflow/copyright" \
+    "-rw-r--r-- root/root ./usr/share/sidflow/avahi/sidflow.service" \
     "-rw-r--r-- root/root ./usr/share/man/man8/sidflowd.8.gz" \
     "-rw-r--r-- root/root ./usr/share/man/man8/sidflowd-serve.8.gz" \
     "-rw-r--r-- root/root ./usr/share/bash-completion/completions/sidflowd" \

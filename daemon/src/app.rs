@@ -11,8 +11,9 @@ use crate::config::Config;
 use crate::devices::{Devices, HardwareEngine};
 use crate::engines::{EngineSettings, Engines};
 use crate::events::Events;
+use crate::hvsc::HvscSync;
 use crate::jobs::{JobDeps, Jobs};
-use crate::library::{Library, Source};
+use crate::library::{Library, LibraryDeps, Source};
 use crate::limits::RateLimiter;
 use crate::media::{Media, Platform};
 use crate::playback::Playback;
@@ -39,6 +40,7 @@ pub struct App {
     pub cfg: Config,
     pub db: Arc<store::Store>,
     pub library: Arc<Library>,
+    pub hvsc: Arc<HvscSync>,
     pub media: Arc<Media>,
     pub engines: Arc<Engines>,
     /// The operator's C64 ROM images.
@@ -66,7 +68,7 @@ fn make_dir(p: &Path, what: &str) -> anyhow::Result<()> {
 
 impl App {
     /// Builds every service and starts the background work (library scan, job worker, box
-    /// output, device probe).
+    /// output, device discovery).
     pub fn start(cfg: Config) -> anyhow::Result<Arc<App>> {
         let shutdown = CancellationToken::new();
         let data = cfg.paths.data_dir.clone();
@@ -77,10 +79,30 @@ impl App {
         let events = Events::default();
         let source =
             Source::from_config(&cfg.paths.library).map_err(crate::config::InvalidConfig)?;
-        let library = Arc::new(Library::new(source));
+        // Before the library opens: a sync a crash interrupted is finished or rolled back.
+        let hvsc = Arc::new(HvscSync::new(
+            match &source {
+                Source::Disk(p) => Some(p.clone()),
+                Source::Demo => None,
+            },
+            &cfg.hvsc,
+            db.clone(),
+            events.clone(),
+        ));
+        let library = Arc::new(Library::open(
+            source,
+            LibraryDeps {
+                data_dir: data.clone(),
+                db: db.clone(),
+                cache_dir: cache_dir.clone(),
+                events: events.clone(),
+            },
+        )?);
 
         let policy = crate::media::stored_policy(&db, &cfg.cache);
-        let devices = Devices::new(db.clone(), cfg.devices.hosts.clone());
+        // LAN discovery only for a web UI the LAN can reach (never for loopback: dev, tests).
+        let lan = cfg.listen_addr().is_ok_and(|a| !a.ip().is_loopback());
+        let devices = Devices::new(db.clone(), cfg.devices.clone(), lan, events.clone());
         let render_cache =
             cache::Cache::open(crate::media::cache_config(&policy, cache_dir)?, db.clone())?;
         let mut media = Media::new(
@@ -168,6 +190,7 @@ impl App {
             cfg,
             db,
             library,
+            hvsc,
             media,
             engines,
             roms,
@@ -183,19 +206,15 @@ impl App {
             observer: Arc::new(crate::observe::Observer::default()),
         });
         app.box_out.wire(&app.cfg.gpio);
-        app.library.start_scan();
-        if !app.devices.hosts().is_empty() {
-            // Probe the known hosts (no broadcast) so the list is ready.
-            let d = app.devices.clone();
-            std::thread::Builder::new()
-                .name("devices-probe".into())
-                .spawn(move || {
-                    if let Err(e) = d.refresh(false) {
-                        tracing::warn!("devices: {e:#}");
-                    }
-                })
-                .context("starting the device probe")?;
-        }
+        let every = match app.cfg.library.rescan_hours {
+            0 => None,
+            h => Some(Duration::from_secs(u64::from(h) * 3600)),
+        };
+        app.library
+            .start(every, app.cfg.library.watch, app.shutdown.clone())?;
+        app.hvsc.start(app.library.clone(), app.shutdown.clone());
+        // Discovery at start, periodically and when an interface comes up; probes.
+        app.devices.start(app.shutdown.clone())?;
         app.jobs.start(JobDeps {
             shutdown: app.shutdown.clone(),
             library: app.library.clone(),

@@ -26,6 +26,7 @@ mod db;
 mod devices;
 mod engines;
 mod events;
+mod hvsc;
 mod jobs;
 mod library;
 mod limits;
@@ -74,6 +75,8 @@ enum Command {
     SimUltimate(cmd::sim::Args),
     /// ALSA line-out tools.
     Lineout(cmd::lineout::Args),
+    /// Download or update the High Voltage SID Collection into the library folder.
+    Hvsc(cmd::hvsc::Args),
     /// Print the one-time code that first-run setup in /admin asks for.
     SetupCode(cmd::admin::SetupCodeArgs),
     /// Read a password from stdin and print its argon2 hash (for `admin.password_hash`).
@@ -99,6 +102,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::SimUltimate(a)) => cmd::sim::run(a),
         Some(Command::Lineout(a)) => cmd::lineout::run(a),
         Some(Command::MdnsAdvertise(a)) => cmd::mdns_advertise::run(a),
+        Some(Command::Hvsc(a)) => cmd::hvsc::run(a),
         Some(Command::SetupCode(a)) => cmd::admin::setup_code(a),
         Some(Command::HashPassword) => cmd::admin::hash_password(),
         Some(Command::GenerateDocs(a)) => cmd::docs::run(a),

@@ -57,6 +57,30 @@ pub struct CachedVariant {
     /// Its measured loudness and levelling gain (none for files cached before loudness
     /// was measured).
     pub level: Option<Level>,
+    /// EBU R128 integrated loudness measured while it was rendered (`None`: not measured,
+    /// or silent): what the A/B switch matches levels by.
+    pub loudness_lufs: Option<f64>,
+    /// The SID that made it, for people: "reSID 6581", "UltiSID 8580", "real 6581".
+    pub sid: String,
+}
+
+/// The SID a cached render was made with, for people (the engine's version of a C64
+/// Ultimate render names the chip tag: `c64u-ultisid-6581` or `c64u-6581`).
+pub fn sid_label(platform: Platform, chip: Chip, engine_version: &str) -> String {
+    let model = if chip == Chip::Mos6581 {
+        "6581"
+    } else {
+        "8580"
+    };
+    match platform {
+        Platform::C64u if engine_version.to_ascii_lowercase().contains("ultisid") => {
+            format!("UltiSID {model}")
+        }
+        Platform::C64u if engine_version.contains("c64u-") => format!("real {model}"),
+        Platform::C64u => format!("C64 Ultimate {model}"),
+        Platform::Sidplayfp => format!("reSIDfp {model}"),
+        _ => format!("reSID {model}"),
+    }
 }
 
 /// The cache's name for a library tune.
@@ -524,13 +548,16 @@ impl Media {
             .into_iter()
             .filter(|e| e.defect.is_none())
             .filter_map(|e| {
+                let (platform, chip) = (e.platform.parse().ok()?, e.chip.parse().ok()?);
                 Some(CachedVariant {
                     song: e.song,
-                    platform: e.platform.parse().ok()?,
-                    chip: e.chip.parse().ok()?,
+                    platform,
+                    chip,
                     level: cache::loudness_of(&e).as_ref().map(Level::of),
                     format: e.format,
                     size: e.size,
+                    loudness_lufs: e.loudness.and_then(|l| l.integrated_lufs),
+                    sid: sid_label(platform, chip, &e.engine_version),
                 })
             })
             .collect();

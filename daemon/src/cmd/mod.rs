@@ -5,6 +5,7 @@ pub mod cache;
 pub mod capture;
 pub mod devices;
 pub mod docs;
+pub mod hvsc;
 pub mod lineout;
 pub mod mdns_advertise;
 pub mod render;

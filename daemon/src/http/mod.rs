@@ -10,6 +10,7 @@ pub mod body;
 pub mod boxctl;
 pub mod devices;
 pub mod engine;
+pub mod hvsc;
 pub mod jobs;
 pub mod library;
 pub mod openapi;

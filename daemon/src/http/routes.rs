@@ -13,8 +13,8 @@
 use super::request::Req;
 use super::response::Reply;
 use super::{
-    admin, assets, boxctl, devices, engine, jobs, library, playback, playlists, ratings, roms,
-    status,
+    admin, assets, boxctl, devices, engine, hvsc, jobs, library, playback, playlists, ratings,
+    roms, status,
 };
 use super::{openapi, overview, telemetry};
 use crate::app::App;
@@ -106,6 +106,7 @@ pub const ROUTES: &[Route] = &[
     route!("GET", "/api/library/browse", Public, None, library::browse),
     route!("GET", "/api/library/search", Public, None, library::search),
     route!("GET", "/api/library/tune", Public, None, library::tune),
+    route!("GET", "/api/library/composer", Public, None, library::composer),
     route!("GET", "/api/variants", Public, None, library::variants),
     route!("POST", "/api/play", Public, Json, playback::play),
     route!("POST", "/api/playback/{id}/renew", Public, Json, playback::renew),
@@ -147,6 +148,13 @@ pub const ROUTES: &[Route] = &[
     route!("DELETE", "/api/admin/roms/{kind}", Admin, Json, roms::remove),
     route!("GET", "/api/admin/backup", Admin, None, admin::backup),
     route!("POST", "/api/admin/restore", Admin, Backup, admin::restore),
+    route!("GET", "/api/admin/library", Admin, None, library::admin_status),
+    route!("GET", "/api/admin/library/stale", Admin, None, library::admin_stale),
+    route!("POST", "/api/admin/library/rescan", Admin, Json, library::admin_rescan),
+    route!("GET", "/api/admin/hvsc", Admin, None, hvsc::status),
+    route!("GET", "/api/admin/hvsc/check", Admin, None, hvsc::check),
+    route!("POST", "/api/admin/hvsc/sync", Admin, Json, hvsc::sync),
+    route!("POST", "/api/admin/hvsc/stop", Admin, Json, hvsc::stop),
     route!("GET", "/api/admin/jobs", Admin, None, jobs::list),
     route!("POST", "/api/admin/jobs", Admin, Json, jobs::create),
     route!("GET", "/api/admin/jobs/{id}", Admin, None, jobs::get),
@@ -154,8 +162,11 @@ pub const ROUTES: &[Route] = &[
     route!("DELETE", "/api/admin/jobs/{id}", Admin, Json, jobs::delete),
     route!("GET", "/api/admin/events", Admin, None, status::admin_events),
     route!("GET", "/api/admin/audit", Admin, None, status::audit),
+    route!("GET", "/api/admin/devices", Admin, None, devices::admin_list),
     route!("POST", "/api/admin/devices/discover", Admin, Json, devices::discover),
     route!("POST", "/api/admin/devices/add", Admin, Json, devices::add),
+    route!("PUT", "/api/admin/devices/{id}", Admin, Json, devices::update),
+    route!("DELETE", "/api/admin/devices/{id}", Admin, Json, devices::remove),
     route!("POST", "/api/admin/devices/{id}/test", Admin, Json, devices::test),
     route!("POST", "/api/admin/devices/password", Admin, Json, devices::password),
 ];
