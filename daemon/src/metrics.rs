@@ -242,6 +242,9 @@ impl cache::PcmSource for CountedCapture {
     fn engine(&self) -> cache::Engine {
         self.inner.engine()
     }
+    fn defect(&self) -> Option<String> {
+        self.inner.defect()
+    }
 }
 
 /// The line-out's live stream from a C64 Ultimate now (its FIFO and rate servo), or none.

@@ -5,9 +5,9 @@ import { createShell } from "./shell.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
 import { onEvent, startEvents } from "./events.js";
+import { libraryPanel } from "./admin-library.js";
 import { statusPanel } from "./status.js";
 import "./telemetry.js";
-import { libraryPanel } from "./admin-library.js";
 
 const shell = createShell();
 const main = document.getElementById("main");

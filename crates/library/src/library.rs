@@ -667,6 +667,14 @@ impl Library {
         .collect()
     }
 
+    /// Songs of every tune together (from memory, no allocation).
+    pub fn songs(&self) -> u64 {
+        let cat = self.catalog();
+        (0..cat.len() as u32)
+            .map(|id| u64::from(cat.slot(id).songs))
+            .sum()
+    }
+
     /// Every tune as path, MD5 and song counts, in path order (from memory, no disk reads).
     pub fn entries(&self) -> Vec<Entry> {
         let cat = self.catalog();

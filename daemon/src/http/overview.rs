@@ -126,9 +126,7 @@ pub fn snapshot(app: &App, ready: &Readiness) -> Snapshot {
         disk_used_percent: crate::media::disk_used_percent(app.media.cache_dir()),
         disk_max_percent: app.media.policy().max_disk_percent,
         library_tunes: app.library.len() as u64,
-        // The persisted library (issue 14) does not count subtunes yet: one song per tune
-        // until it does (coverage is then cached songs / tunes, at most 1).
-        library_songs: app.library.len() as u64,
+        library_songs: app.library.index().songs(),
         library_scanning: app.library.scanning(),
         play_sessions: app.sessions.len() as u64,
         event_clients: vec![("public", public as u64), ("admin", admin as u64)],
