@@ -34,6 +34,9 @@ _sidflowd() {
             sidflowd,help)
                 cmd="sidflowd__subcmd__help"
                 ;;
+            sidflowd,hvsc)
+                cmd="sidflowd__subcmd__hvsc"
+                ;;
             sidflowd,lineout)
                 cmd="sidflowd__subcmd__lineout"
                 ;;
@@ -94,6 +97,9 @@ _sidflowd() {
             sidflowd__subcmd__help,help)
                 cmd="sidflowd__subcmd__help__subcmd__help"
                 ;;
+            sidflowd__subcmd__help,hvsc)
+                cmd="sidflowd__subcmd__help__subcmd__hvsc"
+                ;;
             sidflowd__subcmd__help,lineout)
                 cmd="sidflowd__subcmd__help__subcmd__lineout"
                 ;;
@@ -121,6 +127,15 @@ _sidflowd() {
             sidflowd__subcmd__help__subcmd__cache,stats)
                 cmd="sidflowd__subcmd__help__subcmd__cache__subcmd__stats"
                 ;;
+            sidflowd__subcmd__help__subcmd__hvsc,check)
+                cmd="sidflowd__subcmd__help__subcmd__hvsc__subcmd__check"
+                ;;
+            sidflowd__subcmd__help__subcmd__hvsc,status)
+                cmd="sidflowd__subcmd__help__subcmd__hvsc__subcmd__status"
+                ;;
+            sidflowd__subcmd__help__subcmd__hvsc,sync)
+                cmd="sidflowd__subcmd__help__subcmd__hvsc__subcmd__sync"
+                ;;
             sidflowd__subcmd__help__subcmd__lineout,devices)
                 cmd="sidflowd__subcmd__help__subcmd__lineout__subcmd__devices"
                 ;;
@@ -129,6 +144,30 @@ _sidflowd() {
                 ;;
             sidflowd__subcmd__help__subcmd__lineout,tone)
                 cmd="sidflowd__subcmd__help__subcmd__lineout__subcmd__tone"
+                ;;
+            sidflowd__subcmd__hvsc,check)
+                cmd="sidflowd__subcmd__hvsc__subcmd__check"
+                ;;
+            sidflowd__subcmd__hvsc,help)
+                cmd="sidflowd__subcmd__hvsc__subcmd__help"
+                ;;
+            sidflowd__subcmd__hvsc,status)
+                cmd="sidflowd__subcmd__hvsc__subcmd__status"
+                ;;
+            sidflowd__subcmd__hvsc,sync)
+                cmd="sidflowd__subcmd__hvsc__subcmd__sync"
+                ;;
+            sidflowd__subcmd__hvsc__subcmd__help,check)
+                cmd="sidflowd__subcmd__hvsc__subcmd__help__subcmd__check"
+                ;;
+            sidflowd__subcmd__hvsc__subcmd__help,help)
+                cmd="sidflowd__subcmd__hvsc__subcmd__help__subcmd__help"
+                ;;
+            sidflowd__subcmd__hvsc__subcmd__help,status)
+                cmd="sidflowd__subcmd__hvsc__subcmd__help__subcmd__status"
+                ;;
+            sidflowd__subcmd__hvsc__subcmd__help,sync)
+                cmd="sidflowd__subcmd__hvsc__subcmd__help__subcmd__sync"
                 ;;
             sidflowd__subcmd__lineout,devices)
                 cmd="sidflowd__subcmd__lineout__subcmd__devices"
@@ -161,7 +200,7 @@ _sidflowd() {
 
     case "${cmd}" in
         sidflowd)
-            opts="-h -V --help --version serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help"
+            opts="-h -V --help --version serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -497,7 +536,7 @@ _sidflowd() {
             return 0
             ;;
         sidflowd__subcmd__help)
-            opts="serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help"
+            opts="serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -636,6 +675,62 @@ _sidflowd() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        sidflowd__subcmd__help__subcmd__hvsc)
+            opts="sync status check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__help__subcmd__hvsc__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__help__subcmd__hvsc__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__help__subcmd__hvsc__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         sidflowd__subcmd__help__subcmd__lineout)
             opts="devices play tone"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -755,6 +850,180 @@ _sidflowd() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__hvsc)
+            opts="-h --config --library --mirror --help sync status check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --library)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__hvsc__subcmd__check)
+            opts="-h --config --library --mirror --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --library)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__hvsc__subcmd__help)
+            opts="sync status check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__hvsc__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__hvsc__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__hvsc__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__hvsc__subcmd__help__subcmd__sync)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__hvsc__subcmd__status)
+            opts="-h --config --library --mirror --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --library)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sidflowd__subcmd__hvsc__subcmd__sync)
+            opts="-h --full --config --library --mirror --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --library)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mirror)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1101,7 +1370,7 @@ _sidflowd() {
             return 0
             ;;
         sidflowd__subcmd__sim__subcmd__ultimate)
-            opts="-h --ip --extra-ip --port --ident-port --ident-any --ntsc --product --hostname --unique-id --password --mdns --loss --reorder --duplicate --first-seq --foreign-ip --foreign-every --speed --tone --seed --help"
+            opts="-h --ip --extra-ip --port --ident-port --ident-any --no-ident --ntsc --product --hostname --unique-id --password --mdns --no-dns-sd --level-db --loss --reorder --duplicate --first-seq --foreign-ip --foreign-every --speed --tone --seed --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1136,6 +1405,10 @@ _sidflowd() {
                     return 0
                     ;;
                 --password)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --level-db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

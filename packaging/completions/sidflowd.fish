@@ -33,6 +33,7 @@ complete -c sidflowd -n "__fish_sidflowd_needs_command" -f -a "devices" -d 'List
 complete -c sidflowd -n "__fish_sidflowd_needs_command" -f -a "capture" -d 'Play a tune on a C64 Ultimate and record its audio stream'
 complete -c sidflowd -n "__fish_sidflowd_needs_command" -f -a "sim-ultimate" -d 'Run a virtual Ultimate 64 (a simulator) for tests and demos'
 complete -c sidflowd -n "__fish_sidflowd_needs_command" -f -a "lineout" -d 'ALSA line-out tools'
+complete -c sidflowd -n "__fish_sidflowd_needs_command" -f -a "hvsc" -d 'Download or update the High Voltage SID Collection into the library folder'
 complete -c sidflowd -n "__fish_sidflowd_needs_command" -f -a "setup-code" -d 'Print the one-time code that first-run setup in /admin asks for'
 complete -c sidflowd -n "__fish_sidflowd_needs_command" -f -a "hash-password" -d 'Read a password from stdin and print its argon2 hash (for `admin.password_hash`)'
 complete -c sidflowd -n "__fish_sidflowd_needs_command" -f -a "mdns-advertise" -d 'Advertise over mDNS without serving (for the Avahi interoperability test)'
@@ -121,6 +122,7 @@ complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l produ
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l hostname -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l unique-id -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l password -d 'Require this network password (X-Password)' -r
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l level-db -d 'Level of the played tunes in dB (e.g. -6: a quieter line output than our engine\'s)' -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l loss -d 'Packet loss probability' -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l reorder -d 'Probability a packet is sent after its successor' -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l duplicate -d 'Probability a packet is sent twice' -r
@@ -131,8 +133,10 @@ complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l speed
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l tone -d 'Play a sine of this frequency while no tune is uploaded' -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l seed -d 'Fault PRNG seed' -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l ident-any -d 'Bind the ident service to 0.0.0.0 (answers broadcasts)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l no-ident -d 'No UDP ident service at all (a device found only by name or address)'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l ntsc -d 'NTSC system mode (audio at 47 940.341 Hz) instead of PAL (47 982.887 Hz)'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l mdns -d 'Advertise `<hostname>.local` with mDNS (on every interface: use a network namespace)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -l no-dns-sd -d 'With --mdns: only the host name, no DNS-SD `_http._tcp` service'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand sim-ultimate" -s h -l help -d 'Print help'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand lineout; and not __fish_seen_subcommand_from devices play tone help" -s h -l help -d 'Print help'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand lineout; and not __fish_seen_subcommand_from devices play tone help" -f -a "devices" -d 'List the ALSA playback devices (names for `lineout.device`)'
@@ -159,6 +163,31 @@ complete -c sidflowd -n "__fish_sidflowd_using_subcommand lineout; and __fish_se
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand lineout; and __fish_seen_subcommand_from help" -f -a "play" -d 'Play audio files (WAV, FLAC, MP3) or SID tunes (rendered live) on the line-out, one after the other'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand lineout; and __fish_seen_subcommand_from help" -f -a "tone" -d 'Play a sine test tone'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand lineout; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and not __fish_seen_subcommand_from sync status check help" -l config -d 'Configuration file [default: /etc/sidflow/sidflow.toml, if it exists]' -r -F
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and not __fish_seen_subcommand_from sync status check help" -l library -d 'The collection folder (overrides `paths.library`)' -r -F
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and not __fish_seen_subcommand_from sync status check help" -l mirror -d 'The mirror\'s folder URL (overrides `hvsc.mirror`)' -r
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and not __fish_seen_subcommand_from sync status check help" -s h -l help -d 'Print help'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and not __fish_seen_subcommand_from sync status check help" -f -a "sync" -d 'Bring the collection to the newest release the mirror offers'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and not __fish_seen_subcommand_from sync status check help" -f -a "status" -d 'The installed release, the last check and any interrupted sync'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and not __fish_seen_subcommand_from sync status check help" -f -a "check" -d 'What a sync would download now (reads the mirror\'s listing)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and not __fish_seen_subcommand_from sync status check help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from sync" -l config -d 'Configuration file [default: /etc/sidflow/sidflow.toml, if it exists]' -r -F
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from sync" -l library -d 'The collection folder (overrides `paths.library`)' -r -F
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from sync" -l mirror -d 'The mirror\'s folder URL (overrides `hvsc.mirror`)' -r
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from sync" -l full -d 'Install the newest complete release even when updates would do'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from sync" -s h -l help -d 'Print help'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from status" -l config -d 'Configuration file [default: /etc/sidflow/sidflow.toml, if it exists]' -r -F
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from status" -l library -d 'The collection folder (overrides `paths.library`)' -r -F
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from status" -l mirror -d 'The mirror\'s folder URL (overrides `hvsc.mirror`)' -r
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from check" -l config -d 'Configuration file [default: /etc/sidflow/sidflow.toml, if it exists]' -r -F
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from check" -l library -d 'The collection folder (overrides `paths.library`)' -r -F
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from check" -l mirror -d 'The mirror\'s folder URL (overrides `hvsc.mirror`)' -r
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from help" -f -a "sync" -d 'Bring the collection to the newest release the mirror offers'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from help" -f -a "status" -d 'The installed release, the last check and any interrupted sync'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from help" -f -a "check" -d 'What a sync would download now (reads the mirror\'s listing)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand hvsc; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand setup-code" -l config -d 'Configuration file [default: /etc/sidflow/sidflow.toml, if it exists]' -r -F
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand setup-code" -l data-dir -d 'State folder (overrides `paths.data_dir`)' -r -F
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand setup-code" -s h -l help -d 'Print help'
@@ -170,21 +199,25 @@ complete -c sidflowd -n "__fish_sidflowd_using_subcommand mdns-advertise" -l int
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand mdns-advertise" -l seconds -d 'Seconds to keep advertising' -r
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand mdns-advertise" -s h -l help -d 'Print help'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand generate-docs" -s h -l help -d 'Print help'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "serve" -d 'Run the daemon: web UI, HTTP API, devices, line-out (the default)'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "render" -d 'Render a .sid tune to audio files with the built-in engine'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "cache" -d 'Inspect the render cache'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "devices" -d 'List the C64 Ultimate devices discovery finds'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "capture" -d 'Play a tune on a C64 Ultimate and record its audio stream'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "sim-ultimate" -d 'Run a virtual Ultimate 64 (a simulator) for tests and demos'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "lineout" -d 'ALSA line-out tools'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "setup-code" -d 'Print the one-time code that first-run setup in /admin asks for'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "hash-password" -d 'Read a password from stdin and print its argon2 hash (for `admin.password_hash`)'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "mdns-advertise" -d 'Advertise over mDNS without serving (for the Avahi interoperability test)'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "generate-docs" -d 'Write the man pages and shell completions (packaging/man, packaging/completions)'
-complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout setup-code hash-password mdns-advertise generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "serve" -d 'Run the daemon: web UI, HTTP API, devices, line-out (the default)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "render" -d 'Render a .sid tune to audio files with the built-in engine'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "cache" -d 'Inspect the render cache'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "devices" -d 'List the C64 Ultimate devices discovery finds'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "capture" -d 'Play a tune on a C64 Ultimate and record its audio stream'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "sim-ultimate" -d 'Run a virtual Ultimate 64 (a simulator) for tests and demos'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "lineout" -d 'ALSA line-out tools'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "hvsc" -d 'Download or update the High Voltage SID Collection into the library folder'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "setup-code" -d 'Print the one-time code that first-run setup in /admin asks for'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "hash-password" -d 'Read a password from stdin and print its argon2 hash (for `admin.password_hash`)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "mdns-advertise" -d 'Advertise over mDNS without serving (for the Avahi interoperability test)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "generate-docs" -d 'Write the man pages and shell completions (packaging/man, packaging/completions)'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and not __fish_seen_subcommand_from serve render cache devices capture sim-ultimate lineout hvsc setup-code hash-password mdns-advertise generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "stats" -d 'Usage per format, disk usage and thresholds (the default)'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "ls" -d 'List cached files (optionally only those under PREFIX, e.g. `MUSICIANS/H/`)'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and __fish_seen_subcommand_from cache" -f -a "rebuild-index" -d 'Rebuild the index from the files in the cache folder'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and __fish_seen_subcommand_from lineout" -f -a "devices" -d 'List the ALSA playback devices (names for `lineout.device`)'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and __fish_seen_subcommand_from lineout" -f -a "play" -d 'Play audio files (WAV, FLAC, MP3) or SID tunes (rendered live) on the line-out, one after the other'
 complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and __fish_seen_subcommand_from lineout" -f -a "tone" -d 'Play a sine test tone'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and __fish_seen_subcommand_from hvsc" -f -a "sync" -d 'Bring the collection to the newest release the mirror offers'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and __fish_seen_subcommand_from hvsc" -f -a "status" -d 'The installed release, the last check and any interrupted sync'
+complete -c sidflowd -n "__fish_sidflowd_using_subcommand help; and __fish_seen_subcommand_from hvsc" -f -a "check" -d 'What a sync would download now (reads the mirror\'s listing)'

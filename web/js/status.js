@@ -54,6 +54,8 @@ function chart(id, title, unit, key, floor, digits = 0) {
 }
 
 export function statusPanel(shell) {
+  // Its styles load with it (the listener's page never needs them).
+  document.head.append(el("link", { rel: "stylesheet", href: "/css/status.css" }));
   const dl = (id) => el("dl", { class: "kv", id });
   const machine = dl("status-machine");
   const ready = el("ul", { class: "list", id: "status-ready", "aria-label": "Readiness checks" });
