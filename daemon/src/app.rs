@@ -62,7 +62,7 @@ fn make_dir(p: &Path, what: &str) -> anyhow::Result<()> {
 
 impl App {
     /// Builds every service and starts the background work (library scan, job worker, box
-    /// output, device probe).
+    /// output, device discovery).
     pub fn start(cfg: Config) -> anyhow::Result<Arc<App>> {
         let shutdown = CancellationToken::new();
         let data = cfg.paths.data_dir.clone();
@@ -76,7 +76,9 @@ impl App {
         let library = Arc::new(Library::new(source));
 
         let policy = crate::media::stored_policy(&db, &cfg.cache);
-        let devices = Devices::new(db.clone(), cfg.devices.hosts.clone());
+        // LAN discovery only for a web UI the LAN can reach (never for loopback: dev, tests).
+        let lan = cfg.listen_addr().is_ok_and(|a| !a.ip().is_loopback());
+        let devices = Devices::new(db.clone(), cfg.devices.clone(), lan, events.clone());
         let render_cache =
             cache::Cache::open(crate::media::cache_config(&policy, cache_dir)?, db.clone())?;
         let mut media = Media::new(
@@ -178,18 +180,8 @@ impl App {
         });
         app.box_out.wire(&app.cfg.gpio);
         app.library.start_scan();
-        if !app.devices.hosts().is_empty() {
-            // Probe the known hosts (no broadcast) so the list is ready.
-            let d = app.devices.clone();
-            std::thread::Builder::new()
-                .name("devices-probe".into())
-                .spawn(move || {
-                    if let Err(e) = d.refresh(false) {
-                        tracing::warn!("devices: {e:#}");
-                    }
-                })
-                .context("starting the device probe")?;
-        }
+        // Discovery at start, periodically and when an interface comes up; probes.
+        app.devices.start(app.shutdown.clone())?;
         app.jobs.start(JobDeps {
             shutdown: app.shutdown.clone(),
             library: app.library.clone(),

@@ -21,7 +21,7 @@ pub struct Config {
     pub render: Render,
     pub admin: Admin,
     pub limits: Limits,
-    pub devices: Devices,
+    pub devices: crate::devices::config::DevicesConfig,
     /// The appliance's sections, owned by their modules.
     pub lineout: lineout::LineoutConfig,
     pub gpio: gpio::GpioConfig,
@@ -113,13 +113,6 @@ pub struct Limits {
     pub sessions_per_minute: u32,
     /// Ratings one client may send per minute.
     pub feedback_per_minute: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(default, deny_unknown_fields)]
-pub struct Devices {
-    /// Ultimate hosts to use besides the discovered ones.
-    pub hosts: Vec<String>,
 }
 
 impl Default for Server {
@@ -404,6 +397,7 @@ impl Config {
             .validate()
             .map_err(|e| anyhow!("invalid configuration: {e}"))?;
         self.gpio.validate().map_err(|e| anyhow!("{e}"))?;
+        self.devices.validate()?;
         self.mdns
             .validate()
             .map_err(|e| anyhow!("invalid configuration: [mdns] {e:#}"))?;
@@ -421,7 +415,8 @@ impl Config {
     }
 
     /// Environment overrides: `SIDFLOW_LISTEN`, `SIDFLOW_DATA_DIR`, `SIDFLOW_CACHE_DIR`,
-    /// `SIDFLOW_LIBRARY`, `SIDFLOW_ADMIN_PASSWORD`, `SIDFLOW_SESSION_TTL_SECS`.
+    /// `SIDFLOW_LIBRARY`, `SIDFLOW_ADMIN_PASSWORD`, `SIDFLOW_SESSION_TTL_SECS`,
+    /// `SIDFLOW_ULTIMATE_PASSWORD` (the devices' network password).
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = get("SIDFLOW_LISTEN") {
             self.server.listen = v;
@@ -437,6 +432,9 @@ impl Config {
         }
         if let Some(v) = get("SIDFLOW_ADMIN_PASSWORD") {
             self.admin.password = v;
+        }
+        if let Some(v) = get("SIDFLOW_ULTIMATE_PASSWORD") {
+            self.devices.password = v;
         }
         if let Some(v) = get("SIDFLOW_SESSION_TTL_SECS") {
             self.playback.session_ttl_secs = v
@@ -555,9 +553,11 @@ mod tests {
             "SIDFLOW_LISTEN" => Some("127.0.0.1:9".into()),
             "SIDFLOW_ADMIN_PASSWORD" => Some("pw".into()),
             "SIDFLOW_SESSION_TTL_SECS" => Some("3".into()),
+            "SIDFLOW_ULTIMATE_PASSWORD" => Some("u64pw".into()),
             _ => None,
         })
         .unwrap();
+        assert_eq!(c.devices.password, "u64pw");
         assert_eq!(c.server.listen, "127.0.0.1:9");
         assert_eq!(c.admin.password, "pw");
         assert_eq!(c.playback.session_ttl_secs, 3);

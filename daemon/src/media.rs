@@ -57,6 +57,30 @@ pub struct CachedVariant {
     /// Its measured loudness and levelling gain (none for files cached before loudness
     /// was measured).
     pub level: Option<Level>,
+    /// EBU R128 integrated loudness measured while it was rendered (`None`: not measured,
+    /// or silent): what the A/B switch matches levels by.
+    pub loudness_lufs: Option<f64>,
+    /// The SID that made it, for people: "reSID 6581", "UltiSID 8580", "real 6581".
+    pub sid: String,
+}
+
+/// The SID a cached render was made with, for people (the engine's version of a C64
+/// Ultimate render names the chip tag: `c64u-ultisid-6581` or `c64u-6581`).
+pub fn sid_label(platform: Platform, chip: Chip, engine_version: &str) -> String {
+    let model = if chip == Chip::Mos6581 {
+        "6581"
+    } else {
+        "8580"
+    };
+    match platform {
+        Platform::C64u if engine_version.to_ascii_lowercase().contains("ultisid") => {
+            format!("UltiSID {model}")
+        }
+        Platform::C64u if engine_version.contains("c64u-") => format!("real {model}"),
+        Platform::C64u => format!("C64 Ultimate {model}"),
+        Platform::Sidplayfp => format!("reSIDfp {model}"),
+        _ => format!("reSID {model}"),
+    }
 }
 
 /// The cache's name for a library tune.
@@ -421,6 +445,9 @@ impl PcmSource for Stoppable<'_> {
     fn engine(&self) -> cache::Engine {
         self.inner.engine()
     }
+    fn defect(&self) -> Option<String> {
+        self.inner.defect()
+    }
 }
 
 pub struct Media {
@@ -508,7 +535,8 @@ impl Media {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Every cached variant of a tune.
+    /// Every cached variant of a tune (damaged captures are not variants: they are made
+    /// again when asked for).
     pub fn variants(&self, tune: &library::Tune) -> Vec<CachedVariant> {
         let Ok(t) = tune_ref(tune) else {
             return Vec::new();
@@ -518,14 +546,18 @@ impl Media {
             .variants(&t)
             .unwrap_or_default()
             .into_iter()
+            .filter(|e| e.defect.is_none())
             .filter_map(|e| {
+                let (platform, chip) = (e.platform.parse().ok()?, e.chip.parse().ok()?);
                 Some(CachedVariant {
                     song: e.song,
-                    platform: e.platform.parse().ok()?,
-                    chip: e.chip.parse().ok()?,
+                    platform,
+                    chip,
                     level: cache::loudness_of(&e).as_ref().map(Level::of),
                     format: e.format,
                     size: e.size,
+                    loudness_lufs: e.loudness.and_then(|l| l.integrated_lufs),
+                    sid: sid_label(platform, chip, &e.engine_version),
                 })
             })
             .collect();
@@ -655,6 +687,25 @@ impl Media {
         let mut creq = cache::RenderRequest::new(v.key.clone(), vec![v.format]);
         creq.stream_uncached = true;
         creq.info = info;
+        // Not cached: what a render would be is known before deciding whether its file
+        // fits on the disk (a tune's length and rate; reading it costs no render).
+        let mut req = Some(req);
+        let mut render = if self.is_cached(v) {
+            None
+        } else {
+            req.take().map(|f| f())
+        };
+        if let Some(Ok(r)) = &render {
+            creq.expected = Some(cache::Expected {
+                secs: r.length.as_secs_f64(),
+                sample_rate: r.sample_rate,
+                channels: if sidfile::SidTune::parse(&r.sid).is_ok_and(|t| t.chips.len() > 1) {
+                    2
+                } else {
+                    1
+                },
+            });
+        }
         let mut ticket = self.cache.request(&creq)?;
         if let Some(job) = ticket.take_job() {
             // A new render: within the client's share and the queue's room, or refused.
@@ -663,7 +714,11 @@ impl Media {
                 return Err(busy.into());
             }
             let engine = self.engine(&v.key);
-            let render = req();
+            let render = match (render.take(), req.take()) {
+                (Some(r), _) => r,
+                (None, Some(f)) => f(),
+                (None, None) => Err(anyhow::anyhow!("no render request")),
+            };
             let (engine, render) = match (engine, render) {
                 (Ok(e), Ok(r)) => (e, r),
                 (Err(e), _) | (_, Err(e)) => {

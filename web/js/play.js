@@ -107,6 +107,7 @@ export function playPanel(shell) {
     }
     showLive(`Live from ${name}`, "Whatever the C64 is playing right now.");
     live = true;
+    abOff();
     player.live(`/api/devices/${encodeURIComponent(devSel.value)}/live`);
   } });
   const devRow = el("div", { class: "row", id: "devices-row", hidden: true }, el("label", { for: "device", text: "C64" }), devSel, devPlay, devLive);
@@ -149,8 +150,30 @@ export function playPanel(shell) {
   }
 
   const songRow = el("div", { class: "row", id: "song-row" }, el("span", { class: "label", text: "Song" }), songs);
+  // Hardware vs software A/B (./play/ab.js, loaded when a song has both renderings).
+  const abBtn = el("button", { class: "btn", type: "button", id: "ab-toggle", hidden: true, "aria-pressed": "false" });
+  let ab = null, abFor = null;
+  const abOff = () => { if (ab) ab.stop(); ab = null; abFor = null; abBtn.hidden = true; abBtn.setAttribute("aria-pressed", "false"); };
+  const abText = () => { const o = ab.heard === "a" ? "b" : "a"; abBtn.textContent = `A/B: hearing ${ab.labels[ab.heard]} · switch to ${ab.labels[o]}`; };
+  abBtn.addEventListener("click", async () => {
+    try {
+      if (!ab) {
+        const tr = player.track, mine = abFor;
+        abBtn.disabled = true;
+        const { startAB } = await import("./play/ab.js");
+        const x = await startAB({ main: document.getElementById("audio"), tr, mine });
+        if (player.track !== tr) { x.stop(); return; }
+        ab = x;
+      }
+      abBtn.setAttribute("aria-pressed", String((await ab.toggle()) === "b"));
+      abBtn.dataset.switch = JSON.stringify(ab.lastSwitch);
+      abBtn.dataset.gains = JSON.stringify(ab.gains());
+      abBtn.ab = ab; // for tests and the curious: ab.level(), ab.gains()
+      abText();
+    } catch (e) { shell.error(e.message); } finally { abBtn.disabled = false; }
+  });
   const fmtRow = el("div", { class: "row", id: "format-row" }, el("label", { for: "variant", text: "Format" }), fmtSel,
-    variantsInfo, dlSid, dlAudio);
+    variantsInfo, dlSid, dlAudio, abBtn);
   const nowCard = el("section", { class: "card now", "aria-labelledby": "now-h" },
     el("h2", { id: "now-h", text: "Now playing" }),
     el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), warn, status, stilInfo, boxSlot,
@@ -253,6 +276,12 @@ export function playPanel(shell) {
       showStil(d.stil);
       const mine = d.variants.filter((v) => v.song === tr.song);
       const sv = tr.variant;
+      if (!ab && !box.active() && tr.session && ["hardware", "software"].every((p) => mine.some((v) => v.platform === p && v.chip === sv.chip))) {
+        abFor = mine;
+        abBtn.hidden = false;
+        const sid = (p) => (mine.find((v) => v.platform === p && v.chip === sv.chip) || {}).sid;
+        abBtn.textContent = `A/B: ${sid(sv.platform)} vs ${sid(sv.platform === "hardware" ? "software" : "hardware")}`;
+      }
       variantsInfo.textContent = tr.session && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
         : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : v.platform === "sidplayfp" ? " (sidplayfp)" : ""}`).join(", ")}` : "rendering on first play";
@@ -313,10 +342,14 @@ export function playPanel(shell) {
 
   player.on("track", (tr) => {
     live = false;
+    abOff();
     library.highlight();
     if (!visualBox.hidden) showVisual();
-    status.textContent = "";
+    const sn = tr.session || {};
+    status.textContent = sn.wait ? `Waiting for a C64 Ultimate: number ${sn.wait.place} in line` : "";
     showNow(tr);
+    // Why this rendering: recorded on a C64 Ultimate now, or software as all are busy.
+    if (sn.note) shell.toast(sn.note);
     loadVariants();
     if (!fromHistory && hashOf(tr.tune, tr.song) !== location.hash) history.pushState(null, "", hashOf(tr.tune, tr.song));
     else if (fromHistory) history.replaceState(null, "", hashOf(tr.tune, tr.song));
@@ -336,7 +369,8 @@ export function playPanel(shell) {
     if (extras && Date.now() - posAt > 1000) { posAt = Date.now(); extras.position(now, duration); }
   });
   player.on("waiting", (w) => {
-    status.textContent = !w ? "" : w.percent !== null && w.percent !== undefined ? `rendering… ${w.percent} %` : "loading…";
+    status.textContent = !w ? "" : w.place ? `Waiting for a C64 Ultimate: number ${w.place} in line`
+      : w.percent !== null && w.percent !== undefined ? `rendering… ${w.percent} %` : "loading…";
   });
   let failures = 0;
   player.on("ended", () => {

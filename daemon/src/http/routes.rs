@@ -147,8 +147,11 @@ pub const ROUTES: &[Route] = &[
     route!("DELETE", "/api/admin/jobs/{id}", Admin, Json, jobs::delete),
     route!("GET", "/api/admin/events", Admin, None, status::admin_events),
     route!("GET", "/api/admin/audit", Admin, None, status::audit),
+    route!("GET", "/api/admin/devices", Admin, None, devices::admin_list),
     route!("POST", "/api/admin/devices/discover", Admin, Json, devices::discover),
     route!("POST", "/api/admin/devices/add", Admin, Json, devices::add),
+    route!("PUT", "/api/admin/devices/{id}", Admin, Json, devices::update),
+    route!("DELETE", "/api/admin/devices/{id}", Admin, Json, devices::remove),
     route!("POST", "/api/admin/devices/{id}/test", Admin, Json, devices::test),
     route!("POST", "/api/admin/devices/password", Admin, Json, devices::password),
 ];

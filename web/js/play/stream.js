@@ -34,6 +34,11 @@ export function createStreamSource({ audio }) {
   const levelling = () => loadPrefs().level !== "off";
   const applyLevel = (glide) => setLevel(audio, !levelling() || live ? 0 : level ? level.gain_db : currentLevel(), { glide });
   onPrefs(() => { if (s || live) applyLevel(true); });
+  // "Hardware only" with every C64 Ultimate busy: the place in line, asked again every
+  // couple of seconds; the audio is fetched when the turn comes.
+  let inLine = null;
+  let lineTimer = null;
+  const leaveLine = () => { clearTimeout(lineTimer); lineTimer = null; inLine = null; };
 
   const length = () => (s ? (s.length_ms || s.duration_ms || 0) / 1000 : NaN);
   const mine = (r) => s && r.path === s.tune.path && r.song === s.song && r.chip === s.variant.chip
@@ -109,7 +114,7 @@ export function createStreamSource({ audio }) {
 
   // The watchdog: a position that no longer moves while the listener wants sound.
   setInterval(() => {
-    if (!want || !s || audio.paused && pending === null) return;
+    if (!want || !s || inLine !== null || audio.paused && pending === null) return;
     const now = Date.now();
     if (Math.abs(audio.currentTime - moved.t) > 0.05) { moved = { t: audio.currentTime, at: now }; return; }
     if (now - moved.at < STUCK_MS) return;
@@ -144,14 +149,37 @@ export function createStreamSource({ audio }) {
     const sess = await api("/api/play", { method: "POST",
       body: { path: tune.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: format || prefs.format,
         engine: prefs.engine } } });
+    leaveLine();
     s = sess; live = false; render = null; attempts = 0;
     level = sess.level || null; levelFinal = !!sess.level;
     applyLevel(false);
     want = autoplay;
     pending = at > 0 ? at : null;
     moved = { t: at, at: Date.now() };
-    audio.src = sess.urls.audio;
-    if (autoplay) audio.play().catch(() => {});
+    const start = () => {
+      audio.src = sess.urls.audio;
+      if (want) audio.play().catch(() => {});
+    };
+    if (sess.wait) {
+      inLine = sess.wait.place;
+      audio.removeAttribute("src");
+      audio.load();
+      const ask = async () => {
+        if (s !== sess) return;
+        try {
+          const r = await api(sess.urls.renew, { method: "POST", body: {} });
+          if (s !== sess) return;
+          if (!r.wait) { leaveLine(); emit("waiting", null); start(); return; }
+          inLine = r.wait.place;
+          emit("waiting", { place: inLine });
+        } catch (e) {
+          if (s !== sess) return;
+          if (e.status === 404) { leaveLine(); emit("error", { message: "The wait for a C64 Ultimate lapsed.", fatal: true }); return; }
+        }
+        lineTimer = setTimeout(ask, 2000);
+      };
+      lineTimer = setTimeout(ask, 2000);
+    } else start();
     renew();
     return { tune: sess.tune, song: sess.song, format: sess.variant.format, variant: sess.variant, session: sess,
       duration: length(), level: sess.level || null };
@@ -164,6 +192,7 @@ export function createStreamSource({ audio }) {
     load,
     // A C64 Ultimate's audio, live: no session, no end.
     live(url) {
+      leaveLine();
       s = null; live = true; want = true; pending = null; clearInterval(renewing);
       level = null; levelFinal = false; applyLevel(false);
       audio.src = url;
@@ -172,7 +201,7 @@ export function createStreamSource({ audio }) {
     play() { want = true; return audio.play(); },
     pause() { want = false; audio.pause(); },
     seek(t) { if (s) goTo(Math.max(0, Math.min(t, length() || t))); },
-    stop() { want = false; s = null; live = false; pending = null; clearInterval(renewing); audio.pause(); },
+    stop() { want = false; s = null; live = false; pending = null; leaveLine(); clearInterval(renewing); audio.pause(); },
     get time() { return pending !== null ? pending : audio.currentTime; },
     get duration() { return length(); },
     get paused() { return audio.paused; },
