@@ -73,10 +73,25 @@ install -m 0644 "$repo/systemd/60-sidflow-udp.sysctl" "$root/usr/lib/sysctl.d/60
 install -m 0644 "$repo/packaging/sidflow.toml" "$root/etc/sidflow/sidflow.toml"
 # The Avahi service file for [mdns] backend = "avahi" (postinst links it into /etc/avahi/services).
 install -D -m 0644 "$repo/packaging/avahi/sidflow.service" "$root/usr/share/sidflow/avahi/sidflow.service"
+# Man pages and shell completions, generated from the CLI (packaging/man, packaging/completions:
+# `sidflowd generate-docs packaging`; a test keeps them in step with the CLI).
+install -d -m 0755 "$root/usr/share/man/man8" "$root/usr/share/bash-completion/completions" \
+    "$root/usr/share/zsh/vendor-completions" "$root/usr/share/fish/vendor_completions.d"
+for page in "$repo"/packaging/man/*.8; do
+    gzip -9n < "$page" > "$root/usr/share/man/man8/$(basename "$page").gz"
+    chmod 0644 "$root/usr/share/man/man8/$(basename "$page").gz"
+done
+install -m 0644 "$repo/packaging/completions/sidflowd.bash" "$root/usr/share/bash-completion/completions/sidflowd"
+install -m 0644 "$repo/packaging/completions/_sidflowd" "$root/usr/share/zsh/vendor-completions/_sidflowd"
+install -m 0644 "$repo/packaging/completions/sidflowd.fish" "$root/usr/share/fish/vendor_completions.d/sidflowd.fish"
 [ -f "$repo/doc/admin-guide.md" ] && install -m 0644 "$repo/doc/admin-guide.md" "$root/usr/share/doc/sidflow/admin-guide.md"
+# The header lists every statically linked crate and LAME with their licences, generated
+# from Cargo.lock for the package's target (packaging/licenses.py).
+linked=$(python3 "$repo/packaging/licenses.py" ${target:+--target "$target"})
 cat > "$root/usr/share/doc/sidflow/copyright" <<COPY
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: sidflow
+$linked
 
 Files: *
 Copyright: 2026 the SIDFlow authors

@@ -46,7 +46,12 @@ for want in \
     "-rw-r--r-- root/root ./usr/lib/sysctl.d/60-sidflow.conf" \
     "-rw-r--r-- root/root ./etc/sidflow/sidflow.toml" \
     "-rw-r--r-- root/root ./usr/share/doc/sidflow/copyright" \
-    "-rw-r--r-- root/root ./usr/share/sidflow/avahi/sidflow.service"; do
+    "-rw-r--r-- root/root ./usr/share/sidflow/avahi/sidflow.service" \
+    "-rw-r--r-- root/root ./usr/share/man/man8/sidflowd.8.gz" \
+    "-rw-r--r-- root/root ./usr/share/man/man8/sidflowd-serve.8.gz" \
+    "-rw-r--r-- root/root ./usr/share/bash-completion/completions/sidflowd" \
+    "-rw-r--r-- root/root ./usr/share/zsh/vendor-completions/_sidflowd" \
+    "-rw-r--r-- root/root ./usr/share/fish/vendor_completions.d/sidflowd.fish"; do
     set -- $want
     printf '%s\n' "$listing" | awk -v m="$1" -v o="$2" -v p="$3" '$1==m && $2==o && $6==p {f=1} END {exit !f}' \
         || fail "missing or wrong: $want"
@@ -55,6 +60,11 @@ dpkg-deb -x "$deb" "$tmp/x"
 cmp -s "$tmp/x/etc/sidflow/sidflow.toml" "$repo/packaging/sidflow.toml" || fail "sidflow.toml differs"
 cmp -s "$tmp/x/usr/lib/systemd/system/sidflowd.service" "$repo/systemd/sidflowd.service" || fail "unit differs"
 "$tmp/x/usr/bin/sidflowd" --version >/dev/null || fail "packaged binary does not run"
+# The copyright file names the linked crates and LAME with their licences.
+for want in "LAME (MP3 encoder, built and linked by mp3lame-sys): LGPL" " resid-rs " " hyper " " prometheus-client "; do
+    grep -qF -- "$want" "$tmp/x/usr/share/doc/sidflow/copyright" || fail "copyright lacks: $want"
+done
+man -l "$tmp/x/usr/share/man/man8/sidflowd.8.gz" >/dev/null 2>&1 || ! command -v man >/dev/null || fail "sidflowd.8 does not render"
 echo "contents and control: ok"
 
 if [ "${SIDFLOW_LINTIAN:-1}" != 0 ] && command -v lintian >/dev/null 2>&1; then

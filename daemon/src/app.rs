@@ -11,8 +11,9 @@ use crate::config::Config;
 use crate::devices::{Devices, HardwareEngine};
 use crate::engines::{EngineSettings, Engines};
 use crate::events::Events;
+use crate::hvsc::HvscSync;
 use crate::jobs::{JobDeps, Jobs};
-use crate::library::{Library, Source};
+use crate::library::{Library, LibraryDeps, Source};
 use crate::limits::RateLimiter;
 use crate::media::{Media, Platform};
 use crate::playback::Playback;
@@ -31,12 +32,15 @@ pub struct ClientLimits {
     pub sessions: RateLimiter,
     /// Ratings, playlist changes and box controls per minute.
     pub feedback: RateLimiter,
+    /// Batches of playback problems a browser may report per minute.
+    pub telemetry: RateLimiter,
 }
 
 pub struct App {
     pub cfg: Config,
     pub db: Arc<store::Store>,
     pub library: Arc<Library>,
+    pub hvsc: Arc<HvscSync>,
     pub media: Arc<Media>,
     pub engines: Arc<Engines>,
     /// The operator's C64 ROM images.
@@ -53,6 +57,8 @@ pub struct App {
     pub limits: ClientLimits,
     pub shutdown: CancellationToken,
     pub started: Instant,
+    /// The Status tab's history and the readiness probe.
+    pub observer: Arc<crate::observe::Observer>,
 }
 
 fn make_dir(p: &Path, what: &str) -> anyhow::Result<()> {
@@ -73,7 +79,25 @@ impl App {
         let events = Events::default();
         let source =
             Source::from_config(&cfg.paths.library).map_err(crate::config::InvalidConfig)?;
-        let library = Arc::new(Library::new(source));
+        // Before the library opens: a sync a crash interrupted is finished or rolled back.
+        let hvsc = Arc::new(HvscSync::new(
+            match &source {
+                Source::Disk(p) => Some(p.clone()),
+                Source::Demo => None,
+            },
+            &cfg.hvsc,
+            db.clone(),
+            events.clone(),
+        ));
+        let library = Arc::new(Library::open(
+            source,
+            LibraryDeps {
+                data_dir: data.clone(),
+                db: db.clone(),
+                cache_dir: cache_dir.clone(),
+                events: events.clone(),
+            },
+        )?);
 
         let policy = crate::media::stored_policy(&db, &cfg.cache);
         // LAN discovery only for a web UI the LAN can reach (never for loopback: dev, tests).
@@ -160,11 +184,13 @@ impl App {
             limits: ClientLimits {
                 sessions: RateLimiter::new(cfg.limits.sessions_per_minute),
                 feedback: RateLimiter::new(cfg.limits.feedback_per_minute),
+                telemetry: RateLimiter::new(crate::metrics::TELEMETRY_BATCHES_PER_MINUTE),
             },
             playlists: Playlists::new(db.clone(), library.clone()),
             cfg,
             db,
             library,
+            hvsc,
             media,
             engines,
             roms,
@@ -177,9 +203,16 @@ impl App {
             events,
             shutdown,
             started: Instant::now(),
+            observer: Arc::new(crate::observe::Observer::default()),
         });
         app.box_out.wire(&app.cfg.gpio);
-        app.library.start_scan();
+        let every = match app.cfg.library.rescan_hours {
+            0 => None,
+            h => Some(Duration::from_secs(u64::from(h) * 3600)),
+        };
+        app.library
+            .start(every, app.cfg.library.watch, app.shutdown.clone())?;
+        app.hvsc.start(app.library.clone(), app.shutdown.clone());
         // Discovery at start, periodically and when an interface comes up; probes.
         app.devices.start(app.shutdown.clone())?;
         app.jobs.start(JobDeps {

@@ -382,6 +382,7 @@ impl BoxOut {
             }
         };
         let weak = Arc::downgrade(self);
+        let device = id.to_string();
         std::thread::Builder::new()
             .name("box-live".into())
             .spawn(move || {
@@ -393,12 +394,16 @@ impl BoxOut {
                     let Ok(p) = me.player() else { break };
                     let on = p.status().now_playing.as_deref() == Some(label.as_str());
                     seen |= on;
+                    crate::metrics::lineout_live(Some(feed.stats()));
                     if (seen && !on) || (!seen && t0.elapsed() > Duration::from_secs(5)) {
                         break;
                     }
                 }
+                crate::metrics::lineout_live(None);
                 tracing::info!("{label}: ended ({:?})", feed.stats());
-                let _ = live.stop();
+                if let Ok(st) = live.stop() {
+                    crate::metrics::capture_finished(&device, &st);
+                }
             })?;
         Ok(track)
     }

@@ -22,10 +22,88 @@ pub struct Config {
     pub admin: Admin,
     pub limits: Limits,
     pub devices: crate::devices::config::DevicesConfig,
+    pub metrics: Metrics,
+    pub alerts: crate::alerts::AlertsConfig,
     /// The appliance's sections, owned by their modules.
     pub lineout: lineout::LineoutConfig,
     pub gpio: gpio::GpioConfig,
     pub mdns: crate::mdns::MdnsConfig,
+    /// The library service (rescans) and HVSC sync.
+    pub library: LibraryCfg,
+    pub hvsc: HvscCfg,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LibraryCfg {
+    /// Watch the library folder and rescan the parts that change (inotify).
+    pub watch: bool,
+    /// Rescan the whole library every this many hours (0: never; the watcher and the
+    /// "Rescan" button in `/admin` remain).
+    pub rescan_hours: u32,
+}
+
+impl Default for LibraryCfg {
+    fn default() -> Self {
+        LibraryCfg {
+            watch: true,
+            rescan_hours: 24,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HvscCfg {
+    /// The HVSC mirror's folder (its listing names `HVSC_<N>-all-of-them.7z` and
+    /// `HVSC_Update_<N>.7z`).
+    pub mirror: String,
+    /// `off`, `daily` or `weekly`: a sync started by the daemon itself.
+    pub schedule: String,
+    /// Time of day (local time, `HH:MM`) of a scheduled sync.
+    pub at: String,
+}
+
+impl Default for HvscCfg {
+    fn default() -> Self {
+        HvscCfg {
+            mirror: hvsc::DEFAULT_MIRROR.into(),
+            schedule: "off".into(),
+            at: "04:00".into(),
+        }
+    }
+}
+
+impl HvscCfg {
+    /// `(hour, minute)` of `at`.
+    pub fn time_of_day(&self) -> anyhow::Result<(u32, u32)> {
+        let bad = || refuse("hvsc.at", &self.at, "expected HH:MM such as 04:30");
+        let (h, m) = self.at.split_once(':').ok_or_else(bad)?;
+        let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if h > 23 || m > 59 {
+            return Err(bad());
+        }
+        Ok((h, m))
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !matches!(self.schedule.as_str(), "off" | "daily" | "weekly") {
+            bail!(refuse(
+                "hvsc.schedule",
+                &self.schedule,
+                "must be off, daily or weekly"
+            ));
+        }
+        self.time_of_day()?;
+        if !(self.mirror.starts_with("http://") || self.mirror.starts_with("https://")) {
+            bail!(refuse(
+                "hvsc.mirror",
+                &self.mirror,
+                "must be an http:// or https:// URL"
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -113,6 +191,50 @@ pub struct Limits {
     pub sessions_per_minute: u32,
     /// Ratings one client may send per minute.
     pub feedback_per_minute: u32,
+}
+
+/// `GET /metrics` (Prometheus text format) for Prometheus, Grafana or Home Assistant.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Metrics {
+    /// Serve the metrics to anyone on the LAN (like the listener's pages).
+    pub enabled: bool,
+    /// Where: an absolute path outside `/api/` and `/admin`.
+    pub path: String,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            enabled: true,
+            path: "/metrics".into(),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let p = &self.path;
+        let reserved = p == "/"
+            || p == "/admin"
+            || p.starts_with("/api/")
+            || p == "/api"
+            || p.starts_with("/admin/");
+        if !p.starts_with('/')
+            || reserved
+            || p.len() > 128
+            || !p
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.".contains(&b))
+        {
+            bail!(refuse(
+                "metrics.path",
+                p,
+                "must be an absolute path of letters, digits, '/', '-', '_' or '.', outside / , /api and /admin"
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for Server {
@@ -249,9 +371,29 @@ impl Cache {
                 bail!(refuse("cache.formats", f, "formats are mp3, flac and wav"));
             }
         }
+        if self.formats.is_empty() {
+            bail!(refuse(
+                "cache.formats",
+                &self.formats,
+                "name at least one format (mp3, flac, wav): a cache that keeps nothing renders every play again"
+            ));
+        }
         within("cache.wav_stop_percent", self.wav_stop_percent, 1..=100)?;
         within("cache.flac_stop_percent", self.flac_stop_percent, 1..=100)?;
         within("cache.max_disk_percent", self.max_disk_percent, 1..=100)?;
+        // The biggest files stop first: WAV, then FLAC, then everything.
+        if !(self.wav_stop_percent <= self.flac_stop_percent
+            && self.flac_stop_percent <= self.max_disk_percent)
+        {
+            bail!(anyhow!(
+                "invalid configuration: the cache thresholds must keep wav_stop_percent <= \
+                 flac_stop_percent <= max_disk_percent (WAV, the largest files, stops first), \
+                 got {} / {} / {}",
+                self.wav_stop_percent,
+                self.flac_stop_percent,
+                self.max_disk_percent
+            ));
+        }
         // One list of MP3 rates, the encoder's: captures and renders run above 24 kHz.
         if encode::check_mp3_bitrate(self.mp3_bitrate_kbps, 48_000).is_err() {
             let rates: Vec<String> = encode::MP3_BITRATES_KBPS.map(|r| r.to_string()).into();
@@ -359,6 +501,8 @@ impl Config {
         )?;
         within("playback.default_song_secs", p.default_song_secs, 1..=3600)?;
         self.cache.validate()?;
+        self.metrics.validate()?;
+        self.alerts.validate()?;
         within(
             "render.sample_rate",
             self.render.sample_rate,
@@ -401,6 +545,8 @@ impl Config {
         self.mdns
             .validate()
             .map_err(|e| anyhow!("invalid configuration: [mdns] {e:#}"))?;
+        within("library.rescan_hours", self.library.rescan_hours, 0..=8760)?;
+        self.hvsc.validate()?;
         Ok(())
     }
 
@@ -415,8 +561,8 @@ impl Config {
     }
 
     /// Environment overrides: `SIDFLOW_LISTEN`, `SIDFLOW_DATA_DIR`, `SIDFLOW_CACHE_DIR`,
-    /// `SIDFLOW_LIBRARY`, `SIDFLOW_ADMIN_PASSWORD`, `SIDFLOW_SESSION_TTL_SECS`,
-    /// `SIDFLOW_ULTIMATE_PASSWORD` (the devices' network password).
+    /// `SIDFLOW_LIBRARY`, `SIDFLOW_HVSC_MIRROR`, `SIDFLOW_ADMIN_PASSWORD`,
+    /// `SIDFLOW_SESSION_TTL_SECS`, `SIDFLOW_ULTIMATE_PASSWORD` (the devices' network password).
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = get("SIDFLOW_LISTEN") {
             self.server.listen = v;
@@ -429,6 +575,9 @@ impl Config {
         }
         if let Some(v) = get("SIDFLOW_LIBRARY") {
             self.paths.library = v.into();
+        }
+        if let Some(v) = get("SIDFLOW_HVSC_MIRROR") {
+            self.hvsc.mirror = v;
         }
         if let Some(v) = get("SIDFLOW_ADMIN_PASSWORD") {
             self.admin.password = v;
@@ -533,6 +682,33 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("admin.password_hash"), "{e}");
+    }
+
+    #[test]
+    fn cache_rules_are_named_when_broken() {
+        let e = Config::parse("[cache]\nformats = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("cache.formats") && e.contains("at least one"),
+            "{e}"
+        );
+        let e = Config::parse("[cache]\nwav_stop_percent = 85\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("wav_stop_percent <= flac_stop_percent <= max_disk_percent")
+                && e.contains("85 / 80 / 90"),
+            "{e}"
+        );
+        let e = Config::parse("[cache]\nflac_stop_percent = 95\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("95 / 90") || e.contains("80 / 95 / 90"), "{e}");
+        assert!(Config::parse("[cache]\nwav_stop_percent = 80\nflac_stop_percent = 80\n").is_ok());
+        assert!(Config::parse("[metrics]\npath = \"/api/metrics\"\n").is_err());
+        assert!(Config::parse("[metrics]\npath = \"metrics\"\n").is_err());
+        assert!(Config::parse("[metrics]\npath = \"/prom/sidflow\"\n").is_ok());
     }
 
     #[test]

@@ -795,7 +795,7 @@ impl Devices {
         std::thread::Builder::new()
             .name("live-encode".into())
             .spawn(move || {
-                if let Err(e) = run_live(client, &tx, kbps) {
+                if let Err(e) = run_live(&id2, client, &tx, kbps) {
                     tracing::warn!("live stream of {id2}: {e:#}");
                 }
                 if let Ok(mut m) = me.live.lock() {
@@ -906,7 +906,12 @@ fn check_label(l: Option<&str>) -> anyhow::Result<Option<String>> {
 }
 
 /// Capture -> resample to 48 kHz -> MP3 once -> every subscriber.
-fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>, kbps: u32) -> anyhow::Result<()> {
+fn run_live(
+    id: &str,
+    client: Arc<Client>,
+    tx: &broadcast::Sender<Bytes>,
+    kbps: u32,
+) -> anyhow::Result<()> {
     let mode = ultimate::hwrender::device_mode(&client);
     let live = ultimate::live::LiveStream::start(client, mode, Default::default())?;
     let rx = live.subscribe(500);
@@ -940,7 +945,9 @@ fn run_live(client: Arc<Client>, tx: &broadcast::Sender<Bytes>, kbps: u32) -> an
             idle_since = None;
         }
     }
-    let _ = live.stop();
+    if let Ok(st) = live.stop() {
+        crate::metrics::capture_finished(id, &st);
+    }
     Ok(())
 }
 
@@ -984,16 +991,17 @@ impl Engine for HardwareEngine {
         };
         let shutdown = self.shutdown.clone();
         tracing::info!(device = %dev.id, song = req.song, "recording on a C64 Ultimate");
-        Ok(Box::new(ultimate::hwrender::CaptureSource::start(
-            ultimate::hwrender::CaptureJob {
+        Ok(crate::metrics::counted_capture(
+            &dev.id,
+            ultimate::hwrender::CaptureSource::start(ultimate::hwrender::CaptureJob {
                 client,
                 tune: req.sid.clone(),
                 opts,
                 out_rate: req.sample_rate,
                 lock: Some(self.devices.registry.job_lock(&dev.id)),
                 stop: Box::new(move || shutdown.is_cancelled()),
-            },
-        )?))
+            })?,
+        ))
     }
 }
 

@@ -46,6 +46,11 @@ impl Events {
         let _ = self.admin.send(event(kind, v));
     }
 
+    /// Open event streams: (public, operator).
+    pub fn clients(&self) -> (usize, usize) {
+        (self.public.receiver_count(), self.admin.receiver_count())
+    }
+
     pub fn subscribe_public(&self) -> broadcast::Receiver<Value> {
         self.public.subscribe()
     }

@@ -26,6 +26,7 @@ mod db;
 mod devices;
 mod engines;
 mod events;
+mod hvsc;
 mod jobs;
 mod library;
 mod limits;
@@ -38,6 +39,14 @@ mod ratings;
 mod roms;
 mod sessions;
 mod systemd;
+
+// Observability (issue 17): metrics, health, logs, the Status tab's history.
+mod alerts;
+mod health;
+mod logs;
+mod metrics;
+mod observe;
+mod sysinfo;
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +75,8 @@ enum Command {
     SimUltimate(cmd::sim::Args),
     /// ALSA line-out tools.
     Lineout(cmd::lineout::Args),
+    /// Download or update the High Voltage SID Collection into the library folder.
+    Hvsc(cmd::hvsc::Args),
     /// Print the one-time code that first-run setup in /admin asks for.
     SetupCode(cmd::admin::SetupCodeArgs),
     /// Read a password from stdin and print its argon2 hash (for `admin.password_hash`).
@@ -73,6 +84,9 @@ enum Command {
     /// Advertise over mDNS without serving (for the Avahi interoperability test).
     #[command(hide = true)]
     MdnsAdvertise(cmd::mdns_advertise::Args),
+    /// Write the man pages and shell completions (packaging/man, packaging/completions).
+    #[command(hide = true)]
+    GenerateDocs(cmd::docs::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -88,8 +102,10 @@ fn main() -> std::process::ExitCode {
         Some(Command::SimUltimate(a)) => cmd::sim::run(a),
         Some(Command::Lineout(a)) => cmd::lineout::run(a),
         Some(Command::MdnsAdvertise(a)) => cmd::mdns_advertise::run(a),
+        Some(Command::Hvsc(a)) => cmd::hvsc::run(a),
         Some(Command::SetupCode(a)) => cmd::admin::setup_code(a),
         Some(Command::HashPassword) => cmd::admin::hash_password(),
+        Some(Command::GenerateDocs(a)) => cmd::docs::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

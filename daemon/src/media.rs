@@ -64,22 +64,52 @@ pub struct CachedVariant {
     pub sid: String,
 }
 
-/// The SID a cached render was made with, for people (the engine's version of a C64
-/// Ultimate render names the chip tag: `c64u-ultisid-6581` or `c64u-6581`).
+/// The SID a cached render was made with, for people. A C64 Ultimate render's engine
+/// version ends with the chip tag (`Ultimate 64 Elite 3.11, ultisid-6581`; a real chip: its
+/// detected socket type, `6581`, `8580`, `armsid`...).
 pub fn sid_label(platform: Platform, chip: Chip, engine_version: &str) -> String {
     let model = if chip == Chip::Mos6581 {
         "6581"
     } else {
         "8580"
     };
+    let tag = engine_version
+        .rsplit_once(", ")
+        .map(|(_, t)| t.trim())
+        .unwrap_or("");
     match platform {
-        Platform::C64u if engine_version.to_ascii_lowercase().contains("ultisid") => {
-            format!("UltiSID {model}")
+        Platform::C64u if tag.starts_with("ultisid") => format!("UltiSID {model}"),
+        Platform::C64u if !tag.is_empty() && tag.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("real {tag}")
         }
-        Platform::C64u if engine_version.contains("c64u-") => format!("real {model}"),
+        Platform::C64u if !tag.is_empty() => format!("{tag} (socket)"),
         Platform::C64u => format!("C64 Ultimate {model}"),
         Platform::Sidplayfp => format!("reSIDfp {model}"),
         _ => format!("reSID {model}"),
+    }
+}
+
+#[cfg(test)]
+mod sid_label_tests {
+    use super::*;
+
+    #[test]
+    fn names_the_sid() {
+        let l = |p, c, v| sid_label(p, c, v);
+        assert_eq!(l(Platform::Sidflow, Chip::Mos6581, "0.1.0"), "reSID 6581");
+        let ulti = "Ultimate 64 Elite 3.11, ultisid-8580";
+        assert_eq!(l(Platform::C64u, Chip::Mos8580, ulti), "UltiSID 8580");
+        let real = "Ultimate 64 Elite 3.11, 8580";
+        assert_eq!(l(Platform::C64u, Chip::Mos8580, real), "real 8580");
+        let kick = "Ultimate 64 Elite 3.11, sidkick-teensy";
+        assert_eq!(
+            l(Platform::C64u, Chip::Mos6581, kick),
+            "sidkick-teensy (socket)"
+        );
+        assert_eq!(
+            l(Platform::C64u, Chip::Mos6581, "unknown"),
+            "C64 Ultimate 6581"
+        );
     }
 }
 
@@ -579,6 +609,11 @@ impl Media {
         self.cache.renders_in_flight()
     }
 
+    /// Listener renders waiting for a render slot now (the render queue's depth).
+    pub fn queued(&self) -> usize {
+        self.slots.waiting()
+    }
+
     /// Whether renders on `platform` can be made now (why not, for a missing engine).
     pub fn check_engine(&self, platform: Platform) -> Result<(), String> {
         match self.engines.get(&platform) {
@@ -609,10 +644,14 @@ impl Media {
         cancel: &(dyn Fn() -> bool + Sync),
     ) -> anyhow::Result<()> {
         let stop = || self.shutdown.is_cancelled() || cancel();
+        let (engine_name, formats) = (job.key().platform.as_str(), job.formats());
+        let formats: Vec<&str> = formats.iter().map(|f| f.extension()).collect();
         if !self.slots.acquire(prio, &stop) {
             job.fail("cancelled");
             bail!("cancelled");
         }
+        crate::metrics::render_started(engine_name, &formats);
+        let t0 = std::time::Instant::now();
         let r = (|| -> anyhow::Result<()> {
             let inner = match engine.open(req) {
                 Ok(s) => s,
@@ -665,6 +704,12 @@ impl Media {
             Ok(())
         })();
         self.slots.release(prio);
+        let outcome = match &r {
+            Ok(()) => crate::metrics::Outcome::Finished,
+            Err(_) if stop() => crate::metrics::Outcome::Cancelled,
+            Err(_) => crate::metrics::Outcome::Failed,
+        };
+        crate::metrics::render_ended(engine_name, &formats, outcome, t0.elapsed());
         if let Err(e) = &r {
             tracing::warn!("render failed: {e:#}");
         }

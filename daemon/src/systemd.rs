@@ -42,12 +42,22 @@ pub fn runtime_healthy(handle: &tokio::runtime::Handle, within: Duration) -> boo
 }
 
 /// Pings systemd's watchdog at half its timeout from a thread, as long as the async runtime
-/// is healthy. `None` without a watchdog (`WatchdogSec=` unset, or not under systemd).
-pub fn spawn_runtime_watchdog(handle: tokio::runtime::Handle) -> Option<JoinHandle<()>> {
+/// is healthy and `critical()` (the parts readiness cannot do without: the database answers)
+/// says so; a `critical` that blocks stops the pings too. `None` without a watchdog
+/// (`WatchdogSec=` unset, or not under systemd).
+pub fn spawn_runtime_watchdog(
+    handle: tokio::runtime::Handle,
+    critical: impl Fn() -> bool + Send + 'static,
+) -> Option<JoinHandle<()>> {
     let timeout = sd_notify::watchdog_enabled()?;
     let check = (timeout / 4).min(Duration::from_secs(5));
     let ping = || notify(&[NotifyState::Watchdog]);
-    spawn_watchdog(timeout / 2, move || runtime_healthy(&handle, check), ping).ok()
+    spawn_watchdog(
+        timeout / 2,
+        move || runtime_healthy(&handle, check) && critical(),
+        ping,
+    )
+    .ok()
 }
 
 /// Calls `ping` every `every` while `healthy()` says so.

@@ -100,7 +100,8 @@ fn every_admin_route_requires_a_session_and_every_mutation_a_csrf_token() {
         }
     }
     // The only mutations open to listeners: playing (here, on the box or on a device),
-    // the box's controls, renewing, rating, saving and deleting playlists.
+    // the box's controls, renewing, rating, saving and deleting playlists, reporting
+    // playback problems (counted only, rate-limited).
     public_mutating.sort();
     assert_eq!(
         public_mutating,
@@ -116,7 +117,8 @@ fn every_admin_route_requires_a_session_and_every_mutation_a_csrf_token() {
             "/api/playback/{id}/renew",
             "/api/playlists/{id}",
             "/api/playlists/{id}",
-            "/api/rate"
+            "/api/rate",
+            "/api/telemetry"
         ]
     );
 

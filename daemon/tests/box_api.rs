@@ -381,6 +381,10 @@ fn a_c64_ultimate_plays_live_on_the_box() {
         peak > 1000,
         "peak {peak}: the device's audio did not reach the line-out"
     );
+    // The live stream's buffer and rate servo are in the metrics while it plays (issue 17).
+    let m = d.get("/metrics").text();
+    assert!(m.contains("sidflow_lineout_live_active 1"), "{m}");
+    assert!(m.contains("sidflow_lineout_live_correction_ppm "), "{m}");
     // Stop: the capture ends with it.
     assert_eq!(d.post_json("/api/box/stop", "{}").status, 200);
     wait_for(&d, "stopped", |s| s["state"] == "idle");
@@ -389,6 +393,27 @@ fn a_c64_ultimate_plays_live_on_the_box() {
         assert!(t0.elapsed() < Duration::from_secs(10), "{}", d.log());
         std::thread::sleep(Duration::from_millis(50));
     }
+    // The capture's packets are counted for the device once it has stopped.
+    let received = |m: &str| {
+        m.lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "sidflow_device_packets_received_total{{device=\"{id}\"}}"
+                ))
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    let t0 = Instant::now();
+    let m = loop {
+        let m = d.get("/metrics").text();
+        if received(&m).is_some() {
+            break m;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "{m}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(received(&m).unwrap() > 100.0, "{m}");
+    assert!(m.contains("sidflow_lineout_live_active 0"), "{m}");
     // Unknown device.
     assert_eq!(
         d.post_json("/api/box/play", r#"{"device":"nope"}"#).status,

@@ -343,7 +343,14 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
 
     // The variant is listed, and the file is a whole song of real audio.
     let v = d.get("/api/variants?path=first-light.sid").json();
-    assert_eq!(v["renderable"][1]["platform"], "hardware", "{v}");
+    assert!(
+        v["renderable"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["platform"] == "hardware"),
+        "{v}"
+    );
     assert!(
         v["variants"]
             .as_array()

@@ -536,7 +536,7 @@ fn a_cache_disk_at_its_limit_still_streams_every_byte_to_the_listener() {
         &cfg,
         format!(
             "[paths]\ncache_dir = \"{}\"\n[cache]\nformats = [\"mp3\", \"wav\"]\n\
-             wav_stop_percent = 100\nflac_stop_percent = 100\nmax_disk_percent = 90\n",
+             wav_stop_percent = 90\nflac_stop_percent = 90\nmax_disk_percent = 90\n",
             cache.display()
         ),
     )

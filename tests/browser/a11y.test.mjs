@@ -52,7 +52,7 @@ test("axe: no serious or critical violations on / and /admin, every theme, deskt
       await page.click("#tab-play");
       await admin.page.reload();
       await admin.page.waitForSelector("#tab-jobs");
-      for (const tab of ["jobs", "devices", "cache", "settings", "audit"]) {
+      for (const tab of ["jobs", "devices", "cache", "settings", "status", "audit"]) {
         await admin.page.click(`#tab-${tab}`);
         await admin.page.waitForTimeout(150);
         found.push(...await axe(admin.page, `/admin ${t} ${size.width} ${tab}`));

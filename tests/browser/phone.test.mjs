@@ -44,7 +44,7 @@ test("phone: no sideways scrolling at 320-430 px on / (playing, preferences) and
       await page.click(`#tab-${tab}`);
       report.push([w, `/ ${tab}`, await overflow(page)]);
     }
-    for (const tab of ["play", "prefs", "jobs", "devices", "cache", "settings", "audit"]) {
+    for (const tab of ["play", "prefs", "jobs", "devices", "cache", "settings", "status", "audit"]) {
       await admin.page.click(`#tab-${tab}`);
       await admin.page.waitForTimeout(50);
       report.push([w, `/admin ${tab}`, await overflow(admin.page)]);

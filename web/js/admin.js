@@ -5,6 +5,9 @@ import { createShell } from "./shell.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
 import { onEvent, startEvents } from "./events.js";
+import { libraryPanel } from "./admin-library.js";
+import { statusPanel } from "./status.js";
+import "./telemetry.js";
 
 const shell = createShell();
 const main = document.getElementById("main");
@@ -54,10 +57,12 @@ function start() {
   startEvents({ admin: true });
   shell.add("play", "Play", playPanel(shell));
   shell.add("prefs", "Preferences", prefsPanel(shell));
+  shell.add("library", "Library", libraryPanel(shell));
   shell.add("jobs", "Render jobs", jobsPanel());
   shell.add("devices", "Devices", devicesPanel());
   shell.add("cache", "Cache", cachePanel());
   shell.add("settings", "Settings", settingsPanel());
+  shell.add("status", "Status", statusPanel(shell));
   shell.add("audit", "Audit log", auditPanel());
   const out = el("button", { class: "btn", id: "logout", text: "Log out", onclick: async () => {
     try { await api("/api/admin/logout", { method: "POST", body: {} }); } finally { location.reload(); }
@@ -397,6 +402,9 @@ function settingsPanel() {
       const d = await api("/api/admin/settings");
       for (const f of fmts) f.checked = d.cache.formats.includes(f.value);
       wav.value = d.cache.wav_stop_percent; flac.value = d.cache.flac_stop_percent; max.value = d.cache.max_disk_percent;
+      // The encoder's own list of rates (GET /api/admin/settings names them).
+      const rates = d.mp3_bitrates_kbps || [128, 192, 256, 320];
+      rate.replaceChildren(...rates.map((r) => el("option", { value: String(r), text: `${r} kbit/s` })));
       rate.value = String(d.cache.mp3_bitrate_kbps);
     } catch (err) { shell.error(err.message); }
   });

@@ -1,5 +1,6 @@
 // The listener's page: Play and Preferences.
 import { createShell } from "./shell.js";
+import "./telemetry.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
 

@@ -150,28 +150,9 @@ export function playPanel(shell) {
   }
 
   const songRow = el("div", { class: "row", id: "song-row" }, el("span", { class: "label", text: "Song" }), songs);
-  // Hardware vs software A/B (./play/ab.js, loaded when a song has both renderings).
-  const abBtn = el("button", { class: "btn", type: "button", id: "ab-toggle", hidden: true, "aria-pressed": "false" });
-  let ab = null, abFor = null;
-  const abOff = () => { if (ab) ab.stop(); ab = null; abFor = null; abBtn.hidden = true; abBtn.setAttribute("aria-pressed", "false"); };
-  const abText = () => { const o = ab.heard === "a" ? "b" : "a"; abBtn.textContent = `A/B: hearing ${ab.labels[ab.heard]} · switch to ${ab.labels[o]}`; };
-  abBtn.addEventListener("click", async () => {
-    try {
-      if (!ab) {
-        const tr = player.track, mine = abFor;
-        abBtn.disabled = true;
-        const { startAB } = await import("./play/ab.js");
-        const x = await startAB({ main: document.getElementById("audio"), tr, mine });
-        if (player.track !== tr) { x.stop(); return; }
-        ab = x;
-      }
-      abBtn.setAttribute("aria-pressed", String((await ab.toggle()) === "b"));
-      abBtn.dataset.switch = JSON.stringify(ab.lastSwitch);
-      abBtn.dataset.gains = JSON.stringify(ab.gains());
-      abBtn.ab = ab; // for tests and the curious: ab.level(), ab.gains()
-      abText();
-    } catch (e) { shell.error(e.message); } finally { abBtn.disabled = false; }
-  });
+  // Hardware vs software A/B: ./play/ab.js, loaded when a song has both renderings.
+  const abBtn = el("button", { class: "btn", type: "button", id: "ab-toggle", hidden: true });
+  const abOff = () => abBtn.dispatchEvent(new Event("ab-off"));
   const fmtRow = el("div", { class: "row", id: "format-row" }, el("label", { for: "variant", text: "Format" }), fmtSel,
     variantsInfo, dlSid, dlAudio, abBtn);
   const nowCard = el("section", { class: "card now", "aria-labelledby": "now-h" },
@@ -276,12 +257,7 @@ export function playPanel(shell) {
       showStil(d.stil);
       const mine = d.variants.filter((v) => v.song === tr.song);
       const sv = tr.variant;
-      if (!ab && !box.active() && tr.session && ["hardware", "software"].every((p) => mine.some((v) => v.platform === p && v.chip === sv.chip))) {
-        abFor = mine;
-        abBtn.hidden = false;
-        const sid = (p) => (mine.find((v) => v.platform === p && v.chip === sv.chip) || {}).sid;
-        abBtn.textContent = `A/B: ${sid(sv.platform)} vs ${sid(sv.platform === "hardware" ? "software" : "hardware")}`;
-      }
+      if (abBtn.hidden && !box.active() && tr.session) import("./play/ab.js").then((m) => m.offer({ btn: abBtn, player, tr, mine, shell }));
       variantsInfo.textContent = tr.session && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
         : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : v.platform === "sidplayfp" ? " (sidplayfp)" : ""}`).join(", ")}` : "rendering on first play";

@@ -100,7 +100,15 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         Err(_) => "off".into(),
     };
     crate::systemd::notify_status(&format!("serving http://{bound}; line-out: {lineout}"));
-    let _watchdog = crate::systemd::spawn_runtime_watchdog(tokio::runtime::Handle::current());
+    // The watchdog pings while the runtime and the database answer (health.rs says why a
+    // database that answers with an error does not stop them).
+    let probe = app.clone();
+    let _watchdog =
+        crate::systemd::spawn_runtime_watchdog(tokio::runtime::Handle::current(), move || {
+            let _ = probe.observer.probe.check(&probe.db);
+            true
+        });
+    crate::http::overview::start(app.clone());
 
     let signal = wait_for_signal().await;
     crate::systemd::notify_stopping();

@@ -255,8 +255,15 @@ struct Settings {
 }
 
 pub async fn settings(app: Arc<App>, _: Req) -> Reply {
-    json(&Settings {
+    /// The settings and the MP3 rates the encoder makes (the page offers exactly those).
+    #[derive(Serialize)]
+    struct Out {
+        cache: CachePolicy,
+        mp3_bitrates_kbps: &'static [u32],
+    }
+    json(&Out {
         cache: app.media.policy(),
+        mp3_bitrates_kbps: &encode::MP3_BITRATES_KBPS,
     })
 }
 

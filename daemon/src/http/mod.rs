@@ -10,8 +10,11 @@ pub mod body;
 pub mod boxctl;
 pub mod devices;
 pub mod engine;
+pub mod hvsc;
 pub mod jobs;
 pub mod library;
+pub mod openapi;
+pub mod overview;
 pub mod playback;
 pub mod playlists;
 pub mod range;
@@ -21,6 +24,7 @@ pub mod response;
 pub mod roms;
 pub mod routes;
 pub mod status;
+pub mod telemetry;
 
 use crate::app::App;
 use bytes::Bytes;
@@ -247,6 +251,7 @@ async fn handle(
     ip: IpAddr,
     req: hyper::Request<Incoming>,
 ) -> Response {
+    let t0 = std::time::Instant::now();
     let id = format!("{:x}", REQUEST_IDS.fetch_add(1, Ordering::Relaxed));
     let (parts, incoming) = req.into_parts();
     let method = parts.method.clone();
@@ -273,6 +278,10 @@ async fn handle(
         &id,
     );
     tracing::debug!(request_id = %id, "{method} {path} -> {}", res.status());
+    // Labels from the route table only (a client's made-up path or method adds none).
+    let (pattern, m) = routes::find(&method, overview::rewrite(&app.cfg.metrics, &path))
+        .map_or(("unmatched", "other"), |(r, _)| (r.path, r.method));
+    crate::metrics::http_request(pattern, m, res.status().as_u16(), t0.elapsed());
     res
 }
 
@@ -284,7 +293,8 @@ async fn route(
     incoming: Incoming,
 ) -> response::Reply {
     let path = parts.uri.path().to_string();
-    let (route, params) = routes::find(&parts.method, &path).map_err(|other| {
+    let routed = overview::rewrite(&app.cfg.metrics, &path);
+    let (route, params) = routes::find(&parts.method, routed).map_err(|other| {
         if other {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
         } else {

@@ -13,9 +13,10 @@
 use super::request::Req;
 use super::response::Reply;
 use super::{
-    admin, assets, boxctl, devices, engine, jobs, library, playback, playlists, ratings, roms,
-    status,
+    admin, assets, boxctl, devices, engine, hvsc, jobs, library, playback, playlists, ratings,
+    roms, status,
 };
+use super::{openapi, overview, telemetry};
 use crate::app::App;
 use serde::Serialize;
 use std::future::Future;
@@ -96,10 +97,16 @@ pub const ROUTES: &[Route] = &[
     route!("GET", "/admin", Public, None, assets::admin_page),
     route!("GET", "/{asset}", Public, None, assets::asset),
     route!("GET", "/api/health", Public, None, status::health),
+    route!("GET", "/api/health/live", Public, None, overview::live),
+    route!("GET", "/api/health/ready", Public, None, overview::ready),
+    route!("GET", "/metrics", Public, None, overview::scrape),
+    route!("POST", "/api/telemetry", Public, Json, telemetry::report),
     route!("GET", "/api/routes", Public, None, sync list),
+    route!("GET", "/api/openapi.json", Public, None, sync openapi_json),
     route!("GET", "/api/library/browse", Public, None, library::browse),
     route!("GET", "/api/library/search", Public, None, library::search),
     route!("GET", "/api/library/tune", Public, None, library::tune),
+    route!("GET", "/api/library/composer", Public, None, library::composer),
     route!("GET", "/api/variants", Public, None, library::variants),
     route!("POST", "/api/play", Public, Json, playback::play),
     route!("POST", "/api/playback/{id}/renew", Public, Json, playback::renew),
@@ -129,6 +136,7 @@ pub const ROUTES: &[Route] = &[
     route!("POST", "/api/admin/logout", Admin, Json, admin::logout),
     route!("POST", "/api/admin/password", Admin, Json, admin::password),
     route!("GET", "/api/admin/status", Admin, None, status::admin_status),
+    route!("GET", "/api/admin/overview", Admin, None, overview::overview),
     route!("GET", "/api/admin/cache", Admin, None, admin::cache),
     route!("POST", "/api/admin/cache/delete", Admin, Json, admin::cache_delete),
     route!("GET", "/api/admin/settings", Admin, None, admin::settings),
@@ -140,6 +148,13 @@ pub const ROUTES: &[Route] = &[
     route!("DELETE", "/api/admin/roms/{kind}", Admin, Json, roms::remove),
     route!("GET", "/api/admin/backup", Admin, None, admin::backup),
     route!("POST", "/api/admin/restore", Admin, Backup, admin::restore),
+    route!("GET", "/api/admin/library", Admin, None, library::admin_status),
+    route!("GET", "/api/admin/library/stale", Admin, None, library::admin_stale),
+    route!("POST", "/api/admin/library/rescan", Admin, Json, library::admin_rescan),
+    route!("GET", "/api/admin/hvsc", Admin, None, hvsc::status),
+    route!("GET", "/api/admin/hvsc/check", Admin, None, hvsc::check),
+    route!("POST", "/api/admin/hvsc/sync", Admin, Json, hvsc::sync),
+    route!("POST", "/api/admin/hvsc/stop", Admin, Json, hvsc::stop),
     route!("GET", "/api/admin/jobs", Admin, None, jobs::list),
     route!("POST", "/api/admin/jobs", Admin, Json, jobs::create),
     route!("GET", "/api/admin/jobs/{id}", Admin, None, jobs::get),
@@ -160,6 +175,35 @@ pub const ROUTES: &[Route] = &[
 /// depend on itself).
 fn list(_: Arc<App>, _: Req) -> Reply {
     super::response::json(ROUTES)
+}
+
+/// The route table as the OpenAPI description needs it.
+fn openapi_ops() -> Vec<openapi::Op> {
+    ROUTES
+        .iter()
+        .map(|r| openapi::Op {
+            method: r.method,
+            path: r.path,
+            access: match r.access {
+                Access::Public => "public",
+                Access::Bootstrap => "bootstrap",
+                Access::Admin => "admin",
+            },
+            json_body_kib: (r.body != BodyLimit::None).then(|| r.body.bytes() >> 10),
+        })
+        .collect()
+}
+
+/// `GET /api/openapi.json`: the OpenAPI 3.1 description of this table (built once; a
+/// plain fn, like [`list`]).
+fn openapi_json(_: Arc<App>, _: Req) -> Reply {
+    static TEXT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        serde_json::to_string_pretty(&openapi::document(&openapi_ops())).unwrap_or_default()
+    });
+    Ok(super::response::with_type(
+        super::response::full(TEXT.as_bytes()),
+        "application/json",
+    ))
 }
 
 /// Matches a path against a pattern; returns the `{param}` values.
@@ -241,6 +285,58 @@ mod tests {
         assert_eq!(
             find(&Method::GET, "/js/main.js").unwrap().1,
             vec!["js/main.js"]
+        );
+    }
+
+    #[test]
+    fn openapi_paths_and_methods_equal_the_table_and_every_operation_is_described() {
+        use serde_json::json;
+        use std::collections::BTreeSet;
+        let doc = openapi::document(&openapi_ops());
+        assert_eq!(doc["openapi"], "3.1.0");
+        let mut described = BTreeSet::new();
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for (method, op) in ops.as_object().unwrap() {
+                described.insert((method.to_ascii_uppercase(), path.clone()));
+                let what = op["description"].as_str().unwrap();
+                assert!(!what.is_empty(), "{method} {path}: not in doc/http-api.md");
+                assert!(!op["summary"].as_str().unwrap().is_empty());
+                // Every {param} of the path is declared once.
+                let declared: Vec<&str> = op["parameters"]
+                    .as_array()
+                    .map(|ps| ps.iter().map(|p| p["name"].as_str().unwrap()).collect())
+                    .unwrap_or_default();
+                let in_path: Vec<&str> = path
+                    .split('/')
+                    .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                    .collect();
+                assert_eq!(declared, in_path, "{path}");
+            }
+        }
+        let table: BTreeSet<(String, String)> = ROUTES
+            .iter()
+            .map(|r| (r.method.to_string(), r.path.to_string()))
+            .collect();
+        assert_eq!(described, table);
+        // Operation ids are unique (client generators name functions after them).
+        let ids: Vec<String> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|ops| ops.as_object().unwrap().values())
+            .map(|op| op["operationId"].as_str().unwrap().to_string())
+            .collect();
+        let unique: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        // Operator routes carry the session (and, when they mutate, the CSRF header).
+        assert_eq!(
+            doc["paths"]["/api/admin/jobs"]["post"]["security"],
+            json!([{"session": [], "csrf": []}])
+        );
+        assert_eq!(doc["paths"]["/api/play"]["post"]["security"], json!([]));
+        assert_eq!(
+            doc["paths"]["/api/play"]["post"]["requestBody"]["description"],
+            "JSON, at most 1024 KiB"
         );
     }
 

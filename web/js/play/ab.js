@@ -4,7 +4,7 @@
 // step with the heard one by seeks (it is silent). Both are rendered through the graph all
 // the time: an element that is muted or at volume 0 is not sent to the sound card, and its
 // clock then runs ~40 ms apart from a heard one's. The page's own <audio> keeps driving the
-// player (time, seek, pause) at volume 0 while A/B is on.
+// player (time, seek, pause), muted, while A/B is on.
 // Levels are matched by the EBU R128 loudness the box measured for each rendering (the
 // louder one is turned down to the quieter one). Loaded only when a song has both.
 import { api } from "../api.js";
@@ -81,7 +81,7 @@ export async function startAB({ main, tr, mine }) {
   };
   // Start: both where the page's element is; then the page's element goes silent and A is
   // heard in its place.
-  const mainVolume = main.volume;
+  const mainMuted = main.muted;
   a.currentTime = main.currentTime;
   b.currentTime = main.currentTime;
   if (!main.paused) await Promise.all([a.play(), b.play()]).catch(() => {});
@@ -94,7 +94,7 @@ export async function startAB({ main, tr, mine }) {
     for (let i = 0; i < 100 && apart(); i++) await sleep(20);
   }
   ga.gain.value = levels.a;
-  main.volume = 0;
+  main.muted = true;
 
   // The page's element drives: the listener's play, pause and seeks reach both.
   const follow = () => { a.currentTime = main.currentTime; b.currentTime = main.currentTime; };
@@ -134,9 +134,48 @@ export async function startAB({ main, tr, mine }) {
     stop() {
       clearInterval(timer);
       for (const [elm, type, fn] of on) elm.removeEventListener(type, fn);
-      main.volume = mainVolume;
+      main.muted = mainMuted;
       for (const e of [a, b]) { e.pause(); e.removeAttribute("src"); e.load(); }
       ctx.close().catch(() => {});
     },
+  };
+}
+
+/**
+ * Shows the A/B button of the now-playing card when the song `tr` has a hardware and a
+ * software rendering of its chip (`mine`: its cached variants), and runs it: the first press
+ * starts A/B, each press switches; a new track ("ab-off" on the button) ends it.
+ */
+export function offer({ btn, player, tr, mine, shell }) {
+  const sv = tr.variant;
+  const sid = (p) => (mine.find((v) => v.platform === p && v.chip === sv.chip) || {}).sid;
+  if (player.track !== tr || !sid("hardware") || !sid("software")) return;
+  let ab = null;
+  const off = () => {
+    if (ab) ab.stop();
+    ab = null;
+    btn.hidden = true;
+    btn.onclick = null;
+    btn.removeEventListener("ab-off", off);
+  };
+  btn.addEventListener("ab-off", off);
+  btn.hidden = false;
+  btn.setAttribute("aria-pressed", "false");
+  btn.textContent = `A/B: ${sid(sv.platform)} vs ${sid(sv.platform === "hardware" ? "software" : "hardware")}`;
+  btn.onclick = async () => {
+    try {
+      btn.disabled = true;
+      if (!ab) {
+        const x = await startAB({ main: document.getElementById("audio"), tr, mine });
+        if (player.track !== tr) { x.stop(); return; }
+        ab = x;
+        btn.ab = ab; // for tests and the curious: ab.level(), ab.gains()
+      }
+      btn.setAttribute("aria-pressed", String((await ab.toggle()) === "b"));
+      btn.dataset.switch = JSON.stringify(ab.lastSwitch);
+      btn.dataset.gains = JSON.stringify(ab.gains());
+      const o = ab.heard === "a" ? "b" : "a";
+      btn.textContent = `A/B: hearing ${ab.labels[ab.heard]} · switch to ${ab.labels[o]}`;
+    } catch (e) { shell.error(e.message); } finally { btn.disabled = false; }
   };
 }
