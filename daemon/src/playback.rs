@@ -133,20 +133,7 @@ impl Playback {
             || (rendering == cache::RenderingMode::HardwareOnly
                 && (self.devices.idle_recorder().is_some()
                     || self.media.is_rendering(&hw_variant)));
-        let engine = match self.engines.choose(&prefs.engine).map_err(PlayError::Bad)? {
-            Ok(e) => e,
-            // Named explicitly and missing: still served when that render is cached.
-            Err(missing) => {
-                let sw = cache::SoftwareEngine::Sidplayfp;
-                if self.media.is_cached(&variant(sw.platform())?) {
-                    sw
-                } else {
-                    return Err(PlayError::Unavailable(format!(
-                        "{missing}; choose another engine in Preferences › Engine"
-                    )));
-                }
-            }
-        };
+        let engine = self.software_engine(tune, song, chip, format, prefs)?;
         let prefs = cache::Preferences {
             rendering,
             chip: chip_pref,
@@ -165,6 +152,34 @@ impl Playback {
                  hear the software rendering"
                     .into(),
             )),
+        }
+    }
+
+    /// The software engine a listener's preferences pick (`prefs.engine`; the box's when
+    /// empty): an engine named explicitly that is missing is refused, unless that render is
+    /// cached.
+    fn software_engine(
+        &self,
+        tune: &Tune,
+        song: u16,
+        chip: Chip,
+        format: encode::Format,
+        prefs: &Prefs,
+    ) -> Result<cache::SoftwareEngine, PlayError> {
+        match self.engines.choose(&prefs.engine).map_err(PlayError::Bad)? {
+            Ok(e) => Ok(e),
+            Err(missing) => {
+                let sw = cache::SoftwareEngine::Sidplayfp;
+                let v = crate::media::variant(tune, song, sw.platform(), chip, format)
+                    .map_err(|e| PlayError::Bad(format!("{e:#}")))?;
+                if self.media.is_cached(&v) {
+                    Ok(sw)
+                } else {
+                    Err(PlayError::Unavailable(format!(
+                        "{missing}; choose another engine in Preferences › Engine"
+                    )))
+                }
+            }
         }
     }
 
@@ -229,14 +244,10 @@ impl Playback {
             };
             let hw_free = self.choose(tune, song, &p)?;
             let v = if hw_free.key.platform == Platform::C64u {
-                crate::media::variant(
-                    tune,
-                    song,
-                    Platform::Sidflow,
-                    hw_free.key.chip,
-                    hw_free.format,
-                )
-                .map_err(|e| PlayError::Bad(format!("{e:#}")))?
+                let sw =
+                    self.software_engine(tune, song, hw_free.key.chip, hw_free.format, prefs)?;
+                crate::media::variant(tune, song, sw.platform(), hw_free.key.chip, hw_free.format)
+                    .map_err(|e| PlayError::Bad(format!("{e:#}")))?
             } else {
                 hw_free
             };
@@ -290,7 +301,8 @@ impl Playback {
         }
         let hardware_only = rendering_mode(&prefs.mode) == Some(cache::RenderingMode::HardwareOnly);
         if !hardware_only {
-            let sw = crate::media::variant(tune, song, Platform::Sidflow, v.key.chip, v.format)
+            let engine = self.software_engine(tune, song, v.key.chip, v.format, prefs)?;
+            let sw = crate::media::variant(tune, song, engine.platform(), v.key.chip, v.format)
                 .map_err(|e| PlayError::Bad(format!("{e:#}")))?;
             let note = self
                 .devices

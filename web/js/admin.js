@@ -431,10 +431,10 @@ boot();
 
 // ---- the box's engine and the line-out's levelling (/api/admin/engine) ----
 function engineCard() {
-  const sel = el("select", { id: "set-engine" }, el("option", { value: "sidflow", text: "SIDFlow (our own engine)" }),
-    el("option", { value: "sidplayfp", text: "sidplayfp (the installed reference player)" }));
+  const sel = el("select", { id: "set-engine", style: "max-width:100%" }, el("option", { value: "sidflow", text: "SIDFlow (ours)" }),
+    el("option", { value: "sidplayfp", text: "sidplayfp (reference)" }));
   const level = el("input", { type: "checkbox", id: "set-lineout-level" });
-  const state = el("p", { class: "muted", id: "engine-state", "aria-live": "polite" });
+  const state = el("p", { class: "muted", id: "engine-state", "aria-live": "polite", style: "overflow-wrap:anywhere" });
   const show = (d) => {
     sel.value = d.configured;
     level.checked = d.lineout_level;
@@ -463,9 +463,10 @@ function romsCard() {
     el("p", { class: "muted", text: "Optional. With the C64's KERNAL and BASIC, tunes written as BASIC programs or calling ROM routines play as on a C64. SIDFlow ships no Commodore ROMs; only the revisions listed are accepted." }));
   const toB64 = (buf) => { let s = ""; const b = new Uint8Array(buf); for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000)); return btoa(s); };
   for (const [kind, label] of KINDS) {
-    const state = el("span", { class: "muted", id: `rom-${kind}-state`, text: "…" });
-    const accepted = el("p", { class: "muted", id: `rom-${kind}-known` });
-    const file = el("input", { type: "file", id: `rom-${kind}-file`, accept: ".bin,.rom,application/octet-stream", "aria-label": `${label} ROM file` });
+    const state = el("span", { class: "muted", id: `rom-${kind}-state`, text: "…", style: "overflow-wrap:anywhere" });
+    const accepted = el("p", { class: "muted", id: `rom-${kind}-known`, style: "overflow-wrap:anywhere" });
+    const file = el("input", { type: "file", id: `rom-${kind}-file`, accept: ".bin,.rom,application/octet-stream", "aria-label": `${label} ROM file`,
+      style: "max-width:100%;min-width:0" });
     const remove = el("button", { class: "btn danger", type: "button", id: `rom-${kind}-remove`, text: "Remove", hidden: true, onclick: async () => {
       if (!await shell.confirm(`Remove the ${label} ROM? Tunes that need it may sound wrong again.`, { ok: "Remove", danger: true })) return;
       try { show(await api(`/api/admin/roms/${kind}`, { method: "DELETE", body: {} })); shell.toast(`${label} ROM removed`); }
@@ -481,7 +482,7 @@ function romsCard() {
       } catch (err) { shell.error(err.message); }
     } });
     rows.set(kind, { state, accepted, remove });
-    card.append(el("fieldset", {}, el("legend", { text: label }), state, accepted,
+    card.append(el("fieldset", { style: "min-width:0" }, el("legend", { text: label }), state, accepted,
       el("div", { class: "row" }, file, upload, remove)));
   }
   function show(d) {

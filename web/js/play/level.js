@@ -47,7 +47,7 @@ export function setLevel(audio, db, { glide = false } = {}) {
     g.gain.gain.cancelScheduledValues(now);
     if (glide) g.gain.gain.setTargetAtTime(linear, now, 0.3);
     else g.gain.gain.setValueAtTime(linear, now);
-    audio.volume = 1;
+    // The element's own volume is left alone (the A/B view silences it with volume 0).
   } else {
     audio.volume = Math.min(1, linear);
   }
