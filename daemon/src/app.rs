@@ -9,6 +9,7 @@ use crate::auth::Auth;
 use crate::boxout::{BoxDeps, BoxOut};
 use crate::config::Config;
 use crate::devices::{Devices, HardwareEngine};
+use crate::engines::{EngineSettings, Engines};
 use crate::events::Events;
 use crate::hvsc::HvscSync;
 use crate::jobs::{JobDeps, Jobs};
@@ -39,6 +40,9 @@ pub struct App {
     pub library: Arc<Library>,
     pub hvsc: Arc<HvscSync>,
     pub media: Arc<Media>,
+    pub engines: Arc<Engines>,
+    /// The operator's C64 ROM images.
+    pub roms: Arc<crate::roms::RomStore>,
     pub playback: Arc<Playback>,
     pub sessions: Sessions,
     pub ratings: Arc<Ratings>,
@@ -60,7 +64,7 @@ fn make_dir(p: &Path, what: &str) -> anyhow::Result<()> {
 
 impl App {
     /// Builds every service and starts the background work (library scan, job worker, box
-    /// output, device probe).
+    /// output, device discovery).
     pub fn start(cfg: Config) -> anyhow::Result<Arc<App>> {
         let shutdown = CancellationToken::new();
         let data = cfg.paths.data_dir.clone();
@@ -92,7 +96,9 @@ impl App {
         )?);
 
         let policy = crate::media::stored_policy(&db, &cfg.cache);
-        let devices = Devices::new(db.clone(), cfg.devices.hosts.clone());
+        // LAN discovery only for a web UI the LAN can reach (never for loopback: dev, tests).
+        let lan = cfg.listen_addr().is_ok_and(|a| !a.ip().is_loopback());
+        let devices = Devices::new(db.clone(), cfg.devices.clone(), lan, events.clone());
         let render_cache =
             cache::Cache::open(crate::media::cache_config(&policy, cache_dir)?, db.clone())?;
         let mut media = Media::new(
@@ -110,6 +116,17 @@ impl App {
             }),
         );
         let media = Arc::new(media);
+        let engines = Arc::new(Engines::new(
+            db.clone(),
+            EngineSettings {
+                engine: cfg.render.engine.clone(),
+                lineout_level: cfg.lineout.level_tunes,
+            },
+        ));
+        let roms = Arc::new(crate::roms::RomStore::open(
+            &data,
+            crate::roms::Manifest::known(),
+        ));
         // Render progress as public `render` events (a listener waiting on a song sees it).
         let ev = events.clone();
         media.on_progress(Box::new(move |p| {
@@ -118,6 +135,7 @@ impl App {
                 Some(Ok(())) => "done",
                 Some(Err(())) => "failed",
             };
+            let level = p.loudness.as_ref().map(crate::playback::Level::of);
             ev.public(
                 "render",
                 &serde_json::json!({
@@ -126,6 +144,7 @@ impl App {
                     "chip": p.key.chip.as_str(),
                     "done_ms": p.done.as_millis() as u64, "total_ms": p.total.as_millis() as u64,
                     "state": state,
+                    "level": level,
                 }),
             );
         }));
@@ -133,6 +152,8 @@ impl App {
             library: library.clone(),
             media: media.clone(),
             devices: devices.clone(),
+            engines: engines.clone(),
+            roms: roms.clone(),
             sample_rate: cfg.render.sample_rate,
             default_song: Duration::from_secs(cfg.playback.default_song_secs),
         });
@@ -148,6 +169,7 @@ impl App {
                 library: library.clone(),
                 media: media.clone(),
                 playback: playback.clone(),
+                engines: engines.clone(),
                 ratings: ratings.clone(),
                 devices: devices.clone(),
                 events: events.clone(),
@@ -165,6 +187,8 @@ impl App {
             library,
             hvsc,
             media,
+            engines,
+            roms,
             playback,
             ratings,
             devices,
@@ -183,18 +207,8 @@ impl App {
         app.library
             .start(every, app.cfg.library.watch, app.shutdown.clone())?;
         app.hvsc.start(app.library.clone(), app.shutdown.clone());
-        if !app.devices.hosts().is_empty() {
-            // Probe the known hosts (no broadcast) so the list is ready.
-            let d = app.devices.clone();
-            std::thread::Builder::new()
-                .name("devices-probe".into())
-                .spawn(move || {
-                    if let Err(e) = d.refresh(false) {
-                        tracing::warn!("devices: {e:#}");
-                    }
-                })
-                .context("starting the device probe")?;
-        }
+        // Discovery at start, periodically and when an interface comes up; probes.
+        app.devices.start(app.shutdown.clone())?;
         app.jobs.start(JobDeps {
             shutdown: app.shutdown.clone(),
             library: app.library.clone(),

@@ -21,7 +21,7 @@ pub struct Config {
     pub render: Render,
     pub admin: Admin,
     pub limits: Limits,
-    pub devices: Devices,
+    pub devices: crate::devices::config::DevicesConfig,
     /// The appliance's sections, owned by their modules.
     pub lineout: lineout::LineoutConfig,
     pub gpio: gpio::GpioConfig,
@@ -163,6 +163,10 @@ pub struct Render {
     pub sample_rate: u32,
     /// Renders running at the same time (listeners and jobs together). 0: number of CPUs.
     pub max_parallel: usize,
+    /// The software engine for listeners who leave the choice to the box, the line-out
+    /// and jobs that name none: `sidflow` (our own) or `sidplayfp` (the installed command;
+    /// while it is missing the box falls back to `sidflow` and says so in `/api/engine`).
+    pub engine: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -185,13 +189,6 @@ pub struct Limits {
     pub sessions_per_minute: u32,
     /// Ratings one client may send per minute.
     pub feedback_per_minute: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(default, deny_unknown_fields)]
-pub struct Devices {
-    /// Ultimate hosts to use besides the discovered ones.
-    pub hosts: Vec<String>,
 }
 
 impl Default for Server {
@@ -242,6 +239,7 @@ impl Default for Render {
         Render {
             sample_rate: 44_100,
             max_parallel: 0,
+            engine: "sidflow".into(),
         }
     }
 }
@@ -443,6 +441,13 @@ impl Config {
             8_000..=192_000,
         )?;
         within("render.max_parallel", self.render.max_parallel, 0..=64)?;
+        if self.render.engine.parse::<cache::SoftwareEngine>().is_err() {
+            bail!(refuse(
+                "render.engine",
+                &self.render.engine,
+                "engines are sidflow and sidplayfp"
+            ));
+        }
         let a = &self.admin;
         if !a.password_hash.is_empty() && argon2::PasswordHash::new(&a.password_hash).is_err() {
             bail!(refuse(
@@ -468,6 +473,7 @@ impl Config {
             .validate()
             .map_err(|e| anyhow!("invalid configuration: {e}"))?;
         self.gpio.validate().map_err(|e| anyhow!("{e}"))?;
+        self.devices.validate()?;
         self.mdns
             .validate()
             .map_err(|e| anyhow!("invalid configuration: [mdns] {e:#}"))?;
@@ -488,7 +494,7 @@ impl Config {
 
     /// Environment overrides: `SIDFLOW_LISTEN`, `SIDFLOW_DATA_DIR`, `SIDFLOW_CACHE_DIR`,
     /// `SIDFLOW_LIBRARY`, `SIDFLOW_HVSC_MIRROR`, `SIDFLOW_ADMIN_PASSWORD`,
-    /// `SIDFLOW_SESSION_TTL_SECS`.
+    /// `SIDFLOW_SESSION_TTL_SECS`, `SIDFLOW_ULTIMATE_PASSWORD` (the devices' network password).
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = get("SIDFLOW_LISTEN") {
             self.server.listen = v;
@@ -507,6 +513,9 @@ impl Config {
         }
         if let Some(v) = get("SIDFLOW_ADMIN_PASSWORD") {
             self.admin.password = v;
+        }
+        if let Some(v) = get("SIDFLOW_ULTIMATE_PASSWORD") {
+            self.devices.password = v;
         }
         if let Some(v) = get("SIDFLOW_SESSION_TTL_SECS") {
             self.playback.session_ttl_secs = v
@@ -587,6 +596,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lisen"), "{e}");
+        let e = Config::parse("[render]\nengine = \"vice\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("render.engine") && e.contains("sidplayfp"),
+            "{e}"
+        );
+        assert_eq!(
+            Config::parse("[render]\nengine = \"sidplayfp\"\n")
+                .unwrap()
+                .render
+                .engine,
+            "sidplayfp"
+        );
         let e = Config::parse("[admin]\npassword_hash = \"plain\"\n")
             .unwrap_err()
             .to_string();
@@ -611,9 +634,11 @@ mod tests {
             "SIDFLOW_LISTEN" => Some("127.0.0.1:9".into()),
             "SIDFLOW_ADMIN_PASSWORD" => Some("pw".into()),
             "SIDFLOW_SESSION_TTL_SECS" => Some("3".into()),
+            "SIDFLOW_ULTIMATE_PASSWORD" => Some("u64pw".into()),
             _ => None,
         })
         .unwrap();
+        assert_eq!(c.devices.password, "u64pw");
         assert_eq!(c.server.listen, "127.0.0.1:9");
         assert_eq!(c.admin.password, "pw");
         assert_eq!(c.playback.session_ttl_secs, 3);

@@ -262,7 +262,7 @@ pub struct JobSpec {
     pub folder: Option<String>,
     /// ...or these tunes.
     pub paths: Option<Vec<String>>,
-    /// `software` (default) or `hardware`.
+    /// `software` (our engine), `sidplayfp` or `hardware`; default: the box's engine.
     #[serde(default)]
     pub platform: Option<Platform>,
     /// `tune-6581` (default), `tune-8580`, `6581`, `8580`.
@@ -284,6 +284,9 @@ pub enum JobError {
     NoSuchTune(String),
     #[error("no C64 Ultimate is available for hardware rendering")]
     NoDevice,
+    /// The engine the job names cannot render now (sidplayfp not installed).
+    #[error("{0}")]
+    NoEngine(String),
     #[error("{0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -300,6 +303,9 @@ impl Jobs {
         let platform = spec.platform.unwrap_or(Platform::Sidflow);
         if platform == Platform::C64u && devices.recorder().is_none() {
             return Err(JobError::NoDevice);
+        }
+        if platform == Platform::Sidplayfp {
+            media.check_engine(platform).map_err(JobError::NoEngine)?;
         }
         let chip = spec.chip.unwrap_or_default();
         if !matches!(

@@ -24,6 +24,7 @@ mod boxout;
 mod config;
 mod db;
 mod devices;
+mod engines;
 mod events;
 mod hvsc;
 mod jobs;
@@ -35,6 +36,7 @@ mod playback;
 mod playlists;
 mod radio;
 mod ratings;
+mod roms;
 mod sessions;
 mod systemd;
 

@@ -356,6 +356,11 @@ impl Cia {
         self.ta.latch
     }
 
+    /// Port A as the pins show it (output latch where driven, pulled up elsewhere).
+    pub fn port_a(&self) -> u8 {
+        self.pra | !self.ddra
+    }
+
     /// Interrupt enable mask.
     pub fn imr(&self) -> u8 {
         self.imr

@@ -57,6 +57,26 @@ pub trait Bus {
     fn nmi_line(&self) -> bool {
         false
     }
+    /// [`stall`] flags (once) when RDY stalled the read cycle just performed: what the
+    /// CPU's interrupt logic saw during the stall. 0 when it did not stall.
+    fn take_stall(&mut self) -> u8 {
+        0
+    }
+}
+
+/// What a bus reports about a read cycle that RDY stalled ([`Bus::take_stall`]).
+pub mod stall {
+    /// The read was stalled.
+    pub const STALLED: u8 = 1;
+    /// The NMI line went from released to asserted during the stall (the edge detector
+    /// runs on every clock, so the CPU has seen that edge even if the line looks unchanged
+    /// afterwards).
+    pub const NMI_EDGE: u8 = 2;
+    /// The IRQ line was asserted at the end of the stall.
+    pub const IRQ: u8 = 4;
+    /// The NMI line was asserted at the end of the stall (what the edge detector compares
+    /// the next cycle with).
+    pub const NMI: u8 = 8;
 }
 
 /// Status register bits.
@@ -110,6 +130,8 @@ pub struct Cpu {
     nmi_edge: bool,
     /// The last poll decided to take an interrupt before the next instruction.
     int_pending: bool,
+    /// This instruction has polled (its remaining cycle is the last one).
+    polled: bool,
 }
 
 /// Addressing modes of the generic operand helpers. They are always passed as
@@ -198,6 +220,7 @@ impl Cpu {
             self.rd(bus, 0xFFFF);
             return Step::Jammed { opcode };
         }
+        self.polled = false;
         if self.int_pending {
             return self.interrupt(bus);
         }
@@ -212,8 +235,28 @@ impl Cpu {
     #[inline(always)]
     fn rd<B: Bus>(&mut self, bus: &mut B, addr: u16) -> u8 {
         let v = bus.read(addr);
+        let st = bus.take_stall();
+        if st != 0 {
+            self.after_stall(st);
+        }
         self.sample_nmi(bus);
         v
+    }
+
+    /// A read that RDY stalled: an NMI edge during the stall counts, and if it was the
+    /// instruction's last cycle (the poll came before it), the stalled cycle repeated
+    /// until the end of the stall, so the poll is taken again with the lines as they were
+    /// then.
+    #[cold]
+    #[inline(never)]
+    fn after_stall(&mut self, st: u8) {
+        if st & stall::NMI_EDGE != 0 {
+            self.nmi_edge = true;
+        }
+        self.nmi_prev = st & stall::NMI != 0;
+        if self.polled {
+            self.int_pending = self.nmi_edge || (st & stall::IRQ != 0 && self.p & FI == 0);
+        }
     }
 
     /// One write cycle, with the NMI edge detector.
@@ -235,6 +278,7 @@ impl Cpu {
     #[inline(always)]
     fn poll<B: Bus>(&mut self, bus: &B) {
         self.int_pending = self.nmi_edge || (bus.irq_line() && self.p & FI == 0);
+        self.polled = true;
     }
 
     #[inline(always)]
@@ -392,6 +436,9 @@ impl Cpu {
         if !cond {
             return;
         }
+        // the cycles that follow are not the one after the poll: a stall there does not
+        // re-take it (the delay-by-one-instruction holds during bad lines too)
+        self.polled = false;
         self.rd(bus, self.pc);
         let target = self.pc.wrapping_add(off as i16 as u16);
         if (target ^ self.pc) & 0xFF00 != 0 {

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `$FF48` | IRQ/BRK entry (`$FFFE`): push A, X, Y; if the stacked P has B set `JMP ($0316)`, else `JMP ($0314)` |
 //! | `$EA31` | default IRQ handler (`$0314`): `JMP $EA7E` |
+//! | `$EA34-$EA7D` | `NOP`s falling into `$EA7E`: tunes that end their own handler with a jump into the middle of the KERNAL's IRQ routine (e.g. `JMP $EA34`, past the jiffy-clock update) get its acknowledge-and-return tail, as on a real C64 |
 //! | `$EA7E` | `LDA $DC0D` (acknowledge CIA 1), falls into `$EA81` |
 //! | `$EA81` | pull Y, X, A; `RTI` |
 //! | `$FE43` | NMI entry (`$FFFA`): `SEI; JMP ($0318)` |
@@ -43,6 +44,30 @@ pub const VEC_NMI: u16 = 0x0318;
 /// PAL/NTSC flag (1 = PAL).
 pub const PAL_FLAG: u16 = 0x02A6;
 
+/// True when `addr` is an entry point our stub implements (what the table above lists,
+/// the `$EA31-$EA81` IRQ tail and its NOP sled included). Everything else in KERNAL space
+/// is a bare `RTS` there (the jump-table entries too): a call to it does nothing.
+pub fn implements(addr: u16) -> bool {
+    matches!(
+        addr,
+        IRQ_ENTRY
+            | NMI_ENTRY
+            | NMI_DEFAULT
+            | NMI_EXIT
+            | BRK_TRAP
+            | RESET
+            | RESET_IDLE
+            | IOINIT
+            | RESTOR
+    ) || (IRQ_DEFAULT..=IRQ_EXIT).contains(&addr)
+}
+
+/// The stub image, built once and shared (machines hold it by reference count).
+pub fn shared_stub() -> std::sync::Arc<[u8; 0x2000]> {
+    static STUB: std::sync::OnceLock<std::sync::Arc<[u8; 0x2000]>> = std::sync::OnceLock::new();
+    STUB.get_or_init(|| std::sync::Arc::from(stub())).clone()
+}
+
 /// The 8 KiB stub image for `$E000-$FFFF`.
 pub fn stub() -> Box<[u8; 0x2000]> {
     let mut rom = Box::new([0x60u8; 0x2000]);
@@ -65,6 +90,9 @@ pub fn stub() -> Box<[u8; 0x2000]> {
 
     let mut a = Asm::new(IRQ_DEFAULT);
     a.jmp(IRQ_ACK_EXIT);
+    while a.here() < IRQ_ACK_EXIT {
+        a.nop();
+    }
     put(a);
 
     let mut a = Asm::new(IRQ_ACK_EXIT);
@@ -194,6 +222,10 @@ mod tests {
             ]
         );
         assert_eq!(at(&rom, 0xEA31, 3), [0x4C, 0x7E, 0xEA]);
+        assert!(
+            at(&rom, 0xEA34, 0x4A).iter().all(|&b| b == 0xEA),
+            "NOP sled"
+        );
         assert_eq!(
             at(&rom, 0xEA7E, 9),
             [0xAD, 0x0D, 0xDC, 0x68, 0xA8, 0x68, 0xAA, 0x68, 0x40]

@@ -17,9 +17,12 @@
 //! stamped with the number of the bus cycle it happens in.
 //!
 //! # What is modelled and what is not (known limitations)
-//! * No Commodore ROMs are shipped. KERNAL space maps our own stub ([`kernal`]); BASIC space
-//!   reads the RAM underneath even when the PLA selects BASIC; the character ROM reads as
-//!   `$00` everywhere. Tunes that need BASIC (RSID BASIC flag) or MUS data are rejected.
+//! * No Commodore ROMs are shipped. Without ROMs ([`Roms`], optional, given as bytes)
+//!   KERNAL space maps our own stub ([`kernal`]); BASIC space reads the RAM underneath
+//!   even when the PLA selects BASIC; the character ROM reads as `$00` everywhere. Tunes
+//!   that need BASIC (RSID BASIC flag) are rejected unless KERNAL and BASIC ROMs are
+//!   given; MUS data always. [`rom_need`] and [`Player::rom_calls`] tell which tunes need
+//!   the real ROMs.
 //! * VIC-II: the raster counter, raster compare IRQ, `$D019/$D01A` and bad-line DMA
 //!   (CPU read cycles stall for the 40 character fetches, [`Machine::set_bad_lines`], on by
 //!   default in the [`Player`]); other registers are plain storage. No sprite DMA, no
@@ -45,6 +48,7 @@
 pub mod cia;
 pub mod cpu;
 pub mod kernal;
+pub mod roms;
 pub mod vic;
 
 mod asm;
@@ -57,6 +61,7 @@ pub use cia::CiaModel;
 pub use driver::DriverLayout;
 pub use machine::{Machine, MachineBus};
 pub use player::{Player, PlayerConfig};
+pub use roms::{rom_need, RomError, RomKind, RomNeed, Roms};
 pub use sid::{NullSid, RecordingSid, SidBus, SidDevice, SidWrite};
 
 use thiserror::Error;
@@ -149,4 +154,6 @@ pub enum C64Error {
     },
     #[error("the tune ran into a BRK at ${pc:04X} with no BRK handler installed (cycle {cycle})")]
     Brk { pc: u16, cycle: u64 },
+    #[error("the C64 ROMs given did not boot to BASIC's READY within {budget} cycles (not a C64 KERNAL/BASIC?)")]
+    BootTimeout { budget: u64 },
 }

@@ -4,11 +4,13 @@
 //! # Banking (PLA)
 //! With `cfg = (port | !ddr) & 7` (input pins are pulled up) and LORAM/HIRAM/CHAREN its
 //! bits 0/1/2:
-//! * `$A000-$BFFF`: BASIC when LORAM && HIRAM — we ship no BASIC, so that case **reads the
-//!   RAM underneath** (as if the ROM were absent); otherwise RAM.
+//! * `$A000-$BFFF`: BASIC when LORAM && HIRAM — the BASIC ROM when one was given
+//!   ([`Machine::set_roms`]), else (we ship none) that case **reads the RAM underneath**
+//!   (as if the ROM were absent); otherwise RAM.
 //! * `$D000-$DFFF`: I/O when CHAREN && (LORAM || HIRAM); character ROM when !CHAREN &&
-//!   (LORAM || HIRAM) — not shipped, **reads `$00`**; otherwise RAM.
-//! * `$E000-$FFFF`: our KERNAL stub ([`crate::kernal`]) when HIRAM, otherwise RAM.
+//!   (LORAM || HIRAM) — the given character ROM, else **reads `$00`**; otherwise RAM.
+//! * `$E000-$FFFF`: when HIRAM the given KERNAL ROM, else our KERNAL stub
+//!   ([`crate::kernal`]); otherwise RAM.
 //! * Writes always go to RAM, except writes to visible I/O.
 //!
 //! # Processor port
@@ -26,14 +28,17 @@
 use crate::cia::{Cia, CiaModel};
 use crate::cpu::Bus;
 use crate::kernal;
+use crate::roms::Roms;
 use crate::sid::{SidBus, SidDevice};
 use crate::vic::Vic;
 use crate::VideoStandard;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Region {
     Ram,
     Kernal,
+    Basic,
     Io,
     Char,
 }
@@ -48,7 +53,13 @@ const PORT_FALLOFF_CYCLES: u64 = 350_000;
 #[derive(Clone)]
 pub struct Machine {
     ram: Box<[u8; 0x10000]>,
-    kernal: Box<[u8; 0x2000]>,
+    /// What `$E000-$FFFF` shows when HIRAM: the given KERNAL or our stub (shared between
+    /// clones).
+    kernal: Arc<[u8; 0x2000]>,
+    /// True when `kernal` is a real KERNAL ROM rather than our stub.
+    real_kernal: bool,
+    basic: Option<Arc<[u8; 0x2000]>>,
+    chargen: Option<Arc<[u8; 0x1000]>>,
     color: Box<[u8; 0x400]>,
     ddr: u8,
     port: u8,
@@ -80,6 +91,13 @@ pub struct Machine {
     /// The next bad-line window: read cycles in `ba_start..ba_end` wait until `ba_end`.
     ba_start: u64,
     ba_end: u64,
+    /// What happened while the last read was stalled by bad-line DMA
+    /// ([`crate::cpu::stall`] flags).
+    stall: u8,
+    /// A test harness's write-only I/O register ([`Machine::set_debug_port`]) and the
+    /// last value written to it.
+    debug_port: Option<u16>,
+    debug_value: Option<u8>,
 }
 
 impl std::fmt::Debug for Machine {
@@ -100,7 +118,10 @@ impl Machine {
         let hz = video.cpu_hz();
         let mut m = Machine {
             ram: Box::new([0; 0x10000]),
-            kernal: kernal::stub(),
+            kernal: kernal::shared_stub(),
+            real_kernal: false,
+            basic: None,
+            chargen: None,
             color: Box::new([0; 0x400]),
             ddr: 0x2F,
             port: 0x37,
@@ -128,9 +149,40 @@ impl Machine {
             bad_lines: false,
             ba_start: u64::MAX,
             ba_end: 0,
+            stall: 0,
+            debug_port: None,
+            debug_value: None,
         };
         m.update_map();
         m
+    }
+
+    /// Maps the given ROM images (each absent one keeps the ROM-less behaviour: our KERNAL
+    /// stub, RAM under BASIC, `$00` for the character ROM). Takes effect at once.
+    pub fn set_roms(&mut self, roms: &Roms) {
+        match &roms.kernal {
+            Some(k) => {
+                self.kernal = Arc::new(**k);
+                self.real_kernal = true;
+            }
+            None => {
+                self.kernal = kernal::shared_stub();
+                self.real_kernal = false;
+            }
+        }
+        self.basic = roms.basic.as_ref().map(|b| Arc::new(**b));
+        self.chargen = roms.chargen.as_ref().map(|c| Arc::new(**c));
+        self.update_map();
+    }
+
+    /// True when `$E000-$FFFF` holds a real KERNAL ROM ([`Machine::set_roms`]).
+    pub fn has_kernal_rom(&self) -> bool {
+        self.real_kernal
+    }
+
+    /// True when a BASIC ROM is mapped in when the PLA selects it.
+    pub fn has_basic_rom(&self) -> bool {
+        self.basic.is_some()
     }
 
     /// Puts the chips and RAM vectors into the state the KERNAL's reset leaves (what RSID
@@ -174,6 +226,47 @@ impl Machine {
         self.vic.write(0x1A, 0x00);
         self.vic.write(0x19, 0x0F);
         self.next_due = self.cycle;
+    }
+
+    /// The state a tune starts in ([`crate::Player`]): the chips as a reset leaves them (CIA
+    /// timers stopped with latch `$FFFF`, no interrupt sources enabled), RAM holding the
+    /// KERNAL's vectors `$0314/$0316/$0318` ([`kernal::reset_vectors`]) and the PAL/NTSC
+    /// flag `$02A6`, `$00=$2F`, `$01=$37`, and the raster beam at cycle `line_cycle` of the
+    /// last line, so that line 0 begins `lines per frame - line_cycle` cycles later.
+    ///
+    /// This is the machine sidplayfp hands a tune (its PSID driver runs straight out of
+    /// reset, without the KERNAL's initialisation): tunes then find the raster, the CIA
+    /// timers and the interrupt flags where they find them in sidplayfp, which HVSC's tunes
+    /// are ripped and checked against.
+    pub fn tune_start_state(&mut self, line_cycle: u16) {
+        for (a, v) in kernal::reset_vectors() {
+            self.ram[usize::from(a)] = v;
+        }
+        self.ram[usize::from(kernal::PAL_FLAG)] = u8::from(self.video == VideoStandard::Pal);
+        self.ddr = 0x2F;
+        self.port = 0x37;
+        self.update_map();
+        let last = self.video.lines() - 1;
+        self.vic_mut().set_position(last, line_cycle);
+        self.next_due = self.cycle;
+        if self.bad_lines {
+            self.ba_start = 0;
+            self.ba_end = 0;
+        }
+    }
+
+    /// Makes `addr` (in `$D000-$DFFF`) a write-only register that only records what is
+    /// written to it, for test harnesses: VICE's test programs report their result by
+    /// writing to `$D7FF` (a "debug cartridge"). Off (`None`) by default; the player never
+    /// sets it. Writes there no longer reach the chip that decodes the address.
+    pub fn set_debug_port(&mut self, addr: Option<u16>) {
+        self.debug_port = addr;
+        self.debug_value = None;
+    }
+
+    /// The last value written to the debug port, if any.
+    pub fn debug_value(&self) -> Option<u8> {
+        self.debug_value
     }
 
     /// Turns the VIC's bad-line DMA on or off (off for a new machine; the
@@ -226,18 +319,45 @@ impl Machine {
     #[inline(never)]
     fn bad_line_stall(&mut self) {
         if self.cycle < self.ba_end {
-            while self.cycle < self.ba_end {
-                self.end_cycle();
-            }
+            self.stall_until_ba_end();
         }
         self.next_bad_line();
         // a window computed here may already be open (we are in the middle of it)
         if self.cycle >= self.ba_start && self.cycle < self.ba_end {
-            while self.cycle < self.ba_end {
-                self.end_cycle();
-            }
+            self.stall_until_ba_end();
             self.next_bad_line();
         }
+    }
+
+    /// Runs the stalled cycles. The CPU's interrupt logic keeps watching the lines while
+    /// RDY holds it (the NMI edge detector runs every clock; a stalled last cycle of an
+    /// instruction is repeated, so the interrupt poll sees the lines as they are at the end
+    /// of the stall): what it saw is reported by [`Machine::take_stall`].
+    fn stall_until_ba_end(&mut self) {
+        use crate::cpu::stall;
+        let mut prev = self.nmi_line();
+        let mut flags = stall::STALLED;
+        while self.cycle < self.ba_end {
+            self.end_cycle();
+            let now = self.nmi_line();
+            if now && !prev {
+                flags |= stall::NMI_EDGE;
+            }
+            prev = now;
+        }
+        if self.irq_line() {
+            flags |= stall::IRQ;
+        }
+        if prev {
+            flags |= stall::NMI;
+        }
+        self.stall |= flags;
+    }
+
+    /// The [`crate::cpu::stall`] flags of the last read (0: it did not stall), once.
+    #[inline(always)]
+    pub fn take_stall(&mut self) -> u8 {
+        std::mem::take(&mut self.stall)
     }
 
     /// Completed bus cycles.
@@ -389,6 +509,13 @@ impl Machine {
             Region::Ram
         };
         let k = if hi { Region::Kernal } else { Region::Ram };
+        let b = if lo && hi && self.basic.is_some() {
+            Region::Basic
+        } else {
+            Region::Ram
+        };
+        self.map[0xA] = b;
+        self.map[0xB] = b;
         self.map[0xD] = d;
         self.map[0xE] = k;
         self.map[0xF] = k;
@@ -438,8 +565,23 @@ impl Machine {
         match self.map[usize::from(addr >> 12)] {
             Region::Ram => self.ram[usize::from(addr)],
             Region::Kernal => self.kernal[usize::from(addr - 0xE000)],
-            Region::Char => 0,
+            Region::Basic => self.basic_byte(addr),
+            Region::Char => self.char_byte(addr),
             Region::Io => self.last_bus,
+        }
+    }
+
+    fn basic_byte(&self, addr: u16) -> u8 {
+        match &self.basic {
+            Some(b) => b[usize::from(addr - 0xA000)],
+            None => self.ram[usize::from(addr)],
+        }
+    }
+
+    fn char_byte(&self, addr: u16) -> u8 {
+        match &self.chargen {
+            Some(c) => c[usize::from(addr & 0x0FFF)],
+            None => 0,
         }
     }
 
@@ -488,8 +630,9 @@ impl Machine {
                 }
             }
             Region::Kernal => self.kernal[usize::from(addr - 0xE000)],
+            Region::Basic => self.basic_byte(addr),
             Region::Io => self.io_read(addr, sid),
-            Region::Char => 0,
+            Region::Char => self.char_byte(addr),
         }
     }
 
@@ -564,6 +707,10 @@ impl Machine {
 
     #[cold]
     fn io_write<S: SidDevice>(&mut self, addr: u16, v: u8, sid: &mut S) {
+        if Some(addr) == self.debug_port {
+            self.debug_value = Some(v);
+            return;
+        }
         let page = addr >> 8;
         if matches!(page, 0xD0..=0xD3 | 0xDC | 0xDD) {
             self.sync_for_access(page);
@@ -657,6 +804,10 @@ impl<S: SidDevice> Bus for MachineBus<'_, S> {
     #[inline(always)]
     fn nmi_line(&self) -> bool {
         self.machine.nmi_line()
+    }
+    #[inline(always)]
+    fn take_stall(&mut self) -> u8 {
+        self.machine.take_stall()
     }
 }
 
@@ -775,6 +926,46 @@ mod tests {
         assert_eq!(m.read(0xDE00, &mut s), 0x5A);
         assert_eq!(m.read(0xD418, &mut s), 0x0F, "recording SID reads back");
         assert_eq!(m.cycle(), 16);
+    }
+
+    /// An NMI released by an ICR read and asserted again while the next read is stalled by
+    /// bad-line DMA is an edge the CPU must see after the stall (its edge detector runs on
+    /// every clock). Without this, NMI-driven digis stop for good (Hubbard's After 8).
+    #[test]
+    fn nmi_edge_during_a_bad_line_stall_is_kept() {
+        let mut m = Machine::new(VideoStandard::Pal, CiaModel::Mos6526A, &[0xD400]);
+        let mut s = RecordingSid::new();
+        m.set_bad_lines(true);
+        m.write(0xD011, 0x1B, &mut s); // display on, Y scroll 3: line $33 is a bad line
+        m.write(0xDD04, 20, &mut s);
+        m.write(0xDD05, 0, &mut s);
+        m.write(0xDD0D, 0x81, &mut s);
+        m.write(0xDD0E, 0x11, &mut s); // start, continuous: an NMI every 21 cycles
+                                       // go to line $33, cycle 2 (the DMA stalls reads from cycle 11 to 54)
+        let target = 0x33 * 63 + 2;
+        while m.cycle() < target {
+            m.read(0x1000, &mut s);
+        }
+        m.sync();
+        assert_eq!((m.vic().line(), m.vic().line_cycle()), (0x33, 2));
+        // acknowledge the NMI in the last cycle before the DMA: the line is released when
+        // the stalled read starts
+        while m.cycle() < 0x33 * 63 + 10 {
+            m.write(0x1000, 0, &mut s); // writes are not stalled
+        }
+        m.read(0xDD0D, &mut s);
+        assert_eq!(m.take_stall(), 0);
+        let before = m.cycle();
+        m.read(0x1000, &mut s);
+        assert!(m.cycle() - before > 40, "stalled for the character fetches");
+        let st = m.take_stall();
+        assert_ne!(st & crate::cpu::stall::STALLED, 0);
+        assert_ne!(
+            st & crate::cpu::stall::NMI_EDGE,
+            0,
+            "the underflow during the stall raised NMI"
+        );
+        assert_eq!(m.take_stall(), 0, "reported once");
     }
 
     #[test]

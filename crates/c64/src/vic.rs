@@ -61,6 +61,21 @@ impl Vic {
         self.regs[0x11]
     }
 
+    /// The raster counter as `$D011/$D012` show it: in line 0 the counter is reset to 0
+    /// only in its second cycle, so during the first one it still reads the last line.
+    fn shown_line(&self) -> u16 {
+        if self.line == 0 && self.cycle == 0 {
+            self.lines - 1
+        } else {
+            self.line
+        }
+    }
+
+    /// A register as last written (no side effects; for diagnostics).
+    pub fn reg(&self, r: u8) -> u8 {
+        self.regs[usize::from(r & 0x3F)]
+    }
+
     /// The compare line.
     pub fn compare(&self) -> u16 {
         self.compare
@@ -133,8 +148,8 @@ impl Vic {
     pub fn read(&mut self, reg: u8) -> u8 {
         let r = reg & 0x3F;
         match r {
-            0x11 => (self.regs[0x11] & 0x7F) | if self.line > 0xFF { 0x80 } else { 0 },
-            0x12 => self.line as u8,
+            0x11 => (self.regs[0x11] & 0x7F) | if self.shown_line() > 0xFF { 0x80 } else { 0 },
+            0x12 => self.shown_line() as u8,
             0x19 => self.flags | 0x70 | if self.irq() { 0x80 } else { 0 },
             0x1A => self.enable | 0xF0,
             0x1E | 0x1F => 0,

@@ -42,7 +42,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use thiserror::Error;
 
-pub use c64::VideoStandard;
+pub use c64::{rom_need, RomNeed, Roms, VideoStandard};
 
 /// Emulated cycles the machine runs per step of [`Renderer::render`].
 const CHUNK_CYCLES: u64 = 8192;
@@ -120,6 +120,10 @@ pub struct RenderOptions<'a> {
     pub songlengths: Option<&'a SongLengths>,
     /// Length when neither `length` nor the database gives one.
     pub default_length: Duration,
+    /// The C64's own ROMs, when the operator provided them (`None`: our KERNAL stub, no
+    /// BASIC; BASIC tunes then cannot start). See [`c64::roms`] and
+    /// [`c64::PlayerConfig::roms`].
+    pub roms: Option<std::sync::Arc<c64::Roms>>,
 }
 
 impl Default for RenderOptions<'_> {
@@ -134,6 +138,7 @@ impl Default for RenderOptions<'_> {
             length: None,
             songlengths: None,
             default_length: Duration::from_secs(180),
+            roms: None,
         }
     }
 }
@@ -296,6 +301,7 @@ impl Renderer {
         let info = resolve(tune, opts)?;
         let cfg = c64::PlayerConfig {
             video: info.video,
+            roms: opts.roms.clone(),
             ..c64::PlayerConfig::default()
         };
         let player = c64::Player::new(tune, info.song, cfg)?;
@@ -465,6 +471,13 @@ impl Renderer {
             .collect()
     }
 
+    /// ROM entry points the tune has called so far that the machine does not really have
+    /// ([`c64::Player::rom_calls`]): non-empty means it may sound wrong without the C64's
+    /// ROMs.
+    pub fn rom_calls(&self) -> &[u16] {
+        self.player.rom_calls()
+    }
+
     pub fn info(&self) -> &RenderInfo {
         &self.info
     }
@@ -505,4 +518,50 @@ impl pcm::PcmSource for Renderer {
 /// Renders a whole song into memory (tests, small tools).
 pub fn render_tune(tune: &SidTune, opts: &RenderOptions<'_>) -> Result<Vec<i16>, RenderError> {
     Renderer::new(tune, opts)?.render_to_end()
+}
+
+/// Plays a SID register-write log (as [`c64::RecordingSid`] records it: absolute cycle
+/// stamps, chip index, register, value) through the same chips, mixer, resampler and DC
+/// blocker as [`Renderer`], without any C64: how the chip model alone sounds for a given
+/// stream of writes. `models[i]` is chip `i`'s model; `frames` output frames from cycle 0.
+/// Writes to chips that do not exist are ignored; reads never happen (a log has none).
+pub fn render_writes(
+    writes: &[c64::SidWrite],
+    models: &[Chip],
+    video: VideoStandard,
+    sample_rate: u32,
+    frames: u64,
+) -> Result<Vec<i16>, RenderError> {
+    if !(MIN_RATE..=MAX_RATE).contains(&sample_rate) {
+        return Err(RenderError::UnsupportedRate(sample_rate));
+    }
+    let models: Vec<resid::ChipModel> = if models.is_empty() {
+        vec![resid::ChipModel::Mos6581]
+    } else {
+        models.iter().map(|&c| resid_model(c)).collect()
+    };
+    let clock = video.cpu_hz();
+    let mut bank = Bank::new(&models, clock, sample_rate, SamplingQuality::High, 0);
+    let ch = bank_channels(models.len());
+    let need = frames as usize * ch;
+    let mut writes = writes.iter().peekable();
+    let mut pcm = Vec::with_capacity(need);
+    while pcm.len() < need {
+        let target = bank.now() + CHUNK_CYCLES;
+        while let Some(w) = writes.next_if(|w| w.cycle < target) {
+            Bank::write(&mut bank, w.cycle, w.chip, w.reg, w.value);
+        }
+        bank.advance(target);
+        let take = (need - pcm.len()).min(bank.out.len());
+        pcm.extend(bank.out.drain(..take).map(to_i16));
+    }
+    Ok(pcm)
+}
+
+fn bank_channels(chips: usize) -> usize {
+    if chips > 1 {
+        2
+    } else {
+        1
+    }
 }

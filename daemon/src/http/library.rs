@@ -180,8 +180,13 @@ pub async fn tune(app: Arc<App>, req: Req) -> Reply {
         variants: Vec<CachedVariant>,
         ratings: Vec<Aggregate>,
         stil: Option<Stil>,
+        /// Why it may sound wrong here: it needs the C64's ROMs and they are not installed.
+        roms_warning: Option<String>,
     }
+    let (p, t2) = (app.playback.clone(), t.clone());
+    let roms_warning = super::response::blocking(move || p.rom_warning(&t2)).await?;
     json(&TuneInfo {
+        roms_warning,
         variants: app.media.variants(&t),
         ratings,
         stil: stil_of(app.library.index(), &t),
@@ -197,12 +202,23 @@ struct Renderable {
 
 pub async fn variants(app: Arc<App>, req: Req) -> Reply {
     let t = tune_for(&app, &req)?;
-    // What a new render could be made on now: our engine always; a C64 Ultimate (through
-    // an admin render job) while one that can record audio is online.
+    // What a new render could be made on now: our engine always; sidplayfp while it is
+    // installed; a C64 Ultimate (through an admin render job) while one that can record
+    // audio is online.
     let mut renderable = vec![Renderable {
         platform: "software",
         formats: ["mp3", "flac", "wav"],
     }];
+    if app
+        .media
+        .check_engine(crate::media::Platform::Sidplayfp)
+        .is_ok()
+    {
+        renderable.push(Renderable {
+            platform: "sidplayfp",
+            formats: ["mp3", "flac", "wav"],
+        });
+    }
     if app.devices.recorder().is_some() {
         renderable.push(Renderable {
             platform: "hardware",
