@@ -94,6 +94,8 @@ deps)
 run)
     deps
     shift
+    # As the systemd unit: see doc/performance.md, "Library in the daemon".
+    export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
     exec cargo run --release -p sidflowd -- serve --dev "$@"
     ;;
 test)

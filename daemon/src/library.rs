@@ -271,28 +271,47 @@ impl Library {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let (tx, rx) = mpsc::channel::<String>();
-        self.pending.store(true, Ordering::SeqCst);
-        let _ = tx.send("start".into());
         *self.requests.lock().unwrap_or_else(|p| p.into_inner()) = Some(tx);
+        // The first rescan (changes made while the daemon was stopped) runs once the watch
+        // is in place, so nothing changed in between is missed.
+        self.pending.store(true, Ordering::SeqCst);
+        let watching = watch && matches!(self.source, Source::Disk(_));
+        if !watching {
+            self.request_rescan("start");
+        }
         let me = self.clone();
         std::thread::Builder::new()
             .name("library-scan".into())
             .spawn(move || me.scan_loop(rx, every, shutdown))
             .context("starting the library scan thread")?;
-        if watch && matches!(self.source, Source::Disk(_)) {
+        if watching {
+            // Setting up the watch walks the whole tree (seconds for 60 000 files): on its
+            // own thread, so the daemon answers meanwhile.
             let me = self.clone();
-            match library::Watcher::start(self.lib.clone(), Duration::from_secs(2), move |ev| {
-                match ev {
-                    library::WatchEvent::Scanned(rep) => me.after_scan("watcher", Ok(rep)),
-                    library::WatchEvent::Failed(e) => tracing::warn!("library watcher: {e}"),
-                }
-            }) {
-                Ok(w) => *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(w),
-                // Not fatal: the button and the timer remain (e.g. inotify limits reached).
-                Err(e) => tracing::warn!("library: no file-system watch: {e}"),
-            }
+            std::thread::Builder::new()
+                .name("library-watch-setup".into())
+                .spawn(move || me.start_watcher())
+                .context("starting the library watcher")?;
         }
         Ok(())
+    }
+
+    fn start_watcher(self: Arc<Self>) {
+        let me = self.clone();
+        let started = library::Watcher::start(
+            self.lib.clone(),
+            Duration::from_secs(2),
+            move |ev| match ev {
+                library::WatchEvent::Scanned(rep) => me.after_scan("watcher", Ok(rep)),
+                library::WatchEvent::Failed(e) => tracing::warn!("library watcher: {e}"),
+            },
+        );
+        match started {
+            Ok(w) => *self.watcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(w),
+            // Not fatal: the button and the timer remain (e.g. inotify limits reached).
+            Err(e) => tracing::warn!("library: no file-system watch: {e}"),
+        }
+        self.request_rescan("start");
     }
 
     /// Asks for a rescan of the whole library (coalesced with one already asked for).
