@@ -71,6 +71,8 @@ install -m 0644 "$repo/systemd/sidflow.tmpfiles" "$root/usr/lib/tmpfiles.d/sidfl
 install -m 0644 "$repo/systemd/60-sidflow-gpio.rules" "$root/usr/lib/udev/rules.d/60-sidflow-gpio.rules"
 install -m 0644 "$repo/systemd/60-sidflow-udp.sysctl" "$root/usr/lib/sysctl.d/60-sidflow.conf"
 install -m 0644 "$repo/packaging/sidflow.toml" "$root/etc/sidflow/sidflow.toml"
+# The Avahi service file for [mdns] backend = "avahi" (postinst links it into /etc/avahi/services).
+install -D -m 0644 "$repo/packaging/avahi/sidflow.service" "$root/usr/share/sidflow/avahi/sidflow.service"
 [ -f "$repo/doc/admin-guide.md" ] && install -m 0644 "$repo/doc/admin-guide.md" "$root/usr/share/doc/sidflow/admin-guide.md"
 cat > "$root/usr/share/doc/sidflow/copyright" <<COPY
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/

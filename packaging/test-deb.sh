@@ -45,7 +45,8 @@ for want in \
     "-rw-r--r-- root/root ./usr/lib/udev/rules.d/60-sidflow-gpio.rules" \
     "-rw-r--r-- root/root ./usr/lib/sysctl.d/60-sidflow.conf" \
     "-rw-r--r-- root/root ./etc/sidflow/sidflow.toml" \
-    "-rw-r--r-- root/root ./usr/share/doc/sidflow/copyright"; do
+    "-rw-r--r-- root/root ./usr/share/doc/sidflow/copyright" \
+    "-rw-r--r-- root/root ./usr/share/sidflow/avahi/sidflow.service"; do
     set -- $want
     printf '%s\n' "$listing" | awk -v m="$1" -v o="$2" -v p="$3" '$1==m && $2==o && $6==p {f=1} END {exit !f}' \
         || fail "missing or wrong: $want"

@@ -9,9 +9,11 @@ use crate::auth::Auth;
 use crate::boxout::{BoxDeps, BoxOut};
 use crate::config::Config;
 use crate::devices::{Devices, HardwareEngine};
+use crate::engines::{EngineSettings, Engines};
 use crate::events::Events;
+use crate::hvsc::HvscSync;
 use crate::jobs::{JobDeps, Jobs};
-use crate::library::{Library, Source};
+use crate::library::{Library, LibraryDeps, Source};
 use crate::limits::RateLimiter;
 use crate::media::{Media, Platform};
 use crate::playback::Playback;
@@ -36,7 +38,11 @@ pub struct App {
     pub cfg: Config,
     pub db: Arc<store::Store>,
     pub library: Arc<Library>,
+    pub hvsc: Arc<HvscSync>,
     pub media: Arc<Media>,
+    pub engines: Arc<Engines>,
+    /// The operator's C64 ROM images.
+    pub roms: Arc<crate::roms::RomStore>,
     pub playback: Arc<Playback>,
     pub sessions: Sessions,
     pub ratings: Arc<Ratings>,
@@ -58,7 +64,7 @@ fn make_dir(p: &Path, what: &str) -> anyhow::Result<()> {
 
 impl App {
     /// Builds every service and starts the background work (library scan, job worker, box
-    /// output, device probe).
+    /// output, device discovery).
     pub fn start(cfg: Config) -> anyhow::Result<Arc<App>> {
         let shutdown = CancellationToken::new();
         let data = cfg.paths.data_dir.clone();
@@ -69,10 +75,30 @@ impl App {
         let events = Events::default();
         let source =
             Source::from_config(&cfg.paths.library).map_err(crate::config::InvalidConfig)?;
-        let library = Arc::new(Library::new(source));
+        // Before the library opens: a sync a crash interrupted is finished or rolled back.
+        let hvsc = Arc::new(HvscSync::new(
+            match &source {
+                Source::Disk(p) => Some(p.clone()),
+                Source::Demo => None,
+            },
+            &cfg.hvsc,
+            db.clone(),
+            events.clone(),
+        ));
+        let library = Arc::new(Library::open(
+            source,
+            LibraryDeps {
+                data_dir: data.clone(),
+                db: db.clone(),
+                cache_dir: cache_dir.clone(),
+                events: events.clone(),
+            },
+        )?);
 
         let policy = crate::media::stored_policy(&db, &cfg.cache);
-        let devices = Devices::new(db.clone(), cfg.devices.hosts.clone());
+        // LAN discovery only for a web UI the LAN can reach (never for loopback: dev, tests).
+        let lan = cfg.listen_addr().is_ok_and(|a| !a.ip().is_loopback());
+        let devices = Devices::new(db.clone(), cfg.devices.clone(), lan, events.clone());
         let render_cache =
             cache::Cache::open(crate::media::cache_config(&policy, cache_dir)?, db.clone())?;
         let mut media = Media::new(
@@ -90,6 +116,17 @@ impl App {
             }),
         );
         let media = Arc::new(media);
+        let engines = Arc::new(Engines::new(
+            db.clone(),
+            EngineSettings {
+                engine: cfg.render.engine.clone(),
+                lineout_level: cfg.lineout.level_tunes,
+            },
+        ));
+        let roms = Arc::new(crate::roms::RomStore::open(
+            &data,
+            crate::roms::Manifest::known(),
+        ));
         // Render progress as public `render` events (a listener waiting on a song sees it).
         let ev = events.clone();
         media.on_progress(Box::new(move |p| {
@@ -98,6 +135,7 @@ impl App {
                 Some(Ok(())) => "done",
                 Some(Err(())) => "failed",
             };
+            let level = p.loudness.as_ref().map(crate::playback::Level::of);
             ev.public(
                 "render",
                 &serde_json::json!({
@@ -106,6 +144,7 @@ impl App {
                     "chip": p.key.chip.as_str(),
                     "done_ms": p.done.as_millis() as u64, "total_ms": p.total.as_millis() as u64,
                     "state": state,
+                    "level": level,
                 }),
             );
         }));
@@ -113,6 +152,8 @@ impl App {
             library: library.clone(),
             media: media.clone(),
             devices: devices.clone(),
+            engines: engines.clone(),
+            roms: roms.clone(),
             sample_rate: cfg.render.sample_rate,
             default_song: Duration::from_secs(cfg.playback.default_song_secs),
         });
@@ -128,6 +169,7 @@ impl App {
                 library: library.clone(),
                 media: media.clone(),
                 playback: playback.clone(),
+                engines: engines.clone(),
                 ratings: ratings.clone(),
                 devices: devices.clone(),
                 events: events.clone(),
@@ -143,7 +185,10 @@ impl App {
             cfg,
             db,
             library,
+            hvsc,
             media,
+            engines,
+            roms,
             playback,
             ratings,
             devices,
@@ -155,19 +200,15 @@ impl App {
             started: Instant::now(),
         });
         app.box_out.wire(&app.cfg.gpio);
-        app.library.start_scan();
-        if !app.devices.hosts().is_empty() {
-            // Probe the known hosts (no broadcast) so the list is ready.
-            let d = app.devices.clone();
-            std::thread::Builder::new()
-                .name("devices-probe".into())
-                .spawn(move || {
-                    if let Err(e) = d.refresh(false) {
-                        tracing::warn!("devices: {e:#}");
-                    }
-                })
-                .context("starting the device probe")?;
-        }
+        let every = match app.cfg.library.rescan_hours {
+            0 => None,
+            h => Some(Duration::from_secs(u64::from(h) * 3600)),
+        };
+        app.library
+            .start(every, app.cfg.library.watch, app.shutdown.clone())?;
+        app.hvsc.start(app.library.clone(), app.shutdown.clone());
+        // Discovery at start, periodically and when an interface comes up; probes.
+        app.devices.start(app.shutdown.clone())?;
         app.jobs.start(JobDeps {
             shutdown: app.shutdown.clone(),
             library: app.library.clone(),

@@ -21,11 +21,87 @@ pub struct Config {
     pub render: Render,
     pub admin: Admin,
     pub limits: Limits,
-    pub devices: Devices,
+    pub devices: crate::devices::config::DevicesConfig,
     /// The appliance's sections, owned by their modules.
     pub lineout: lineout::LineoutConfig,
     pub gpio: gpio::GpioConfig,
     pub mdns: crate::mdns::MdnsConfig,
+    /// The library service (rescans) and HVSC sync.
+    pub library: LibraryCfg,
+    pub hvsc: HvscCfg,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LibraryCfg {
+    /// Watch the library folder and rescan the parts that change (inotify).
+    pub watch: bool,
+    /// Rescan the whole library every this many hours (0: never; the watcher and the
+    /// "Rescan" button in `/admin` remain).
+    pub rescan_hours: u32,
+}
+
+impl Default for LibraryCfg {
+    fn default() -> Self {
+        LibraryCfg {
+            watch: true,
+            rescan_hours: 24,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HvscCfg {
+    /// The HVSC mirror's folder (its listing names `HVSC_<N>-all-of-them.7z` and
+    /// `HVSC_Update_<N>.7z`).
+    pub mirror: String,
+    /// `off`, `daily` or `weekly`: a sync started by the daemon itself.
+    pub schedule: String,
+    /// Time of day (local time, `HH:MM`) of a scheduled sync.
+    pub at: String,
+}
+
+impl Default for HvscCfg {
+    fn default() -> Self {
+        HvscCfg {
+            mirror: hvsc::DEFAULT_MIRROR.into(),
+            schedule: "off".into(),
+            at: "04:00".into(),
+        }
+    }
+}
+
+impl HvscCfg {
+    /// `(hour, minute)` of `at`.
+    pub fn time_of_day(&self) -> anyhow::Result<(u32, u32)> {
+        let bad = || refuse("hvsc.at", &self.at, "expected HH:MM such as 04:30");
+        let (h, m) = self.at.split_once(':').ok_or_else(bad)?;
+        let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+        if h > 23 || m > 59 {
+            return Err(bad());
+        }
+        Ok((h, m))
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !matches!(self.schedule.as_str(), "off" | "daily" | "weekly") {
+            bail!(refuse(
+                "hvsc.schedule",
+                &self.schedule,
+                "must be off, daily or weekly"
+            ));
+        }
+        self.time_of_day()?;
+        if !(self.mirror.starts_with("http://") || self.mirror.starts_with("https://")) {
+            bail!(refuse(
+                "hvsc.mirror",
+                &self.mirror,
+                "must be an http:// or https:// URL"
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -87,6 +163,10 @@ pub struct Render {
     pub sample_rate: u32,
     /// Renders running at the same time (listeners and jobs together). 0: number of CPUs.
     pub max_parallel: usize,
+    /// The software engine for listeners who leave the choice to the box, the line-out
+    /// and jobs that name none: `sidflow` (our own) or `sidplayfp` (the installed command;
+    /// while it is missing the box falls back to `sidflow` and says so in `/api/engine`).
+    pub engine: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -109,13 +189,6 @@ pub struct Limits {
     pub sessions_per_minute: u32,
     /// Ratings one client may send per minute.
     pub feedback_per_minute: u32,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
-#[serde(default, deny_unknown_fields)]
-pub struct Devices {
-    /// Ultimate hosts to use besides the discovered ones.
-    pub hosts: Vec<String>,
 }
 
 impl Default for Server {
@@ -166,6 +239,7 @@ impl Default for Render {
         Render {
             sample_rate: 44_100,
             max_parallel: 0,
+            engine: "sidflow".into(),
         }
     }
 }
@@ -367,6 +441,13 @@ impl Config {
             8_000..=192_000,
         )?;
         within("render.max_parallel", self.render.max_parallel, 0..=64)?;
+        if self.render.engine.parse::<cache::SoftwareEngine>().is_err() {
+            bail!(refuse(
+                "render.engine",
+                &self.render.engine,
+                "engines are sidflow and sidplayfp"
+            ));
+        }
         let a = &self.admin;
         if !a.password_hash.is_empty() && argon2::PasswordHash::new(&a.password_hash).is_err() {
             bail!(refuse(
@@ -392,9 +473,12 @@ impl Config {
             .validate()
             .map_err(|e| anyhow!("invalid configuration: {e}"))?;
         self.gpio.validate().map_err(|e| anyhow!("{e}"))?;
+        self.devices.validate()?;
         self.mdns
             .validate()
             .map_err(|e| anyhow!("invalid configuration: [mdns] {e:#}"))?;
+        within("library.rescan_hours", self.library.rescan_hours, 0..=8760)?;
+        self.hvsc.validate()?;
         Ok(())
     }
 
@@ -409,7 +493,8 @@ impl Config {
     }
 
     /// Environment overrides: `SIDFLOW_LISTEN`, `SIDFLOW_DATA_DIR`, `SIDFLOW_CACHE_DIR`,
-    /// `SIDFLOW_LIBRARY`, `SIDFLOW_ADMIN_PASSWORD`, `SIDFLOW_SESSION_TTL_SECS`.
+    /// `SIDFLOW_LIBRARY`, `SIDFLOW_HVSC_MIRROR`, `SIDFLOW_ADMIN_PASSWORD`,
+    /// `SIDFLOW_SESSION_TTL_SECS`, `SIDFLOW_ULTIMATE_PASSWORD` (the devices' network password).
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(v) = get("SIDFLOW_LISTEN") {
             self.server.listen = v;
@@ -423,8 +508,14 @@ impl Config {
         if let Some(v) = get("SIDFLOW_LIBRARY") {
             self.paths.library = v.into();
         }
+        if let Some(v) = get("SIDFLOW_HVSC_MIRROR") {
+            self.hvsc.mirror = v;
+        }
         if let Some(v) = get("SIDFLOW_ADMIN_PASSWORD") {
             self.admin.password = v;
+        }
+        if let Some(v) = get("SIDFLOW_ULTIMATE_PASSWORD") {
+            self.devices.password = v;
         }
         if let Some(v) = get("SIDFLOW_SESSION_TTL_SECS") {
             self.playback.session_ttl_secs = v
@@ -505,6 +596,20 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("lisen"), "{e}");
+        let e = Config::parse("[render]\nengine = \"vice\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("render.engine") && e.contains("sidplayfp"),
+            "{e}"
+        );
+        assert_eq!(
+            Config::parse("[render]\nengine = \"sidplayfp\"\n")
+                .unwrap()
+                .render
+                .engine,
+            "sidplayfp"
+        );
         let e = Config::parse("[admin]\npassword_hash = \"plain\"\n")
             .unwrap_err()
             .to_string();
@@ -529,9 +634,11 @@ mod tests {
             "SIDFLOW_LISTEN" => Some("127.0.0.1:9".into()),
             "SIDFLOW_ADMIN_PASSWORD" => Some("pw".into()),
             "SIDFLOW_SESSION_TTL_SECS" => Some("3".into()),
+            "SIDFLOW_ULTIMATE_PASSWORD" => Some("u64pw".into()),
             _ => None,
         })
         .unwrap();
+        assert_eq!(c.devices.password, "u64pw");
         assert_eq!(c.server.listen, "127.0.0.1:9");
         assert_eq!(c.admin.password, "pw");
         assert_eq!(c.playback.session_ttl_secs, 3);

@@ -262,7 +262,7 @@ pub struct JobSpec {
     pub folder: Option<String>,
     /// ...or these tunes.
     pub paths: Option<Vec<String>>,
-    /// `software` (default) or `hardware`.
+    /// `software` (our engine), `sidplayfp` or `hardware`; default: the box's engine.
     #[serde(default)]
     pub platform: Option<Platform>,
     /// `tune-6581` (default), `tune-8580`, `6581`, `8580`.
@@ -284,6 +284,9 @@ pub enum JobError {
     NoSuchTune(String),
     #[error("no C64 Ultimate is available for hardware rendering")]
     NoDevice,
+    /// The engine the job names cannot render now (sidplayfp not installed).
+    #[error("{0}")]
+    NoEngine(String),
     #[error("{0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -300,6 +303,9 @@ impl Jobs {
         let platform = spec.platform.unwrap_or(Platform::Sidflow);
         if platform == Platform::C64u && devices.recorder().is_none() {
             return Err(JobError::NoDevice);
+        }
+        if platform == Platform::Sidplayfp {
+            media.check_engine(platform).map_err(JobError::NoEngine)?;
         }
         let chip = spec.chip.unwrap_or_default();
         if !matches!(
@@ -318,43 +324,48 @@ impl Jobs {
         }
         let folder = library::safe_relative(spec.folder.as_deref().unwrap_or(""))
             .map_err(|_| JobError::Invalid("bad folder".into()))?;
-        let (label, items) = library.with_index(|idx| {
-            let mut tunes: Vec<&library::Tune> = Vec::new();
-            let label = match &spec.paths {
-                Some(paths) => {
-                    for p in paths {
-                        match library::safe_relative(p).ok().and_then(|p| idx.get(&p)) {
-                            Some(t) => tunes.push(t),
-                            None => return Err(JobError::NoSuchTune(p.clone())),
-                        }
-                    }
-                    format!("{} selected tune(s)", tunes.len())
-                }
-                None => {
-                    tunes.extend(idx.under(&folder));
-                    if folder.is_empty() {
-                        "whole library".into()
-                    } else {
-                        folder.clone()
+        let mut tunes: Vec<library::Entry> = Vec::new();
+        let label = match &spec.paths {
+            Some(paths) => {
+                for p in paths {
+                    match library::safe_relative(p)
+                        .ok()
+                        .and_then(|p| library.tune(&p))
+                    {
+                        Some(t) => tunes.push(library::Entry {
+                            path: t.path,
+                            md5: t.md5,
+                            songs: t.songs,
+                            start_song: t.start_song,
+                        }),
+                        None => return Err(JobError::NoSuchTune(p.clone())),
                     }
                 }
-            };
-            let items: Vec<Item> = tunes
-                .iter()
-                .flat_map(|t| {
-                    let songs: Vec<u16> = if spec.start_song_only {
-                        vec![t.start_song]
-                    } else {
-                        (1..=t.songs).collect()
-                    };
-                    songs.into_iter().map(|song| Item {
-                        path: t.path.clone(),
-                        song,
-                    })
+                format!("{} selected tune(s)", tunes.len())
+            }
+            None => {
+                tunes = library.index().under(&folder).unwrap_or_default();
+                if folder.is_empty() {
+                    "whole library".into()
+                } else {
+                    folder.clone()
+                }
+            }
+        };
+        let items: Vec<Item> = tunes
+            .iter()
+            .flat_map(|t| {
+                let songs: Vec<u16> = if spec.start_song_only {
+                    vec![t.start_song]
+                } else {
+                    (1..=t.songs).collect()
+                };
+                songs.into_iter().map(|song| Item {
+                    path: t.path.clone(),
+                    song,
                 })
-                .collect();
-            Ok((label, items))
-        })?;
+            })
+            .collect();
         if items.is_empty() {
             return Err(JobError::Invalid("nothing to render".into()));
         }

@@ -24,7 +24,9 @@ mod boxout;
 mod config;
 mod db;
 mod devices;
+mod engines;
 mod events;
+mod hvsc;
 mod jobs;
 mod library;
 mod limits;
@@ -34,6 +36,7 @@ mod playback;
 mod playlists;
 mod radio;
 mod ratings;
+mod roms;
 mod sessions;
 mod systemd;
 
@@ -64,6 +67,8 @@ enum Command {
     SimUltimate(cmd::sim::Args),
     /// ALSA line-out tools.
     Lineout(cmd::lineout::Args),
+    /// Download or update the High Voltage SID Collection into the library folder.
+    Hvsc(cmd::hvsc::Args),
     /// Print the one-time code that first-run setup in /admin asks for.
     SetupCode(cmd::admin::SetupCodeArgs),
     /// Read a password from stdin and print its argon2 hash (for `admin.password_hash`).
@@ -86,6 +91,7 @@ fn main() -> std::process::ExitCode {
         Some(Command::SimUltimate(a)) => cmd::sim::run(a),
         Some(Command::Lineout(a)) => cmd::lineout::run(a),
         Some(Command::MdnsAdvertise(a)) => cmd::mdns_advertise::run(a),
+        Some(Command::Hvsc(a)) => cmd::hvsc::run(a),
         Some(Command::SetupCode(a)) => cmd::admin::setup_code(a),
         Some(Command::HashPassword) => cmd::admin::hash_password(),
     };

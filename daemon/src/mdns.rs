@@ -13,12 +13,34 @@ use anyhow::{bail, Context};
 use mdns_sd::{DaemonEvent, IfKind, ServiceDaemon, ServiceInfo};
 use serde::{Deserialize, Serialize};
 
+/// Who announces the box on the LAN.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// Our own responder (`mdns-sd`), for systems without avahi-daemon.
+    #[default]
+    Builtin,
+    /// avahi-daemon, already running on Raspberry Pi OS and most desktops, publishes the
+    /// static service file the package ships (`/usr/share/sidflow/avahi/sidflow.service`,
+    /// linked into `/etc/avahi/services/`); sidflowd runs no second responder (two fight
+    /// over the host name).
+    Avahi,
+    /// Nobody: the box is reached by its address.
+    Off,
+}
+
+/// Where the package ships the Avahi service file, and where avahi-daemon reads it.
+pub const AVAHI_SERVICE_SHIPPED: &str = "/usr/share/sidflow/avahi/sidflow.service";
+pub const AVAHI_SERVICE_DIR: &str = "/etc/avahi/services";
+
 /// The `[mdns]` section of `sidflow.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct MdnsConfig {
-    /// Advertise at all.
+    /// Advertise at all (`false` is `backend = "off"`).
     pub enabled: bool,
+    /// `builtin`, `avahi` or `off`.
+    pub backend: Backend,
     /// Host label: the box answers for `<hostname>.local`.
     pub hostname: String,
     /// Service instance name shown by service browsers.
@@ -33,6 +55,7 @@ impl Default for MdnsConfig {
     fn default() -> Self {
         Self {
             enabled: true,
+            backend: Backend::Builtin,
             hostname: "sidflow".into(),
             instance: "SIDFlow".into(),
             interfaces: Vec::new(),
@@ -109,11 +132,64 @@ impl Drop for Advertiser {
     }
 }
 
+/// What the Avahi backend finds: the service file avahi-daemon reads, and whether
+/// avahi-daemon runs (its socket). One sentence for the log.
+pub fn avahi_check(services_dir: &std::path::Path, http_port: u16) -> (bool, String) {
+    let file = services_dir.join("sidflow.service");
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    if !text.contains("<type>_http._tcp</type>") {
+        return (
+            false,
+            format!(
+                "[mdns] backend = \"avahi\", but {} is missing: nothing announces the box. \
+                 Link the shipped file: ln -s {AVAHI_SERVICE_SHIPPED} {}/",
+                file.display(),
+                services_dir.display()
+            ),
+        );
+    }
+    let port = format!("<port>{http_port}</port>");
+    let running = std::path::Path::new("/run/avahi-daemon/socket").exists();
+    let mut msg = format!(
+        "mDNS: avahi-daemon{} announces the box from {}",
+        if running { "" } else { " (not running now)" },
+        file.display()
+    );
+    if !text.contains(&port) {
+        msg.push_str(&format!(
+            "; it names another port than {http_port}, the one sidflowd listens on: edit it"
+        ));
+    }
+    (running && text.contains(&port), msg)
+}
+
 /// Starts advertising `<hostname>.local` and `_http._tcp` on `http_port`. `Ok(None)` when
-/// disabled in the configuration.
+/// disabled in the configuration, or when avahi-daemon announces the box instead
+/// (`backend = "avahi"`: checked and logged here).
 pub fn advertise(cfg: &MdnsConfig, http_port: u16) -> anyhow::Result<Option<Advertiser>> {
-    if !cfg.enabled {
-        return Ok(None);
+    match cfg.backend {
+        _ if !cfg.enabled => return Ok(None),
+        Backend::Off => return Ok(None),
+        Backend::Avahi => {
+            let (ok, msg) = avahi_check(std::path::Path::new(AVAHI_SERVICE_DIR), http_port);
+            if ok {
+                tracing::info!("{msg}");
+            } else {
+                tracing::warn!("{msg}");
+            }
+            return Ok(None);
+        }
+        Backend::Builtin => {
+            if std::path::Path::new(AVAHI_SERVICE_DIR)
+                .join("sidflow.service")
+                .exists()
+            {
+                tracing::warn!(
+                    "mDNS: {AVAHI_SERVICE_DIR}/sidflow.service exists, so avahi-daemon announces \
+                     the box too; set [mdns] backend = \"avahi\" to run one responder"
+                );
+            }
+        }
     }
     cfg.validate()?;
     let daemon = ServiceDaemon::new().context("starting the mDNS responder")?;
@@ -205,6 +281,42 @@ mod tests {
             ..Default::default()
         };
         assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn backends() {
+        let c: MdnsConfig = toml::from_str("backend = \"avahi\"").unwrap();
+        assert_eq!(c.backend, Backend::Avahi);
+        let c: MdnsConfig = toml::from_str("backend = \"off\"").unwrap();
+        assert_eq!(c.backend, Backend::Off);
+        assert!(advertise(&c, 80).unwrap().is_none());
+        assert_eq!(MdnsConfig::default().backend, Backend::Builtin);
+        let e = toml::from_str::<MdnsConfig>("backend = \"bonjour\"").unwrap_err();
+        assert!(e.to_string().contains("builtin"), "{e}");
+    }
+
+    #[test]
+    fn the_shipped_avahi_file_is_checked() {
+        let dir = std::env::temp_dir().join(format!("sidflow-avahi-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (ok, msg) = avahi_check(&dir, 80);
+        assert!(
+            !ok && msg.contains("is missing") && msg.contains(AVAHI_SERVICE_SHIPPED),
+            "{msg}"
+        );
+        let shipped = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../packaging/avahi/sidflow.service"
+        );
+        std::fs::copy(shipped, dir.join("sidflow.service")).unwrap();
+        let (_, msg) = avahi_check(&dir, 80);
+        assert!(
+            msg.contains("announces the box") && !msg.contains("another port"),
+            "{msg}"
+        );
+        let (ok, msg) = avahi_check(&dir, 8080);
+        assert!(!ok && msg.contains("another port than 8080"), "{msg}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -23,6 +23,29 @@ pub fn format_from_ext(s: &str) -> Option<Format> {
     Format::ALL.into_iter().find(|f| f.extension() == s)
 }
 
+/// How loud a render is and the gain that levels it out (`GainRule::default()`: to -18
+/// LUFS, true peak at most -1 dBTP), as sessions, render events and the box show it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Level {
+    /// EBU R128 integrated loudness (LUFS); none for silence.
+    pub integrated_lufs: Option<f64>,
+    /// True peak (dBTP); none for digital silence.
+    pub true_peak_dbtp: Option<f64>,
+    /// The gain to play it with, dB.
+    pub gain_db: f64,
+}
+
+impl Level {
+    pub fn of(l: &cache::Loudness) -> Level {
+        let r = |x: f64| (x * 100.0).round() / 100.0;
+        Level {
+            integrated_lufs: l.integrated_lufs.map(r),
+            true_peak_dbtp: l.true_peak_dbtp.map(r),
+            gain_db: r(cache::GainRule::default().gain_db(l)),
+        }
+    }
+}
+
 /// A variant found in the cache, as the API lists it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CachedVariant {
@@ -31,6 +54,33 @@ pub struct CachedVariant {
     pub chip: Chip,
     pub format: String,
     pub size: u64,
+    /// Its measured loudness and levelling gain (none for files cached before loudness
+    /// was measured).
+    pub level: Option<Level>,
+    /// EBU R128 integrated loudness measured while it was rendered (`None`: not measured,
+    /// or silent): what the A/B switch matches levels by.
+    pub loudness_lufs: Option<f64>,
+    /// The SID that made it, for people: "reSID 6581", "UltiSID 8580", "real 6581".
+    pub sid: String,
+}
+
+/// The SID a cached render was made with, for people (the engine's version of a C64
+/// Ultimate render names the chip tag: `c64u-ultisid-6581` or `c64u-6581`).
+pub fn sid_label(platform: Platform, chip: Chip, engine_version: &str) -> String {
+    let model = if chip == Chip::Mos6581 {
+        "6581"
+    } else {
+        "8580"
+    };
+    match platform {
+        Platform::C64u if engine_version.to_ascii_lowercase().contains("ultisid") => {
+            format!("UltiSID {model}")
+        }
+        Platform::C64u if engine_version.contains("c64u-") => format!("real {model}"),
+        Platform::C64u => format!("C64 Ultimate {model}"),
+        Platform::Sidplayfp => format!("reSIDfp {model}"),
+        _ => format!("reSID {model}"),
+    }
 }
 
 /// The cache's name for a library tune.
@@ -68,11 +118,37 @@ pub struct RenderRequest {
     pub chip: Chip,
     pub length: std::time::Duration,
     pub sample_rate: u32,
+    /// The operator's C64 ROM images (`None`: our KERNAL stub).
+    pub roms: Option<Arc<render::Roms>>,
 }
 
 /// Opens PCM sources for a platform.
 pub trait Engine: Send + Sync {
     fn open(&self, req: &RenderRequest) -> anyhow::Result<Box<dyn PcmSource>>;
+    /// Whether it can render now (an optional engine says why not).
+    fn available(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// The optional engine: the installed `sidplayfp` command (platform `sidplayfp`), found
+/// each time it is used (`crate::engines::sidplayfp`).
+pub struct SidplayfpEngine;
+
+impl Engine for SidplayfpEngine {
+    fn open(&self, req: &RenderRequest) -> anyhow::Result<Box<dyn PcmSource>> {
+        let sp = crate::engines::sidplayfp()?;
+        Ok(Box::new(sp.render_bytes(
+            &req.sid,
+            req.song,
+            req.chip,
+            req.length.as_secs_f64(),
+            req.sample_rate,
+        )?))
+    }
+    fn available(&self) -> Result<(), String> {
+        crate::engines::sidplayfp().map(|_| ()).map_err(|e| e.0)
+    }
 }
 
 /// The software engine: the `render` crate.
@@ -85,6 +161,7 @@ impl Engine for SoftwareEngine {
             chip: Some(req.chip),
             sample_rate: req.sample_rate,
             length: Some(req.length),
+            roms: req.roms.clone(),
             ..Default::default()
         };
         Ok(Box::new(render::Renderer::from_bytes(&req.sid, &opts)?))
@@ -293,6 +370,9 @@ pub struct RenderProgress<'a> {
     pub total: std::time::Duration,
     /// `None` while rendering; `Some(Ok)` done; `Some(Err)` failed or cancelled.
     pub finished: Option<Result<(), ()>>,
+    /// The loudness of what is rendered so far (of the whole render once done): what a
+    /// listener levels the song with before the render is cached.
+    pub loudness: Option<cache::Loudness>,
 }
 
 /// Receives [`RenderProgress`] from render threads (at most every 500 ms per render).
@@ -306,20 +386,34 @@ struct Stoppable<'a> {
     progress: Option<(&'a ProgressSink, &'a RenderKey, u32, std::time::Duration)>,
     samples: u64,
     reported: std::time::Instant,
+    /// Measures what passes, for the progress reports (the cache measures the whole render
+    /// for the index on its own).
+    meter: Option<encode::LoudnessMeter>,
+    /// Whether a report was sent already (the first goes out early, see [`EARLY_REPORT`]).
+    reported_once: bool,
 }
 
+/// The first progress report goes out once this much audio is rendered (well under a
+/// second of a render's time), so a listener's page can level the song almost at once.
+const EARLY_REPORT: std::time::Duration = std::time::Duration::from_secs(6);
+
 impl Stoppable<'_> {
-    fn report(&self, finished: Option<Result<(), ()>>) {
+    fn report(&mut self, finished: Option<Result<(), ()>>) {
+        self.reported_once = true;
         if let Some((sink, key, rate, total)) = self.progress {
-            let ch = u64::from(self.inner.pcm_format().channels.max(1));
-            let frames = self.samples / ch;
+            let frames = self.frames();
             sink(&RenderProgress {
                 key,
                 done: std::time::Duration::from_secs_f64(frames as f64 / f64::from(rate.max(1))),
                 total,
                 finished,
+                loudness: self.meter.as_ref().map(|m| m.loudness()),
             });
         }
+    }
+
+    fn frames(&self) -> u64 {
+        self.samples / u64::from(self.inner.pcm_format().channels.max(1))
     }
 }
 
@@ -333,7 +427,16 @@ impl PcmSource for Stoppable<'_> {
         }
         let n = self.inner.read(out)?;
         self.samples += n as u64;
-        if self.reported.elapsed() >= std::time::Duration::from_millis(500) {
+        if let Some(m) = &mut self.meter {
+            if m.add(&out[..n.min(out.len())]).is_err() {
+                self.meter = None;
+            }
+        }
+        let early = !self.reported_once
+            && self.progress.is_some_and(|(_, _, rate, _)| {
+                self.frames() >= EARLY_REPORT.as_secs() * u64::from(rate)
+            });
+        if early || self.reported.elapsed() >= std::time::Duration::from_millis(500) {
             self.reported = std::time::Instant::now();
             self.report(None);
         }
@@ -341,6 +444,9 @@ impl PcmSource for Stoppable<'_> {
     }
     fn engine(&self) -> cache::Engine {
         self.inner.engine()
+    }
+    fn defect(&self) -> Option<String> {
+        self.inner.defect()
     }
 }
 
@@ -368,6 +474,7 @@ impl Media {
     ) -> Media {
         let mut engines: HashMap<Platform, Arc<dyn Engine>> = HashMap::new();
         engines.insert(Platform::Sidflow, Arc::new(SoftwareEngine));
+        engines.insert(Platform::Sidplayfp, Arc::new(SidplayfpEngine));
         Media {
             cache,
             db,
@@ -428,7 +535,8 @@ impl Media {
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
-    /// Every cached variant of a tune.
+    /// Every cached variant of a tune (damaged captures are not variants: they are made
+    /// again when asked for).
     pub fn variants(&self, tune: &library::Tune) -> Vec<CachedVariant> {
         let Ok(t) = tune_ref(tune) else {
             return Vec::new();
@@ -438,13 +546,18 @@ impl Media {
             .variants(&t)
             .unwrap_or_default()
             .into_iter()
+            .filter(|e| e.defect.is_none())
             .filter_map(|e| {
+                let (platform, chip) = (e.platform.parse().ok()?, e.chip.parse().ok()?);
                 Some(CachedVariant {
                     song: e.song,
-                    platform: e.platform.parse().ok()?,
-                    chip: e.chip.parse().ok()?,
+                    platform,
+                    chip,
+                    level: cache::loudness_of(&e).as_ref().map(Level::of),
                     format: e.format,
                     size: e.size,
+                    loudness_lufs: e.loudness.and_then(|l| l.integrated_lufs),
+                    sid: sid_label(platform, chip, &e.engine_version),
                 })
             })
             .collect();
@@ -464,6 +577,19 @@ impl Media {
 
     pub fn in_flight(&self) -> usize {
         self.cache.renders_in_flight()
+    }
+
+    /// Whether renders on `platform` can be made now (why not, for a missing engine).
+    pub fn check_engine(&self, platform: Platform) -> Result<(), String> {
+        match self.engines.get(&platform) {
+            Some(e) => e.available(),
+            None => Err(format!("no {platform} renderer in the daemon")),
+        }
+    }
+
+    /// The measured loudness of a render (any of its cached formats), if known.
+    pub fn loudness(&self, key: &RenderKey) -> Option<cache::Loudness> {
+        self.cache.render_loudness(key).ok().flatten()
     }
 
     fn engine(&self, key: &RenderKey) -> anyhow::Result<Arc<dyn Engine>> {
@@ -500,7 +626,10 @@ impl Media {
                 total_frames.round() / f64::from(req.sample_rate.max(1)),
             );
             let key = job.key().clone();
+            let meter = encode::LoudnessMeter::new(inner.pcm_format()).ok();
             let mut src = Stoppable {
+                meter,
+                reported_once: false,
                 inner,
                 stop: &stop,
                 progress: self
@@ -511,7 +640,24 @@ impl Media {
                 reported: std::time::Instant::now(),
             };
             let result = job.run(&mut src);
-            src.report(Some(result.as_ref().map(|_| ()).map_err(|_| ())));
+            if let Ok(r) = &result {
+                // The cache's measurement of the whole render (with its true peak).
+                src.meter = None;
+                let loudness = r.loudness;
+                if let Some((sink, key, rate, total)) = src.progress {
+                    sink(&RenderProgress {
+                        key,
+                        done: std::time::Duration::from_secs_f64(
+                            src.frames() as f64 / f64::from(rate.max(1)),
+                        ),
+                        total,
+                        finished: Some(Ok(())),
+                        loudness: Some(loudness),
+                    });
+                }
+            } else {
+                src.report(Some(Err(())));
+            }
             let report = result?;
             for f in &report.files {
                 tracing::info!("cached {}", f.path.display());
@@ -541,6 +687,25 @@ impl Media {
         let mut creq = cache::RenderRequest::new(v.key.clone(), vec![v.format]);
         creq.stream_uncached = true;
         creq.info = info;
+        // Not cached: what a render would be is known before deciding whether its file
+        // fits on the disk (a tune's length and rate; reading it costs no render).
+        let mut req = Some(req);
+        let mut render = if self.is_cached(v) {
+            None
+        } else {
+            req.take().map(|f| f())
+        };
+        if let Some(Ok(r)) = &render {
+            creq.expected = Some(cache::Expected {
+                secs: r.length.as_secs_f64(),
+                sample_rate: r.sample_rate,
+                channels: if sidfile::SidTune::parse(&r.sid).is_ok_and(|t| t.chips.len() > 1) {
+                    2
+                } else {
+                    1
+                },
+            });
+        }
         let mut ticket = self.cache.request(&creq)?;
         if let Some(job) = ticket.take_job() {
             // A new render: within the client's share and the queue's room, or refused.
@@ -549,7 +714,11 @@ impl Media {
                 return Err(busy.into());
             }
             let engine = self.engine(&v.key);
-            let render = req();
+            let render = match (render.take(), req.take()) {
+                (Some(r), _) => r,
+                (None, Some(f)) => f(),
+                (None, None) => Err(anyhow::anyhow!("no render request")),
+            };
             let (engine, render) = match (engine, render) {
                 (Ok(e), Ok(r)) => (e, r),
                 (Err(e), _) | (_, Err(e)) => {

@@ -118,14 +118,14 @@ pub fn pick_songs(
     n: usize,
 ) -> Result<Vec<(library::Tune, u16)>, store::StoreError> {
     let ratings = ratings.all()?;
-    Ok(library.with_index(|idx| {
-        let tunes: Vec<&library::Tune> = idx.iter().collect();
-        let keys: Vec<(&str, u16)> = tunes.iter().map(|t| (t.md5.as_str(), t.songs)).collect();
-        pick(&keys, &ratings, exclude, q, n, &mut rand::thread_rng())
-            .into_iter()
-            .map(|p| (tunes[p.tune].clone(), p.song))
-            .collect()
-    }))
+    let entries = library.index().entries();
+    let keys: Vec<(&str, u16)> = entries.iter().map(|t| (t.md5.as_str(), t.songs)).collect();
+    let picks = pick(&keys, &ratings, exclude, q, n, &mut rand::thread_rng());
+    // Only the picked tunes are read from the index.
+    Ok(picks
+        .into_iter()
+        .filter_map(|p| Some((library.tune(&entries[p.tune].path)?, p.song)))
+        .collect())
 }
 
 #[cfg(test)]

@@ -12,7 +12,19 @@ const PW: &str = "correct horse battery";
 #[test]
 fn add_test_play_on_device_and_share_a_live_stream() {
     let (_sim, sim_addr) = start_sim();
-    let d = Daemon::start("devices", &[("SIDFLOW_ADMIN_PASSWORD", PW)]);
+    // The live relay's MP3 bit rate is the configuration's (not the 192 kbit/s default).
+    let dir = tempdir("devices");
+    let cfg = dir.join("sidflow.toml");
+    std::fs::write(
+        &cfg,
+        format!("[cache]\n{ROOMY_CACHE}[devices]\nlive_mp3_kbps = 96\n"),
+    )
+    .unwrap();
+    let d = Daemon::start_in(
+        dir,
+        &[("SIDFLOW_ADMIN_PASSWORD", PW)],
+        &["--config", cfg.to_str().unwrap()],
+    );
     let (cookie, csrf) = d.login(PW);
     let admin = |m: &str, p: &str, body: &str| {
         d.request(
@@ -101,6 +113,13 @@ fn add_test_play_on_device_and_share_a_live_stream() {
             "MP3 frames"
         );
     }
+    let live = d.dir.join("live.mp3");
+    std::fs::write(&live, &ga).unwrap();
+    assert_eq!(
+        probe(&live, "stream=bit_rate"),
+        "96000",
+        "the configured bit rate"
+    );
     // Play a demo tune on the device.
     let tune = d.get("/api/library/browse?path=").json()["tunes"][0].clone();
     let r = d.post_json(
@@ -133,7 +152,7 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
     std::fs::write(
         &cfg,
         format!(
-            "[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{sim_addr}\"]\n[lineout]\ndevice = \"null\"\n"
+            "[mdns]\nenabled = false\n[render]\nsample_rate = 32000\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{sim_addr}\"]\n[lineout]\ndevice = \"null\"\n"
         ),
     )
     .unwrap();
@@ -179,11 +198,31 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
         find_file(&dir, "raster-rider-c64u-6581.flac").is_none(),
         "the capture was over before the first bytes arrived"
     );
-    // While the only device records that song, another hardware-only song is refused at
-    // once rather than left waiting; the song being recorded can still be joined.
+    // While the only device records that song, another hardware-only song waits in line
+    // (its audio is refused until its turn); the song being recorded can still be joined;
+    // "hardware if available" gets the software rendering at once.
     let r = play_hardware(&d, "sixty-hertz.sid");
+    assert_eq!(r.status, 201, "{}", r.text());
+    let waiting = r.json();
+    assert_eq!(waiting["wait"]["place"], 1, "{waiting}");
+    let renew = waiting["urls"]["renew"].as_str().unwrap().to_string();
+    let r = d.get(waiting["urls"]["audio"].as_str().unwrap());
     assert_eq!(r.status, 409, "{}", r.text());
-    assert!(r.text().contains("busy"), "{}", r.text());
+    assert!(r.text().contains("number 1 in line"), "{}", r.text());
+    let r = play_hardware(&d, "pulse-code.sid");
+    assert_eq!(r.json()["wait"]["place"], 2, "second in line: {}", r.text());
+    let second = r.json()["urls"]["renew"].as_str().unwrap().to_string();
+    let r = d.post_json(
+        "/api/play",
+        "{\"path\":\"basement.sid\",\"prefs\":{\"mode\":\"auto\"}}",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["variant"]["platform"], "software", "{}", r.text());
+    assert!(
+        r.json()["note"].as_str().unwrap().contains("busy"),
+        "{}",
+        r.text()
+    );
     let r = play_hardware(&d, "raster-rider.sid");
     assert_eq!(
         r.status,
@@ -210,6 +249,44 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
         .status()
         .unwrap();
     assert!(ok.success());
+    // Written at the configured output rate (`[render] sample_rate`), not the stream's.
+    assert_eq!(probe(&cached, "stream=sample_rate"), "32000");
+    // The device is free: the first in line gets it (their page sees `wait: null`), the
+    // second moves up, and the first one's audio is now recorded for them.
+    let turn = |renew: &str| {
+        let t1 = Instant::now();
+        loop {
+            let w = d.post_json(renew, "{}").json();
+            if w["wait"].is_null() {
+                return t1.elapsed();
+            }
+            assert!(
+                t1.elapsed() < Duration::from_secs(10),
+                "the turn never came: {w}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    turn(&renew);
+    let mut s = stream(
+        &d.addr,
+        "GET",
+        waiting["urls"]["audio"].as_str().unwrap(),
+        &[],
+        None,
+    );
+    assert_eq!(s.status, 200);
+    assert_eq!(s.headers["x-sidflow-render"], "streaming");
+    let rest = s.rest();
+    assert!(
+        rest.len() > 100_000,
+        "a whole recording: {} bytes",
+        rest.len()
+    );
+    let r = d.post_json(&second, "{}");
+    assert_eq!(r.json()["wait"]["place"], 1, "moved up: {}", r.text());
+    let took = turn(&second);
+    eprintln!("the second in line got the device {took:?} after the first recording ended");
     // Recorded now, so the box plays it from the cache.
     let r = d.post_json(
         "/api/box/play",
@@ -323,6 +400,19 @@ fn play_hardware(d: &Daemon, path: &str) -> Resp {
     )
 }
 
+/// One ffprobe entry of a file (`stream=sample_rate`, `format=duration`).
+fn probe(file: &std::path::Path, entry: &str) -> String {
+    let o = Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", entry, "-of", "csv=p=0"])
+        .arg(file)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .trim()
+        .trim_end_matches(',')
+        .to_string()
+}
+
 fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
     for e in std::fs::read_dir(dir).ok()?.flatten() {
         let p = e.path();
@@ -408,5 +498,338 @@ fn two_devices_record_two_listeners_in_parallel() {
             .status()
             .unwrap()
             .success());
+    }
+}
+
+/// A `sidflowd sim-ultimate` on its own loopback address (so its ident reply names only
+/// it), with the address line it printed.
+fn sim_on(ip: &str, extra: &[&str]) -> (Sim, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sidflowd"))
+        .args(["sim-ultimate", "--ip", ip, "--port", "0"])
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("simulator said {line:?}"))
+        .to_string();
+    (Sim(child), addr)
+}
+
+/// The devices' network passwords, as the admin guide says: `SIDFLOW_ULTIMATE_PASSWORD`
+/// for every device, one of the configuration file's `[devices.passwords]` (by unique id,
+/// learned from the device's ident reply before its REST API is asked), and one the
+/// operator sets in /admin (stored in the database). No password is ever sent back.
+#[test]
+fn network_passwords_from_the_environment_the_file_and_the_operator() {
+    let (_a, a) = sim_on(
+        "127.0.61.1",
+        &[
+            "--password",
+            "env-secret",
+            "--unique-id",
+            "PWENV1",
+            "--hostname",
+            "pw-env",
+            "--ident-port",
+            "0",
+        ],
+    );
+    let (_b, b) = sim_on(
+        "127.0.61.2",
+        &[
+            "--password",
+            "file-secret",
+            "--unique-id",
+            "PWFIL2",
+            "--hostname",
+            "pw-file",
+            "--ident-port",
+            "6502",
+        ],
+    );
+    let (_c, c) = sim_on(
+        "127.0.61.3",
+        &[
+            "--password",
+            "ui-secret",
+            "--unique-id",
+            "PWUI03",
+            "--hostname",
+            "pw-ui",
+            "--no-ident",
+        ],
+    );
+    let dir = tempdir("passwords");
+    let cfg = dir.join("sidflow.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{a}\", \"{b}\", \"{c}\"]\nident_port = 6502\n[devices.passwords]\nPWFIL2 = \"file-secret\"\n"
+        ),
+    )
+    .unwrap();
+    let d = Daemon::start_in(
+        dir.clone(),
+        &[
+            ("SIDFLOW_ADMIN_PASSWORD", PW),
+            ("SIDFLOW_ULTIMATE_PASSWORD", "env-secret"),
+        ],
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let (cookie, csrf) = d.login(PW);
+    let admin = |m: &str, p: &str, body: Option<&str>| {
+        d.request(
+            m,
+            p,
+            &[
+                ("Content-Type", "application/json"),
+                ("Cookie", &cookie),
+                ("X-CSRF-Token", &csrf),
+            ],
+            body,
+        )
+    };
+    let device = |id: &str| -> serde_json::Value {
+        admin("GET", "/api/admin/devices", None).json()["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let t0 = Instant::now();
+    let c_id = c.clone();
+    loop {
+        let (da, db, dc) = (device("PWENV1"), device("PWFIL2"), device(&c_id));
+        if da["online"] == true && db["online"] == true && !dc.is_null() {
+            // The environment's password opened A, the file's B (named by its ident reply).
+            assert_eq!(
+                (da["product"].as_str(), da["password_rejected"].as_bool()),
+                (Some("Ultimate 64 Elite"), Some(false)),
+                "{da}"
+            );
+            assert_eq!(
+                (db["product"].as_str(), db["password_rejected"].as_bool()),
+                (Some("Ultimate 64 Elite"), Some(false)),
+                "{db}"
+            );
+            assert_eq!(db["password_set"], true);
+            assert_eq!(da["password_set"], false, "A uses the default password");
+            // C refused the default password: listed by its address, password rejected.
+            assert_eq!(
+                (
+                    dc["password_needed"].as_bool(),
+                    dc["password_rejected"].as_bool()
+                ),
+                (Some(true), Some(true)),
+                "{dc}"
+            );
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(15),
+            "{}\n{}",
+            admin("GET", "/api/admin/devices", None).text(),
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Test connection says why C fails.
+    let t = admin(
+        "POST",
+        &format!("/api/admin/devices/{c_id}/test"),
+        Some("{}"),
+    )
+    .json();
+    assert_eq!(
+        (t["ok"].as_bool(), t["password"].as_str()),
+        (Some(false), Some("rejected")),
+        "{t}"
+    );
+    assert!(
+        t["result"]
+            .as_str()
+            .unwrap()
+            .contains("refused the network password"),
+        "{t}"
+    );
+    // The operator gives C its own password: it confirms at once under its own id.
+    let r = admin(
+        "PUT",
+        &format!("/api/admin/devices/{c_id}"),
+        Some("{\"password\":\"ui-secret\"}"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let dc = device("PWUI03");
+    assert_eq!(
+        (
+            dc["online"].as_bool(),
+            dc["password_set"].as_bool(),
+            dc["password_rejected"].as_bool()
+        ),
+        (Some(true), Some(true), Some(false)),
+        "{dc}"
+    );
+    assert!(device(&c_id).is_null(), "the address-only entry is gone");
+    let t = admin("POST", "/api/admin/devices/PWUI03/test", Some("{}")).json();
+    assert_eq!(
+        (t["ok"].as_bool(), t["password"].as_str()),
+        (Some(true), Some("accepted")),
+        "{t}"
+    );
+    assert!(t["result"].as_str().unwrap().contains("answered in"), "{t}");
+    // Test connection of an unknown id: 404.
+    assert_eq!(
+        admin("POST", "/api/admin/devices/nope/test", Some("{}")).status,
+        404
+    );
+    // Playing on C uses its password.
+    let r = d.post_json("/api/devices/PWUI03/play", "{\"path\":\"first-light.sid\"}");
+    assert_eq!(r.status, 200, "{}", r.text());
+    // No password ever goes back out: lists, events' data, the audit trail, the backup.
+    let mut seen = String::new();
+    seen.push_str(&admin("GET", "/api/admin/devices", None).text());
+    seen.push_str(&d.get("/api/devices").text());
+    seen.push_str(&admin("GET", "/api/admin/backup", None).text());
+    seen.push_str(&std::fs::read_to_string(d.dir.join("audit/admin-actions.jsonl")).unwrap());
+    seen.push_str(&d.log());
+    for pw in ["env-secret", "file-secret", "ui-secret"] {
+        assert!(!seen.contains(pw), "{pw} leaked");
+    }
+    // Add by address with a wrong password: refused with the reason, nothing stored.
+    let (_e, e) = sim_on(
+        "127.0.61.5",
+        &["--password", "right", "--unique-id", "PWADD5", "--no-ident"],
+    );
+    let r = admin(
+        "POST",
+        "/api/admin/devices/add",
+        Some(&format!("{{\"host\":\"{e}\",\"password\":\"wrong\"}}")),
+    );
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(
+        r.text().contains("refused the network password"),
+        "{}",
+        r.text()
+    );
+    // Without one, the default (the environment's) is tried, and refused.
+    let r = admin(
+        "POST",
+        "/api/admin/devices/add",
+        Some(&format!("{{\"host\":\"{e}\"}}")),
+    );
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(
+        r.text().contains("refused the network password"),
+        "{}",
+        r.text()
+    );
+    assert!(device("PWADD5").is_null());
+    let r = admin(
+        "POST",
+        "/api/admin/devices/add",
+        Some(&format!(
+            "{{\"host\":\"{e}\",\"password\":\"right\",\"label\":\"Den\"}}"
+        )),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let de = device("PWADD5");
+    assert_eq!(
+        (
+            de["name"].as_str(),
+            de["password_set"].as_bool(),
+            de["added"].as_bool()
+        ),
+        (Some("Den"), Some(true), Some(true)),
+        "{de}"
+    );
+}
+
+/// "Hardware if available" (the default) with an idle device and no recording of the song
+/// yet: it is recorded on the device now and streamed as it is captured; the listener is
+/// told so; the next listener gets the recording from the cache.
+#[test]
+fn hardware_if_available_records_on_an_idle_device() {
+    let (_a, addr, log) = start_sim_with(&[
+        "--speed",
+        "8",
+        "--unique-id",
+        "AUTO01",
+        "--hostname",
+        "sim-auto",
+    ]);
+    let dir = tempdir("hw-auto");
+    let cfg = dir.join("sidflow.toml");
+    std::fs::write(
+        &cfg,
+        format!("[mdns]\nenabled = false\n[cache]\n{ROOMY_CACHE}[devices]\nhosts = [\"{addr}\"]\n"),
+    )
+    .unwrap();
+    let d = Daemon::start_in(dir.clone(), &[], &["--config", cfg.to_str().unwrap()]);
+    wait_recorders(&d, 1);
+    let r = d.post_json(
+        "/api/play",
+        "{\"path\":\"trinity.sid\",\"prefs\":{\"format\":\"flac\"}}",
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["variant"]["platform"], "hardware", "{j}");
+    assert_eq!(j["variant"]["cached"], false, "{j}");
+    assert!(j["wait"].is_null(), "{j}");
+    let note = j["note"].as_str().unwrap_or_default();
+    assert!(
+        note.starts_with("recorded on sim-auto as you listen"),
+        "{j}"
+    );
+    let mut s = stream(
+        &d.addr,
+        "GET",
+        j["urls"]["audio"].as_str().unwrap(),
+        &[],
+        None,
+    );
+    assert_eq!(s.status, 200);
+    assert_eq!(s.headers["x-sidflow-render"], "streaming");
+    let rest = s.rest();
+    assert!(
+        rest.len() > 100_000,
+        "a whole recording: {} bytes",
+        rest.len()
+    );
+    assert_eq!(
+        log.lock()
+            .unwrap()
+            .matches("SIMULATOR playing an uploaded tune")
+            .count(),
+        1,
+        "played on the device"
+    );
+    // Recorded now: the next listener of that song gets it from the cache.
+    let t0 = Instant::now();
+    loop {
+        let r = d.post_json(
+            "/api/play",
+            "{\"path\":\"trinity.sid\",\"prefs\":{\"format\":\"flac\"}}",
+        );
+        let j = r.json();
+        if j["variant"]["cached"] == true {
+            assert_eq!(j["variant"]["platform"], "hardware", "{j}");
+            assert!(j["note"].is_null(), "{j}");
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "never cached: {j}");
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

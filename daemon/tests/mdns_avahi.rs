@@ -161,3 +161,124 @@ fn avahi_sees_the_service_and_the_host_then_the_goodbye() {
     );
     let _ = std::fs::remove_dir_all(&work);
 }
+
+/// `[mdns] backend = "avahi"`: avahi-daemon announces the box from the service file the
+/// package ships (bind-mounted over /etc/avahi/services in the namespace's private mounts),
+/// and sidflowd runs no responder of its own although it serves on the LAN side and is
+/// told to use `lo` (with the builtin backend it would announce a second `SIDFlow`).
+const AVAHI_BACKEND: &str = r#"#!/bin/bash
+set -u
+BIN=$1; WORK=$2; SHIPPED=$3
+mount -t tmpfs tmpfs /run || exit 3
+mkdir -p /run/dbus "$WORK/services"
+cp "$SHIPPED" "$WORK/services/sidflow.service"
+mount --bind "$WORK/services" /etc/avahi/services || exit 5
+ip link set lo up
+dbus-daemon --system --fork --print-pid > "$WORK/dbus.pid" || exit 4
+cat > "$WORK/avahi.conf" <<CONF
+[server]
+host-name=avahipeer
+use-ipv4=yes
+use-ipv6=no
+allow-interfaces=lo
+ratelimit-interval-usec=1000000
+ratelimit-burst=1000
+[wide-area]
+enable-wide-area=no
+[publish]
+publish-hinfo=no
+publish-workstation=no
+CONF
+avahi-daemon -f "$WORK/avahi.conf" --no-chroot --no-rlimits > "$WORK/avahi.log" 2>&1 &
+AVAHI=$!
+SF=
+cleanup() { kill $AVAHI 2>/dev/null; kill "$(cat "$WORK/dbus.pid")" 2>/dev/null; [ -n "$SF" ] && kill $SF 2>/dev/null; }
+trap cleanup EXIT
+for i in $(seq 100); do grep -q 'Server startup complete' "$WORK/avahi.log" && break; sleep 0.1; done
+printf '[mdns]\nbackend = "avahi"\ninterfaces = ["lo"]\n[lineout]\nenabled = false\n[devices]\ndiscover = false\n' > "$WORK/sidflow.toml"
+SIDFLOW_ADMIN_PASSWORD=avahi-test-pw RUST_LOG=info timeout 60 "$BIN" serve --config "$WORK/sidflow.toml" --listen 0.0.0.0:80 --data-dir "$WORK/data" > "$WORK/sidflowd.log" 2>&1 &
+SF=$!
+for i in $(seq 200); do grep -q 'listening on' "$WORK/sidflowd.log" && break; sleep 0.1; done
+sleep 2
+echo "== browse"
+for i in 1 2 3; do
+    out=$(timeout 10 avahi-browse -k -r -t -p _http._tcp)
+    printf '%s\n' "$out" | grep -q '^=;lo;IPv4;SIDFlow\\032on\\032avahipeer;' && break
+    sleep 0.5
+done
+printf '%s\n' "$out"
+echo "== http"
+timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/80; printf "GET /api/health HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3; head -1 <&3'
+echo "== end"
+"#;
+
+#[test]
+fn with_the_avahi_backend_avahi_announces_the_box_from_the_shipped_file() {
+    let ci = std::env::var_os("CI").is_some();
+    let tools = ["ip", "dbus-daemon", "avahi-daemon", "avahi-browse"];
+    if !is_root()
+        || !tools.iter().all(|t| have(t))
+        || !std::path::Path::new("/etc/avahi/services").is_dir()
+    {
+        assert!(!ci, "CI must run this test as root with iproute2, dbus, avahi-daemon and avahi-utils installed");
+        eprintln!("skipped: needs root, {tools:?} and /etc/avahi/services");
+        return;
+    }
+    let work: PathBuf =
+        std::env::temp_dir().join(format!("sidflow-avahi-backend-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let script = work.join("run.sh");
+    std::fs::write(&script, AVAHI_BACKEND).unwrap();
+    let ns = Netns(format!("sidflow-avahib-{}", std::process::id()));
+    assert!(Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .status()
+        .unwrap()
+        .success());
+    let shipped = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../packaging/avahi/sidflow.service"
+    );
+    let out = Command::new("timeout")
+        .args(["120", "ip", "netns", "exec", &ns.0, "bash"])
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_sidflowd"))
+        .arg(&work)
+        .arg(shipped)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let log = std::fs::read_to_string(work.join("sidflowd.log")).unwrap_or_default();
+    let ctx = format!(
+        "--- stdout\n{stdout}\n--- stderr\n{}\n--- sidflowd\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let browse = section(&stdout, "browse");
+    let resolved = browse
+        .lines()
+        .find(|l| l.starts_with("=;lo;IPv4;SIDFlow\\032on\\032avahipeer;"))
+        .unwrap_or_else(|| panic!("avahi did not announce the shipped service\n{ctx}"));
+    let f: Vec<&str> = resolved.split(';').collect();
+    assert_eq!(
+        (f[4], f[6], f[8]),
+        ("_http._tcp", "avahipeer.local", "80"),
+        "{ctx}"
+    );
+    assert!(f[9].contains("\"path=/\""), "TXT record: {}\n{ctx}", f[9]);
+    // One announcement: sidflowd's own responder did not start.
+    assert_eq!(
+        browse
+            .lines()
+            .filter(|l| l.starts_with('=') && l.contains("SIDFlow"))
+            .count(),
+        1,
+        "{ctx}"
+    );
+    assert!(!log.contains("advertising over mDNS"), "{ctx}");
+    assert!(log.contains("avahi-daemon announces the box"), "{ctx}");
+    assert!(
+        section(&stdout, "http").starts_with("HTTP/1.0 200"),
+        "the box serves on port 80\n{ctx}"
+    );
+    let _ = std::fs::remove_dir_all(&work);
+}

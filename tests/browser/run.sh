@@ -60,7 +60,7 @@ status=0
 # One file at a time, in this order (node --test would sort them): ui.test.mjs expects a fresh
 # box without an operator password; features.test.mjs ends by adding a simulated C64 Ultimate.
 t0=$(date +%s)
-for spec in ${SPECS:-ui.test.mjs everyday.test.mjs phone.test.mjs a11y.test.mjs features.test.mjs}; do
+for spec in ${SPECS:-ui.test.mjs everyday.test.mjs phone.test.mjs a11y.test.mjs engines.test.mjs features.test.mjs devices.test.mjs library.test.mjs}; do
     # shellcheck disable=SC2086 # TEST_ARGS is a list of options
     SIDFLOWD_BIN="$SIDFLOWD" SIDFLOW_URL="http://$ADDR" SIDFLOW_DATA="$DATA" node --test ${TEST_ARGS:-} "$spec" || status=$?
 done

@@ -5,6 +5,7 @@ import { createShell } from "./shell.js";
 import { playPanel } from "./play.js";
 import { prefsPanel } from "./prefs.js";
 import { onEvent, startEvents } from "./events.js";
+import { libraryPanel } from "./admin-library.js";
 
 const shell = createShell();
 const main = document.getElementById("main");
@@ -54,6 +55,7 @@ function start() {
   startEvents({ admin: true });
   shell.add("play", "Play", playPanel(shell));
   shell.add("prefs", "Preferences", prefsPanel(shell));
+  shell.add("library", "Library", libraryPanel(shell));
   shell.add("jobs", "Render jobs", jobsPanel());
   shell.add("devices", "Devices", devicesPanel());
   shell.add("cache", "Cache", cachePanel());
@@ -69,6 +71,7 @@ function start() {
 function jobsPanel() {
   const folder = el("select", { id: "job-folder" });
   const platform = el("select", { id: "job-platform" }, el("option", { value: "software", text: "Software (our emulator)" }),
+    el("option", { value: "sidplayfp", text: "sidplayfp (the reference player)" }),
     el("option", { value: "hardware", text: "Hardware (C64 Ultimate)" }));
   const chip = el("select", { id: "job-chip" }, ...[["tune-6581", "Tune's chip, else 6581"], ["tune-8580", "Tune's chip, else 8580"],
     ["6581", "Always 6581"], ["8580", "Always 8580"]].map(([v, t]) => el("option", { value: v, text: t })));
@@ -132,42 +135,161 @@ function jobsPanel() {
 }
 
 // ---- devices ----
+// Found on their own (at start, every few minutes, when a network comes up) and kept
+// current; the operator adds by address, renames, removes, gives a device its own network
+// password (never shown back), tests the connection and can look now ("Discover now",
+// progress and result from the operator's event stream).
+function ago(secs) {
+  if (secs < 5) return "just now";
+  if (secs < 90) return `${secs} s ago`;
+  if (secs < 5400) return `${Math.round(secs / 60)} min ago`;
+  if (secs < 129600) return `${Math.round(secs / 3600)} h ago`;
+  return `${Math.round(secs / 86400)} days ago`;
+}
+
+function discoveryText(r) {
+  const names = r.new_names && r.new_names.length ? ` (${r.new_names.join(", ")})` : "";
+  return `Found ${r.found}, ${r.new} new${names}${r.lan ? "" : " (only the known addresses: LAN discovery is off)"}`;
+}
+
 function devicesPanel() {
   const list = el("ul", { class: "list", id: "device-list", "aria-label": "C64 Ultimate devices" });
+  const removedList = el("ul", { class: "list", id: "device-removed", "aria-label": "Removed devices" });
+  const removedCard = el("div", { class: "card", hidden: true }, el("h2", { text: "Removed devices" }),
+    el("p", { class: "muted", text: "Discovery leaves these out. Add one by its address to bring it back." }), removedList);
+  const status = el("p", { class: "muted", id: "discover-status", role: "status", "aria-live": "polite" });
+  const tests = new Map(); // id -> last test result (kept across redraws)
+  let busy = false;
+  const q = (id) => encodeURIComponent(id);
+  function passwordState(x) {
+    if (x.password_rejected) return x.password_set ? "its password was refused" : "needs a password (the default was refused)";
+    if (x.password_needed) return "needs a password";
+    return x.password_set ? "own password set" : "default password";
+  }
+  function row(x) {
+    const slug = x.id.replace(/[^A-Za-z0-9_-]/g, "_");
+    const name = x.name || x.id;
+    const test = el("div", { class: "muted device-test", id: `device-test-${slug}`, role: "status" });
+    const t = tests.get(x.id);
+    if (t) test.replaceChildren(el("span", { class: "badge", text: t.ok ? "OK" : "Failed" }), ` ${t.result}`);
+    const act = (label, cls, fn) => el("button", { type: "button", class: `btn${cls ? ` ${cls}` : ""}`, text: label, "aria-label": `${label} ${name}`, onclick: fn });
+    // Rename and password: small forms shown on demand.
+    const label = el("input", { type: "text", id: `device-label-${slug}`, value: x.label || "", maxlength: "64", placeholder: x.hostname || "" });
+    const renameForm = el("form", { class: "row device-rename", hidden: true, "aria-label": `Rename ${name}` },
+      el("label", { for: label.id, text: "Name" }), label, el("button", { class: "btn", type: "submit", text: "Save" }));
+    renameForm.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      try { await api(`/api/admin/devices/${q(x.id)}`, { method: "PUT", body: { label: label.value.trim() || null } }); shell.toast(label.value.trim() ? `Renamed to ${label.value.trim()}` : "Name cleared"); load(); }
+      catch (err) { shell.error(err.message); }
+    });
+    const pw = el("input", { type: "password", id: `device-pw-${slug}`, autocomplete: "new-password", placeholder: x.password_set ? "set (not shown)" : "not set" });
+    const pwForm = el("form", { class: "row device-password", hidden: true, "aria-label": `Network password of ${name}` },
+      el("label", { for: pw.id, text: "Network password" }), pw, el("button", { class: "btn", type: "submit", text: "Save" }),
+      x.password_set ? el("button", { class: "btn", type: "button", text: "Clear", onclick: () => setPw(null) }) : null);
+    async function setPw(value) {
+      try { await api(`/api/admin/devices/${q(x.id)}`, { method: "PUT", body: { password: value } }); pw.value = ""; shell.toast(value ? `Password of ${name} saved` : `Password of ${name} cleared`); load(); }
+      catch (err) { shell.error(err.message); }
+    }
+    pwForm.addEventListener("submit", (e) => { e.preventDefault(); setPw(pw.value || null); });
+    const where = (x.addresses || []).map((a) => a.host || a.addr).filter(Boolean);
+    return el("li", { id: `device-${slug}`, "data-id": x.id, "data-online": String(x.online), style: "flex-wrap:wrap" },
+      el("div", { style: "flex:1;min-width:12em" },
+        el("div", { class: "row" }, el("strong", { class: "device-name", text: name }),
+          el("span", { class: "badge device-online", text: x.online ? "online" : "offline" }),
+          x.busy ? el("span", { class: "badge", text: "busy" }) : null,
+          x.simulator ? el("span", { class: "badge", text: "simulator" }) : null),
+        el("div", { class: "muted", text: [x.product, x.firmware, x.address, ...where.filter((w) => w !== x.address)].filter(Boolean).join(" · ") }),
+        el("div", { class: "muted device-seen", text: `Last seen ${x.seen_secs_ago != null ? ago(x.seen_secs_ago) : "never"} · ${passwordState(x)}${x.can_stream ? " · can record" : ""}` }),
+        test, renameForm, pwForm),
+      el("div", { class: "row" },
+        act("Test connection", "", async (e) => {
+          const b = e.currentTarget;
+          b.disabled = true;
+          test.replaceChildren("Testing…");
+          try { const r = await api(`/api/admin/devices/${q(x.id)}/test`, { method: "POST", body: {} }); tests.set(x.id, r);
+            test.replaceChildren(el("span", { class: "badge", text: r.ok ? "OK" : "Failed" }), ` ${r.result}`); }
+          catch (err) { test.textContent = `Failed: ${err.message}`; }
+          finally { b.disabled = false; }
+        }),
+        act("Rename", "", () => { renameForm.hidden = !renameForm.hidden; if (!renameForm.hidden) label.focus(); }),
+        act("Password", "", () => { pwForm.hidden = !pwForm.hidden; if (!pwForm.hidden) pw.focus(); }),
+        act("Remove", "danger", async () => {
+          if (!await shell.confirm(`Remove ${name}? Discovery will leave it out until you add it again by its address.`, { ok: "Remove", danger: true })) return;
+          try { await api(`/api/admin/devices/${q(x.id)}`, { method: "DELETE", body: {} }); shell.toast(`${name} removed`); load(); }
+          catch (err) { shell.error(err.message); }
+        })));
+  }
+  let last = null;
+  function showLast() {
+    if (busy) return;
+    if (!last) { status.textContent = "No discovery yet."; return; }
+    const when = last.at ? new Date(last.at).toLocaleTimeString() : "";
+    const why = { start: "at start", timer: "timed", interface: "a network came up", operator: "Discover now" }[last.trigger] || last.trigger;
+    status.textContent = `Last discovery (${why}, ${when}): ${discoveryText(last)}.`;
+  }
   async function load() {
     try {
-      const d = await api("/api/devices");
-      list.replaceChildren(...d.devices.map((x) => el("li", {},
-        el("span", { style: "flex:1", text: `${x.name || x.id} · ${x.product}${x.simulator ? " (simulator)" : ""} · ${x.online ? "online" : "offline"}${x.can_stream ? " · can record" : ""}` }),
-        el("button", { class: "btn", text: "Test", "aria-label": `Test ${x.name || x.id}`, onclick: async () => {
-          try { const r = await api(`/api/admin/devices/${encodeURIComponent(x.id)}/test`, { method: "POST", body: {} }); shell.toast(`${r.info.product} ${r.info.firmware_version}: OK`); }
-          catch (e) { shell.error(`Test failed: ${e.message}`); } } }))));
-      if (!d.devices.length) list.append(el("li", { class: "empty", text: "No devices yet: discover them or add a host." }));
+      const d = await api("/api/admin/devices");
+      list.replaceChildren(...d.devices.map(row));
+      if (!d.devices.length) list.append(el("li", { class: "empty", text: "No devices yet: discover them or add one by its address." }));
+      removedList.replaceChildren(...(d.removed || []).map((r) => el("li", { text: `${r.name}${r.name !== r.id ? ` (${r.id})` : ""}` })));
+      removedCard.hidden = !(d.removed || []).length;
+      last = d.last_discovery; showLast();
     } catch (e) { shell.error(e.message); }
   }
+  onEvent("discovery", (p) => {
+    if (p.state === "running") {
+      busy = true; discover.disabled = true;
+      status.textContent = p.step === "confirming" ? `Checking ${p.candidates} address(es)…` : p.lan ? "Searching the network (ident broadcast, mDNS)…" : "Asking the known addresses…";
+    } else {
+      busy = false; discover.disabled = false;
+      if (p.state === "failed") status.textContent = `Discovery failed: ${p.error}`;
+      else { last = p; showLast(); }
+    }
+  });
+  // The periodic and event-driven redraws wait while the operator types in a device's form.
+  const editing = () => !!list.querySelector("form:not([hidden])");
+  onEvent("devices", () => { if (!panel.hidden && !editing()) load(); });
   const discover = el("button", { class: "btn primary", id: "discover", text: "Discover now", onclick: async () => {
-    discover.disabled = true;
-    try { await api("/api/admin/devices/discover", { method: "POST", body: {} }); await load(); }
-    catch (e) { shell.error(e.message); } finally { discover.disabled = false; }
+    discover.disabled = true; busy = true;
+    status.textContent = "Searching the network…";
+    try { const r = await api("/api/admin/devices/discover", { method: "POST", body: {} }); busy = false; last = r.discovery; showLast(); await load(); }
+    catch (e) { busy = false; status.textContent = `Discovery failed: ${e.message}`; } finally { busy = false; discover.disabled = false; }
   } });
   const host = el("input", { type: "text", id: "device-host", placeholder: "192.168.1.64 or u64.local", required: true });
-  const addForm = el("form", { class: "row" }, el("label", { for: "device-host", text: "Host" }), host, el("button", { class: "btn", type: "submit", text: "Add" }));
+  const addLabel = el("input", { type: "text", id: "device-add-label", maxlength: "64", placeholder: "optional" });
+  const addPw = el("input", { type: "password", id: "device-add-password", autocomplete: "new-password", placeholder: "if it has one" });
+  const addMsg = el("p", { class: "muted", id: "device-add-result", role: "status" });
+  const addForm = el("form", { class: "stack", id: "device-add", "aria-label": "Add a device by its address" },
+    el("label", { class: "field", for: "device-host" }, el("span", { text: "Address or host name" }), host),
+    el("label", { class: "field", for: "device-add-label" }, el("span", { text: "Name" }), addLabel),
+    el("label", { class: "field", for: "device-add-password" }, el("span", { text: "Network password" }), addPw),
+    el("button", { class: "btn", type: "submit", id: "device-add-submit", text: "Add" }), addMsg);
   addForm.addEventListener("submit", async (e) => {
     e.preventDefault();
-    try { await api("/api/admin/devices/add", { method: "POST", body: { host: host.value } }); host.value = ""; load(); }
-    catch (err) { shell.error(err.message); }
+    addMsg.textContent = `Asking ${host.value}…`;
+    try {
+      const r = await api("/api/admin/devices/add", { method: "POST", body: { host: host.value.trim(), password: addPw.value || null, label: addLabel.value.trim() || null } });
+      addMsg.textContent = `Added ${r.info ? `${r.info.product} ` : ""}${r.id}.`;
+      host.value = ""; addPw.value = ""; addLabel.value = ""; load();
+    } catch (err) { addMsg.textContent = `Not added: ${err.message}`; }
   });
-  const pw = el("input", { type: "password", id: "device-password", autocomplete: "off" });
-  const pwForm = el("form", { class: "row" }, el("label", { for: "device-password", text: "Network password" }), pw, el("button", { class: "btn", type: "submit", text: "Save" }));
+  const pw = el("input", { type: "password", id: "device-password", autocomplete: "new-password" });
+  const pwForm = el("form", { class: "row" }, el("label", { for: "device-password", text: "Default network password" }), pw, el("button", { class: "btn", type: "submit", text: "Save" }));
   pwForm.addEventListener("submit", async (e) => {
     e.preventDefault();
-    try { await api("/api/admin/devices/password", { method: "POST", body: { password: pw.value } }); pw.value = ""; shell.toast("Device password saved"); }
+    try { await api("/api/admin/devices/password", { method: "POST", body: { password: pw.value } }); pw.value = ""; shell.toast("Default device password saved"); load(); }
     catch (err) { shell.error(err.message); }
   });
   const panel = el("section", { class: "grid" },
-    el("div", { class: "card" }, el("h2", { text: "C64 Ultimate devices" }), list, el("div", { class: "row", style: "margin-top:10px" }, discover)),
-    el("div", { class: "card stack" }, el("h2", { text: "Add a device" }), addForm, el("h2", { text: "Device password" }), pwForm));
+    el("div", { class: "card" }, el("h2", { text: "C64 Ultimate devices" }), list,
+      el("div", { class: "row", style: "margin-top:10px" }, discover, status)),
+    el("div", { class: "card stack" }, el("h2", { text: "Add a device" }), addForm,
+      el("h2", { text: "Default password" }),
+      el("p", { class: "muted", text: "For devices without their own (SIDFLOW_ULTIMATE_PASSWORD in the service's environment sets it too). Never shown back." }), pwForm),
+    removedCard);
   panel.addEventListener("shown", load);
+  setInterval(() => { if (!panel.hidden && !busy && !editing()) load(); }, 5000);
   return panel;
 }
 
@@ -268,7 +390,10 @@ function settingsPanel() {
         panel.dispatchEvent(new Event("shown"));
       } catch (err) { shell.error(`Restore failed: ${err.message}`); }
     } }));
-  const panel = el("section", { class: "grid" }, form, pwForm, backupCard);
+  const engine = engineCard();
+  const roms = romsCard();
+  const panel = el("section", { class: "grid" }, form, engine.el, roms.el, pwForm, backupCard);
+  panel.addEventListener("shown", () => { engine.load(); roms.load(); });
   panel.addEventListener("shown", async () => {
     try {
       const d = await api("/api/admin/settings");
@@ -297,3 +422,69 @@ function auditPanel() {
 }
 
 boot();
+
+// ---- the box's engine and the line-out's levelling (/api/admin/engine) ----
+function engineCard() {
+  const sel = el("select", { id: "set-engine" }, el("option", { value: "sidflow", text: "SIDFlow (our own engine)" }),
+    el("option", { value: "sidplayfp", text: "sidplayfp (the installed reference player)" }));
+  const level = el("input", { type: "checkbox", id: "set-lineout-level" });
+  const state = el("p", { class: "muted", id: "engine-state", "aria-live": "polite" });
+  const show = (d) => {
+    sel.value = d.configured;
+    level.checked = d.lineout_level;
+    const sp = d.engines.find((x) => x.name === "sidplayfp");
+    state.textContent = [`Rendering now with ${d.default}.`, d.fallback || "",
+      sp && sp.available ? `sidplayfp: ${sp.binary}` : `sidplayfp: ${sp ? sp.reason : "unknown"}`].filter(Boolean).join(" ");
+  };
+  const form = el("form", { class: "card", id: "engine-form" }, el("h2", { text: "Engine and level" }),
+    el("label", { class: "field", for: "set-engine" }, el("span", { text: "Engine for listeners who leave it to the box, the line-out and jobs" }), sel),
+    el("label", { class: "row", for: "set-lineout-level" }, level, "Level tunes out on the line-out (every song equally loud)"),
+    state, el("button", { class: "btn primary", type: "submit", text: "Save" }));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    try { show(await api("/api/admin/engine", { method: "PUT", body: { engine: sel.value, lineout_level: level.checked } })); shell.toast("Saved"); }
+    catch (err) { shell.error(err.message); }
+  });
+  return { el: form, async load() { try { show(await api("/api/admin/engine")); } catch (err) { state.textContent = err.message; } } };
+}
+
+// ---- C64 ROM bundles (/api/admin/roms): uploaded here, checked against the box's list of
+// known SHA-256 fingerprints, kept in the box's state folder, never served back ----
+function romsCard() {
+  const KINDS = [["kernal", "KERNAL"], ["basic", "BASIC"], ["chargen", "Character generator"]];
+  const rows = new Map();
+  const card = el("div", { class: "card", id: "roms" }, el("h2", { text: "C64 ROMs" }),
+    el("p", { class: "muted", text: "Optional. With the C64's KERNAL and BASIC, tunes written as BASIC programs or calling ROM routines play as on a C64. SIDFlow ships no Commodore ROMs; only the revisions listed are accepted." }));
+  const toB64 = (buf) => { let s = ""; const b = new Uint8Array(buf); for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000)); return btoa(s); };
+  for (const [kind, label] of KINDS) {
+    const state = el("span", { class: "muted", id: `rom-${kind}-state`, text: "…" });
+    const accepted = el("p", { class: "muted", id: `rom-${kind}-known` });
+    const file = el("input", { type: "file", id: `rom-${kind}-file`, accept: ".bin,.rom,application/octet-stream", "aria-label": `${label} ROM file` });
+    const remove = el("button", { class: "btn danger", type: "button", id: `rom-${kind}-remove`, text: "Remove", hidden: true, onclick: async () => {
+      if (!await shell.confirm(`Remove the ${label} ROM? Tunes that need it may sound wrong again.`, { ok: "Remove", danger: true })) return;
+      try { show(await api(`/api/admin/roms/${kind}`, { method: "DELETE", body: {} })); shell.toast(`${label} ROM removed`); }
+      catch (err) { shell.error(err.message); }
+    } });
+    const upload = el("button", { class: "btn", type: "button", id: `rom-${kind}-upload`, text: "Upload", onclick: async () => {
+      const f = file.files && file.files[0];
+      if (!f) { shell.toast("Choose the ROM file first."); return; }
+      if (f.size > 16384) { shell.error(`${f.name} is too big for a C64 ROM.`); return; }
+      try {
+        show(await api(`/api/admin/roms/${kind}`, { method: "PUT", body: { name: f.name, data: toB64(await f.arrayBuffer()) } }));
+        file.value = ""; shell.toast(`${label} ROM installed`);
+      } catch (err) { shell.error(err.message); }
+    } });
+    rows.set(kind, { state, accepted, remove });
+    card.append(el("fieldset", {}, el("legend", { text: label }), state, accepted,
+      el("div", { class: "row" }, file, upload, remove)));
+  }
+  function show(d) {
+    for (const [kind, r] of rows) {
+      const i = d.installed.find((x) => x.kind === kind);
+      r.state.textContent = i ? `Installed: ${i.file_name} (${i.description})` : "Not installed";
+      r.remove.hidden = !i;
+      r.accepted.textContent = `Accepted: ${d.known.filter((k) => k.kind === kind).map((k) => k.file_name).join(", ")}`;
+    }
+  }
+  return { el: card, async load() { try { show(await api("/api/admin/roms")); } catch (err) { shell.error(err.message); } } };
+}

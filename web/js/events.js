@@ -34,7 +34,8 @@ const ttl = () => (document.hidden ? 75_000 : 12_000);
 const post = (m) => { try { bc.postMessage(m); } catch { /* closed */ } };
 const announce = () => post({ k: "lead", id: me, rank, ttl: ttl() });
 
-const TYPES = ["playing", "box", "render", "job", "shutdown"];
+const TYPES = ["playing", "box", "render", "job", "shutdown", "devices", "discovery", "hwqueue",
+  "library_scan", "library_scanned", "hvsc_sync", "hvsc_job"];
 function lead() {
   clearTimeout(electing); electing = null;
   leader = null;

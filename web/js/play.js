@@ -23,6 +23,8 @@ export function playPanel(shell) {
   const meta = el("p", { class: "meta", id: "now-meta", text: "Pick a tune from the library." });
   const badges = el("div", { class: "badges", id: "now-badges" });
   const status = el("p", { class: "status", id: "now-status", role: "status", "aria-live": "polite" });
+  // Why the song may sound wrong here (it needs the C64's ROMs and the box has none).
+  const warn = el("p", { class: "status", id: "now-warning", hidden: true });
   const playBtn = el("button", { class: "btn icon big primary", id: "play-pause", "aria-label": "Play", onclick: () => toggle() }, icon("play", 26));
   const prevBtn = el("button", { class: "btn icon", id: "prev", "aria-label": "Previous in queue", onclick: () => queue.step(-1) }, icon("prev"));
   const nextBtn = el("button", { class: "btn icon", id: "next", "aria-label": "Next in queue", onclick: () => queue.step(1) }, icon("next"));
@@ -105,6 +107,7 @@ export function playPanel(shell) {
     }
     showLive(`Live from ${name}`, "Whatever the C64 is playing right now.");
     live = true;
+    abOff();
     player.live(`/api/devices/${encodeURIComponent(devSel.value)}/live`);
   } });
   const devRow = el("div", { class: "row", id: "devices-row", hidden: true }, el("label", { for: "device", text: "C64" }), devSel, devPlay, devLive);
@@ -147,11 +150,33 @@ export function playPanel(shell) {
   }
 
   const songRow = el("div", { class: "row", id: "song-row" }, el("span", { class: "label", text: "Song" }), songs);
+  // Hardware vs software A/B (./play/ab.js, loaded when a song has both renderings).
+  const abBtn = el("button", { class: "btn", type: "button", id: "ab-toggle", hidden: true, "aria-pressed": "false" });
+  let ab = null, abFor = null;
+  const abOff = () => { if (ab) ab.stop(); ab = null; abFor = null; abBtn.hidden = true; abBtn.setAttribute("aria-pressed", "false"); };
+  const abText = () => { const o = ab.heard === "a" ? "b" : "a"; abBtn.textContent = `A/B: hearing ${ab.labels[ab.heard]} · switch to ${ab.labels[o]}`; };
+  abBtn.addEventListener("click", async () => {
+    try {
+      if (!ab) {
+        const tr = player.track, mine = abFor;
+        abBtn.disabled = true;
+        const { startAB } = await import("./play/ab.js");
+        const x = await startAB({ main: document.getElementById("audio"), tr, mine });
+        if (player.track !== tr) { x.stop(); return; }
+        ab = x;
+      }
+      abBtn.setAttribute("aria-pressed", String((await ab.toggle()) === "b"));
+      abBtn.dataset.switch = JSON.stringify(ab.lastSwitch);
+      abBtn.dataset.gains = JSON.stringify(ab.gains());
+      abBtn.ab = ab; // for tests and the curious: ab.level(), ab.gains()
+      abText();
+    } catch (e) { shell.error(e.message); } finally { abBtn.disabled = false; }
+  });
   const fmtRow = el("div", { class: "row", id: "format-row" }, el("label", { for: "variant", text: "Format" }), fmtSel,
-    variantsInfo, dlSid, dlAudio);
+    variantsInfo, dlSid, dlAudio, abBtn);
   const nowCard = el("section", { class: "card now", "aria-labelledby": "now-h" },
     el("h2", { id: "now-h", text: "Now playing" }),
-    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), status, stilInfo, boxSlot,
+    el("div", { class: "head" }, cover, el("div", { class: "what" }, title, meta, badges)), warn, status, stilInfo, boxSlot,
     el("div", { class: "transport" }, prevBtn, playBtn, nextBtn,
       el("div", { class: "seek" }, seek, time)),
     songRow, fmtRow, rateSlot, el("div", { class: "row" }, visualBtn), visualBox, devRow, player.audio);
@@ -189,8 +214,11 @@ export function playPanel(shell) {
     title.textContent = t.title || t.path;
     title.dataset.loaded = "1";
     meta.textContent = [t.author, t.released].filter(Boolean).join(" · ");
-    badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : "software",
-      v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null].filter(Boolean).map((b) => el("span", { class: "badge", text: b })));
+    badges.replaceChildren(...[`SID ${v.chip.toUpperCase()}`, t.clock, v.platform === "hardware" ? "C64 hardware" : v.platform === "sidplayfp" ? "sidplayfp" : "software",
+      v.format.toUpperCase(), t.sids > 1 ? `${t.sids} SIDs` : null, tr.session && tr.session.roms_warning ? "needs C64 ROMs" : null]
+      .filter(Boolean).map((b) => el("span", { class: "badge", text: b })));
+    warn.textContent = (tr.session && tr.session.roms_warning) ? `May sound wrong: ${tr.session.roms_warning}.` : "";
+    warn.hidden = !warn.textContent;
     cover$().then(({ coverURL }) => { if (player.tune === t) { cover.src = coverURL(t, 192); cover.hidden = false; } });
     showSongs(t, tr.song);
     fmtRow.hidden = false;
@@ -224,6 +252,7 @@ export function playPanel(shell) {
     title.dataset.loaded = "1";
     meta.textContent = about;
     badges.replaceChildren(el("span", { class: "badge", text: "live" }));
+    warn.hidden = true;
     cover.hidden = true;
     stilInfo.replaceChildren();
     status.textContent = "";
@@ -247,9 +276,15 @@ export function playPanel(shell) {
       showStil(d.stil);
       const mine = d.variants.filter((v) => v.song === tr.song);
       const sv = tr.variant;
+      if (!ab && !box.active() && tr.session && ["hardware", "software"].every((p) => mine.some((v) => v.platform === p && v.chip === sv.chip))) {
+        abFor = mine;
+        abBtn.hidden = false;
+        const sid = (p) => (mine.find((v) => v.platform === p && v.chip === sv.chip) || {}).sid;
+        abBtn.textContent = `A/B: ${sid(sv.platform)} vs ${sid(sv.platform === "hardware" ? "software" : "hardware")}`;
+      }
       variantsInfo.textContent = tr.session && sv.platform === "hardware" && !sv.cached
         ? "recording on the C64 Ultimate as you listen"
-        : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : ""}`).join(", ")}` : "rendering on first play";
+        : mine.length ? `ready: ${mine.map((v) => `${v.format}${v.platform === "hardware" ? " (C64)" : v.platform === "sidplayfp" ? " (sidplayfp)" : ""}`).join(", ")}` : "rendering on first play";
     } catch { variantsInfo.textContent = ""; }
   }
 
@@ -307,10 +342,14 @@ export function playPanel(shell) {
 
   player.on("track", (tr) => {
     live = false;
+    abOff();
     library.highlight();
     if (!visualBox.hidden) showVisual();
-    status.textContent = "";
+    const sn = tr.session || {};
+    status.textContent = sn.wait ? `Waiting for a C64 Ultimate: number ${sn.wait.place} in line` : "";
     showNow(tr);
+    // Why this rendering: recorded on a C64 Ultimate now, or software as all are busy.
+    if (sn.note) shell.toast(sn.note);
     loadVariants();
     if (!fromHistory && hashOf(tr.tune, tr.song) !== location.hash) history.pushState(null, "", hashOf(tr.tune, tr.song));
     else if (fromHistory) history.replaceState(null, "", hashOf(tr.tune, tr.song));
@@ -330,7 +369,8 @@ export function playPanel(shell) {
     if (extras && Date.now() - posAt > 1000) { posAt = Date.now(); extras.position(now, duration); }
   });
   player.on("waiting", (w) => {
-    status.textContent = !w ? "" : w.percent !== null && w.percent !== undefined ? `rendering… ${w.percent} %` : "loading…";
+    status.textContent = !w ? "" : w.place ? `Waiting for a C64 Ultimate: number ${w.place} in line`
+      : w.percent !== null && w.percent !== undefined ? `rendering… ${w.percent} %` : "loading…";
   });
   let failures = 0;
   player.on("ended", () => {

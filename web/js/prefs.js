@@ -4,7 +4,7 @@ import { el } from "./api.js";
 
 const KEY = "sidflow.prefs";
 const DEFAULTS = { version: 1, mode: "auto", chip: "tune-6581", format: "mp3", subtunes: "one", radio: "any",
-  theme: "system" };
+  theme: "system", engine: "default", level: "on" };
 const subs = new Set();
 
 export function loadPrefs() {
@@ -31,6 +31,10 @@ const GROUPS = [
   ["chip", "SID chip", [["tune-6581", "As the tune asks; 6581 when it does not say"],
     ["tune-8580", "As the tune asks; 8580 when it does not say"],
     ["6581", "Always 6581"], ["8580", "Always 8580"]]],
+  ["engine", "Engine", [["default", "The box's choice"], ["sidflow", "SIDFlow (our own engine)"],
+    ["sidplayfp", "sidplayfp (the reference player, when the box has it installed)"]]],
+  ["level", "Level tunes out", [["on", "On: every song plays equally loud (from its measured loudness)"],
+    ["off", "Off: every song as loud as it was rendered"]]],
   ["format", "Audio format", [["mp3", "MP3 (smallest, starts fastest)"], ["flac", "FLAC (lossless)"],
     ["wav", "WAV (uncompressed)"]]],
   ["subtunes", "Songs of a tune", [["one", "Play the chosen song, then the next in the queue"],
@@ -59,7 +63,28 @@ export function prefsPanel(shell) {
       fs.append(el("label", { for: `pref-${key}-${value}` }, input, text));
     }
     card.append(fs);
+    if (key === "engine") engineNote(fs);
   }
   panel.append(card);
   return panel;
+}
+
+// What the box's engines can do right now (GET /api/engine): the box's choice named, a
+// missing sidplayfp said and its option disabled.
+async function engineNote(fs) {
+  const note = el("p", { class: "muted", id: "engine-note" });
+  fs.append(note);
+  try {
+    const r = await fetch("/api/engine", { credentials: "same-origin" });
+    if (!r.ok) return;
+    const e = await r.json();
+    const sp = e.engines.find((x) => x.name === "sidplayfp");
+    const input = fs.querySelector("#pref-engine-sidplayfp");
+    if (sp && !sp.available && input) {
+      input.disabled = true;
+      if (input.checked) fs.querySelector("#pref-engine-default").checked = true;
+    }
+    note.textContent = `The box renders with ${e.default}${e.fallback ? ` (${e.fallback})` : ""}.`
+      + (sp && !sp.available ? " sidplayfp is not installed on this box." : "");
+  } catch { /* offline: the options stay as they are */ }
 }

@@ -112,6 +112,14 @@ impl Thresholds {
 
     /// Whether a new `format` file may be started at this usage.
     pub fn allows(&self, format: Format, usage: &DiskUsage) -> bool {
+        self.allows_with(format, usage, 0)
+    }
+
+    /// Whether a new `format` file of about `size` bytes may be started: the usage now
+    /// is under the format's threshold, and the file would not take the disk past
+    /// `max_disk_percent` (where a render gives its file up).
+    pub fn allows_with(&self, format: Format, usage: &DiskUsage, size: u64) -> bool {
         usage.percent_used() < f64::from(self.stop_percent(format))
+            && usage.percent_after(size) <= f64::from(self.max_disk_percent)
     }
 }

@@ -234,6 +234,9 @@ pub struct RenderRequest {
     /// Title, author and release for the files' tags (empty: those tags are left out).
     /// A request that joins a render in flight gets the tags that render started with.
     pub info: TuneInfo,
+    /// What the render will produce, when known: a file is started only if the disk stays
+    /// under its threshold with the file's expected size added.
+    pub expected: Option<Expected>,
 }
 
 impl RenderRequest {
@@ -244,7 +247,31 @@ impl RenderRequest {
             force: false,
             stream_uncached: false,
             info: TuneInfo::default(),
+            expected: None,
         }
+    }
+}
+
+/// The length and PCM shape a render is expected to have.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Expected {
+    pub secs: f64,
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+impl Expected {
+    /// A generous estimate of the file's size: WAV exactly, MP3 from its constant bit
+    /// rate, FLAC as 70 % of WAV (SID music compresses to 25-60 % in our renders).
+    pub fn bytes(&self, format: Format, enc: &EncoderOptions) -> u64 {
+        let secs = self.secs.max(0.0);
+        let wav = secs * f64::from(self.sample_rate) * f64::from(self.channels.max(1)) * 2.0;
+        let est = match format {
+            Format::Wav => wav,
+            Format::Flac => wav * 0.7,
+            Format::Mp3 => secs * f64::from(enc.mp3_bitrate_kbps) * 1000.0 / 8.0,
+        };
+        est as u64 + 16 * 1024
     }
 }
 
@@ -443,11 +470,13 @@ impl Cache {
         self.inner.inflight().contains_key(&v.index_key())
     }
 
-    /// The cached file of a variant, if it exists (the index is healed on the way).
+    /// The cached file of a variant, if it exists (the index is healed on the way);
+    /// `None` also when the file is a damaged one (see [`CacheEntry::defect`]).
     pub fn lookup(&self, v: &Variant) -> Result<Option<CachedFile>, CacheError> {
         let path = self.path_of(v);
         if path.is_file() {
-            Ok(Some(self.cached_file(v, path)?))
+            let f = self.cached_file(v, path)?;
+            Ok(f.entry.defect.is_none().then_some(f))
         } else {
             if self.inner.store.cache_remove(&v.index_key())? {
                 tracing::warn!(file = %path.display(), "indexed cache file is gone; entry removed");
@@ -521,8 +550,12 @@ impl Cache {
             }
             let path = self.path_of(&v);
             if !req.force && path.is_file() {
-                outputs.push(Output::Cached(self.cached_file(&v, path)?));
-                continue;
+                let f = self.cached_file(&v, path)?;
+                // A damaged file (a capture that lost much of its stream) is made again.
+                if f.entry.defect.is_none() {
+                    outputs.push(Output::Cached(f));
+                    continue;
+                }
             }
             let skip = if !cfg.formats.contains(&format) {
                 Some(SkipReason::Disabled)
@@ -537,8 +570,15 @@ impl Cache {
                         *usage.insert(u)
                     }
                 };
-                (!cfg.thresholds.allows(format, &u)).then(|| SkipReason::DiskThreshold {
-                    limit_percent: cfg.thresholds.stop_percent(format),
+                let size = req.expected.map_or(0, |e| e.bytes(format, &cfg.encoder));
+                let t = &cfg.thresholds;
+                (!t.allows_with(format, &u, size)).then(|| SkipReason::DiskThreshold {
+                    // The format's own threshold, or the maximum the file would cross.
+                    limit_percent: if t.allows(format, &u) {
+                        t.max_disk_percent
+                    } else {
+                        t.stop_percent(format)
+                    },
                     used_percent: u.percent_used(),
                 })
             };
@@ -615,10 +655,20 @@ impl Cache {
                             let v = req.key.variant(format);
                             Outcome::Cached(self.cached_file(&v, path)?)
                         }
-                        None => Outcome::Skipped {
-                            format,
-                            reason: SkipReason::Disabled,
-                        },
+                        // Started as a cache file, given up when the disk reached its limit.
+                        None => {
+                            let cfg = self.inner.cfg();
+                            let used_percent = disk_usage(&cfg.root)
+                                .map(|u| u.percent_used())
+                                .unwrap_or(100.0);
+                            Outcome::Skipped {
+                                format,
+                                reason: SkipReason::DiskThreshold {
+                                    limit_percent: cfg.thresholds.max_disk_percent,
+                                    used_percent,
+                                },
+                            }
+                        }
                     }
                 }
             });
@@ -826,6 +876,7 @@ fn entry_for_file(
         engine_version: engine.map_or_else(|| "unknown".to_string(), |e| e.version.clone()),
         created_unix: created,
         loudness,
+        defect: None,
     }
 }
 
@@ -988,6 +1039,7 @@ impl RenderJob {
         }
         // Asked once the source is done: a hardware capture only knows then which SID played.
         let engine = source.engine();
+        let defect = source.defect();
         let loudness = meter.loudness();
         let end_tags = self.tags(Some((&engine, &loudness)));
         let mut files = Vec::new();
@@ -1010,6 +1062,10 @@ impl RenderJob {
                         entry_for_file(&path, &key, &w.out.variant, size, Some(&engine));
                     entry.duration_secs = pcm.frames_to_secs(frames);
                     entry.loudness = Some(loudness_record(&loudness));
+                    if let Some(why) = &defect {
+                        tracing::warn!(file = %key, defect = %why, "kept, but not served as this variant: the render is damaged");
+                    }
+                    entry.defect = defect.clone();
                     self.inner.store.cache_put(&entry)?;
                     {
                         let mut map = self.inner.inflight();
@@ -1036,7 +1092,9 @@ impl RenderJob {
     }
 
     /// Writes encoder output to the file (checking the disk limit first) and hands it
-    /// to every stream.
+    /// to every stream. A write that would take the disk past `max_disk_percent` gives the
+    /// file up (removed, nothing indexed) and the render goes on for its listeners from
+    /// memory: a full cache never turns into a listener's silence.
     fn emit(&self, w: &mut Writer<'_>, bytes: &[u8]) -> Result<(), CacheError> {
         if bytes.is_empty() {
             return Ok(());
@@ -1048,14 +1106,34 @@ impl RenderJob {
                 source,
             })?;
             let limit = cfg.thresholds.max_disk_percent;
-            if usage.percent_after(bytes.len() as u64) > f64::from(limit) {
-                return Err(CacheError::DiskLimit {
-                    limit_percent: limit,
-                    used_percent: usage.percent_used(),
-                    mount: cfg.root.clone(),
-                });
+            let written = if usage.percent_after(bytes.len() as u64) > f64::from(limit) {
+                tracing::warn!(
+                    file = %w.out.variant.rel_path().display(),
+                    used_percent = format!("{:.1}", usage.percent_used()),
+                    limit_percent = limit,
+                    "the cache disk reached its limit: this render is not cached, its listeners get it from memory"
+                );
+                Err(())
+            } else {
+                // A full disk (ENOSPC) before the limit is treated the same way.
+                f.write_all(bytes).map_err(|e| {
+                    tracing::warn!(
+                        file = %w.out.variant.rel_path().display(),
+                        error = %e,
+                        "cannot write the cache file: this render is not cached, its listeners get it from memory"
+                    );
+                })
+            };
+            if written.is_err() {
+                w.out.shared.spill_to_memory();
+                // Dropping the file removes it; the readers keep their open descriptor.
+                w.file = None;
+                let key = w.out.variant.index_key();
+                let mut map = self.inner.inflight();
+                if map.get(&key).is_some_and(|s| Arc::ptr_eq(s, &w.out.shared)) {
+                    map.remove(&key);
+                }
             }
-            f.write_all(bytes)?;
         }
         w.out.shared.publish(bytes);
         Ok(())

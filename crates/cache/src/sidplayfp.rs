@@ -24,7 +24,17 @@ impl Sidplayfp {
     /// Finds the binary (`$SIDFLOW_SIDPLAYFP`, else `sidplayfp` on `PATH`).
     pub fn detect() -> Result<Sidplayfp, CacheError> {
         if let Some(p) = std::env::var_os(ENV).filter(|p| !p.is_empty()) {
-            return Sidplayfp::at(Path::new(&p));
+            return Sidplayfp::at(Path::new(&p)).map_err(|_| {
+                CacheError::Sidplayfp(format!(
+                    "the sidplayfp engine is not available: {ENV} names {}, which {}",
+                    Path::new(&p).display(),
+                    if Path::new(&p).exists() {
+                        "is not an executable file"
+                    } else {
+                        "does not exist"
+                    }
+                ))
+            });
         }
         let path = std::env::var_os("PATH").unwrap_or_default();
         for dir in std::env::split_paths(&path) {
@@ -57,6 +67,23 @@ impl Sidplayfp {
         &self.bin
     }
 
+    /// [`Sidplayfp::render`] of a tune given as bytes (written to a private temporary
+    /// file for the command, removed afterwards).
+    pub fn render_bytes(
+        &self,
+        sid: &[u8],
+        song: u16,
+        chip: Chip,
+        secs: f64,
+        sample_rate: u32,
+    ) -> Result<SidplayfpPcm, CacheError> {
+        let tmp = temp_path("sid");
+        let _cleanup = RemoveOnDrop(tmp.clone());
+        std::fs::write(&tmp, sid)
+            .map_err(|e| CacheError::Sidplayfp(format!("cannot write {}: {e}", tmp.display())))?;
+        self.render(&tmp, song, chip, secs, sample_rate)
+    }
+
     /// Renders `song` (1-based) of `tune` for exactly `secs` seconds, mono 16-bit at
     /// `sample_rate`, and returns it as a [`PcmSource`].
     pub fn render(
@@ -70,11 +97,7 @@ impl Sidplayfp {
         if !(secs > 0.0 && secs < 24.0 * 3600.0) {
             return Err(CacheError::Sidplayfp(format!("bad length {secs} s")));
         }
-        let tmp = std::env::temp_dir().join(format!(
-            "sidflow-sidplayfp-{}-{}.wav",
-            std::process::id(),
-            TMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        ));
+        let tmp = temp_path("wav");
         let _cleanup = RemoveOnDrop(tmp.clone());
         let model = match chip {
             Chip::Mos6581 => "-mof",
@@ -137,6 +160,15 @@ impl Sidplayfp {
             },
         })
     }
+}
+
+/// A fresh name in the temporary folder for this process.
+fn temp_path(ext: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "sidflow-sidplayfp-{}-{}.{ext}",
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ))
 }
 
 static TMP_COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);

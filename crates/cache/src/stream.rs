@@ -5,7 +5,9 @@
 //! [`HEAD_LEN`] bytes in memory (as first streamed, before the header patch) and serves
 //! the rest from the temporary file with positional reads, so a slow listener costs no
 //! memory; the open descriptor stays valid after the rename (or the removal on error).
-//! A render that is not cached keeps all its bytes in memory.
+//! A render that is not cached keeps all its bytes in memory, and so does a render that
+//! stopped writing its file halfway (the disk reached its limit): from that point on its
+//! bytes are kept in memory ([`Shared::spill_to_memory`]) and its listeners hear no gap.
 
 use crate::CacheError;
 use encode::{Format, Loudness};
@@ -13,7 +15,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Bytes kept in memory from the start of a file-backed render: covers every header
@@ -24,7 +26,8 @@ const _: () = assert!(encode::tags::MAX_REGION_BYTES + 2048 <= HEAD_LEN);
 
 pub(crate) struct Shared {
     format: Format,
-    cacheable: bool,
+    /// Writes the cache file (cleared when the render gives its file up halfway).
+    cacheable: AtomicBool,
     state: Mutex<State>,
     cond: Condvar,
     /// [`Stream`]s open on this render now (listeners, and callers waiting for it).
@@ -36,6 +39,9 @@ struct State {
     len: u64,
     file: Option<Arc<File>>,
     temp: Option<PathBuf>,
+    /// Bytes from this position on are in `tail` (the file was given up there).
+    mem_from: Option<u64>,
+    tail: Vec<u8>,
     /// `Some(Ok(Some(path)))`: cached at path; `Some(Ok(None))`: done, not cached.
     done: Option<Result<Option<PathBuf>, String>>,
     loudness: Option<Loudness>,
@@ -45,12 +51,14 @@ impl Shared {
     pub(crate) fn new(format: Format, cacheable: bool) -> Shared {
         Shared {
             format,
-            cacheable,
+            cacheable: AtomicBool::new(cacheable),
             state: Mutex::new(State {
                 head: Vec::new(),
                 len: 0,
                 file: None,
                 temp: None,
+                mem_from: None,
+                tail: Vec::new(),
                 done: None,
                 loudness: None,
             }),
@@ -69,7 +77,17 @@ impl Shared {
     }
 
     pub(crate) fn is_cacheable(&self) -> bool {
-        self.cacheable
+        self.cacheable.load(Ordering::Relaxed)
+    }
+
+    /// The render stops writing its file (the caller removes it): what it has written stays
+    /// readable through the open descriptor, and every later byte is kept in memory.
+    pub(crate) fn spill_to_memory(&self) {
+        self.cacheable.store(false, Ordering::Relaxed);
+        let mut st = self.lock();
+        if st.file.is_some() && st.mem_from.is_none() {
+            st.mem_from = Some(st.len);
+        }
     }
 
     pub(crate) fn temp_path(&self) -> Option<PathBuf> {
@@ -88,6 +106,13 @@ impl Shared {
     /// Called after the bytes were written to the file (if any).
     pub(crate) fn publish(&self, bytes: &[u8]) {
         let mut st = self.lock();
+        if st.mem_from.is_some() {
+            st.tail.extend_from_slice(bytes);
+            st.len += bytes.len() as u64;
+            drop(st);
+            self.cond.notify_all();
+            return;
+        }
         let limit = if st.file.is_some() {
             HEAD_LEN
         } else {
@@ -151,7 +176,7 @@ impl Stream {
 
     /// True when the render writes this format to the cache.
     pub fn is_cached(&self) -> bool {
-        self.shared.cacheable
+        self.shared.is_cacheable()
     }
 
     /// Bytes produced so far by the render.
@@ -200,6 +225,18 @@ impl Stream {
                     self.pos += n as u64;
                     return Ok(TryRead::Data(n));
                 }
+                if let Some(from) = st.mem_from.filter(|&m| self.pos >= m) {
+                    let at = (self.pos - from) as usize;
+                    let n = n.min(st.tail.len().saturating_sub(at));
+                    buf[..n].copy_from_slice(&st.tail[at..at + n]);
+                    self.pos += n as u64;
+                    return Ok(TryRead::Data(n));
+                }
+                // From the file, and not past where it was given up.
+                let n = match st.mem_from {
+                    Some(m) => n.min((m - self.pos) as usize),
+                    None => n,
+                };
                 let Some(file) = st.file.clone() else {
                     return Err(std::io::Error::other("stream bytes missing"));
                 };

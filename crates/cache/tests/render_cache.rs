@@ -454,3 +454,60 @@ fn a_render_in_flight_counts_the_streams_that_follow_it() {
     );
     job.fail("nobody listens");
 }
+
+/// A hardware capture that lost much of its stream.
+struct Damaged(Tone);
+
+impl cache::PcmSource for Damaged {
+    fn pcm_format(&self) -> encode::PcmFormat {
+        self.0.pcm_format()
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, cache::SourceError> {
+        self.0.read(out)
+    }
+    fn defect(&self) -> Option<String> {
+        Some("120 of 2000 packets lost".into())
+    }
+}
+
+#[test]
+fn a_damaged_render_is_kept_marked_and_never_served_as_the_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("cache");
+    let c = open(&root, &dir.path().join("db.redb"), |_| {});
+    let k = RenderKey::new(
+        TuneRef::new("DEMOS/cap.sid", 1).unwrap(),
+        1,
+        Platform::C64u,
+        Chip::Mos6581,
+    )
+    .unwrap();
+    let req = RenderRequest::new(k.clone(), vec![Format::Flac]);
+    let out = c
+        .get_or_render(&req, |_| Ok(Box::new(Damaged(Tone::new(0.5)))))
+        .unwrap();
+    // The caller gets the file it made, marked, and the index says why.
+    let f = cached(&out[0]);
+    assert_eq!(f.entry.defect.as_deref(), Some("120 of 2000 packets lost"));
+    let listed = c.list("").unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].defect.is_some());
+    // Not the variant: a lookup finds nothing and the next request renders it again.
+    let v = k.variant(Format::Flac);
+    assert!(c.lookup(&v).unwrap().is_none());
+    let n = Counter::default();
+    let n2 = n.clone();
+    let out = c
+        .get_or_render(&req, move |_| {
+            n2.bump();
+            Ok(Box::new(Tone::new(0.5)))
+        })
+        .unwrap();
+    assert_eq!(n.get(), 1, "rendered again");
+    assert_eq!(cached(&out[0]).entry.defect, None);
+    assert!(
+        c.lookup(&v).unwrap().is_some(),
+        "the clean render replaced it"
+    );
+    assert_eq!(c.list("").unwrap().len(), 1);
+}

@@ -503,6 +503,12 @@ impl Library {
     /// Runs a query (see [`crate::query`]): at most `limit` (<= [`MAX_RESULTS`]) tunes,
     /// best first, and how many matched.
     pub fn search(&self, q: &str, limit: usize) -> Result<Hits, QueryError> {
+        self.search_page(q, 0, limit)
+    }
+
+    /// Like [`Library::search`], the results from `offset` (a page of a long list: only the
+    /// tunes of that page are read from the index). Pages end at [`MAX_RESULTS`].
+    pub fn search_page(&self, q: &str, offset: usize, limit: usize) -> Result<Hits, QueryError> {
         let query = query::parse(q)?;
         if query.is_empty() {
             return Ok(Hits {
@@ -511,10 +517,11 @@ impl Library {
             });
         }
         let cat = self.catalog();
-        let (ids, total) = cat.search(&query, limit.min(MAX_RESULTS));
+        let end = offset.saturating_add(limit).min(MAX_RESULTS);
+        let (ids, total) = cat.search(&query, end);
         Ok(Hits {
             total,
-            tunes: self.tunes_at(&cat, ids.into_iter()),
+            tunes: self.tunes_at(&cat, ids.into_iter().skip(offset)),
         })
     }
 

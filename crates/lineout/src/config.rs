@@ -48,6 +48,10 @@ pub struct LineoutConfig {
     /// Buffering of a live Ultimate stream before the card, in milliseconds (the rate servo
     /// holds it there; total live latency = this + period_ms x periods).
     pub live_buffer_ms: u32,
+    /// Level tunes out: play each song at the gain its measured loudness asks for (EBU
+    /// R128, to -18 LUFS without the true peak going above -1 dBTP), so consecutive
+    /// tunes, and hardware and software renders of one song, play equally loud.
+    pub level_tunes: bool,
 }
 
 impl Default for LineoutConfig {
@@ -64,6 +68,7 @@ impl Default for LineoutConfig {
             mixer_control: String::new(),
             volume: 80,
             live_buffer_ms: 100,
+            level_tunes: true,
         }
     }
 }

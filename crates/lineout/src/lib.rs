@@ -39,7 +39,7 @@ pub use live::{live, live_from_blocks, LiveConfig, LiveFeed, LiveSource, LiveSta
 pub use pcm::resample::Resampler;
 pub use player::{PlayState, Player, PlayerEvent, PlayerStatus};
 pub use sink::{Sink, SinkInfo, WriteError};
-pub use source::{FnSource, MemorySource, Source};
+pub use source::{FnSource, Gain, MemorySource, Source};
 
 /// Everything that can go wrong in the line-out.
 #[derive(Debug, thiserror::Error)]

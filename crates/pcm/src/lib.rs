@@ -62,6 +62,11 @@ pub trait PcmSource: Send {
     fn engine(&self) -> Engine {
         Engine::default()
     }
+    /// Why the samples do not stand for the song as it played, asked after `read` ended
+    /// the source (a hardware capture that lost much of its stream); `None`: a clean render.
+    fn defect(&self) -> Option<String> {
+        None
+    }
     /// A label for a player's status (title, file name, "live: u64-kitchen").
     fn label(&self) -> String {
         String::new()
@@ -88,6 +93,9 @@ impl<S: PcmSource + ?Sized> PcmSource for Box<S> {
     fn engine(&self) -> Engine {
         (**self).engine()
     }
+    fn defect(&self) -> Option<String> {
+        (**self).defect()
+    }
     fn label(&self) -> String {
         (**self).label()
     }
@@ -111,6 +119,9 @@ impl<S: PcmSource> PcmSource for Labelled<S> {
     }
     fn engine(&self) -> Engine {
         self.0.engine()
+    }
+    fn defect(&self) -> Option<String> {
+        self.0.defect()
     }
     fn label(&self) -> String {
         self.1.clone()

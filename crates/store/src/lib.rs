@@ -142,6 +142,11 @@ pub struct CacheEntry {
     /// one render has the same); `None` for entries made before loudness was measured
     /// and files without ReplayGain tags found by an index rebuild.
     pub loudness: Option<LoudnessRecord>,
+    /// Why this file is not a clean render (a hardware capture that lost much of its
+    /// stream): kept and listed, never served as the variant; the next request renders
+    /// the variant again and replaces it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defect: Option<String>,
 }
 
 /// A render's loudness as the cache index keeps it (see `encode::loudness`).

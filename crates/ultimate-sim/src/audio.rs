@@ -159,3 +159,44 @@ impl TuneRenderer for EngineRenderer {
         Ok(Box::new(r))
     }
 }
+
+/// Another renderer's output scaled by a level in dB (a device whose line level differs:
+/// tests of loudness matching).
+pub struct LevelRenderer {
+    pub inner: std::sync::Arc<dyn TuneRenderer>,
+    pub level_db: f64,
+}
+
+impl TuneRenderer for LevelRenderer {
+    fn open(
+        &self,
+        tune: &[u8],
+        song: Option<u16>,
+        rate: f64,
+    ) -> Result<Box<dyn AudioSource>, String> {
+        Ok(Box::new(Scaled {
+            inner: self.inner.open(tune, song, rate)?,
+            factor: 10f64.powf(self.level_db / 20.0),
+        }))
+    }
+}
+
+struct Scaled {
+    inner: Box<dyn AudioSource>,
+    factor: f64,
+}
+
+impl AudioSource for Scaled {
+    fn pcm_format(&self) -> PcmFormat {
+        self.inner.pcm_format()
+    }
+    fn read(&mut self, out: &mut [i16]) -> Result<usize, SourceError> {
+        let n = self.inner.read(out)?;
+        for s in &mut out[..n] {
+            *s = (f64::from(*s) * self.factor)
+                .round()
+                .clamp(f64::from(i16::MIN), f64::from(i16::MAX)) as i16;
+        }
+        Ok(n)
+    }
+}

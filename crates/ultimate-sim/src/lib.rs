@@ -7,7 +7,7 @@
 //!   exact `application/json` for config POSTs, `strtol(.., 0)` song numbers, 404 without
 //!   JSON envelope for unknown routes, reason phrase "Unknown" for most codes.
 //! * UDP ident service (port configurable; 64 needs root), JSON and comma-separated replies.
-//! * Optional mDNS advertisement of `<hostname>.local` (plus an `_http._tcp` service).
+//! * Optional mDNS advertisement of `<hostname>.local`, and a DNS-SD `_http._tcp` service.
 //! * Audio stream: 770-byte packets paced at the exact PAL/NTSC rate (or faster for tests),
 //!   carrying what the player outputs, with fault injection ([`Faults`]).
 
@@ -83,6 +83,10 @@ pub struct Faults {
     /// Every n-th packet is also sent, with wrong content, from the foreign address
     /// (`SimConfig::foreign_ip`); 0 = never.
     pub foreign_every: u64,
+    /// After every n-th packet, also send one with a random sequence number and junk
+    /// content from the device's own address and port (spoofed or stray datagrams);
+    /// 0 = never.
+    pub spoof_every: u64,
     /// Send the firmware's 2-byte priming datagrams before the stream.
     pub priming: bool,
     /// The first n packets are never faulted (lets tests anchor the capture start).
@@ -100,6 +104,7 @@ impl Default for Faults {
             duplicate: 0.0,
             first_seq: FirstSeq::Random,
             foreign_every: 0,
+            spoof_every: 0,
             priming: true,
             clean_packets: 0,
             seed: 0x5eed_u64,
@@ -163,6 +168,10 @@ pub struct SimConfig {
     pub reset_gap_ms: u32,
     /// Advertise `<hostname>.local` with mDNS (never in the root netns in tests).
     pub mdns: bool,
+    /// With `mdns`: also a DNS-SD `_http._tcp` service (TXT `product=`, `simulator=1`,
+    /// `unique_id=`), as a future firmware might, so service browsing is testable. Off:
+    /// only the host name answers (the firmware's own responder, if it ever ran).
+    pub dns_sd: bool,
     /// SID detected in socket 1 / 2 ("None", "6581", "8580", ...).
     pub detected: [String; 2],
 }
@@ -192,6 +201,7 @@ impl Default for SimConfig {
             idle: Arc::new(|_| Box::new(Silence)),
             reset_gap_ms: 300,
             mdns: false,
+            dns_sd: true,
             detected: ["6581".into(), "None".into()],
         }
     }
@@ -491,16 +501,21 @@ fn advertise(cfg: &SimConfig, port: u16) -> Result<mdns_sd::ServiceDaemon, Strin
     let host = format!("{}.local.", cfg.hostname);
     let mut ips: Vec<std::net::IpAddr> = vec![cfg.ip.into()];
     ips.extend(cfg.extra_ips.iter().map(|&i| std::net::IpAddr::from(i)));
-    let props = [("product", cfg.product.as_str()), ("simulator", "1")];
-    let info = mdns_sd::ServiceInfo::new(
-        "_http._tcp.local.",
-        &cfg.hostname,
-        &host,
-        &ips[..],
-        port,
-        &props[..],
-    )
-    .map_err(|e| e.to_string())?;
+    let uid = cfg.unique_id.clone().unwrap_or_default();
+    let props = [
+        ("product", cfg.product.as_str()),
+        ("simulator", "1"),
+        ("unique_id", uid.as_str()),
+    ];
+    // mdns-sd answers for a host name only as part of a service: without DNS-SD the host
+    // hides behind a type nobody browses for.
+    let ty = if cfg.dns_sd {
+        "_http._tcp.local."
+    } else {
+        "_u64sim-host._tcp.local."
+    };
+    let info = mdns_sd::ServiceInfo::new(ty, &cfg.hostname, &host, &ips[..], port, &props[..])
+        .map_err(|e| e.to_string())?;
     d.register(info).map_err(|e| e.to_string())?;
     Ok(d)
 }

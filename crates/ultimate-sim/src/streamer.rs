@@ -78,6 +78,8 @@ pub struct StreamLog {
     pub delayed: BTreeSet<u64>,
     /// Datagrams sent from the foreign address.
     pub foreign_sent: u64,
+    /// Datagrams with random sequence numbers sent from the device's address.
+    pub spoofed: u64,
     /// 2-byte priming datagrams sent.
     pub primers_sent: u64,
 }
@@ -237,6 +239,13 @@ fn run(
             if let Some((_, h)) = held.take() {
                 let _ = sock.send_to(&h, to);
             }
+        }
+        if eligible && f.spoof_every > 0 && k.is_multiple_of(f.spoof_every) {
+            // Right size, right source, a random sequence number and junk content.
+            let mut bogus = [0x7Fu8; 770];
+            bogus[..2].copy_from_slice(&(rng.next_u64() as u16).to_le_bytes());
+            let _ = sock.send_to(&bogus, to);
+            log.spoofed += 1;
         }
         if let Some(fs) = &foreign {
             if f.foreign_every > 0 && k.is_multiple_of(f.foreign_every) {

@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::rest::{Client, StreamKind};
 use crate::stream::{
-    parse_packet, BlockSink, CaptureStats, Reassembler, ReorderOptions, SystemMode,
+    parse_packet, BlockSink, CaptureStats, RateMeter, Reassembler, ReorderOptions, SystemMode,
     AUDIO_SOURCE_PORT, DEFAULT_AUDIO_GROUP, DEFAULT_AUDIO_PORT, FRAMES_PER_PACKET, PACKET_LEN,
 };
 use socket2::{Domain, Protocol, Socket, Type};
@@ -300,9 +300,8 @@ pub fn receive_loop<F: FnMut(&[i16], bool) -> Flow>(
     let mut ignored_foreign = 0u64;
     let start = Instant::now();
     let mut last_packet = Instant::now();
-    // Rate measurement: frames spanned between the first and the last in-order packet.
-    let mut first_arrival: Option<(Instant, u64)> = None;
-    let mut last_arrival: Option<(Instant, u64)> = None;
+    // Rate measurement: stream position against host time, robust to delays and strays.
+    let mut meter = RateMeter::new(mode.sample_rate());
     let mut adapter = SinkAdapter {
         f: &mut sink,
         flow: Flow::Continue,
@@ -343,25 +342,23 @@ pub fn receive_loop<F: FnMut(&[i16], bool) -> Flow>(
             continue;
         };
         last_packet = Instant::now();
-        let before = r.stats.frames;
+        let (before, resyncs) = (r.stats.frames, r.stats.resyncs);
         r.push(seq, payload, &mut adapter);
+        if r.stats.resyncs != resyncs {
+            meter.restart();
+        }
         // Rate: stream frames emitted against host time of the packets that advanced output.
         if r.stats.frames != before {
-            let pos = r.stats.frames;
-            if first_arrival.is_none() {
-                first_arrival = Some((last_packet, pos));
-            }
-            last_arrival = Some((last_packet, pos));
+            meter.observe((last_packet - start).as_secs_f64(), r.stats.frames);
         }
     };
     if result.is_ok() && adapter.flow == Flow::Continue {
-        r.flush(&mut adapter);
+        r.finish(&mut adapter);
     }
     r.stats.ignored_size += ignored_size;
     r.stats.ignored_foreign += ignored_foreign;
-    if let (Some((t0, f0)), Some((t1, f1))) = (first_arrival, last_arrival) {
-        r.stats
-            .set_measured(f1.saturating_sub(f0), (t1 - t0).as_secs_f64());
+    if let Some(rate) = meter.rate() {
+        r.stats.set_rate(rate);
     }
     result.map(|()| r.stats)
 }

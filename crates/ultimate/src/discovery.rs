@@ -1,15 +1,21 @@
 //! Finding devices: the firmware's UDP ident service (broadcast on every IPv4 interface),
-//! mDNS (`<name>.local` resolution and service browsing, best-effort: current firmware most
-//! likely never answers), and manual hosts. Every candidate is confirmed with
-//! `GET /v1/info`; candidates are merged by `unique_id` preferring the wired address (only
-//! the wired port streams), found with a short stream probe when a device has several.
+//! mDNS (`<name>.local` resolution and DNS-SD service browsing, best-effort: current
+//! firmware most likely never answers; our simulator does), and manual hosts. Every
+//! candidate is confirmed with `GET /v1/info`; candidates are merged by `unique_id`
+//! preferring the wired address (only the wired port streams), found with a short stream
+//! probe when a device has several.
+//!
+//! [`Registry`] is the daemon's device list: discovery merges into it, a light probe
+//! (`GET /v1/info`) keeps each device's online state current (offline after N missed
+//! probes), and each device has its own network password (by unique id, host name or
+//! address; [`DiscoveryOptions::passwords`]).
 
 use crate::capture::{AudioSocket, Destination};
 use crate::error::{Error, Result};
 use crate::rest::{product_streams_audio, Client, ClientOptions, Info, StreamKind};
 use crate::stream::PACKET_LEN;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,6 +45,40 @@ pub struct DiscoveryOptions {
     pub client: ClientOptions,
     /// Find the wired address of a multi-address device with a short stream probe.
     pub probe_wired: bool,
+    /// Network passwords of single devices, by unique id, host name, or address (a host as
+    /// written in `manual`, `ip` or `ip:port`); `client.password` is every other device's.
+    pub passwords: BTreeMap<String, String>,
+    /// Devices left out of the results (their ids, or any of the keys `passwords` takes):
+    /// e.g. the ones the operator removed.
+    pub ignore: BTreeSet<String>,
+    /// A device is marked offline after this many probes in a row went unanswered.
+    pub offline_after: u32,
+    /// How long one probe (`GET /v1/info`) may take.
+    pub probe_timeout: Duration,
+}
+
+impl DiscoveryOptions {
+    /// The password for a device known by any of `keys` (unique id, host name, address,
+    /// host as configured): its own when one is set, else the default.
+    pub fn password_for<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> Option<String> {
+        keys.into_iter()
+            .filter(|k| !k.is_empty())
+            .find_map(|k| self.passwords.get(k).cloned())
+            .or_else(|| self.client.password.clone())
+            .filter(|p| !p.is_empty())
+    }
+
+    /// Client options for a device known by `keys` (its password; the common timeouts).
+    pub fn client_for<'a>(&self, keys: impl IntoIterator<Item = &'a str>) -> ClientOptions {
+        ClientOptions {
+            password: self.password_for(keys),
+            ..self.client.clone()
+        }
+    }
+
+    fn ignored<'a>(&self, mut keys: impl Iterator<Item = &'a str>) -> bool {
+        !self.ignore.is_empty() && keys.any(|k| self.ignore.contains(k))
+    }
 }
 
 impl Default for DiscoveryOptions {
@@ -58,6 +98,10 @@ impl Default for DiscoveryOptions {
                 ..ClientOptions::default()
             },
             probe_wired: true,
+            passwords: BTreeMap::new(),
+            ignore: BTreeSet::new(),
+            offline_after: 3,
+            probe_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -138,6 +182,9 @@ pub struct DeviceAddress {
     /// Some(true) when streams were seen leaving from it, Some(false) when a probe showed
     /// they leave from another address, None when not known.
     pub wired: Option<bool>,
+    /// The host as the operator wrote it (`u64.lan`, `192.168.1.64:80`), for manual hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 /// A confirmed device.
@@ -155,9 +202,31 @@ pub struct Device {
     /// Our password was refused (403).
     pub password_rejected: bool,
     pub online: bool,
-    /// Seconds since the epoch of the last successful confirmation.
+    /// Seconds since the epoch of the last time it answered (discovery or probe).
     pub last_seen: u64,
     pub simulator: bool,
+    /// Probes in a row it did not answer (offline at [`DiscoveryOptions::offline_after`]).
+    #[serde(default)]
+    pub missed: u32,
+}
+
+impl Device {
+    /// Every name the device is known by: id, unique id, host name, configured hosts,
+    /// addresses (`ip:port` and `ip`). Passwords and the ignore list are looked up by these.
+    pub fn keys(&self) -> Vec<String> {
+        let mut k = vec![self.id.clone()];
+        k.extend(self.info.unique_id.clone());
+        if !self.info.hostname.is_empty() {
+            k.push(self.info.hostname.clone());
+        }
+        for a in &self.addresses {
+            k.extend(a.host.clone());
+            k.push(a.addr.to_string());
+            k.push(a.addr.ip().to_string());
+        }
+        k.dedup();
+        k
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -165,6 +234,34 @@ struct Candidate {
     addr: SocketAddr,
     source: Source,
     ident: Option<IdentReply>,
+    /// The manual host as written.
+    host: Option<String>,
+}
+
+impl Candidate {
+    fn keys(&self) -> Vec<String> {
+        let mut k = Vec::new();
+        if let Some(r) = &self.ident {
+            k.extend(r.unique_id.clone());
+            if !r.hostname.is_empty() {
+                k.push(r.hostname.clone());
+            }
+        }
+        k.extend(self.host.clone());
+        k.push(self.addr.to_string());
+        k.push(self.addr.ip().to_string());
+        k
+    }
+}
+
+/// How far a discovery is (for "Discover now" progress).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Progress {
+    /// Asking the network: the ident broadcast and mDNS.
+    Searching,
+    /// Checking `candidates` addresses with `GET /v1/info`.
+    Confirming { candidates: usize },
 }
 
 fn nonce() -> String {
@@ -233,6 +330,10 @@ pub fn ident_scan(opts: &DiscoveryOptions) -> Result<Vec<(SocketAddrV4, IdentRep
                     }
                 }
             }
+        }
+        // Only unicast targets, and every one answered: nothing more to wait for.
+        if !opts.broadcast && out.len() >= opts.ident_targets.len() {
+            break;
         }
         if !got {
             std::thread::sleep(Duration::from_millis(10));
@@ -354,8 +455,8 @@ fn confirm(addr: SocketAddr, copts: &ClientOptions) -> Option<Confirmed> {
     }
 }
 
-/// Run every discovery method once and return confirmed, merged devices.
-pub fn discover(opts: &DiscoveryOptions) -> Result<Vec<Device>> {
+/// Every candidate address the methods of `opts` find (not confirmed yet).
+fn candidates(opts: &DiscoveryOptions) -> Result<Vec<Candidate>> {
     let mut cands: Vec<Candidate> = Vec::new();
     for m in &opts.manual {
         match crate::rest::parse_host(m) {
@@ -363,16 +464,28 @@ pub fn discover(opts: &DiscoveryOptions) -> Result<Vec<Device>> {
                 addr,
                 source: Source::Manual,
                 ident: None,
+                host: Some(m.clone()),
             }),
             Err(e) => tracing::warn!(host = %m, "manual host: {e}"),
         }
     }
+    // Manual hosts are asked for their ident too (unicast): it names the device before its
+    // REST API is asked, so a password given by unique id or host name applies to them.
+    let mut with_manual = opts.clone();
+    for c in &cands {
+        let t = SocketAddr::new(c.addr.ip(), opts.ident_port);
+        if c.addr.is_ipv4() && !with_manual.ident_targets.contains(&t) {
+            with_manual.ident_targets.push(t);
+        }
+    }
+    let opts = &with_manual;
     if opts.broadcast || !opts.ident_targets.is_empty() {
         for (from, r) in ident_scan(opts)? {
             cands.push(Candidate {
                 addr: SocketAddr::new(IpAddr::V4(*from.ip()), opts.http_port),
                 source: Source::Ident,
                 ident: Some(r),
+                host: None,
             });
         }
     }
@@ -381,35 +494,101 @@ pub fn discover(opts: &DiscoveryOptions) -> Result<Vec<Device>> {
             addr,
             source: Source::Mdns,
             ident: None,
+            host: None,
         })),
         Err(e) => tracing::warn!("mDNS: {e}"),
     }
-    // Confirm each distinct address once (in parallel: each may take a timeout).
-    let mut by_addr: BTreeMap<SocketAddr, (Vec<Source>, Option<IdentReply>)> = BTreeMap::new();
+    Ok(cands)
+}
+
+/// Confirms each distinct address once (in parallel: each may take a timeout), each with
+/// the password of the device it names.
+fn confirm_all(cands: Vec<Candidate>, opts: &DiscoveryOptions) -> Vec<Confirmation> {
+    let mut by_addr: BTreeMap<SocketAddr, Candidate> = BTreeMap::new();
+    let mut sources: BTreeMap<SocketAddr, Vec<Source>> = BTreeMap::new();
     for c in cands {
-        let e = by_addr.entry(c.addr).or_default();
-        if !e.0.contains(&c.source) {
-            e.0.push(c.source);
+        let srcs = sources.entry(c.addr).or_default();
+        if !srcs.contains(&c.source) {
+            srcs.push(c.source);
         }
-        if c.ident.is_some() {
-            e.1 = c.ident;
+        match by_addr.get_mut(&c.addr) {
+            Some(e) => {
+                if c.ident.is_some() {
+                    e.ident = c.ident;
+                }
+                if c.host.is_some() && e.host.is_none() {
+                    e.host = c.host;
+                }
+            }
+            None => {
+                by_addr.insert(c.addr, c);
+            }
         }
     }
-    let results: Vec<_> = std::thread::scope(|s| {
+    // A manual host's ident reply came from its address (on the ident port): it names it.
+    let mut idents: BTreeMap<IpAddr, Option<IdentReply>> = BTreeMap::new();
+    for c in by_addr.values() {
+        if let Some(r) = &c.ident {
+            idents
+                .entry(c.addr.ip())
+                .and_modify(|e| {
+                    if e.as_ref() != Some(r) {
+                        *e = None; // two devices on one address: name neither
+                    }
+                })
+                .or_insert_with(|| Some(r.clone()));
+        }
+    }
+    for c in by_addr.values_mut() {
+        if c.ident.is_none() && c.source == Source::Manual {
+            c.ident = idents.get(&c.addr.ip()).cloned().flatten();
+        }
+    }
+    std::thread::scope(|s| {
         let handles: Vec<_> = by_addr
-            .iter()
-            .map(|(addr, (srcs, ident))| {
-                let copts = opts.client.clone();
-                s.spawn(move || (*addr, srcs.clone(), ident.clone(), confirm(*addr, &copts)))
+            .into_values()
+            .filter(|c| !opts.ignored(c.keys().iter().map(String::as_str)))
+            .map(|c| {
+                let keys = c.keys();
+                let copts = opts.client_for(keys.iter().map(String::as_str));
+                let srcs = sources.remove(&c.addr).unwrap_or_default();
+                s.spawn(move || {
+                    let have_pw = copts.password.is_some();
+                    let conf = confirm(c.addr, &copts);
+                    Confirmation {
+                        addr: c.addr,
+                        sources: srcs,
+                        ident: c.ident,
+                        host: c.host,
+                        have_password: have_pw,
+                        result: conf,
+                    }
+                })
             })
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    })
+}
+
+/// Run every discovery method once and return confirmed, merged devices.
+pub fn discover(opts: &DiscoveryOptions) -> Result<Vec<Device>> {
+    discover_with(opts, &|_| {})
+}
+
+/// [`discover`], telling `progress` what it does.
+pub fn discover_with(opts: &DiscoveryOptions, progress: &dyn Fn(Progress)) -> Result<Vec<Device>> {
+    progress(Progress::Searching);
+    let cands = candidates(opts)?;
+    progress(Progress::Confirming {
+        candidates: cands.len(),
     });
-    let mut devices = merge(results, opts.client.password.is_some());
+    let mut devices = merge(confirm_all(cands, opts));
+    devices.retain(|d| !opts.ignored(d.keys().iter().map(String::as_str)));
     if opts.probe_wired {
         for d in devices.iter_mut() {
             if d.addresses.len() > 1 && d.can_stream && !d.password_rejected {
-                let client = Arc::new(Client::new(d.preferred, opts.client.clone()));
+                let copts = opts.client_for(d.keys().iter().map(String::as_str));
+                let client = Arc::new(Client::new(d.preferred, copts));
                 match probe_wired(&client, Duration::from_millis(1500)) {
                     Ok(Some(ip)) => apply_wired(d, ip),
                     Ok(None) => tracing::info!(device = %d.id, "stream probe saw no packets"),
@@ -421,37 +600,46 @@ pub fn discover(opts: &DiscoveryOptions) -> Result<Vec<Device>> {
     Ok(devices)
 }
 
-type Confirmation = (
-    SocketAddr,
-    Vec<Source>,
-    Option<IdentReply>,
-    Option<Confirmed>,
-);
+struct Confirmation {
+    addr: SocketAddr,
+    sources: Vec<Source>,
+    ident: Option<IdentReply>,
+    host: Option<String>,
+    /// A password was sent.
+    have_password: bool,
+    result: Option<Confirmed>,
+}
 
 /// Strip " (V1.49) 3.14d" from the ident version string.
 fn bare_product(p: &str) -> String {
     p.split(" (").next().unwrap_or(p).trim().to_string()
 }
 
-fn merge(results: Vec<Confirmation>, have_password: bool) -> Vec<Device> {
-    let now = SystemTime::now()
+fn now_secs() -> u64 {
+    SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
-        .unwrap_or(0);
+        .unwrap_or(0)
+}
+
+fn merge(results: Vec<Confirmation>) -> Vec<Device> {
+    let now = now_secs();
     let mut devices: Vec<Device> = Vec::new();
-    for (addr, sources, ident, conf) in results {
-        let (info, forbidden) = match conf {
+    for c in results {
+        let addr = c.addr;
+        let (info, forbidden) = match c.result {
             Some(Confirmed::Ok(info)) => (info, false),
             Some(Confirmed::Forbidden) => {
                 // Password-protected REST: fill what the ident reply told us, if anything.
-                let Some(r) = &ident else {
+                let Some(r) = &c.ident else {
                     // A 403 from /v1/info with no ident data: still an Ultimate-like server.
                     let info = Info {
-                        hostname: addr.ip().to_string(),
+                        hostname: c.host.clone().unwrap_or_else(|| addr.ip().to_string()),
                         ..Info::default()
                     };
-                    let mut dev = new_device(addr, sources, info, true, now);
-                    dev.password_rejected = have_password;
+                    let mut dev = new_device(addr, c.sources, c.host, info, true, now);
+                    dev.id = addr.to_string();
+                    dev.password_rejected = c.have_password;
                     devices.push(dev);
                     continue;
                 };
@@ -468,19 +656,23 @@ fn merge(results: Vec<Confirmation>, have_password: bool) -> Vec<Device> {
             }
             None => continue,
         };
-        let mut dev = new_device(addr, sources, info, forbidden, now);
-        dev.password_needed = forbidden
-            || have_password && ident.as_ref().is_some_and(|r| r.password_protected)
-            || ident.as_ref().is_some_and(|r| r.password_protected);
-        dev.password_rejected = forbidden && have_password;
+        let mut dev = new_device(addr, c.sources, c.host, info, forbidden, now);
+        dev.password_needed = forbidden || c.ident.as_ref().is_some_and(|r| r.password_protected);
+        dev.password_rejected = forbidden && c.have_password;
         match devices.iter_mut().find(|d| d.id == dev.id) {
             Some(existing) => {
                 for a in dev.addresses {
-                    if !existing.addresses.iter().any(|x| x.addr == a.addr) {
-                        existing.addresses.push(a);
+                    match existing.addresses.iter_mut().find(|x| x.addr == a.addr) {
+                        Some(x) => {
+                            if x.host.is_none() {
+                                x.host = a.host;
+                            }
+                        }
+                        None => existing.addresses.push(a),
                     }
                 }
                 existing.password_needed |= dev.password_needed;
+                existing.password_rejected |= dev.password_rejected;
             }
             None => devices.push(dev),
         }
@@ -502,6 +694,7 @@ fn merge(results: Vec<Confirmation>, have_password: bool) -> Vec<Device> {
 fn new_device(
     addr: SocketAddr,
     sources: Vec<Source>,
+    host: Option<String>,
     info: Info,
     forbidden: bool,
     now: u64,
@@ -521,12 +714,14 @@ fn new_device(
             addr,
             sources,
             wired: None,
+            host,
         }],
         preferred: addr,
         password_needed: forbidden,
         password_rejected: false,
         online: true,
         last_seen: now,
+        missed: 0,
     }
 }
 
@@ -570,14 +765,48 @@ pub fn probe_wired(client: &Arc<Client>, wait: Duration) -> Result<Option<IpAddr
     Ok(found)
 }
 
-/// The daemon's device list: periodic discovery, devices kept (offline) when they vanish,
-/// one shared REST client per device (so requests to it are serialised daemon-wide) and one
-/// job lock per device (one capture/render at a time per device).
+/// The daemon's device list: discovery merges into it (devices are never dropped because
+/// one discovery missed them), a light probe keeps each device's online state current
+/// (offline after [`DiscoveryOptions::offline_after`] unanswered probes in a row), one
+/// shared REST client per device with its own password (so requests to it are serialised
+/// daemon-wide) and one job lock per device (one capture/render at a time per device).
 pub struct Registry {
     opts: Mutex<DiscoveryOptions>,
     devices: Mutex<BTreeMap<String, Device>>,
     clients: Mutex<BTreeMap<String, Arc<Client>>>,
     jobs: Mutex<BTreeMap<String, Arc<Mutex<()>>>>,
+    /// One discovery at a time (a second caller waits, then runs its own).
+    running: Mutex<()>,
+    /// Browsed (DNS-SD) addresses that did not confirm as an Ultimate, and when: not asked
+    /// again for [`NOT_ULTIMATE_FOR`], so the LAN's printers are not asked every minute.
+    not_ultimate: Mutex<BTreeMap<SocketAddr, Instant>>,
+}
+
+/// How long a browsed address that is no Ultimate is left alone.
+pub const NOT_ULTIMATE_FOR: Duration = Duration::from_secs(600);
+
+/// What one [`Registry::refresh_with`] found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Refreshed {
+    /// Ids of the devices that answered this discovery.
+    pub found: Vec<String>,
+    /// Ids among them the registry did not know before.
+    pub new: Vec<String>,
+    /// Ids whose online state changed (found again, or now offline).
+    pub changed: Vec<String>,
+}
+
+/// A device whose online state a probe changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub id: String,
+    pub online: bool,
+}
+
+enum Probed {
+    Answered(Info),
+    Forbidden { sent_password: bool },
+    Silent(String),
 }
 
 impl Registry {
@@ -587,17 +816,70 @@ impl Registry {
             devices: Mutex::new(BTreeMap::new()),
             clients: Mutex::new(BTreeMap::new()),
             jobs: Mutex::new(BTreeMap::new()),
+            running: Mutex::new(()),
+            not_ultimate: Mutex::new(BTreeMap::new()),
         })
     }
 
-    /// Run discovery now; returns the updated list. The stream probe (which briefly takes
-    /// over the device's audio stream) runs at most once per device, only while no job holds
-    /// the device, and only when its wiring is not known yet.
+    /// Run discovery now; returns the updated list. See [`Registry::refresh_with`].
     pub fn refresh(&self) -> Result<Vec<Device>> {
+        self.refresh_with(&|_| {})?;
+        Ok(self.list())
+    }
+
+    /// Run discovery now and merge what it finds: found devices are online (their address,
+    /// info and sources updated); known devices it did not find are probed directly (a
+    /// broadcast can be lost) and go offline only after `offline_after` misses. The stream
+    /// probe (which briefly takes over the device's audio stream) runs at most once per
+    /// device, only while no job holds the device, and only when its wiring is not known.
+    pub fn refresh_with(&self, progress: &dyn Fn(Progress)) -> Result<Refreshed> {
         let opts = lock(&self.opts).clone();
-        let mut quiet = opts.clone();
-        quiet.probe_wired = false;
-        let mut found = discover(&quiet)?;
+        self.run(&opts, progress, true)
+    }
+
+    /// Checks these hosts only (no broadcast, no mDNS, the other devices untouched): a
+    /// host the operator just added.
+    pub fn refresh_hosts(&self, hosts: &[String]) -> Result<Refreshed> {
+        let opts = DiscoveryOptions {
+            broadcast: false,
+            ident_targets: Vec::new(),
+            ident_window: Duration::from_millis(500),
+            mdns_names: Vec::new(),
+            mdns_browse: Vec::new(),
+            manual: hosts.to_vec(),
+            ..lock(&self.opts).clone()
+        };
+        self.run(&opts, &|_| {}, false)
+    }
+
+    fn run(
+        &self,
+        opts: &DiscoveryOptions,
+        progress: &dyn Fn(Progress),
+        probe_missing: bool,
+    ) -> Result<Refreshed> {
+        let _one = lock(&self.running);
+        progress(Progress::Searching);
+        let mut cands = candidates(opts)?;
+        {
+            let mut skip = lock(&self.not_ultimate);
+            skip.retain(|_, at| at.elapsed() < NOT_ULTIMATE_FOR);
+            cands.retain(|c| c.source != Source::Mdns || !skip.contains_key(&c.addr));
+        }
+        progress(Progress::Confirming {
+            candidates: cands.len(),
+        });
+        let confirmations = confirm_all(cands, opts);
+        {
+            let mut skip = lock(&self.not_ultimate);
+            for c in &confirmations {
+                if c.result.is_none() && c.sources == [Source::Mdns] {
+                    skip.insert(c.addr, Instant::now());
+                }
+            }
+        }
+        let mut found = merge(confirmations);
+        found.retain(|d| !opts.ignored(d.keys().iter().map(String::as_str)));
         if opts.probe_wired {
             for d in found.iter_mut() {
                 let known = lock(&self.devices)
@@ -608,7 +890,8 @@ impl Registry {
                 }
                 let job = self.job_lock(&d.id);
                 let Ok(_busy) = job.try_lock() else { continue };
-                let client = Arc::new(Client::new(d.preferred, opts.client.clone()));
+                let copts = opts.client_for(d.keys().iter().map(String::as_str));
+                let client = Arc::new(Client::new(d.preferred, copts));
                 match probe_wired(&client, Duration::from_millis(1500)) {
                     Ok(Some(ip)) => apply_wired(d, ip),
                     Ok(None) => tracing::info!(device = %d.id, "stream probe saw no packets"),
@@ -616,37 +899,149 @@ impl Registry {
                 }
             }
         }
-        let mut devs = lock(&self.devices);
-        for d in devs.values_mut() {
-            d.online = false;
+        let mut report = Refreshed::default();
+        {
+            let mut devs = lock(&self.devices);
+            for mut d in found {
+                // A device first known by its address only (a 403 without ident data) is
+                // the same device once it confirms with its own id.
+                let placeholders: Vec<String> = d
+                    .addresses
+                    .iter()
+                    .map(|a| a.addr.to_string())
+                    .filter(|k| *k != d.id && devs.contains_key(k))
+                    .collect();
+                for k in placeholders {
+                    devs.remove(&k);
+                    lock(&self.clients).remove(&k);
+                }
+                match devs.get(&d.id) {
+                    Some(old) => {
+                        // Keep what a previous probe learned about wiring.
+                        for a in d.addresses.iter_mut() {
+                            if a.wired.is_none() {
+                                a.wired = old
+                                    .addresses
+                                    .iter()
+                                    .find(|o| o.addr == a.addr)
+                                    .and_then(|o| o.wired);
+                            }
+                        }
+                        if let Some(w) = d.addresses.iter().find(|a| a.wired == Some(true)) {
+                            d.preferred = w.addr;
+                        }
+                        if !old.online {
+                            report.changed.push(d.id.clone());
+                        }
+                    }
+                    None => report.new.push(d.id.clone()),
+                }
+                report.found.push(d.id.clone());
+                let mut clients = lock(&self.clients);
+                if clients.get(&d.id).is_some_and(|c| c.addr() != d.preferred) {
+                    clients.remove(&d.id);
+                }
+                devs.insert(d.id.clone(), d);
+            }
+            devs.retain(|_, d| !opts.ignored(d.keys().iter().map(String::as_str)));
         }
-        for mut d in found {
-            if let Some(old) = devs.get(&d.id) {
-                // Keep what a previous probe learned about wiring.
-                for a in d.addresses.iter_mut() {
-                    if a.wired.is_none() {
-                        a.wired = old
-                            .addresses
-                            .iter()
-                            .find(|o| o.addr == a.addr)
-                            .and_then(|o| o.wired);
+        if probe_missing {
+            // The known devices this discovery did not find: ask them directly.
+            let missing: Vec<Device> = self
+                .list()
+                .into_iter()
+                .filter(|d| !report.found.contains(&d.id))
+                .collect();
+            for c in self.probe_devices(opts, missing) {
+                report.changed.push(c.id);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Probes every known device that no job holds with `GET /v1/info` (in parallel, each
+    /// bounded by [`DiscoveryOptions::probe_timeout`]); returns the online changes.
+    pub fn probe(&self) -> Vec<Change> {
+        let opts = lock(&self.opts).clone();
+        let all = self.list();
+        self.probe_devices(&opts, all)
+    }
+
+    fn probe_devices(&self, opts: &DiscoveryOptions, devices: Vec<Device>) -> Vec<Change> {
+        // A device a job holds is in use: its capture shows it is there, and a probe
+        // could queue behind the job's requests (the firmware serves one at a time).
+        let devices: Vec<Device> = devices
+            .into_iter()
+            .filter(|d| self.job_lock(&d.id).try_lock().is_ok())
+            .collect();
+        if devices.is_empty() {
+            return Vec::new();
+        }
+        let results: Vec<(String, Probed)> = std::thread::scope(|s| {
+            let handles: Vec<_> = devices
+                .iter()
+                .map(|d| {
+                    let mut copts = opts.client_for(d.keys().iter().map(String::as_str));
+                    copts.connect_timeout = opts.probe_timeout;
+                    copts.timeout = opts.probe_timeout;
+                    let (id, addr) = (d.id.clone(), d.preferred);
+                    s.spawn(move || {
+                        let sent = copts.password.is_some();
+                        let r = match Client::new(addr, copts).info() {
+                            Ok(info) => Probed::Answered(info),
+                            Err(Error::Forbidden { .. }) => Probed::Forbidden {
+                                sent_password: sent,
+                            },
+                            Err(e) => Probed::Silent(e.to_string()),
+                        };
+                        (id, r)
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let now = now_secs();
+        let mut changes = Vec::new();
+        let mut devs = lock(&self.devices);
+        for (id, r) in results {
+            let Some(d) = devs.get_mut(&id) else { continue };
+            let was = d.online;
+            match r {
+                Probed::Answered(info) => {
+                    d.online = true;
+                    d.missed = 0;
+                    d.last_seen = now;
+                    d.password_rejected = false;
+                    if !info.product.is_empty() {
+                        d.can_stream = product_streams_audio(&info.product);
+                        d.simulator = info.simulator.unwrap_or(false);
+                        d.info = info;
                     }
                 }
-                if let Some(w) = d.addresses.iter().find(|a| a.wired == Some(true)) {
-                    d.preferred = w.addr;
+                Probed::Forbidden { sent_password } => {
+                    d.online = true;
+                    d.missed = 0;
+                    d.last_seen = now;
+                    d.password_needed = true;
+                    d.password_rejected = sent_password;
+                }
+                Probed::Silent(why) => {
+                    d.missed = d.missed.saturating_add(1);
+                    tracing::debug!(device = %id, missed = d.missed, "probe: {why}");
+                    if d.missed >= opts.offline_after.max(1) {
+                        d.online = false;
+                    }
                 }
             }
-            let mut clients = lock(&self.clients);
-            let stale = clients.get(&d.id).is_none_or(|c| c.addr() != d.preferred);
-            if stale {
-                clients.insert(
-                    d.id.clone(),
-                    Arc::new(Client::new(d.preferred, opts.client.clone())),
-                );
+            if d.online != was {
+                tracing::info!(device = %id, online = d.online, "device is {}", if d.online { "back online" } else { "offline" });
+                changes.push(Change {
+                    id: id.clone(),
+                    online: d.online,
+                });
             }
-            devs.insert(d.id.clone(), d);
         }
-        Ok(devs.values().cloned().collect())
+        changes
     }
 
     pub fn list(&self) -> Vec<Device> {
@@ -657,9 +1052,26 @@ impl Registry {
         lock(&self.devices).get(id).cloned()
     }
 
-    /// The shared client of a device.
+    /// Forgets a device (discovery finds it again unless its id is in `ignore`).
+    pub fn remove(&self, id: &str) -> Option<Device> {
+        lock(&self.clients).remove(id);
+        lock(&self.devices).remove(id)
+    }
+
+    /// The shared client of a device (with its own password).
     pub fn client(&self, id: &str) -> Option<Arc<Client>> {
-        lock(&self.clients).get(id).cloned()
+        if let Some(c) = lock(&self.clients).get(id) {
+            return Some(c.clone());
+        }
+        let d = self.get(id)?;
+        let copts = lock(&self.opts).client_for(d.keys().iter().map(String::as_str));
+        let c = Arc::new(Client::new(d.preferred, copts));
+        Some(
+            lock(&self.clients)
+                .entry(id.to_string())
+                .or_insert(c)
+                .clone(),
+        )
     }
 
     /// The device's job lock: hold it for a whole capture/render.
@@ -682,8 +1094,16 @@ impl Registry {
         job(client)
     }
 
+    /// New options (passwords, hosts, ignored devices). Clients are made again with the
+    /// new passwords; ignored devices leave the list at once.
     pub fn set_options(&self, opts: DiscoveryOptions) {
+        lock(&self.devices).retain(|_, d| !opts.ignored(d.keys().iter().map(String::as_str)));
         *lock(&self.opts) = opts;
+        lock(&self.clients).clear();
+    }
+
+    pub fn options(&self) -> DiscoveryOptions {
+        lock(&self.opts).clone()
     }
 
     /// Refresh every `interval` on a background thread until `stop` is set.
@@ -707,6 +1127,23 @@ impl Registry {
                 }
             })
     }
+}
+
+/// The IPv4 addresses of the machine's interfaces other than loopback (name, address):
+/// what the ident broadcast goes out on. A new entry means an interface came up.
+pub fn lan_interfaces() -> Vec<(String, Ipv4Addr)> {
+    let mut v: Vec<(String, Ipv4Addr)> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|i| !i.is_loopback())
+        .filter_map(|i| match i.addr {
+            if_addrs::IfAddr::V4(a) => Some((i.name, a.ip)),
+            _ => None,
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

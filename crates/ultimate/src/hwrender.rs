@@ -505,6 +505,9 @@ impl PcmSource for CaptureSource {
     fn engine(&self) -> Engine {
         self.engine.clone()
     }
+    fn defect(&self) -> Option<String> {
+        self.report.as_ref().and_then(|hw| hw.stats.damage())
+    }
 }
 
 #[cfg(test)]

@@ -303,3 +303,36 @@ fn ntsc_stream_rate() {
     let c = client(&s, None);
     assert_eq!(ultimate::hwrender::device_mode(&c), SystemMode::Ntsc);
 }
+
+#[test]
+fn spoofed_packets_from_the_device_address_insert_no_silence() {
+    // Issue 10, item 12: forty datagrams of the right size from the device's own address
+    // and port, with random sequence numbers, during an 8 s capture (paced at 4x real
+    // time). They used to insert ~2 s of silence and break the rate (+348 000 ppm).
+    let s = counter_sim(
+        lo(20, 10),
+        Faults {
+            spoof_every: 40,
+            clean_packets: 8,
+            seed: 1234,
+            ..Faults::default()
+        },
+        4.0,
+    );
+    let frames = 8 * 47_983;
+    let st = check("spoofed", &s, frames, true);
+    let spoofed = s.stream_log().spoofed;
+    assert!(spoofed >= 40, "{spoofed} spoofed");
+    assert_eq!((st.lost, st.resyncs), (0, 0), "{st:?}");
+    // `check` compared every frame with the counter: no silence, no junk. The spoofed
+    // datagrams sent while the capture ran were dropped as suspect (those after its last
+    // frame never reached it).
+    assert!(
+        st.suspect >= 40 && st.suspect <= spoofed,
+        "{spoofed}: {st:?}"
+    );
+    // The rate is the simulator's pace (4x), not thrown off by the jumps.
+    let ratio = st.measured_rate_hz / st.nominal_rate_hz;
+    assert!(ratio > 1.5 && ratio < 6.0, "{ratio}x: {st:?}");
+    assert!(st.damage().is_none(), "a clean capture: {:?}", st.damage());
+}

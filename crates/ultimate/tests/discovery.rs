@@ -116,7 +116,10 @@ fn with_the_password_the_device_confirms_fully() {
 #[test]
 fn registry_refresh_marks_offline_and_keeps_wiring() {
     let (a, b) = two_devices(42);
-    let reg = Registry::new(opts_for(&a, &b));
+    let reg = Registry::new(DiscoveryOptions {
+        offline_after: 2,
+        ..opts_for(&a, &b)
+    });
     let list = reg.refresh().unwrap();
     assert_eq!(list.len(), 2);
     assert!(list.iter().all(|d| d.online));
@@ -132,6 +135,11 @@ fn registry_refresh_marks_offline_and_keeps_wiring() {
         "127.42.0.2".parse::<IpAddr>().unwrap()
     );
     drop(b);
+    // Not found by the broadcast and not answering the direct probe: one miss is not
+    // enough (a datagram can be lost), the second makes it offline.
+    let list = reg.refresh().unwrap();
+    let db = list.iter().find(|d| d.id == "C64-Ultimate-BBBBBB").unwrap();
+    assert!(db.online && db.missed == 1, "{db:?}");
     let list = reg.refresh().unwrap();
     let db = list.iter().find(|d| d.id == "C64-Ultimate-BBBBBB").unwrap();
     assert!(!db.online, "vanished device kept, offline");
@@ -147,6 +155,129 @@ fn registry_refresh_marks_offline_and_keeps_wiring() {
     assert_eq!(info.unique_id.as_deref(), Some("AAAAAA"));
     assert!(reg.with_device_job("nope", |c| c.info()).is_err());
     drop(a);
+}
+
+/// Each device with its own password (by unique id from its ident reply, or by the host
+/// as the operator wrote it), a device first known only by its address merged once its
+/// password is known, the probe's offline/online changes, and removed devices left out.
+#[test]
+fn per_device_passwords_probe_and_ignore() {
+    let a = sim(SimConfig {
+        ip: std::net::Ipv4Addr::new(127, 43, 0, 1),
+        ident_port: Some(0),
+        unique_id: Some("PWAAAA".into()),
+        hostname: "sim-pw-a".into(),
+        password: Some("secret-a".into()),
+        ..SimConfig::default()
+    });
+    let port = a.http_addr().port();
+    let b = sim(SimConfig {
+        ip: std::net::Ipv4Addr::new(127, 43, 1, 1),
+        http_port: port,
+        unique_id: Some("PWBBBB".into()),
+        hostname: "sim-pw-b".into(),
+        password: Some("secret-b".into()),
+        ..SimConfig::default()
+    });
+    let b_host = b.http_addr().to_string();
+    let mut opts = DiscoveryOptions {
+        broadcast: false,
+        ident_port: a.ident_addr().unwrap().port(),
+        ident_targets: vec![a.ident_addr().unwrap()],
+        ident_window: Duration::from_millis(300),
+        http_port: port,
+        manual: vec![b_host.clone()],
+        probe_wired: false,
+        offline_after: 2,
+        probe_timeout: Duration::from_millis(500),
+        ..DiscoveryOptions::default()
+    };
+    // A's password by its unique id (known from the ident reply before /v1/info); none
+    // for B yet, and a wrong default must not reach A.
+    opts.client.password = Some("wrong".into());
+    opts.passwords.insert("PWAAAA".into(), "secret-a".into());
+    let reg = Registry::new(opts.clone());
+    let r = reg.refresh_with(&|_| {}).unwrap();
+    assert_eq!(r.new.len(), 2, "{r:?}");
+    let da = reg.get("PWAAAA").expect("A confirmed");
+    assert!(
+        !da.password_rejected && da.info.product == "Ultimate 64 Elite",
+        "{da:?}"
+    );
+    // B: a 403 and no ident data: listed by its address, the password refused.
+    let db = reg.get(&b_host).expect("B by address");
+    assert!(db.password_needed && db.password_rejected, "{db:?}");
+    assert_eq!(b.counters().forbidden, 1);
+    // The operator gives B's password under the id they saw: B confirms as itself and the
+    // address-only entry goes.
+    opts.passwords.insert(b_host.clone(), "secret-b".into());
+    reg.set_options(opts.clone());
+    let r = reg.refresh_with(&|_| {}).unwrap();
+    let ids: Vec<String> = reg.list().into_iter().map(|d| d.id).collect();
+    assert_eq!(ids, ["PWAAAA", "PWBBBB"], "{r:?}");
+    assert!(!reg.get("PWBBBB").unwrap().password_rejected);
+    // The shared client carries the device's own password.
+    assert_eq!(
+        reg.client("PWBBBB")
+            .unwrap()
+            .info()
+            .unwrap()
+            .unique_id
+            .as_deref(),
+        Some("PWBBBB")
+    );
+    assert_eq!(
+        reg.client("PWAAAA").unwrap().options().password.as_deref(),
+        Some("secret-a")
+    );
+
+    // Probes: A goes away, misses one probe (still online), then a second (offline);
+    // reported once. Back on the same address, the next probe brings it back.
+    assert!(reg.probe().is_empty());
+    let a_addr = a.http_addr();
+    drop(a);
+    assert!(reg.probe().is_empty());
+    assert_eq!(reg.get("PWAAAA").unwrap().missed, 1);
+    assert_eq!(
+        reg.probe(),
+        [ultimate::discovery::Change {
+            id: "PWAAAA".into(),
+            online: false
+        }]
+    );
+    assert!(reg.probe().is_empty(), "reported once");
+    let seen = reg.get("PWAAAA").unwrap().last_seen;
+    let a2 = sim(SimConfig {
+        ip: std::net::Ipv4Addr::new(127, 43, 0, 1),
+        http_port: a_addr.port(),
+        unique_id: Some("PWAAAA".into()),
+        password: Some("secret-a".into()),
+        ..SimConfig::default()
+    });
+    assert_eq!(a2.http_addr(), a_addr);
+    assert_eq!(
+        reg.probe(),
+        [ultimate::discovery::Change {
+            id: "PWAAAA".into(),
+            online: true
+        }]
+    );
+    assert!(reg.get("PWAAAA").unwrap().last_seen >= seen);
+    // A device the operator removed stays out, even though it still answers.
+    opts.ignore.insert("PWBBBB".into());
+    reg.set_options(opts);
+    assert!(reg.get("PWBBBB").is_none());
+    reg.refresh_with(&|_| {}).unwrap();
+    assert!(reg.get("PWBBBB").is_none());
+    assert!(reg.get("PWAAAA").unwrap().online);
+    // A busy device (its job lock held) is not probed: its state stays as it was.
+    drop(a2);
+    let lock = reg.job_lock("PWAAAA");
+    let _busy = lock.lock().unwrap();
+    for _ in 0..3 {
+        assert!(reg.probe().is_empty());
+    }
+    assert!(reg.get("PWAAAA").unwrap().online);
 }
 
 /// mDNS in a private network namespace (never in the root netns): the simulator advertises

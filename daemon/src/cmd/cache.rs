@@ -175,6 +175,8 @@ pub struct CacheRender<'a> {
     pub formats: Vec<Format>,
     pub loc: Location,
     pub force: bool,
+    /// Render with the installed sidplayfp (platform `sidplayfp`) instead of our engine.
+    pub sidplayfp: Option<cache::sidplayfp::Sidplayfp>,
 }
 
 /// `sidflowd render --cache`: reuse the cached files of this variant or render them once
@@ -184,7 +186,12 @@ pub fn render_cached(req: CacheRender<'_>) -> Result<()> {
     let info = render::resolve(req.tune, req.opts)?;
     let chip = info.chip;
     let tune = TuneRef::new(r.tune_path(req.file), req.tune.songs)?;
-    let key = RenderKey::new(tune, info.song, Platform::Sidflow, chip)?;
+    let platform = if req.sidplayfp.is_some() {
+        Platform::Sidplayfp
+    } else {
+        Platform::Sidflow
+    };
+    let key = RenderKey::new(tune, info.song, platform, chip)?;
     let formats = if req.formats.is_empty() {
         r.cache.formats.clone()
     } else {
@@ -204,9 +211,19 @@ pub fn render_cached(req: CacheRender<'_>) -> Result<()> {
     let mut request = RenderRequest::new(key, formats);
     request.force = req.force;
     let before = cache.renders_started();
+    request.info = cache::TuneInfo::from_sid(req.tune);
+    let file = req.file;
+    let sidplayfp = req.sidplayfp;
     let outcomes = cache
-        .get_or_render(&request, |_| {
-            Ok(Box::new(render::Renderer::new(req.tune, req.opts)?))
+        .get_or_render(&request, |k| match &sidplayfp {
+            Some(sp) => Ok(Box::new(sp.render(
+                file,
+                k.song,
+                k.chip,
+                info.length.as_secs_f64(),
+                info.sample_rate,
+            )?)),
+            None => Ok(Box::new(render::Renderer::new(req.tune, req.opts)?)),
         })
         .context("rendering into the cache")?;
     let rendered = cache.renders_started() > before;

@@ -289,6 +289,9 @@ impl PcmSource for Tee<'_> {
     fn engine(&self) -> pcm::Engine {
         self.src.engine()
     }
+    fn defect(&self) -> Option<String> {
+        self.src.defect()
+    }
 }
 
 /// `<file>.capture.json`: the capture statistics stored with the result.

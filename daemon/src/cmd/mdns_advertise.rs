@@ -31,6 +31,7 @@ pub fn run(a: Args) -> anyhow::Result<()> {
         instance: a.instance,
         interfaces: a.interfaces,
         path: "/".into(),
+        ..MdnsConfig::default()
     };
     let adv = advertise(&cfg, a.port)?.ok_or_else(|| anyhow::anyhow!("advertising is disabled"))?;
     println!("advertising {} as {}", adv.service_name(), adv.hostname());

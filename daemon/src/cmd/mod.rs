@@ -4,6 +4,7 @@ pub mod admin;
 pub mod cache;
 pub mod capture;
 pub mod devices;
+pub mod hvsc;
 pub mod lineout;
 pub mod mdns_advertise;
 pub mod render;

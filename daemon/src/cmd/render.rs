@@ -3,8 +3,12 @@
 //! ```text
 //! sidflowd render FILE.sid [--song N] [--chip 6581|8580] [--clock pal|ntsc] [--seconds S]
 //!                          [--rate 44100|48000] [--songlengths FILE] [--format wav,mp3,flac]
-//!                          [--quality high|fast] -o OUT.wav
+//!                          [--quality high|fast] [--engine sidflow|sidplayfp] -o OUT.wav
 //! ```
+//! `--engine sidplayfp` renders with the installed `sidplayfp` command instead of our engine
+//! (the same song, chip and length rules; its files are tagged with its name and version,
+//! and `--cache` stores them as platform `sidplayfp`). Without it installed the command
+//! says so and exits before writing anything.
 //! One render feeds every requested encoder (`--format`); each file is written under a
 //! temporary name and renamed into place when complete. Rendering runs on the calling
 //! thread: this is a one-shot command.
@@ -46,6 +50,9 @@ pub struct Args {
     /// Resampling: high (default; for files) or fast (much cheaper, audible aliasing).
     #[arg(long, default_value = "high", value_parser = parse_quality)]
     pub quality: SamplingQuality,
+    /// The engine: sidflow (ours, the default) or sidplayfp (the installed command).
+    #[arg(long, default_value = "sidflow", value_parser = parse_engine)]
+    pub engine: cache::SoftwareEngine,
     /// Output file (required unless the render goes into the cache).
     #[arg(short = 'o', long = "output")]
     pub output: Option<PathBuf>,
@@ -65,6 +72,10 @@ pub struct Args {
 
 fn parse_chip(s: &str) -> Result<Chip, String> {
     s.parse().map_err(|e: pcm::UnknownName| e.to_string())
+}
+
+fn parse_engine(s: &str) -> Result<cache::SoftwareEngine, String> {
+    s.parse().map_err(|e: cache::CacheError| e.to_string())
 }
 
 fn parse_quality(s: &str) -> Result<SamplingQuality, String> {
@@ -190,6 +201,15 @@ pub fn run(args: Args) -> Result<()> {
         songlengths: songlengths.as_ref(),
         ..RenderOptions::default()
     };
+    let sidplayfp = match args.engine {
+        cache::SoftwareEngine::Sidflow => None,
+        cache::SoftwareEngine::Sidplayfp => {
+            if args.clock.is_some() {
+                bail!("--clock is not supported with --engine sidplayfp (it follows the tune)");
+            }
+            Some(crate::engines::sidplayfp()?)
+        }
+    };
     // A render into the cache branches off here (cmd/cache.rs `render_cached`, given `tune`,
     // `opts` and the `--format` list); everything below writes plain files.
     if args.cache {
@@ -211,6 +231,7 @@ pub fn run(args: Args) -> Result<()> {
                 cache_dir: args.cache_dir.clone(),
             },
             force: args.force,
+            sidplayfp,
         });
     }
     let Some(output) = &args.output else {
@@ -219,6 +240,9 @@ pub fn run(args: Args) -> Result<()> {
     let outputs = output_paths(output, args.format.as_deref())?;
     check_writable(&outputs)?;
 
+    if let Some(sp) = sidplayfp {
+        return render_sidplayfp(&sp, &args.file, &tune, &opts, &outputs);
+    }
     let mut renderer = Renderer::new(&tune, &opts)?;
     let info = renderer.info().clone();
     let pcm = PcmFormat {
@@ -254,6 +278,67 @@ pub fn run(args: Args) -> Result<()> {
             if info.channels == 2 { "stereo" } else { "mono" },
             (secs / 60.0).floor(),
             secs % 60.0,
+        );
+    }
+    Ok(())
+}
+
+/// `--engine sidplayfp -o ...`: the song rendered by the installed sidplayfp, into every
+/// requested file (tagged like cached files: title, author, song, engine, chip, ReplayGain).
+fn render_sidplayfp(
+    sp: &cache::sidplayfp::Sidplayfp,
+    file: &Path,
+    tune: &SidTune,
+    opts: &RenderOptions<'_>,
+    outputs: &[(Format, PathBuf)],
+) -> Result<()> {
+    let info = render::resolve(tune, opts)?;
+    let src = sp.render(
+        file,
+        info.song,
+        info.chip,
+        info.length.as_secs_f64(),
+        info.sample_rate,
+    )?;
+    let pcm = pcm::PcmSource::pcm_format(&src);
+    let samples = src.samples().to_vec();
+    let mut meter = encode::LoudnessMeter::new(pcm)?;
+    meter.add(&samples)?;
+    let loudness = meter.loudness();
+    let engine = pcm::PcmSource::engine(&src);
+    let tags = encode::Tags {
+        title: tune.name.clone(),
+        author: tune.author.clone(),
+        released: tune.released.clone(),
+        track: Some((info.song, tune.songs)),
+        hvsc_path: String::new(),
+        engine: cache::engine_text(&engine),
+        chip: info.chip.to_string(),
+        replay_gain: loudness.replay_gain(),
+    };
+    let enc_opts = EncoderOptions::default();
+    for (format, path) in outputs {
+        let mut f = FileEncoder::create_tagged(path, *format, pcm, &enc_opts, &tags)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        f.write_pcm(&samples)?;
+        f.finish_file()?;
+    }
+    let secs = info.length.as_secs_f64();
+    for (_, path) in outputs {
+        println!(
+            "{}: song {}/{}, {}, sidplayfp {}, {} Hz {}, {}:{:06.3}, {}",
+            path.display(),
+            info.song,
+            tune.songs,
+            info.chip,
+            engine.version,
+            pcm.sample_rate,
+            if pcm.channels == 2 { "stereo" } else { "mono" },
+            (secs / 60.0).floor(),
+            secs % 60.0,
+            loudness
+                .integrated_lufs
+                .map_or("silent".to_string(), |l| format!("{l:.1} LUFS")),
         );
     }
     Ok(())

@@ -2,8 +2,9 @@
 //! demos and development. Prints the address it listens on, then serves until killed.
 //!
 //! ```text
-//! sidflowd sim-ultimate [--ip 127.0.0.1] [--port 0] [--ident-port 6464] [--ntsc]
-//!                       [--password P] [--mdns] [--hostname NAME] [--unique-id ID]
+//! sidflowd sim-ultimate [--ip 127.0.0.1] [--port 0] [--ident-port 6464 | --no-ident] [--ntsc]
+//!                       [--password P] [--mdns [--no-dns-sd]] [--hostname NAME] [--unique-id ID]
+//!                       [--level-db -6]
 //!                       [--loss 0.01] [--reorder 0.01] [--duplicate 0.01] [--first-seq N|random]
 //!                       [--foreign-ip 127.0.0.2 --foreign-every 10] [--speed 1.0] [--tone HZ]
 //! ```
@@ -31,6 +32,9 @@ pub struct Args {
     /// Bind the ident service to 0.0.0.0 (answers broadcasts).
     #[arg(long)]
     pub ident_any: bool,
+    /// No UDP ident service at all (a device found only by name or address).
+    #[arg(long)]
+    pub no_ident: bool,
     /// NTSC system mode (audio at 47 940.341 Hz) instead of PAL (47 982.887 Hz).
     #[arg(long)]
     pub ntsc: bool,
@@ -46,6 +50,12 @@ pub struct Args {
     /// Advertise `<hostname>.local` with mDNS (on every interface: use a network namespace).
     #[arg(long)]
     pub mdns: bool,
+    /// With --mdns: only the host name, no DNS-SD `_http._tcp` service.
+    #[arg(long)]
+    pub no_dns_sd: bool,
+    /// Level of the played tunes in dB (e.g. -6: a quieter line output than our engine's).
+    #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+    pub level_db: f64,
     /// Packet loss probability.
     #[arg(long, default_value_t = 0.0)]
     pub loss: f64,
@@ -100,7 +110,7 @@ pub fn run(args: Args) -> Result<()> {
         ip: args.ip.unwrap_or(Ipv4Addr::LOCALHOST),
         extra_ips: args.extra_ips,
         http_port: args.port,
-        ident_port: Some(args.ident_port),
+        ident_port: (!args.no_ident).then_some(args.ident_port),
         ident_any: args.ident_any,
         password: args.password,
         standard,
@@ -130,8 +140,18 @@ pub fn run(args: Args) -> Result<()> {
             ntsc: args.ntsc,
         }),
         mdns: args.mdns,
+        dns_sd: !args.no_dns_sd,
         ..SimConfig::default()
     };
+    if !(-60.0..=20.0).contains(&args.level_db) {
+        bail!("--level-db must be between -60 and 20");
+    }
+    if args.level_db != 0.0 {
+        cfg.renderer = Arc::new(ultimate_sim::audio::LevelRenderer {
+            inner: cfg.renderer.clone(),
+            level_db: args.level_db,
+        });
+    }
     if let Some(p) = args.product {
         cfg.product = p;
     }

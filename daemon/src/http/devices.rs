@@ -1,5 +1,6 @@
 //! C64 Ultimate devices: the list and "play this on that device" for listeners, a device's
-//! live audio as one shared MP3 stream, and the operator's discovery and settings.
+//! live audio as one shared MP3 stream, and the operator's management (discover now, add,
+//! remove, rename, passwords, test connection).
 
 use super::admin::audited;
 use super::body;
@@ -11,35 +12,25 @@ use hyper::header::{self, HeaderValue};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-#[derive(Serialize)]
-struct DeviceInfo<'a> {
-    id: &'a str,
-    name: &'a str,
-    product: &'a str,
-    online: bool,
-    can_stream: bool,
-    simulator: bool,
+pub async fn list(app: Arc<App>, _: Req) -> Reply {
+    let a = app.clone();
+    let devices = blocking(move || a.devices.public_list()).await?;
+    json(&serde_json::json!({ "devices": devices }))
 }
 
-pub async fn list(app: Arc<App>, _: Req) -> Reply {
-    let all = app.devices.list();
-    #[derive(Serialize)]
-    struct List<'a> {
-        devices: Vec<DeviceInfo<'a>>,
-    }
-    json(&List {
-        devices: all
-            .iter()
-            .map(|d| DeviceInfo {
-                id: &d.id,
-                name: &d.info.hostname,
-                product: &d.info.product,
-                online: d.online,
-                can_stream: d.can_stream,
-                simulator: d.simulator,
-            })
-            .collect(),
-    })
+/// `GET /api/admin/devices`: the operator's view (addresses, passwords set or needed, the
+/// removed devices, the last discovery).
+pub async fn admin_list(app: Arc<App>, _: Req) -> Reply {
+    let a = app.clone();
+    let (devices, removed) = blocking(move || a.devices.admin_list()).await?;
+    json(&serde_json::json!({
+        "devices": devices,
+        "removed": removed,
+        "last_discovery": app.devices.last_discovery(),
+        "lan_discovery": app.devices.lan_discovery(),
+        "discovery_interval_secs": app.cfg.devices.discovery_interval_secs,
+        "waiting": app.devices.waiting(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -96,19 +87,18 @@ pub async fn live(app: Arc<App>, req: Req) -> Reply {
     Ok(res)
 }
 
-#[derive(Serialize)]
-struct Found {
-    devices: Vec<ultimate::discovery::Device>,
-}
-
+/// "Discover now": the whole discovery (about 4 s with the LAN), progress on the operator's
+/// event stream, then what it found.
 pub async fn discover(app: Arc<App>, req: Req) -> Reply {
     let a = app.clone();
-    let r = blocking(move || a.devices.refresh(true))
+    let r = blocking(move || a.devices.discover("operator"))
         .await
         .and_then(|r| {
-            json(&Found {
-                devices: r.map_err(ApiError::device)?,
-            })
+            let report = r.map_err(ApiError::device)?;
+            json(&serde_json::json!({
+                "discovery": report,
+                "devices": app.devices.public_list(),
+            }))
         });
     audited(&app, &req, "discover devices", serde_json::json!({}), r)
 }
@@ -117,23 +107,21 @@ pub async fn add(app: Arc<App>, req: Req) -> Reply {
     #[derive(Deserialize)]
     struct Body {
         host: String,
+        password: Option<String>,
+        label: Option<String>,
     }
     let b: Body = req.json()?;
-    let (a, host) = (app.clone(), b.host.clone());
-    let r = blocking(move || a.devices.add_host(&host))
+    let (a, host, pw, label) = (app.clone(), b.host.clone(), b.password, b.label);
+    let r = blocking(move || a.devices.add_host(&host, pw.as_deref(), label.as_deref()))
         .await
         .and_then(|r| {
-            #[derive(Serialize)]
-            struct Added<'a> {
-                added: &'a str,
-                info: ultimate::Info,
-                devices: Vec<ultimate::discovery::Device>,
-            }
-            json(&Added {
-                added: &b.host,
-                info: r.map_err(ApiError::device)?,
-                devices: app.devices.list(),
-            })
+            let d = r.map_err(ApiError::device)?;
+            json(&serde_json::json!({
+                "added": b.host,
+                "id": d.id,
+                "info": d.info,
+                "devices": app.devices.public_list(),
+            }))
         });
     audited(
         &app,
@@ -144,19 +132,79 @@ pub async fn add(app: Arc<App>, req: Req) -> Reply {
     )
 }
 
+/// `PUT /api/admin/devices/{id}`: `{label}` renames (null or "" clears), `{password}` sets
+/// the device's own network password (null or "" clears). Either may be left out.
+pub async fn update(app: Arc<App>, req: Req) -> Reply {
+    let b: serde_json::Map<String, serde_json::Value> = req.json()?;
+    let field = |k: &str| -> Result<Option<Option<String>>, ApiError> {
+        match b.get(k) {
+            None => Ok(None),
+            Some(serde_json::Value::Null) => Ok(Some(None)),
+            Some(serde_json::Value::String(s)) => Ok(Some(Some(s.clone()))),
+            Some(_) => Err(ApiError::bad_request(format!(
+                "{k} must be a string or null"
+            ))),
+        }
+    };
+    let (label, password) = (field("label")?, field("password")?);
+    if b.keys().any(|k| k != "label" && k != "password") {
+        return Err(ApiError::bad_request(
+            "only label and password can be changed",
+        ));
+    }
+    let id = req.param(0).to_string();
+    let detail = serde_json::json!({
+        "device": id,
+        "label": label,
+        // Never the password itself.
+        "password": password.as_ref().map(|p| if p.as_deref().unwrap_or("").is_empty() { "cleared" } else { "set" }),
+    });
+    let a = app.clone();
+    let r = blocking(move || {
+        a.devices.update(
+            &id,
+            label.as_ref().map(|l| l.as_deref()),
+            password.as_ref().map(|p| p.as_deref()),
+        )
+    })
+    .await
+    .and_then(|r| {
+        r.map_err(|e| {
+            if e.to_string() == "no such device" {
+                ApiError::not_found("no such device")
+            } else {
+                ApiError::bad_request(format!("{e:#}"))
+            }
+        })?;
+        json(&serde_json::json!({ "ok": true, "devices": app.devices.public_list() }))
+    });
+    audited(&app, &req, "change device", detail, r)
+}
+
+pub async fn remove(app: Arc<App>, req: Req) -> Reply {
+    let (a, id) = (app.clone(), req.param(0).to_string());
+    let r = blocking(move || a.devices.remove(&id)).await.and_then(|r| {
+        match r.map_err(ApiError::internal)? {
+            true => json(&serde_json::json!({ "removed": req.param(0) })),
+            false => Err(ApiError::not_found("no such device")),
+        }
+    });
+    audited(
+        &app,
+        &req,
+        "remove device",
+        serde_json::json!({"device": req.param(0)}),
+        r,
+    )
+}
+
+/// "Test connection": always 200 with `ok` and a sentence (an unreachable device is a
+/// result, not an error); 404 for an unknown id.
 pub async fn test(app: Arc<App>, req: Req) -> Reply {
     let (a, id) = (app.clone(), req.param(0).to_string());
-    let r = blocking(move || a.devices.test(&id)).await.and_then(|r| {
-        #[derive(Serialize)]
-        struct Tested {
-            ok: bool,
-            info: ultimate::Info,
-        }
-        json(&Tested {
-            ok: true,
-            info: r.map_err(ApiError::device)?,
-        })
-    });
+    let r = blocking(move || a.devices.test(&id))
+        .await
+        .and_then(|r| json(&r.map_err(|_| ApiError::not_found("no such device"))?));
     audited(
         &app,
         &req,
@@ -166,6 +214,7 @@ pub async fn test(app: Arc<App>, req: Req) -> Reply {
     )
 }
 
+/// The default network password (devices without their own).
 pub async fn password(app: Arc<App>, req: Req) -> Reply {
     #[derive(Deserialize)]
     struct Body {

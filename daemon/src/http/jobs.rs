@@ -14,7 +14,7 @@ impl From<JobError> for ApiError {
         match e {
             JobError::Invalid(_) => ApiError::bad_request(e.to_string()),
             JobError::NoSuchTune(_) => ApiError::not_found(e.to_string()),
-            JobError::NoDevice => ApiError::conflict(e.to_string()),
+            JobError::NoDevice | JobError::NoEngine(_) => ApiError::conflict(e.to_string()),
             JobError::Internal(e) => ApiError::internal(e),
         }
     }
@@ -44,7 +44,9 @@ pub async fn get(app: Arc<App>, req: Req) -> Reply {
 }
 
 pub async fn create(app: Arc<App>, req: Req) -> Reply {
-    let r = req.json::<JobSpec>().and_then(|spec| {
+    let r = req.json::<JobSpec>().and_then(|mut spec| {
+        spec.platform
+            .get_or_insert_with(|| app.engines.default_engine().platform());
         let j = app
             .jobs
             .create_from(spec, &app.library, &app.media, &app.devices)?;

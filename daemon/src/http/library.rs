@@ -9,49 +9,107 @@ use crate::ratings::Aggregate;
 use serde::Serialize;
 use std::sync::Arc;
 
-#[derive(Serialize)]
-struct Browse<'a> {
-    path: &'a str,
-    folders: &'a [library::FolderInfo],
-    tunes: &'a [&'a library::Tune],
-    scanning: bool,
-}
-
+/// A page of a folder: its sub-folders (with counts and their place in HVSC's layout), a
+/// page of its own tunes (`offset`, `limit`), and a composer's page for a composer folder.
 pub async fn browse(app: Arc<App>, req: Req) -> Reply {
     let path = library::safe_relative(&req.query("path").unwrap_or_default())
         .map_err(|_| ApiError::bad_request("bad folder path"))?;
+    let offset = req.query_num("offset", 0usize);
+    let limit = req.query_num("limit", 500usize).clamp(1, 1000);
     let scanning = app.library.scanning();
-    app.library.with_index(|idx| match idx.browse(&path) {
-        Some(l) => json(&Browse {
-            path: &l.path,
-            folders: &l.folders,
-            tunes: &l.tunes,
-            scanning,
-        }),
-        None if path.is_empty() => json(&Browse {
-            path: "",
-            folders: &[],
-            tunes: &[],
-            scanning,
-        }),
-        None => Err(ApiError::not_found("no such folder")),
+    #[derive(Serialize)]
+    struct Browse {
+        #[serde(flatten)]
+        listing: library::FolderListing,
+        offset: usize,
+        scanning: bool,
+    }
+    let a = app.clone();
+    let listing =
+        tokio::task::spawn_blocking(move || a.library.index().browse_page(&path, offset, limit))
+            .await
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("browse: {e}")))?
+            .ok_or_else(|| ApiError::not_found("no such folder"))?;
+    json(&Browse {
+        listing,
+        offset,
+        scanning,
     })
 }
 
+/// Ranked search (see doc/library.md for the query language): `q`, `offset`, `limit`;
+/// `total` says how many matched (results end at 1000).
 pub async fn search(app: Arc<App>, req: Req) -> Reply {
     let q = req.query("q").unwrap_or_default();
+    let offset = req.query_num("offset", 0usize).min(library::MAX_RESULTS);
     let limit = req.query_num("limit", 100usize).clamp(1, 500);
     #[derive(Serialize)]
-    struct Hits<'a> {
-        query: &'a str,
-        tunes: Vec<&'a library::Tune>,
+    struct Hits {
+        query: String,
+        total: usize,
+        offset: usize,
+        tunes: Vec<library::Tune>,
     }
-    app.library.with_index(|idx| {
-        json(&Hits {
-            query: &q,
-            tunes: idx.search(&q, limit),
-        })
+    let a = app.clone();
+    let q2 = q.clone();
+    let hits =
+        tokio::task::spawn_blocking(move || a.library.index().search_page(&q2, offset, limit))
+            .await
+            .map_err(|e| ApiError::internal(anyhow::anyhow!("search: {e}")))?
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    json(&Hits {
+        query: q,
+        total: hits.total,
+        offset,
+        tunes: hits.tunes,
     })
+}
+
+/// A composer's page for a folder: name, tune and song counts, years active, STIL notes.
+pub async fn composer(app: Arc<App>, req: Req) -> Reply {
+    let path = library::safe_relative(&req.query("path").unwrap_or_default())
+        .map_err(|_| ApiError::bad_request("bad folder path"))?;
+    let c = app
+        .library
+        .index()
+        .composer(&path)
+        .ok_or_else(|| ApiError::not_found("no such folder"))?;
+    json(&c)
+}
+
+/// The library's scan state (progress, the last scan, stale cache entries).
+pub async fn admin_status(app: Arc<App>, _: Req) -> Reply {
+    json(&app.library.scan_status())
+}
+
+/// Render-cache entries whose tune was deleted or changed.
+pub async fn admin_stale(app: Arc<App>, _: Req) -> Reply {
+    #[derive(Serialize)]
+    struct Stale {
+        file: String,
+        #[serde(flatten)]
+        entry: crate::library::StaleEntry,
+    }
+    let list: Vec<Stale> = app
+        .library
+        .stale()
+        .into_iter()
+        .map(|(file, entry)| Stale { file, entry })
+        .collect();
+    json(&serde_json::json!({ "entries": list }))
+}
+
+/// Starts a rescan of the whole library (incremental; progress on the operator's event
+/// stream as `library_scan`, the outcome as `library_scanned`).
+pub async fn admin_rescan(app: Arc<App>, req: Req) -> Reply {
+    let r = if app.library.request_rescan("admin") {
+        json(&serde_json::json!({ "started": true }))
+    } else {
+        Err(ApiError::internal(anyhow::anyhow!(
+            "the library scan thread is not running"
+        )))
+    };
+    super::admin::audited(&app, &req, "library rescan", serde_json::json!({}), r)
 }
 
 /// The tune a request names by `?md5=` or `?path=`.
@@ -69,43 +127,46 @@ pub fn tune_for(app: &App, req: &Req) -> Result<library::Tune, ApiError> {
 }
 
 #[derive(Serialize)]
-struct StilField<'a> {
-    key: &'a str,
-    value: &'a str,
+struct StilField {
+    key: String,
+    value: String,
 }
 
 /// What the collection's STIL says about a tune.
 #[derive(Serialize)]
-struct Stil<'a> {
-    global: Vec<StilField<'a>>,
-    songs: std::collections::BTreeMap<String, Vec<StilField<'a>>>,
-    folder_comment: Option<&'a str>,
+struct Stil {
+    global: Vec<StilField>,
+    songs: std::collections::BTreeMap<String, Vec<StilField>>,
+    folder_comment: Option<String>,
 }
 
-fn stil_of<'a>(stil: &'a sidfile::Stil, t: &library::Tune) -> Option<Stil<'a>> {
-    let fields = |f: &'a [sidfile::StilField]| -> Vec<StilField<'a>> {
-        f.iter()
+fn stil_of(lib: &library::Library, t: &library::Tune) -> Option<Stil> {
+    let fields = |f: Vec<sidfile::StilField>| -> Vec<StilField> {
+        f.into_iter()
             .map(|x| StilField {
-                key: &x.key,
-                value: &x.value,
+                key: x.key,
+                value: x.value,
             })
             .collect()
     };
-    let entry = stil.get(&t.path);
-    let folder = stil.folder_comment(t.folder());
+    let entry = lib.stil(&t.path);
+    let folder = lib.stil_folder_comment(t.folder());
     if entry.is_none() && folder.is_none() {
         return None;
     }
+    let (global, songs) = match entry {
+        Some(e) => (
+            fields(e.global),
+            e.songs
+                .into_iter()
+                .map(|(n, f)| (n.to_string(), fields(f)))
+                .collect(),
+        ),
+        None => (Vec::new(), Default::default()),
+    };
     Some(Stil {
-        global: entry.map(|e| fields(&e.global)).unwrap_or_default(),
-        songs: entry
-            .map(|e| {
-                e.songs
-                    .iter()
-                    .map(|(n, f)| (n.to_string(), fields(f)))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        global,
+        songs,
         folder_comment: folder,
     })
 }
@@ -113,18 +174,22 @@ fn stil_of<'a>(stil: &'a sidfile::Stil, t: &library::Tune) -> Option<Stil<'a>> {
 pub async fn tune(app: Arc<App>, req: Req) -> Reply {
     let t = tune_for(&app, &req)?;
     let ratings: Vec<Aggregate> = (1..=t.songs).map(|s| app.ratings.get(&t.md5, s)).collect();
-    let stil = app.library.stil();
     #[derive(Serialize)]
     struct TuneInfo<'a> {
         tune: &'a library::Tune,
         variants: Vec<CachedVariant>,
         ratings: Vec<Aggregate>,
-        stil: Option<Stil<'a>>,
+        stil: Option<Stil>,
+        /// Why it may sound wrong here: it needs the C64's ROMs and they are not installed.
+        roms_warning: Option<String>,
     }
+    let (p, t2) = (app.playback.clone(), t.clone());
+    let roms_warning = super::response::blocking(move || p.rom_warning(&t2)).await?;
     json(&TuneInfo {
+        roms_warning,
         variants: app.media.variants(&t),
         ratings,
-        stil: stil.as_deref().and_then(|s| stil_of(s, &t)),
+        stil: stil_of(app.library.index(), &t),
         tune: &t,
     })
 }
@@ -137,12 +202,23 @@ struct Renderable {
 
 pub async fn variants(app: Arc<App>, req: Req) -> Reply {
     let t = tune_for(&app, &req)?;
-    // What a new render could be made on now: our engine always; a C64 Ultimate (through
-    // an admin render job) while one that can record audio is online.
+    // What a new render could be made on now: our engine always; sidplayfp while it is
+    // installed; a C64 Ultimate (through an admin render job) while one that can record
+    // audio is online.
     let mut renderable = vec![Renderable {
         platform: "software",
         formats: ["mp3", "flac", "wav"],
     }];
+    if app
+        .media
+        .check_engine(crate::media::Platform::Sidplayfp)
+        .is_ok()
+    {
+        renderable.push(Renderable {
+            platform: "sidplayfp",
+            formats: ["mp3", "flac", "wav"],
+        });
+    }
     if app.devices.recorder().is_some() {
         renderable.push(Renderable {
             platform: "hardware",

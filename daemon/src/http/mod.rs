@@ -9,6 +9,8 @@ pub mod assets;
 pub mod body;
 pub mod boxctl;
 pub mod devices;
+pub mod engine;
+pub mod hvsc;
 pub mod jobs;
 pub mod library;
 pub mod playback;
@@ -17,6 +19,7 @@ pub mod range;
 pub mod ratings;
 pub mod request;
 pub mod response;
+pub mod roms;
 pub mod routes;
 pub mod status;
 

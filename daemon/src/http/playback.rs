@@ -8,7 +8,7 @@ use super::request::Req;
 use super::response::{blocking, created, empty, json, set_header, ApiError, Reply, Response};
 use crate::app::App;
 use crate::media::{Opened, Platform};
-use crate::playback::{PlayError, Prefs};
+use crate::playback::{Listen, PlayError, Prefs};
 use crate::sessions::PlaySession;
 use hyper::header::{self, HeaderValue};
 use hyper::StatusCode;
@@ -65,7 +65,23 @@ struct Session<'a> {
     /// What the audio lasts: the song length, or the default a render uses without one.
     length_ms: u64,
     variant: VariantInfo<'a>,
+    /// The render's loudness and levelling gain, when it was measured (cached, in any
+    /// format); otherwise the page levels with the `render` events' `level`.
+    level: Option<crate::playback::Level>,
+    /// Why the song may sound wrong here (it needs the C64's ROMs, which are not installed).
+    roms_warning: Option<String>,
     urls: Urls,
+    /// Why this variant, when it is not what was asked for or is recorded now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+    /// Hardware only, every C64 Ultimate busy: the place in line (fetch the audio once
+    /// `renew` says `wait: null`).
+    wait: Option<Wait>,
+}
+
+#[derive(Serialize)]
+struct Wait {
+    place: usize,
 }
 
 #[derive(Serialize)]
@@ -103,10 +119,21 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
         .tune(&path)
         .ok_or_else(|| ApiError::not_found("no such tune"))?;
     let song = b.song.unwrap_or(t.start_song);
-    let v = app.playback.choose(&t, song, &b.prefs)?;
+    let id = crate::auth::token();
+    let (v, note, wait) = match app.playback.choose_for_listener(&t, song, &b.prefs, &id)? {
+        Listen::Play { variant, note } => (variant, note, None),
+        Listen::Wait { variant, place } => (variant, None, Some(Wait { place })),
+    };
+    let (p, t2) = (app.playback.clone(), t.clone());
+    let roms_warning = blocking(move || p.rom_warning(&t2)).await?;
     let cached = app.media.is_cached(&v);
+    let level = app
+        .media
+        .loudness(&v.key)
+        .as_ref()
+        .map(crate::playback::Level::of);
     let s = app.sessions.insert(PlaySession {
-        id: crate::auth::token(),
+        id,
         path: t.path.clone(),
         md5: t.md5.clone(),
         song,
@@ -132,12 +159,33 @@ pub async fn play(app: Arc<App>, req: Req) -> Reply {
             format: s.format,
             cached,
         },
+        level,
+        roms_warning,
         urls: Urls {
             audio: format!("/api/playback/{}/{}", s.id, s.format),
             sid: format!("/api/playback/{}/sid", s.id),
             renew: format!("/api/playback/{}/renew", s.id),
         },
+        note,
+        wait,
     })
+}
+
+/// The place in line of a session waiting for a C64 Ultimate (`None`: not waiting).
+fn waiting(app: &App, s: &PlaySession) -> Option<usize> {
+    let t = app.library.tune(&s.path)?;
+    let v = crate::media::variant(
+        &t,
+        s.song,
+        s.platform,
+        s.chip,
+        crate::media::format_from_ext(s.format)?,
+    )
+    .ok()?;
+    match app.playback.turn(&s.id, &v)? {
+        crate::devices::Turn::Waiting(n) => Some(n),
+        crate::devices::Turn::Ready => None,
+    }
 }
 
 pub async fn renew(app: Arc<App>, req: Req) -> Reply {
@@ -149,10 +197,12 @@ pub async fn renew(app: Arc<App>, req: Req) -> Reply {
     struct Renewed<'a> {
         session: &'a str,
         expires_in: u64,
+        wait: Option<Wait>,
     }
     json(&Renewed {
         session: &s.id,
         expires_in: app.sessions.ttl().as_secs(),
+        wait: waiting(&app, &s).map(|place| Wait { place }),
     })
 }
 
@@ -196,6 +246,11 @@ pub async fn audio(app: Arc<App>, req: Req) -> Reply {
     }
     let format = crate::media::format_from_ext(kind)
         .ok_or_else(|| ApiError::not_found("unknown format (mp3, flac, wav, sid or voices)"))?;
+    if let Some(place) = waiting(&app, &s) {
+        return Err(ApiError::conflict(format!(
+            "waiting for a C64 Ultimate: number {place} in line"
+        )));
+    }
     let v = crate::media::variant(&t, s.song, s.platform, s.chip, format)
         .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
     if req.method == hyper::Method::HEAD && !app.media.is_cached(&v) {

@@ -12,7 +12,10 @@
 
 use super::request::Req;
 use super::response::Reply;
-use super::{admin, assets, boxctl, devices, jobs, library, playback, playlists, ratings, status};
+use super::{
+    admin, assets, boxctl, devices, engine, hvsc, jobs, library, playback, playlists, ratings,
+    roms, status,
+};
 use crate::app::App;
 use serde::Serialize;
 use std::future::Future;
@@ -36,6 +39,8 @@ pub enum BodyLimit {
     Json,
     /// A backup being restored: 32 MiB.
     Backup,
+    /// A C64 ROM image (at most 8 KiB, base64 in JSON): 16 KiB.
+    Rom,
 }
 
 impl BodyLimit {
@@ -44,6 +49,7 @@ impl BodyLimit {
             BodyLimit::None => 0,
             BodyLimit::Json => 1 << 20,
             BodyLimit::Backup => 32 << 20,
+            BodyLimit::Rom => 16 << 10,
         }
     }
 }
@@ -94,6 +100,7 @@ pub const ROUTES: &[Route] = &[
     route!("GET", "/api/library/browse", Public, None, library::browse),
     route!("GET", "/api/library/search", Public, None, library::search),
     route!("GET", "/api/library/tune", Public, None, library::tune),
+    route!("GET", "/api/library/composer", Public, None, library::composer),
     route!("GET", "/api/variants", Public, None, library::variants),
     route!("POST", "/api/play", Public, Json, playback::play),
     route!("POST", "/api/playback/{id}/renew", Public, Json, playback::renew),
@@ -106,6 +113,7 @@ pub const ROUTES: &[Route] = &[
     route!("PUT", "/api/playlists/{id}", Public, Json, playlists::put),
     route!("DELETE", "/api/playlists/{id}", Public, Json, playlists::delete),
     route!("GET", "/api/events", Public, None, status::events),
+    route!("GET", "/api/engine", Public, None, engine::status),
     route!("GET", "/api/devices", Public, None, devices::list),
     route!("POST", "/api/devices/{id}/play", Public, Json, devices::play),
     route!("GET", "/api/devices/{id}/live", Public, None, devices::live),
@@ -126,8 +134,20 @@ pub const ROUTES: &[Route] = &[
     route!("POST", "/api/admin/cache/delete", Admin, Json, admin::cache_delete),
     route!("GET", "/api/admin/settings", Admin, None, admin::settings),
     route!("PUT", "/api/admin/settings", Admin, Json, admin::settings_put),
+    route!("GET", "/api/admin/engine", Admin, None, engine::status),
+    route!("PUT", "/api/admin/engine", Admin, Json, engine::put),
+    route!("GET", "/api/admin/roms", Admin, None, roms::status),
+    route!("PUT", "/api/admin/roms/{kind}", Admin, Rom, roms::upload),
+    route!("DELETE", "/api/admin/roms/{kind}", Admin, Json, roms::remove),
     route!("GET", "/api/admin/backup", Admin, None, admin::backup),
     route!("POST", "/api/admin/restore", Admin, Backup, admin::restore),
+    route!("GET", "/api/admin/library", Admin, None, library::admin_status),
+    route!("GET", "/api/admin/library/stale", Admin, None, library::admin_stale),
+    route!("POST", "/api/admin/library/rescan", Admin, Json, library::admin_rescan),
+    route!("GET", "/api/admin/hvsc", Admin, None, hvsc::status),
+    route!("GET", "/api/admin/hvsc/check", Admin, None, hvsc::check),
+    route!("POST", "/api/admin/hvsc/sync", Admin, Json, hvsc::sync),
+    route!("POST", "/api/admin/hvsc/stop", Admin, Json, hvsc::stop),
     route!("GET", "/api/admin/jobs", Admin, None, jobs::list),
     route!("POST", "/api/admin/jobs", Admin, Json, jobs::create),
     route!("GET", "/api/admin/jobs/{id}", Admin, None, jobs::get),
@@ -135,8 +155,11 @@ pub const ROUTES: &[Route] = &[
     route!("DELETE", "/api/admin/jobs/{id}", Admin, Json, jobs::delete),
     route!("GET", "/api/admin/events", Admin, None, status::admin_events),
     route!("GET", "/api/admin/audit", Admin, None, status::audit),
+    route!("GET", "/api/admin/devices", Admin, None, devices::admin_list),
     route!("POST", "/api/admin/devices/discover", Admin, Json, devices::discover),
     route!("POST", "/api/admin/devices/add", Admin, Json, devices::add),
+    route!("PUT", "/api/admin/devices/{id}", Admin, Json, devices::update),
+    route!("DELETE", "/api/admin/devices/{id}", Admin, Json, devices::remove),
     route!("POST", "/api/admin/devices/{id}/test", Admin, Json, devices::test),
     route!("POST", "/api/admin/devices/password", Admin, Json, devices::password),
 ];

@@ -107,6 +107,7 @@ fn req() -> anyhow::Result<RenderRequest> {
         chip: Chip::Mos6581,
         length: Duration::from_secs(1),
         sample_rate: 44_100,
+        roms: None,
     })
 }
 

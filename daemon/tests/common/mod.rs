@@ -54,8 +54,13 @@ impl Daemon {
 
     /// Starts on an existing state folder (to test what survives a restart).
     pub fn start_in(dir: PathBuf, env: &[(&str, &str)], args: &[&str]) -> Daemon {
+        Daemon::start_on(dir, "127.0.0.1:0", env, args)
+    }
+
+    /// Starts listening on `listen` (an address of a network namespace the test made).
+    pub fn start_on(dir: PathBuf, listen: &str, env: &[(&str, &str)], args: &[&str]) -> Daemon {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sidflowd"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        cmd.args(["serve", "--listen", listen, "--data-dir"])
             .arg(&dir)
             .args(args);
         if !args.contains(&"--config") {

@@ -2,7 +2,10 @@
 // (chip, clock, PSID/RSID, number of SIDs, years: scoped words of the box's search), sort
 // (title, author, year, duration, your rating) and a random tune. It only shows; what a
 // click does is the caller's (`onPlay`, `onQueue`, `onPlayNext`). The tune that plays is
-// highlighted.
+// highlighted. Folders and results come a page at a time (PAGE rows, a pager below), so a
+// folder or a search of 60 000 tunes never puts more than one page in the page; a
+// composer's folder (HVSC's MUSICIANS/<letter>/<name>) shows the composer's years and
+// STIL notes above its tunes.
 import { api, el, fmtTime, icon } from "../api.js";
 let myRating = () => ({ v: null, s: 0 });
 const ratings$ = () => import("./ratings.js").then((m) => { myRating = m.myRating; });
@@ -12,6 +15,7 @@ const FILTERS = [["chip:6581", "6581"], ["chip:8580", "8580"], ["clock:pal", "PA
 const SORTS = [["", "Folder order"], ["title", "Title"], ["author", "Author"], ["year", "Year"], ["duration", "Duration"],
   ["rating", "Your rating"]];
 
+const PAGE = 100;
 const year = (t) => { const y = parseInt((t.released || "").slice(0, 4), 10); return isFinite(y) ? y : 9999; };
 const dur = (t) => (t.durations_ms && t.durations_ms[t.start_song - 1]) || 0;
 const score = (t) => { const r = myRating(t.md5, t.start_song); return r.s + (r.v === "like" ? 3 : r.v === "dislike" ? -3 : 0); };
@@ -37,10 +41,17 @@ export function createLibrary({ shell, onPlay, onQueue, onPlayNext, playing }) {
       el("span", { class: "years" }, "Years", from, "–", to)));
   const crumbs = el("nav", { class: "crumbs", "aria-label": "Folder" });
   const list = el("ul", { class: "list", id: "library", "aria-label": "Library" });
+  const about = el("p", { class: "muted", id: "composer" });
+  const pageInfo = el("span", { class: "muted", id: "page-info" });
+  const prev = el("button", { class: "btn", id: "page-prev", text: "‹ Previous", onclick: () => turn(-1) });
+  const next = el("button", { class: "btn", id: "page-next", text: "Next ›", onclick: () => turn(1) });
+  const pager = el("nav", { class: "row", id: "pager", "aria-label": "Pages", hidden: true }, prev, pageInfo, next);
   const lastPlayed = el("p", { class: "muted", id: "last-played", "aria-live": "polite" });
   const card = el("section", { class: "card", "aria-labelledby": "library-h" }, el("h2", { id: "library-h", text: "Library" }),
-    search, el("div", { class: "row tools" }, sort, random), filters, crumbs, list, lastPlayed);
+    search, el("div", { class: "row tools" }, sort, random), filters, crumbs, about, list, pager, lastPlayed);
   let folder = "";
+  // What the pager pages: a folder's tunes or a query's results, and how many there are.
+  let paged = { load: null, offset: 0, total: 0 };
   let shown = { tunes: [], folders: [] };
 
   function tuneRow(t) {
@@ -71,10 +82,24 @@ export function createLibrary({ shell, onPlay, onQueue, onPlayNext, playing }) {
 
   function showTunes(tunes, folders = []) { shown = { tunes, folders }; show(); }
 
-  async function browse(path) {
+  function showPager(offset, count, total) {
+    paged.offset = offset; paged.total = total;
+    pager.hidden = total <= PAGE;
+    pageInfo.textContent = count ? `${offset + 1}–${offset + count} of ${total}` : `${total}`;
+    prev.disabled = offset === 0;
+    next.disabled = offset + PAGE >= total;
+  }
+
+  function turn(dir) {
+    const o = Math.max(0, paged.offset + dir * PAGE);
+    if (paged.load && o < paged.total) paged.load(o).then(() => list.scrollIntoView?.({ block: "nearest" }));
+  }
+
+  async function browse(path, offset = 0) {
     folder = path;
+    paged.load = (o) => browse(path, o);
     try {
-      const d = await api(`/api/library/browse?path=${encodeURIComponent(path)}`);
+      const d = await api(`/api/library/browse?path=${encodeURIComponent(path)}&offset=${offset}&limit=${PAGE}`);
       crumbs.replaceChildren(el("button", { text: "Library", onclick: () => browse("") }));
       let acc = "";
       for (const part of d.path ? d.path.split("/") : []) {
@@ -82,7 +107,11 @@ export function createLibrary({ shell, onPlay, onQueue, onPlayNext, playing }) {
         const p = acc;
         crumbs.append(" / ", el("button", { text: part, onclick: () => browse(p) }));
       }
-      showTunes(d.tunes, d.folders);
+      const c = d.composer;
+      about.textContent = c ? [c.name, c.years ? `${c.years[0]}–${c.years[1]}` : null, `${c.tunes} tunes, ${c.songs} songs`,
+        c.stil_comment].filter(Boolean).join(" · ") : "";
+      showTunes(d.tunes, offset ? [] : d.folders);
+      showPager(offset, d.tunes.length, d.own_tunes ?? d.tunes.length);
       if (d.scanning && !d.tunes.length && !d.folders.length) setTimeout(() => browse(path), 1000);
     } catch (e) { shell.error(e.message); }
   }
@@ -90,24 +119,34 @@ export function createLibrary({ shell, onPlay, onQueue, onPlayNext, playing }) {
   // The query: the words typed plus the chosen filters.
   function query() {
     const parts = [search.value.trim(), ...chips.filter((c) => c.getAttribute("aria-pressed") === "true").map((c) => c.dataset.q)];
-    if (from.value || to.value) parts.push(`year:${from.value || ""}-${to.value || ""}`);
+    if (from.value || to.value) parts.push(`year:${from.value || "0"}..${to.value || "9999"}`);
     return parts.filter(Boolean).join(" ");
   }
 
+  // Search as you type: one request per pause in typing, the previous one aborted.
   let searchTimer = null, searchAbort = null;
+  async function find(q, offset) {
+    searchAbort?.abort();
+    searchAbort = new AbortController();
+    paged.load = (o) => find(q, o);
+    try {
+      const d = await api(`/api/library/search?q=${encodeURIComponent(q)}&offset=${offset}&limit=${PAGE}`, { signal: searchAbort.signal });
+      crumbs.replaceChildren(el("span", { class: "muted", text: `${d.total} result(s) for “${q}”` }));
+      about.textContent = "";
+      showTunes(d.tunes);
+      showPager(offset, d.tunes.length, Math.min(d.total, 1000));
+    } catch (e) {
+      // A query the box cannot read (often half-typed) is said beside the box, not as an alarm.
+      if (e.name !== "AbortError") crumbs.replaceChildren(el("span", { class: "muted", role: "status", text: e.message }));
+    }
+  }
   function run() {
     clearTimeout(searchTimer);
-    searchTimer = setTimeout(async () => {
+    searchTimer = setTimeout(() => {
       const q = query();
-      if (!q) return browse(folder);
-      searchAbort?.abort();
-      searchAbort = new AbortController();
-      try {
-        const d = await api(`/api/library/search?q=${encodeURIComponent(q)}&limit=200`, { signal: searchAbort.signal });
-        crumbs.replaceChildren(el("span", { class: "muted", text: `${d.tunes.length} result(s) for “${q}”` }));
-        showTunes(d.tunes);
-      } catch (e) { if (e.name !== "AbortError") shell.error(e.message); }
-    }, 180);
+      if (!q) { searchAbort?.abort(); return browse(folder); }
+      find(q, 0);
+    }, 200);
   }
   search.addEventListener("input", run);
   from.addEventListener("change", run);

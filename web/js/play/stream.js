@@ -4,8 +4,15 @@
 // longer moves and either shows how far the render is ("rendering… n %", from the box's
 // render events) or reloads the audio at the same place, and gives up on the song (an
 // "error" the player answers by moving on) after a few failed attempts.
+//
+// Levelling (./level.js): the session names the song's gain when its render was measured
+// (cached); a song rendered as it plays starts at the previous song's gain and glides to the
+// render's own estimate (its "render" events carry the loudness of what is rendered so far,
+// the first within a second) and to the whole song's measurement when the render is done.
 import { api } from "../api.js";
 import { onEvent } from "../events.js";
+import { loadPrefs, onPrefs } from "../prefs.js";
+import { setLevel, currentLevel } from "./level.js";
 
 const RENEW_MS = 60_000;
 const STUCK_MS = 3000;
@@ -22,6 +29,16 @@ export function createStreamSource({ audio }) {
   let attempts = 0;
   let renewing = null;
   let live = false;
+  let level = null; // the best known {integrated_lufs, true_peak_dbtp, gain_db} of this song
+  let levelFinal = false; // measured on the whole render
+  const levelling = () => loadPrefs().level !== "off";
+  const applyLevel = (glide) => setLevel(audio, !levelling() || live ? 0 : level ? level.gain_db : currentLevel(), { glide });
+  onPrefs(() => { if (s || live) applyLevel(true); });
+  // "Hardware only" with every C64 Ultimate busy: the place in line, asked again every
+  // couple of seconds; the audio is fetched when the turn comes.
+  let inLine = null;
+  let lineTimer = null;
+  const leaveLine = () => { clearTimeout(lineTimer); lineTimer = null; inLine = null; };
 
   const length = () => (s ? (s.length_ms || s.duration_ms || 0) / 1000 : NaN);
   const mine = (r) => s && r.path === s.tune.path && r.song === s.song && r.chip === s.variant.chip
@@ -34,6 +51,11 @@ export function createStreamSource({ audio }) {
   onEvent("render", (r) => {
     if (!mine(r)) return;
     render = r;
+    if (r.level && !levelFinal) {
+      level = r.level;
+      levelFinal = r.state === "done";
+      applyLevel(true);
+    }
     if (waiting()) emit("waiting", { percent: percent() });
     if (r.state !== "rendering" && pending !== null) reload(pending);
   });
@@ -92,7 +114,7 @@ export function createStreamSource({ audio }) {
 
   // The watchdog: a position that no longer moves while the listener wants sound.
   setInterval(() => {
-    if (!want || !s || audio.paused && pending === null) return;
+    if (!want || !s || inLine !== null || audio.paused && pending === null) return;
     const now = Date.now();
     if (Math.abs(audio.currentTime - moved.t) > 0.05) { moved = { t: audio.currentTime, at: now }; return; }
     if (now - moved.at < STUCK_MS) return;
@@ -125,16 +147,42 @@ export function createStreamSource({ audio }) {
   /** Starts a session for one song; resolves to the track, rejects with the box's refusal. */
   async function load(tune, song, { format, prefs, at = 0, autoplay = true } = {}) {
     const sess = await api("/api/play", { method: "POST",
-      body: { path: tune.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: format || prefs.format } } });
+      body: { path: tune.path, song, prefs: { mode: prefs.mode, chip: prefs.chip, format: format || prefs.format,
+        engine: prefs.engine } } });
+    leaveLine();
     s = sess; live = false; render = null; attempts = 0;
+    level = sess.level || null; levelFinal = !!sess.level;
+    applyLevel(false);
     want = autoplay;
     pending = at > 0 ? at : null;
     moved = { t: at, at: Date.now() };
-    audio.src = sess.urls.audio;
-    if (autoplay) audio.play().catch(() => {});
+    const start = () => {
+      audio.src = sess.urls.audio;
+      if (want) audio.play().catch(() => {});
+    };
+    if (sess.wait) {
+      inLine = sess.wait.place;
+      audio.removeAttribute("src");
+      audio.load();
+      const ask = async () => {
+        if (s !== sess) return;
+        try {
+          const r = await api(sess.urls.renew, { method: "POST", body: {} });
+          if (s !== sess) return;
+          if (!r.wait) { leaveLine(); emit("waiting", null); start(); return; }
+          inLine = r.wait.place;
+          emit("waiting", { place: inLine });
+        } catch (e) {
+          if (s !== sess) return;
+          if (e.status === 404) { leaveLine(); emit("error", { message: "The wait for a C64 Ultimate lapsed.", fatal: true }); return; }
+        }
+        lineTimer = setTimeout(ask, 2000);
+      };
+      lineTimer = setTimeout(ask, 2000);
+    } else start();
     renew();
     return { tune: sess.tune, song: sess.song, format: sess.variant.format, variant: sess.variant, session: sess,
-      duration: length() };
+      duration: length(), level: sess.level || null };
   }
 
   return {
@@ -144,19 +192,23 @@ export function createStreamSource({ audio }) {
     load,
     // A C64 Ultimate's audio, live: no session, no end.
     live(url) {
+      leaveLine();
       s = null; live = true; want = true; pending = null; clearInterval(renewing);
+      level = null; levelFinal = false; applyLevel(false);
       audio.src = url;
       audio.play().catch(() => {});
     },
     play() { want = true; return audio.play(); },
     pause() { want = false; audio.pause(); },
     seek(t) { if (s) goTo(Math.max(0, Math.min(t, length() || t))); },
-    stop() { want = false; s = null; live = false; pending = null; clearInterval(renewing); audio.pause(); },
+    stop() { want = false; s = null; live = false; pending = null; leaveLine(); clearInterval(renewing); audio.pause(); },
     get time() { return pending !== null ? pending : audio.currentTime; },
     get duration() { return length(); },
     get paused() { return audio.paused; },
     get session() { return s; },
     get rendered() { return renderedTo(); },
+    /** The song's loudness as known now (null: not yet), and whether it is final. */
+    get level() { return level ? { ...level, final: levelFinal } : null; },
     on(type, fn) { if (!subs.has(type)) subs.set(type, new Set()); subs.get(type).add(fn); },
   };
 }

@@ -7,6 +7,8 @@
 // envelope level (a small ADSR model driven by the gate) are shown as a piano roll of the
 // last seconds and a meter per voice. For hardware recordings and live streams there is no
 // track: a spectrum from the Web Audio analyser stands in.
+import { levelGraph } from "./level.js";
+
 const WAVES = [[0x80, "noise"], [0x40, "pulse"], [0x20, "saw"], [0x10, "triangle"]];
 const COLOURS = { noise: "#9f9f9f", pulse: "#67b6bd", saw: "#bfce72", triangle: "#b86962", "": "#505050" };
 const NOTES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"];
@@ -118,17 +120,15 @@ export function createVisual({ canvas, audio, labels }) {
           if (r.ok) track = parseTrack(await r.arrayBuffer());
         } catch { track = null; }
       }
-      if (!track && !analyser && window.AudioContext) {
-        // The analyser needs the audio routed through Web Audio (kept for the page's life).
-        const ctx = new AudioContext();
-        const src = ctx.createMediaElementSource(audio);
-        analyser = ctx.createAnalyser();
-        analyser.fftSize = 512;
-        data = new Uint8Array(analyser.frequencyBinCount);
-        src.connect(analyser);
-        analyser.connect(ctx.destination);
-        audio.addEventListener("play", () => ctx.resume());
-        ctx.resume();
+      if (!track && !analyser) {
+        // The analyser taps the page's one Web Audio graph, after the levelling gain.
+        const g = levelGraph(audio);
+        if (g) {
+          analyser = g.ctx.createAnalyser();
+          analyser.fftSize = 512;
+          data = new Uint8Array(analyser.frequencyBinCount);
+          g.gain.connect(analyser);
+        }
       }
       return track ? "voices" : analyser ? "spectrum" : "none";
     },
