@@ -94,6 +94,11 @@ pub struct Machine {
     /// What happened while the last read was stalled by bad-line DMA
     /// ([`crate::cpu::stall`] flags).
     stall: u8,
+    /// The VIC allows bad lines in a frame only if `$D011`'s DEN bit was set in some cycle
+    /// of raster line `$30`: that latch, for the frame that began at cycle `den_frame`
+    /// (`u64::MAX`: not decided yet for the current frame).
+    den_latch: bool,
+    den_frame: u64,
     /// A test harness's write-only I/O register ([`Machine::set_debug_port`]) and the
     /// last value written to it.
     debug_port: Option<u16>,
@@ -150,6 +155,8 @@ impl Machine {
             ba_start: u64::MAX,
             ba_end: 0,
             stall: 0,
+            den_latch: false,
+            den_frame: u64::MAX,
             debug_port: None,
             debug_value: None,
         };
@@ -271,7 +278,10 @@ impl Machine {
 
     /// Turns the VIC's bad-line DMA on or off (off for a new machine; the
     /// [`crate::Player`] turns it on by default). On a bad line — raster line `$30-$F7`
-    /// whose low 3 bits equal the `$D011` Y scroll, display enabled (`$D011` bit 4) — the
+    /// whose low 3 bits equal the `$D011` Y scroll, in a frame where the display was
+    /// enabled (`$D011` bit 4, DEN) in some cycle of raster line `$30` (clearing DEN later in
+    /// the frame does not stop that frame's bad lines; setting it after line `$30` starts
+    /// them only in the next frame) — the
     /// VIC pulls BA low at cycle 12 of the line (1-based) and owns the bus for the 40
     /// character fetches up to cycle 54: a CPU read cycle in that stretch waits until
     /// cycle 55 (writes in the first 3 cycles still go through, as on the chip). Sprite
@@ -291,7 +301,10 @@ impl Machine {
         let to = self.cycle;
         Self::sync_chip(&mut self.vic, &mut self.vic_done, to);
         let d011 = self.vic.control1();
-        if d011 & 0x10 == 0 {
+        let den_now = d011 & 0x10 != 0;
+        // this frame's DEN latch of line $30 (decided once line $30 has begun)
+        let this_frame = self.update_den_latch();
+        if !(den_now || (this_frame && self.den_latch)) {
             return; // display off: a $D011 write re-evaluates
         }
         let lines = self.video.lines();
@@ -302,6 +315,17 @@ impl Machine {
         let line = self.vic.line();
         for k in 0..u64::from(lines) + 8 {
             let l = ((u64::from(line) + k) % u64::from(lines)) as u16;
+            // lines of this frame after line $30 follow the latch, later ones DEN as it
+            // is now (a $D011 write re-evaluates)
+            let in_this_frame = u64::from(line) + k < u64::from(lines);
+            let den = if in_this_frame && this_frame && l > 0x30 {
+                self.den_latch
+            } else {
+                den_now
+            };
+            if !den {
+                continue;
+            }
             if (0x30..=0xF7).contains(&l) && l & 7 == u16::from(d011 & 7) {
                 let from_line_start = k * cpl;
                 if from_line_start + 54 > into_line {
@@ -312,6 +336,29 @@ impl Machine {
                 }
             }
         }
+    }
+
+    /// The cycle the current frame began (line 0, cycle 0), from the VIC's position (which
+    /// must be synced).
+    fn frame_start(&self) -> u64 {
+        let cpl = u64::from(self.video.cycles_per_line());
+        let into = u64::from(self.vic.line()) * cpl + u64::from(self.vic.line_cycle());
+        self.cycle.saturating_sub(into)
+    }
+
+    /// Decides this frame's DEN latch when line `$30` has begun and it is not decided yet
+    /// (no `$D011` write since then, so DEN is what it was at the start of line `$30`).
+    /// Returns whether the latch applies to the current frame (line `$30` has begun).
+    fn update_den_latch(&mut self) -> bool {
+        if self.vic.line() < 0x30 {
+            return false;
+        }
+        let frame = self.frame_start();
+        if self.den_frame != frame {
+            self.den_frame = frame;
+            self.den_latch = self.vic.control1() & 0x10 != 0;
+        }
+        true
     }
 
     /// A read cycle at or after `ba_start`: wait out the DMA if inside the window.
@@ -369,12 +416,18 @@ impl Machine {
     /// Restarts the cycle count (the chips keep their phase).
     pub fn reset_cycle_counter(&mut self) {
         self.sync();
+        let latch_decided = self.den_frame == self.frame_start();
         self.cycle = 0;
         self.vic_done = 0;
         self.cia1_done = 0;
         self.cia2_done = 0;
         self.float_until = 0;
         self.lines_cycle = u64::MAX;
+        self.den_frame = if latch_decided {
+            self.frame_start()
+        } else {
+            u64::MAX
+        };
         self.update_due();
         if self.bad_lines {
             self.ba_start = 0;
@@ -714,6 +767,12 @@ impl Machine {
         let page = addr >> 8;
         if matches!(page, 0xD0..=0xD3 | 0xDC | 0xDD) {
             self.sync_for_access(page);
+            if self.bad_lines && page <= 0xD3 && addr & 0x3F == 0x11 {
+                // freeze this frame's DEN latch before DEN changes; DEN set in line $30 sets it
+                if self.update_den_latch() && self.vic.line() == 0x30 && v & 0x10 != 0 {
+                    self.den_latch = true;
+                }
+            }
             match page {
                 0xD0..=0xD3 => self.vic.write(addr as u8, v),
                 0xDC => self.cia1.write(addr as u8, v),
@@ -966,6 +1025,49 @@ mod tests {
             "the underflow during the stall raised NMI"
         );
         assert_eq!(m.take_stall(), 0, "reported once");
+    }
+
+    /// Writes `$D011` at cycle 20 of the given lines of the first frame, then returns how
+    /// many cycles a read issued at cycle 12 of `probe_line` takes (1, or 40+ when that
+    /// line is a bad line).
+    fn den_latch_case(d011_at_line: &[(u16, u8)], probe_line: u16) -> u64 {
+        let mut m = Machine::new(VideoStandard::Pal, CiaModel::Mos6526A, &[0xD400]);
+        let mut s = RecordingSid::new();
+        m.set_bad_lines(true);
+        for &(line, v) in d011_at_line {
+            while m.cycle() < u64::from(line) * 63 + 20 {
+                m.read(0x1000, &mut s);
+            }
+            m.write(0xD011, v, &mut s);
+        }
+        let target = u64::from(probe_line) * 63 + 5;
+        while m.cycle() < target {
+            m.write(0x1000, 0, &mut s); // writes are never stalled
+        }
+        // the stall starts at cycle 11 of the line: reach it with writes, then read
+        while m.cycle() < u64::from(probe_line) * 63 + 12 {
+            m.write(0x1000, 0, &mut s);
+        }
+        let before = m.cycle();
+        m.read(0x1000, &mut s);
+        m.cycle() - before
+    }
+
+    #[test]
+    fn bad_lines_follow_den_as_it_was_in_line_30() {
+        // Y scroll 3: line $33 is a bad line when the frame allows bad lines
+        // DEN on all along: stalled
+        assert!(den_latch_case(&[(0x01, 0x1B)], 0x33) > 40);
+        // DEN cleared after line $30: the frame keeps its bad lines
+        assert!(den_latch_case(&[(0x01, 0x1B), (0x31, 0x0B)], 0x33) > 40);
+        // DEN set only after line $30: none in this frame
+        assert_eq!(den_latch_case(&[(0x01, 0x0B), (0x31, 0x1B)], 0x33), 1);
+        // DEN set during line $30 (cycle 20): this frame has them
+        assert!(den_latch_case(&[(0x01, 0x0B), (0x30, 0x1B)], 0x33) > 40);
+        // DEN cleared during line $30 after it began set: still allowed
+        assert!(den_latch_case(&[(0x01, 0x1B), (0x30, 0x0B)], 0x33) > 40);
+        // DEN off all along: none
+        assert_eq!(den_latch_case(&[(0x01, 0x0B)], 0x33), 1);
     }
 
     #[test]
