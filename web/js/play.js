@@ -427,7 +427,9 @@ export function playPanel(shell) {
     const r = queue.restored;
     title.textContent = r.tune.title || r.tune.path;
     meta.textContent = [r.tune.author, r.tune.released, "press Play to go on"].filter(Boolean).join(" · ");
-    cover$().then(({ coverURL }) => { if (!player.tune) { cover.src = coverURL(r.tune, 192); cover.hidden = false; } });
+    // The cover is decoration: drawn once the first screen is done.
+    const later = window.requestIdleCallback || ((f) => setTimeout(f, 1500));
+    later(() => cover$().then(({ coverURL }) => { if (!player.tune) { cover.src = coverURL(r.tune, 192); cover.hidden = false; } }), { timeout: 3000 });
   }
   // After the first screen: the event stream (shared by this browser's tabs), saved
   // playlists, the C64 Ultimates, the box's output, and the modules a first play needs.

@@ -77,7 +77,11 @@ export function prefsPanel(shell) {
       fs.append(el("label", { for: `pref-${key}-${value}` }, input, text + why));
     }
     card.append(fs);
-    if (key === "engine") engineNote(fs);
+    // Asked when Preferences is first opened, not on the first screen.
+    if (key === "engine") {
+      fs.append(el("p", { class: "muted", id: "engine-note" }));
+      panel.addEventListener("shown", () => engineNote(fs), { once: true });
+    }
   }
   panel.append(card);
   // A choice made elsewhere (the Play panel's "Play on" switch) shows here too.
@@ -90,8 +94,7 @@ export function prefsPanel(shell) {
 // What the box's engines can do right now (GET /api/engine): the box's choice named, a
 // missing sidplayfp said and its option disabled.
 async function engineNote(fs) {
-  const note = el("p", { class: "muted", id: "engine-note" });
-  fs.append(note);
+  const note = fs.querySelector("#engine-note");
   try {
     const r = await fetch("/api/engine", { credentials: "same-origin" });
     if (!r.ok) return;
