@@ -64,7 +64,7 @@ const cached = (name) => {
 
 test("level tunes out: two songs of different loudness play within 1 LU, measured after the page's gain", async () => {
   const { page, errors } = await open(browser, "/");
-  await setPrefs(page, {});
+  await setPrefs(page, { source: "stream" });
   // Both songs rendered (and measured) once, as a radio's would be after their first play.
   for (const path of ["first-light.sid", "trinity.sid"]) {
     await page.evaluate(async (path) => {
@@ -121,7 +121,7 @@ test("level tunes out: two songs of different loudness play within 1 LU, measure
 
 test("the Engine preference: sidplayfp renders the song, the badge says so; the box's choice is shown", async () => {
   const { page, errors } = await open(browser, "/");
-  await setPrefs(page, {});
+  await setPrefs(page, { source: "stream" });
   await page.click("#tab-prefs");
   await page.waitForFunction(() => /The box renders with sidflow/.test(document.getElementById("engine-note")?.textContent || ""));
   const disabled = await page.isDisabled("#pref-engine-sidplayfp");
