@@ -27,6 +27,8 @@ pub struct AlertsConfig {
     pub cooldown_secs: u64,
     /// Render failures above this share of the renders that ended in the last 5 minutes.
     pub render_error_percent: f64,
+    /// An installed HVSC not checked against its mirror for this many days; 0: never.
+    pub hvsc_max_age_days: u32,
 }
 
 impl Default for AlertsConfig {
@@ -36,6 +38,7 @@ impl Default for AlertsConfig {
             format: "json".into(),
             cooldown_secs: 3600,
             render_error_percent: 1.0,
+            hvsc_max_age_days: 7,
         }
     }
 }
@@ -87,6 +90,9 @@ pub struct Conditions {
     pub lineout_underruns: Option<u64>,
     /// Why the database cannot store anything.
     pub database_error: Option<String>,
+    /// The installed HVSC release and when it was last checked against the mirror (or
+    /// installed, when never checked); `None`: no HVSC installed by a sync.
+    pub hvsc: Option<(u32, Option<u64>)>,
 }
 
 /// One message to send.
@@ -197,6 +203,22 @@ impl Alerter {
         }
         if let Some(e) = &c.lineout_error {
             faults.push(("lineout".into(), format!("the line-out fails: {e}")));
+        }
+        if let Some((release, checked)) = c.hvsc.filter(|_| cfg.hvsc_max_age_days > 0) {
+            let age_days = checked.map(|t| c.t.saturating_sub(t) / 86_400);
+            if age_days.is_none_or(|d| d > u64::from(cfg.hvsc_max_age_days)) {
+                faults.push((
+                    "hvsc_age".into(),
+                    match age_days {
+                        Some(d) => format!(
+                            "HVSC #{release} was last checked for updates {d} days ago \
+                             (more than {} days): is the mirror reachable, is the schedule on?",
+                            cfg.hvsc_max_age_days
+                        ),
+                        None => format!("HVSC #{release} has never been checked for updates"),
+                    },
+                ));
+            }
         }
         if let Some(e) = &c.database_error {
             faults.push((
@@ -443,6 +465,37 @@ mod tests {
         c.devices_online = vec![("u64-1".into(), "Kitchen U64".into())];
         let n = a.evaluate(&c, &cfg());
         assert_eq!(n[0].state, "resolved");
+    }
+
+    #[test]
+    fn an_hvsc_not_checked_for_a_week_is_an_alert_until_a_check() {
+        let mut a = Alerter::default();
+        let day = 86_400;
+        let mut c = Conditions {
+            t: 100 * day,
+            hvsc: Some((83, Some(95 * day))),
+            ..Default::default()
+        };
+        assert!(a.evaluate(&c, &cfg()).is_empty(), "5 days: fine");
+        c.t = 103 * day;
+        let n = a.evaluate(&c, &cfg());
+        assert_eq!(n.len(), 1);
+        assert_eq!((n[0].alert.as_str(), n[0].state), ("hvsc_age", "firing"));
+        assert!(n[0].message.contains("8 days ago"), "{}", n[0].message);
+        // A check (a sync, scheduled or by hand) ends it.
+        c.hvsc = Some((84, Some(c.t)));
+        c.t += 60;
+        let n = a.evaluate(&c, &cfg());
+        assert_eq!((n.len(), n[0].state), (1, "resolved"));
+        // Off with 0; nothing without an HVSC installed by a sync.
+        let off = AlertsConfig {
+            hvsc_max_age_days: 0,
+            ..cfg()
+        };
+        c.hvsc = Some((84, None));
+        assert!(Alerter::default().evaluate(&c, &off).is_empty());
+        c.hvsc = None;
+        assert!(Alerter::default().evaluate(&c, &cfg()).is_empty());
     }
 
     #[test]

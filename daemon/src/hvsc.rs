@@ -300,6 +300,11 @@ impl HvscSync {
         })
     }
 
+    /// The collection's state (installed release, last check), when HVSC is configured.
+    pub fn collection(&self) -> Option<hvsc::Status> {
+        self.hvsc.as_ref().map(|h| h.status())
+    }
+
     /// What a sync would do now (reads the mirror's listing; blocking).
     pub fn check(&self) -> Result<hvsc::Plan, HvscError> {
         let h = self.hvsc.as_ref().ok_or(HvscError::NoFolder)?;

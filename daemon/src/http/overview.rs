@@ -404,6 +404,10 @@ fn alerts(app: &App) {
         database_error: Some(health::database(&app.db, &app.observer.probe))
             .filter(|c| !c.ok)
             .map(|c| c.detail),
+        hvsc: app.hvsc.collection().and_then(|s| {
+            s.installed
+                .map(|r| (r, s.last_check_unix.or(s.installed_unix)))
+        }),
     };
     let due = app
         .observer
