@@ -5,7 +5,7 @@ import { launch } from "./browser.mjs";
 import { open, adminLogin, playing, overflow, PHONE, assert } from "./helpers.mjs";
 
 let browser;
-before(async () => { browser = await launch(); });
+before(async () => { browser = await launch({ source: "stream" }); });
 after(async () => { await browser?.close(); });
 afterEach(async () => { for (const p of browser.context.pages()) await p.close().catch(() => {}); });
 
