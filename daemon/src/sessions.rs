@@ -100,11 +100,13 @@ mod tests {
 
     #[test]
     fn expire_after_ttl_unless_touched() {
-        let ss = Sessions::new(Duration::from_millis(60));
+        // Touched every quarter of its TTL for one and a half TTLs: margins a loaded
+        // machine's oversleeping does not eat (60 ms with 25 ms steps failed under load).
+        let ss = Sessions::new(Duration::from_millis(1000));
         ss.insert(s("a"));
         ss.insert(s("b"));
-        for _ in 0..4 {
-            std::thread::sleep(Duration::from_millis(25));
+        for _ in 0..6 {
+            std::thread::sleep(Duration::from_millis(250));
             assert!(ss.touch("a").is_some());
         }
         assert!(ss.touch("b").is_none());
