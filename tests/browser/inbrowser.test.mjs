@@ -52,7 +52,7 @@ test("by default a tune plays in this browser: the box sends the .sid, renders n
   assert.equal(await page.getAttribute("#now-badges", "data-source"), "browser");
   assert.match(await page.textContent("#now-badges"), /in this browser/);
   assert.equal(await page.isVisible("#variant"), false, "no audio format to choose");
-  const mine = requests.filter((r) => /\/api\/(play|playback|engine)|\/engine\//.test(r));
+  const mine = requests.filter((r) => /\/api\/(play|playback|engine|browser-engine)|\/engine\//.test(r));
   assert.ok(mine.includes("POST /api/play"), mine.join("\n"));
   assert.ok(mine.some((r) => /^GET \/api\/playback\/\w+\/sid$/.test(r)), mine.join("\n"));
   assert.ok(mine.includes("GET /api/browser-engine"), mine.join("\n"));
