@@ -471,36 +471,6 @@ fn a_render_storm_is_bounded_and_renders_nobody_follows_stop() {
     );
 }
 
-/// A tmpfs the test mounts (root in CI); `None` (skipped, with a message) elsewhere.
-struct Tmpfs(std::path::PathBuf);
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .status();
-    }
-}
-
-fn mount_tmpfs(dir: &std::path::Path, size: &str) -> Option<Tmpfs> {
-    std::fs::create_dir_all(dir).unwrap();
-    let ok = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(dir)
-        .status()
-        .is_ok_and(|s| s.success());
-    if ok {
-        return Some(Tmpfs(dir.to_path_buf()));
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-    assert!(
-        !ci,
-        "cannot mount a tmpfs (CI runs as root and must run this test)"
-    );
-    eprintln!("SKIPPED: cannot mount a tmpfs here (needs root)");
-    None
-}
-
 /// Percent of the file system in use (as the cache judges it: used / (used + available)).
 fn percent_used(dir: &std::path::Path) -> f64 {
     let out = std::process::Command::new("df")
@@ -523,7 +493,7 @@ fn percent_used(dir: &std::path::Path) -> f64 {
 fn a_cache_disk_at_its_limit_still_streams_every_byte_to_the_listener() {
     let dir = common::tempdir("fullcache");
     let cache = dir.join("cache-disk");
-    let Some(_fs) = mount_tmpfs(&cache, "8m") else {
+    let Some(_fs) = testdata::tmpfs(&cache, "8m", "the full-cache test") else {
         return;
     };
     // 87 % used: under every threshold, but no song's WAV fits under the 90 % maximum.

@@ -10,35 +10,7 @@ use cache::{
 use common::{files, open, Tone};
 use encode::Format;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-struct Tmpfs(PathBuf);
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(dir: &Path) -> Option<Tmpfs> {
-    std::fs::create_dir_all(dir).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
-        .arg(dir)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(Tmpfs(dir.to_path_buf()));
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-    assert!(
-        !ci,
-        "cannot mount a tmpfs (CI runs as root and must run this test)"
-    );
-    eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); threshold tests did not run");
-    None
-}
+use std::path::Path;
 
 /// Grows (or shrinks) a filler file until the file system is at `percent` used.
 fn fill_to(root: &Path, percent: f64) {
@@ -86,7 +58,7 @@ fn kinds(out: &[Outcome]) -> Vec<String> {
 fn each_format_stops_at_its_threshold() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("mnt");
-    let Some(_guard) = mount_tmpfs(&mnt) else {
+    let Some(_guard) = testdata::tmpfs(&mnt, "4m", "the threshold tests") else {
         return;
     };
     let root = mnt.join("cache");
@@ -129,7 +101,7 @@ fn each_format_stops_at_its_threshold() {
 fn a_render_that_would_cross_the_maximum_gives_its_file_up_and_keeps_streaming() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("mnt");
-    let Some(_guard) = mount_tmpfs(&mnt) else {
+    let Some(_guard) = testdata::tmpfs(&mnt, "4m", "the threshold tests") else {
         return;
     };
     let root = mnt.join("cache");
@@ -197,7 +169,7 @@ fn a_render_that_would_cross_the_maximum_gives_its_file_up_and_keeps_streaming()
 fn the_expected_size_decides_before_a_file_is_started() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("mnt");
-    let Some(_guard) = mount_tmpfs(&mnt) else {
+    let Some(_guard) = testdata::tmpfs(&mnt, "4m", "the threshold tests") else {
         return;
     };
     let root = mnt.join("cache");

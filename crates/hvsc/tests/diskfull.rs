@@ -6,39 +6,10 @@ mod common;
 
 use common::{assert_tree, fake, seven_z_with, write_tree, Mirror, TempDir};
 use hvsc::{Config, Hvsc, SyncError, SyncOptions};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 const UPD11: &str = "HVSC_Update_11.7z";
-
-struct Tmpfs(PathBuf);
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(dir: &Path, size: &str) -> Option<Tmpfs> {
-    std::fs::create_dir_all(dir).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(dir)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(Tmpfs(dir.to_path_buf()));
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-    assert!(
-        !ci,
-        "cannot mount a tmpfs (CI runs as root and must run this test)"
-    );
-    eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); the disk-full tests did not run");
-    None
-}
 
 fn noise(n: usize) -> Vec<u8> {
     let mut x = 0x9E37_79B9_7F4A_7C15u64;
@@ -63,7 +34,7 @@ fn update_with(extra: Vec<u8>, stored: bool) -> Vec<u8> {
 fn a_full_disk_is_a_clear_error_and_changes_nothing() {
     let d = TempDir::new("diskfull");
     let mnt = d.path().join("mnt");
-    let Some(_fs) = mount_tmpfs(&mnt, "2m") else {
+    let Some(_fs) = testdata::tmpfs(&mnt, "2m", "the disk-full tests") else {
         return;
     };
     let f = fake();

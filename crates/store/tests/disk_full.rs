@@ -2,42 +2,13 @@
 //! writes fail while it is full, `write_error` says so, nothing stored is lost, and writes
 //! work again once space returns, on the same `Store`, without a restart.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use store::{Store, SETTINGS};
-
-struct Tmpfs(PathBuf);
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
-    }
-}
-
-fn mount_tmpfs(dir: &Path, size: &str) -> Option<Tmpfs> {
-    std::fs::create_dir_all(dir).unwrap();
-    let ok = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-        .arg(dir)
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if ok {
-        return Some(Tmpfs(dir.to_path_buf()));
-    }
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
-    assert!(
-        !ci,
-        "cannot mount a tmpfs (CI runs as root and must run this test)"
-    );
-    eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); the disk-full test did not run");
-    None
-}
 
 #[test]
 fn writes_come_back_when_space_returns() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("state");
-    let Some(_fs) = mount_tmpfs(&mnt, "6m") else {
+    let Some(_fs) = testdata::tmpfs(&mnt, "6m", "the disk-full test") else {
         return;
     };
     let store = Store::open(&mnt.join("sidflow.redb")).unwrap();

@@ -170,3 +170,42 @@ pub fn corpus() -> Option<Corpus> {
     }
     Some(Corpus { dir, tunes })
 }
+
+/// A tmpfs a test mounted (a small, really full disk); unmounted when dropped.
+pub struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// Mounts a tmpfs of `size` (`"4m"`) on `dir` (made if missing). Mounting needs root: CI
+/// runs as root and must run such tests (a failure to mount is a hard failure under
+/// [`required`]); elsewhere the test is skipped with a message naming `what` did not run.
+pub fn tmpfs(dir: &Path, size: &str, what: &str) -> Option<Tmpfs> {
+    std::fs::create_dir_all(dir).expect("make the mount point");
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+        .arg(dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok {
+        return Some(Tmpfs(dir.to_path_buf()));
+    }
+    assert!(
+        !required(),
+        "cannot mount a tmpfs (CI runs as root and must run {what})"
+    );
+    eprintln!("SKIPPED: cannot mount a tmpfs here (needs root); {what} did not run");
+    None
+}
