@@ -260,13 +260,10 @@ fn no_body_is_read_before_the_route_and_the_access_rule_accept_the_head() {
 #[test]
 fn one_clients_idle_sockets_do_not_lock_out_another_and_idle_ones_are_closed() {
     let dir = tempdir("idle");
-    let cfg = dir.join("cfg.toml");
-    std::fs::write(
-        &cfg,
-        format!("[server]\nheader_timeout_secs = 3\n[cache]\n{ROOMY_CACHE}"),
-    )
-    .unwrap();
-    let d = Daemon::start_in(dir, &[], &["--config", cfg.to_str().unwrap()]);
+    let d = Daemon::start_with_config(
+        dir,
+        &format!("[server]\nheader_timeout_secs = 3\n[cache]\n{ROOMY_CACHE}"),
+    );
     // 600 idle connections from one client (127.0.0.2): the box accepts its share and
     // closes the rest at once.
     let idle: Vec<TcpStream> = (0..600)
@@ -297,10 +294,7 @@ fn one_clients_idle_sockets_do_not_lock_out_another_and_idle_ones_are_closed() {
 #[test]
 fn head_on_a_playback_url_renders_nothing() {
     let d = Daemon::start("head", &[]);
-    let tune = d.get("/api/library/search?q=a").json()["tunes"][0]["path"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let tune = d.first_tune();
     let s = d
         .post_json(
             "/api/play",
@@ -323,17 +317,11 @@ fn head_on_a_playback_url_renders_nothing() {
 #[test]
 fn playlists_are_capped_in_number() {
     let dir = tempdir("playlists");
-    let cfg = dir.join("cfg.toml");
-    std::fs::write(
-        &cfg,
-        format!("[limits]\nfeedback_per_minute = 1000\n[cache]\n{ROOMY_CACHE}"),
-    )
-    .unwrap();
-    let d = Daemon::start_in(dir, &[], &["--config", cfg.to_str().unwrap()]);
-    let tune = d.get("/api/library/search?q=a").json()["tunes"][0]["path"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let d = Daemon::start_with_config(
+        dir,
+        &format!("[limits]\nfeedback_per_minute = 1000\n[cache]\n{ROOMY_CACHE}"),
+    );
+    let tune = d.first_tune();
     let body = format!("{{\"name\":\"p\",\"items\":[{{\"path\":\"{tune}\"}}]}}");
     let put = |i: u32| {
         d.request(
@@ -408,16 +396,13 @@ fn in_flight(d: &Daemon) -> u64 {
 #[test]
 fn a_render_storm_is_bounded_and_renders_nobody_follows_stop() {
     let dir = tempdir("storm");
-    let cfg = dir.join("cfg.toml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let d = Daemon::start_with_config(
+        dir,
+        &format!(
             "[render]\nmax_parallel = 1\n[playback]\ndefault_song_secs = 600\n\
              [limits]\nsessions_per_minute = 1000\n[cache]\nformats = [\"wav\"]\n{ROOMY_CACHE}"
         ),
-    )
-    .unwrap();
-    let d = Daemon::start_in(dir, &[], &["--config", cfg.to_str().unwrap()]);
+    );
     let all = songs(&d);
     assert!(all.len() >= 8, "{all:?}");
     // One client: two renders at a time, the third is refused with Retry-After.
@@ -501,21 +486,15 @@ fn a_cache_disk_at_its_limit_still_streams_every_byte_to_the_listener() {
     std::fs::write(&filler, vec![0u8; 7 << 20]).unwrap();
     let used = percent_used(&cache);
     assert!((85.0..89.5).contains(&used), "{used} %");
-    let cfg = dir.join("full.toml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let d = Daemon::start_with_config(
+        dir.clone(),
+        &format!(
             "[paths]\ncache_dir = \"{}\"\n[cache]\nformats = [\"mp3\", \"wav\"]\n\
              wav_stop_percent = 90\nflac_stop_percent = 90\nmax_disk_percent = 90\n",
             cache.display()
         ),
-    )
-    .unwrap();
-    let d = Daemon::start_in(dir.clone(), &[], &["--config", cfg.to_str().unwrap()]);
-    let tune = d.get("/api/library/search?q=a").json()["tunes"][0]["path"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    );
+    let tune = d.first_tune();
     let s = d
         .post_json(
             "/api/play",

@@ -52,6 +52,22 @@ impl Daemon {
         Daemon::start_in(tempdir(tag), env, args)
     }
 
+    /// Starts on a state folder of its own with this configuration file's text.
+    pub fn start_with_config(dir: PathBuf, toml: &str) -> Daemon {
+        let cfg = dir.join("test-config.toml");
+        std::fs::write(&cfg, toml).unwrap();
+        let cfg = cfg.to_str().unwrap().to_string();
+        Daemon::start_in(dir, &[], &["--config", &cfg])
+    }
+
+    /// The path of the first tune the library lists.
+    pub fn first_tune(&self) -> String {
+        self.get("/api/library/search?q=a").json()["tunes"][0]["path"]
+            .as_str()
+            .expect("the library lists a tune")
+            .to_string()
+    }
+
     /// Starts on an existing state folder (to test what survives a restart).
     pub fn start_in(dir: PathBuf, env: &[(&str, &str)], args: &[&str]) -> Daemon {
         Daemon::start_on(dir, "127.0.0.1:0", env, args)
