@@ -80,7 +80,10 @@ test("phone: after tapping a tune the mini-player is on screen: title, play/paus
   await page.waitForFunction(() => parseFloat(document.getElementById("mini-progress").style.width) > 0);
   await page.click("#mini-play");
   await page.waitForFunction(() => document.getElementById("audio").paused);
-  assert.equal(await page.getAttribute("#mini-play", "aria-label"), "Play");
+  // The button follows the element's "pause" event, which the browser dispatches in a task
+  // after `paused` turns true: wait for it rather than read it at once.
+  await page.waitForFunction(() => document.getElementById("mini-play").getAttribute("aria-label") === "Play",
+    null, { timeout: 5_000 });
   await page.click("#mini-play");
   await playing(page, 0.6);
   assert.deepEqual(errors, []);
