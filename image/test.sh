@@ -36,7 +36,7 @@ die() { echo "image/test.sh: FAIL: $*" >&2; exit 1; }
 
 # ---------------------------------------------------------------- tools
 stamp "tools"
-need=(qemu-system-arm ipxe-qemu wpasupplicant mtools dosfstools e2fsprogs fdisk xz-utils openssh-client curl ffmpeg python3)
+need=(qemu-system-arm ipxe-qemu wpasupplicant mtools dosfstools e2fsprogs fdisk xz-utils zstd cpio openssh-client curl ffmpeg python3)
 missing=()
 for p in "${need[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -120,6 +120,12 @@ mcopy -n -i "$fat" "::$kernel" "$work/vmlinuz"
 mcopy -n -i "$fat" "::$initrd" "$work/initrd"
 mcopy -n -i "$fat" ::cmdline.txt "$work/cmdline.txt"
 mcopy -n -i "$fat" ::config.txt "$work/config.txt"
+# The initramfs waits for udev to be gone before it hands over (a udev worker still busy with
+# a late USB disk made run-init fail and the kernel panic: see
+# image/files/etc/initramfs-tools/scripts/init-bottom/sidflow-udev-gone).
+order=$(zstd -dc "$work/initrd" | (cd "$work" && cpio -i --quiet --to-stdout "*scripts/init-bottom/ORDER") 2>/dev/null || true)
+printf '%s\n' "$order" | grep -o '/scripts/init-bottom/[a-z-]*' | tr '\n' ' ' | grep -q '/udev /scripts/init-bottom/sidflow-udev-gone' \
+    && ok "initramfs: init-bottom waits for udev to exit after udev's own script" || bad "initramfs init-bottom order: $order"
 check "config.txt: 64-bit, upstream kernel, $kernel + $initrd" \
     bash -c "grep -qx 'arm_64bit=1' '$work/config.txt' && grep -qx 'kernel=$kernel' '$work/config.txt' && grep -qx 'initramfs $initrd' '$work/config.txt'"
 check "cmdline.txt: root=LABEL=sidflow-root, HDMI console last" \
@@ -207,6 +213,10 @@ boot() {
     while :; do
         if curl -sf -m 5 "http://127.0.0.1:$hp/api/health" > "$work/$name.health" 2>/dev/null; then break; fi
         kill -0 "$pid" 2>/dev/null || { tail -50 "$work/$name.console"; cat "$work/$name.qemu.log"; die "$name: qemu exited"; }
+        # A kernel panic (-no-reboot keeps qemu running): fail now, not after the timeout.
+        if grep -q 'Kernel panic' "$work/$name.console"; then
+            tail -40 "$work/$name.console"; die "$name: kernel panic during boot"
+        fi
         t=$(($(date +%s) - t0))
         [ "$t" -lt "$ready_timeout" ] || { tail -80 "$work/$name.console"; die "$name: sidflowd not ready after ${t}s"; }
         sleep 2
