@@ -227,12 +227,15 @@ fn five_minutes_across_a_wrap_faster_than_real_time() {
 
 #[test]
 fn real_time_rate_measurement() {
-    // 2 s at the real rate: the measured rate is within 2000 ppm of nominal (host clock,
-    // scheduler jitter at the ends; this checks the measurement, not the device).
+    // 6 s at the real rate: the measured rate is within 2000 ppm of nominal (host clock and
+    // scheduler jitter; this checks the measurement, not the device). The meter fits a line
+    // through the least-delayed packet of each second, so the error is about the receiver's
+    // delay over the capture's length: 2 s was too short on a loaded machine (-2453 ppm
+    // with six busy loops beside the test), 6 s spreads the same delay over three times more.
     let s = counter_sim(lo(20, 8), Faults::default(), 1.0);
     let c = client(&s, None);
     let cancel = AtomicBool::new(false);
-    let cap = capture_frames(&c, SystemMode::Pal, 2 * 47_983, &capture_opts(), &cancel).unwrap();
+    let cap = capture_frames(&c, SystemMode::Pal, 6 * 47_983, &capture_opts(), &cancel).unwrap();
     eprintln!("{:?}", cap.stats);
     assert!(cap.stats.rate_error_ppm.abs() < 2000.0, "{:?}", cap.stats);
 }

@@ -114,18 +114,20 @@ fn hardware_render_trims_reset_and_restores() {
     assert_eq!(heard.len(), (2.5 * rate) as usize * 2);
     assert_eq!(r.rate_hz, rate);
     assert_eq!(r.variant(), "c64u-ultisid-8580");
-    // The reset gap (300 ms) was trimmed, minus what passed before the play call returned.
-    let gap = (0.3 * rate) as u64;
-    // (+1: the tone itself starts at a zero sample.)
-    assert!(
-        r.lead_trimmed_frames <= gap + 1 && r.lead_trimmed_frames > gap / 2,
-        "{}",
-        r.lead_trimmed_frames
-    );
-    // It starts with sound at once and is song 3's tone (440 * 2^(2/12) Hz), not the idle one.
+    // The reset gap's silence was trimmed. How much of it depends on the machine's load, not
+    // only on the 300 ms gap: the recording is cut where the play call returned, and with
+    // the packets in flight and the simulator's threads delayed, silence from before the
+    // upload took effect can arrive after that point (seen with six busy loops beside the
+    // test: 14 779 frames, 308 ms, trimmed).
+    // What is fixed: some was trimmed, and the first samples kept are the tune (below).
+    assert!(r.lead_trimmed_frames > 0, "{}", r.lead_trimmed_frames);
+    // It starts with sound at once, and its first 100 ms are already song 3's tone
+    // (440 * 2^(2/12) Hz), not the idle 100 Hz one or the gap's silence.
     assert!(heard[..20].iter().any(|&v| v != 0));
-    let f = tone_frequency(&heard, rate);
     let want = 440.0 * 2f64.powf(2.0 / 12.0);
+    let head = tone_frequency(&heard[..(0.1 * rate) as usize * 2], rate);
+    assert!((1200.0 * (head / want).log2()).abs() < 10.0, "{head}");
+    let f = tone_frequency(&heard, rate);
     assert!((1200.0 * (f / want).log2()).abs() < 0.1, "{f}");
     // Device state: stream stopped, config restored, machine reset before and after.
     assert!(!s.streaming());
