@@ -84,6 +84,9 @@ pub struct Conditions {
     pub renders_failed: u64,
     /// Ids (and names) of the devices online now.
     pub devices_online: Vec<(String, String)>,
+    /// Ids of every device the box knows, online or not: a device the operator removed is
+    /// forgotten, not reported as lost.
+    pub devices_known: Vec<String>,
     /// Why the line-out fails (enabled and not open, or its last track failed).
     pub lineout_error: Option<String>,
     /// The line-out's underruns so far (none without a line-out).
@@ -172,6 +175,8 @@ impl Alerter {
             .iter()
             .map(|(i, n)| (i.as_str(), n.as_str()))
             .collect();
+        self.seen
+            .retain(|id, _| c.devices_known.iter().any(|k| k == id));
         for (id, name) in &self.seen {
             if !online.contains_key(id.as_str()) {
                 faults.push((
@@ -453,6 +458,7 @@ mod tests {
         let mut a = Alerter::default();
         let mut c = Conditions {
             devices_online: vec![("u64-1".into(), "Kitchen U64".into())],
+            devices_known: vec!["u64-1".into()],
             ..Default::default()
         };
         assert!(a.evaluate(&c, &cfg()).is_empty());
@@ -465,6 +471,37 @@ mod tests {
         c.devices_online = vec![("u64-1".into(), "Kitchen U64".into())];
         let n = a.evaluate(&c, &cfg());
         assert_eq!(n[0].state, "resolved");
+    }
+
+    #[test]
+    fn a_removed_device_is_forgotten_not_lost() {
+        let mut a = Alerter::default();
+        let mut c = Conditions {
+            devices_online: vec![("u64-1".into(), "Kitchen U64".into())],
+            devices_known: vec!["u64-1".into()],
+            ..Default::default()
+        };
+        assert!(a.evaluate(&c, &cfg()).is_empty());
+        // Goes away: lost.
+        c.t = 30;
+        c.devices_online.clear();
+        assert_eq!(a.evaluate(&c, &cfg())[0].alert, "device_lost:u64-1");
+        // The operator removes it: the alert ends without a "back to normal" and does not
+        // fire again, and nothing is firing.
+        c.t = 60;
+        c.devices_known.clear();
+        assert!(a.evaluate(&c, &cfg()).is_empty());
+        c.t = 90;
+        assert!(a.evaluate(&c, &cfg()).is_empty());
+        assert!(a.firing.is_empty(), "{:?}", a.firing.keys());
+        // Removed while online, then gone: never reported.
+        let mut b = Alerter::default();
+        c.devices_online = vec![("u64-2".into(), "Desk U64".into())];
+        c.devices_known = vec!["u64-2".into()];
+        assert!(b.evaluate(&c, &cfg()).is_empty());
+        c.devices_online.clear();
+        c.devices_known.clear();
+        assert!(b.evaluate(&c, &cfg()).is_empty());
     }
 
     #[test]

@@ -379,15 +379,15 @@ fn alerts(app: &App) {
         Err(why) if app.cfg.lineout.enabled => (Some(why.to_string()), None),
         Err(_) => (None, None),
     };
+    let devices = app.devices.list();
     let c = crate::alerts::Conditions {
         t: store::now_unix(),
         disk_used_percent: crate::media::disk_used_percent(app.media.cache_dir()),
         disk_max_percent: app.media.policy().max_disk_percent,
         renders_ended: ended,
         renders_failed: failed,
-        devices_online: app
-            .devices
-            .list()
+        devices_known: devices.iter().map(|d| d.id.clone()).collect(),
+        devices_online: devices
             .into_iter()
             .filter(|d| d.online)
             .map(|d| {
