@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 # the tests compare against (sidplayfp, flac, lame, ffmpeg, mpg123, sox, mutagen's mid3v2;
 # libsidplayfp-dev and libgcrypt20-dev for the fidelity harness that links libsidplayfp),
 # assemblers for the demo tunes, and network/mDNS/browser peers for end-to-end tests.
-APT_PACKAGES="build-essential pkg-config libasound2-dev alsa-utils sidplayfp libsidplayfp-dev libgcrypt20-dev 64tass acme flac lame ffmpeg mpg123 sox python3-mutagen python3-prometheus-client iproute2 avahi-daemon avahi-utils dbus chromium systemd"
+APT_PACKAGES="build-essential pkg-config libasound2-dev alsa-utils sidplayfp libsidplayfp-dev libgcrypt20-dev 64tass acme flac lame ffmpeg mpg123 sox python3-mutagen python3-prometheus-client iproute2 avahi-daemon avahi-utils dbus chromium systemd tzdata"
 
 missing_packages() {
     local p missing=()

@@ -164,7 +164,7 @@ impl HvscSync {
                 continue;
             }
             let job = self.job();
-            if due(&self.cfg, now, job.last_scheduled_unix) {
+            if due(&self.cfg, now, job.last_scheduled_unix, &local_zone()) {
                 let mut j = job;
                 j.last_scheduled_unix = Some(now);
                 let _ = self.db.put(HVSC, JOB_KEY, &j);
@@ -293,6 +293,8 @@ impl HvscSync {
             "mirror": self.cfg.mirror,
             "schedule": self.cfg.schedule,
             "at": self.cfg.at,
+            // The zone `at` is read in (the box's local time).
+            "time_zone": local_zone().iana_name().unwrap_or("UTC"),
             "running": self.is_running(),
             "progress": *self.progress.lock().unwrap_or_else(|p| p.into_inner()),
             "job": self.job(),
@@ -312,26 +314,55 @@ impl HvscSync {
     }
 }
 
-/// Whether a scheduled sync is due at `now` (UTC seconds): the configured time of day has
-/// passed today (daily) or today is 7 days after the last one (weekly), and none ran since.
-pub fn due(cfg: &HvscCfg, now: u64, last: Option<u64>) -> bool {
+/// The box's time zone (`TZ`, else `/etc/localtime`); UTC when neither can be read.
+fn local_zone() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::try_system().unwrap_or_else(|e| {
+        tracing::debug!("hvsc: no local time zone ({e}); the schedule uses UTC");
+        jiff::tz::TimeZone::UTC
+    })
+}
+
+/// Whether a scheduled sync is due at `now` (Unix seconds): the configured time of day, in
+/// the time zone `tz` (the box's local time), has passed today (daily) or on the 7th day
+/// after the last one (weekly), and none ran since. A time that a DST change skips runs as
+/// much later as the clocks jumped (02:30 -> 03:30); one that occurs twice runs at the first.
+pub fn due(cfg: &HvscCfg, now: u64, last: Option<u64>, tz: &jiff::tz::TimeZone) -> bool {
     let Ok((h, m)) = cfg.time_of_day() else {
         return false;
     };
-    let day = now / 86_400;
-    let at = day * 86_400 + u64::from(h) * 3600 + u64::from(m) * 60;
-    if now < at {
-        return false;
-    }
-    let period_days = match cfg.schedule.as_str() {
+    let period_days: i64 = match cfg.schedule.as_str() {
         "daily" => 1,
         "weekly" => 7,
         _ => return false,
     };
+    let Ok(now_ts) = jiff::Timestamp::from_second(i64::try_from(now).unwrap_or(i64::MAX)) else {
+        return false;
+    };
+    let today = now_ts.to_zoned(tz.clone()).date();
+    // The time of day on `date`, as a Unix second (hour and minute are 0-23 and 0-59).
+    let at_on = |date: jiff::civil::Date| -> Option<i64> {
+        let t = jiff::civil::time(h as i8, m as i8, 0, 0);
+        date.to_datetime(t)
+            .to_zoned(tz.clone())
+            .ok()
+            .map(|z| z.timestamp().as_second())
+    };
+    let Some(at) = at_on(today) else {
+        return false;
+    };
+    if (now as i64) < at {
+        return false;
+    }
     match last {
         None => true,
-        // The last one ran before today's time (minus the period's other days).
-        Some(l) => l < at - (period_days - 1) * 86_400,
+        // The last one ran before today's time on the period's first day.
+        Some(l) => {
+            let first = today
+                .checked_sub(jiff::Span::new().days(period_days - 1))
+                .ok()
+                .and_then(at_on);
+            first.is_some_and(|f| (l as i64) < f)
+        }
     }
 }
 
@@ -349,22 +380,93 @@ mod tests {
 
     #[test]
     fn schedule_is_due_once_per_period_after_the_time_of_day() {
+        let utc = jiff::tz::TimeZone::UTC;
         let day = 20_000 * 86_400u64; // a midnight, UTC
         let c = cfg("daily", "04:30");
-        assert!(!due(&c, day + 4 * 3600, None), "before the time");
-        assert!(due(&c, day + 4 * 3600 + 30 * 60, None));
+        assert!(!due(&c, day + 4 * 3600, None, &utc), "before the time");
+        assert!(due(&c, day + 4 * 3600 + 30 * 60, None, &utc));
         assert!(
-            !due(&c, day + 5 * 3600, Some(day + 4 * 3600 + 30 * 60)),
+            !due(&c, day + 5 * 3600, Some(day + 4 * 3600 + 30 * 60), &utc),
             "ran today"
         );
         assert!(
-            due(&c, day + 86_400 + 5 * 3600, Some(day + 4 * 3600 + 30 * 60)),
+            due(
+                &c,
+                day + 86_400 + 5 * 3600,
+                Some(day + 4 * 3600 + 30 * 60),
+                &utc
+            ),
             "next day"
         );
         let w = cfg("weekly", "04:30");
         let ran = day + 4 * 3600 + 30 * 60;
-        assert!(!due(&w, day + 3 * 86_400 + 5 * 3600, Some(ran)));
-        assert!(due(&w, day + 7 * 86_400 + 5 * 3600, Some(ran)));
-        assert!(!due(&cfg("off", "04:30"), day + 5 * 3600, None));
+        assert!(!due(&w, day + 3 * 86_400 + 5 * 3600, Some(ran), &utc));
+        assert!(due(&w, day + 7 * 86_400 + 5 * 3600, Some(ran), &utc));
+        assert!(!due(&cfg("off", "04:30"), day + 5 * 3600, None, &utc));
+    }
+
+    /// Unix seconds of a civil time in `tz`.
+    fn at(tz: &jiff::tz::TimeZone, y: i16, mo: i8, d: i8, h: i8, mi: i8) -> u64 {
+        jiff::civil::date(y, mo, d)
+            .at(h, mi, 0, 0)
+            .to_zoned(tz.clone())
+            .unwrap()
+            .timestamp()
+            .as_second() as u64
+    }
+
+    #[test]
+    fn the_time_of_day_is_local_time_through_dst_changes() {
+        // Central European time by its POSIX rule (no tzdata needed): UTC+1, UTC+2 from the
+        // last Sunday of March 02:00 to the last Sunday of October 03:00.
+        let vienna = jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        let c = cfg("daily", "04:30");
+        // Winter: 04:30 in Vienna is 03:30 UTC.
+        let t = at(&vienna, 2026, 12, 6, 4, 30);
+        assert_eq!(t % 86_400, 3 * 3600 + 30 * 60);
+        assert!(!due(&c, t - 60, None, &vienna), "04:29 local");
+        assert!(due(&c, t, None, &vienna), "04:30 local");
+        assert!(!due(&c, t + 3600, Some(t), &vienna), "ran today");
+        // Summer: 04:30 in Vienna is 02:30 UTC.
+        let s = at(&vienna, 2026, 7, 1, 4, 30);
+        assert_eq!(s % 86_400, 2 * 3600 + 30 * 60);
+        assert!(!due(&c, s - 60, None, &vienna));
+        assert!(due(&c, s, None, &vienna));
+        // The day clocks go forward (2026-03-29 02:00 -> 03:00): 02:30 does not exist; it
+        // runs an hour later, at 03:30, once.
+        let gap = cfg("daily", "02:30");
+        let three = at(&vienna, 2026, 3, 29, 3, 0);
+        assert!(!due(&gap, three - 60, Some(three - 86_400), &vienna));
+        assert!(!due(&gap, three + 29 * 60, Some(three - 86_400), &vienna));
+        assert!(due(&gap, three + 30 * 60, Some(three - 86_400), &vienna));
+        assert!(!due(&gap, three + 3600, Some(three + 30 * 60), &vienna));
+        // The day clocks go back (2026-10-25): 02:30 happens twice; it runs at the first.
+        let first = at(&vienna, 2026, 10, 25, 2, 30);
+        assert!(due(&gap, first, Some(first - 86_400), &vienna));
+        assert!(
+            !due(&gap, first + 3600, Some(first), &vienna),
+            "not again at the second 02:30"
+        );
+        // Weekly: seven local days later at the same local time, across the DST change.
+        let w = cfg("weekly", "04:30");
+        let ran = at(&vienna, 2026, 10, 21, 4, 30);
+        assert!(!due(
+            &w,
+            at(&vienna, 2026, 10, 27, 4, 30),
+            Some(ran),
+            &vienna
+        ));
+        assert!(!due(
+            &w,
+            at(&vienna, 2026, 10, 28, 4, 29),
+            Some(ran),
+            &vienna
+        ));
+        assert!(due(
+            &w,
+            at(&vienna, 2026, 10, 28, 4, 30),
+            Some(ran),
+            &vienna
+        ));
     }
 }

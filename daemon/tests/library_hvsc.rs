@@ -317,11 +317,13 @@ fn hvsc_sync_job_survives_kill_9_mid_download_and_the_library_follows() {
     std::fs::create_dir_all(&lib).unwrap();
     let cfg = config(&dir, &lib, &format!("[hvsc]\nmirror = {:?}\n", m.url));
     let args = ["--config", cfg.to_str().unwrap()];
-    let env = [("SIDFLOW_ADMIN_PASSWORD", PW)];
+    // The schedule's time of day is the box's local time: the zone is shown with it.
+    let env = [("SIDFLOW_ADMIN_PASSWORD", PW), ("TZ", "Europe/Vienna")];
     let mut d = Daemon::start_in(dir.clone(), &env, &args);
     let auth = d.login(PW);
     let st = hvsc_status(&d, &auth);
     assert_eq!(st["available"], true);
+    assert_eq!(st["time_zone"], "Europe/Vienna", "{st}");
     assert_eq!(st["job"]["state"], "idle");
     assert_eq!(st["collection"]["installed"], serde_json::Value::Null);
 

@@ -67,7 +67,7 @@ export function libraryPanel(shell) {
       j.state === "done" ? `Up to date with release ${c.installed ?? "?"}.` : "No sync yet.";
     if (!d.running) drawProgress(null);
     hvscInfo.textContent = `Installed: ${c.installed ? `release ${c.installed} (${when(c.installed_unix)})` : "none"} · last check ${when(c.last_check_unix)}`
-      + `${c.latest_seen ? ` · newest on the mirror: ${c.latest_seen}` : ""} · mirror ${d.mirror} · schedule ${d.schedule === "off" ? "off" : `${d.schedule} at ${d.at} UTC`}`
+      + `${c.latest_seen ? ` · newest on the mirror: ${c.latest_seen}` : ""} · mirror ${d.mirror} · schedule ${d.schedule === "off" ? "off" : `${d.schedule} at ${d.at} (${d.time_zone || "UTC"})`}`
       + `${c.partial_downloads && c.partial_downloads.length ? ` · partial downloads: ${c.partial_downloads.map(([a, b]) => `${a} ${mib(b)}`).join(", ")}` : ""}`;
   }
   async function loadHvsc() {
