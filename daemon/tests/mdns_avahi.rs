@@ -11,9 +11,12 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const SCRIPT: &str = r#"#!/bin/bash
-set -u
-BIN=$1; NAME=$2; PORT=$3; WORK=$4
+/// Starts, inside the namespace, a private /run, its own system bus and an avahi-daemon
+/// restricted to `lo`, and waits until Avahi is up. Needs `$WORK`; with `$SERVICES` set, that
+/// folder is bind-mounted over /etc/avahi/services first. A script that starts a process of
+/// its own sets `CHILD` to its pid; the exit trap stops it with Avahi and the bus.
+const AVAHI_UP: &str = r#"
+if [ -n "${SERVICES:-}" ]; then mount --bind "$SERVICES" /etc/avahi/services || exit 5; fi
 mount -t tmpfs tmpfs /run || exit 3
 mkdir -p /run/dbus
 ip link set lo up
@@ -34,12 +37,15 @@ publish-workstation=no
 CONF
 avahi-daemon -f "$WORK/avahi.conf" --no-chroot --no-rlimits > "$WORK/avahi.log" 2>&1 &
 AVAHI=$!
-ADV=
-cleanup() { kill $AVAHI 2>/dev/null; kill "$(cat "$WORK/dbus.pid")" 2>/dev/null; [ -n "$ADV" ] && kill $ADV 2>/dev/null; }
+CHILD=
+cleanup() { kill $AVAHI 2>/dev/null; kill "$(cat "$WORK/dbus.pid")" 2>/dev/null; [ -n "$CHILD" ] && kill $CHILD 2>/dev/null; }
 trap cleanup EXIT
 for i in $(seq 100); do grep -q 'Server startup complete' "$WORK/avahi.log" && break; sleep 0.1; done
+"#;
+
+const SCRIPT: &str = r#"
 "$BIN" mdns-advertise --name "$NAME" --port "$PORT" --interface lo --seconds 8 > "$WORK/adv.log" 2>&1 &
-ADV=$!
+CHILD=$!
 for i in $(seq 100); do grep -q '^advertising' "$WORK/adv.log" && break; sleep 0.1; done
 sleep 0.5
 echo "== browse"
@@ -51,13 +57,57 @@ done
 printf '%s\n' "$out"
 echo "== resolve"
 timeout 10 avahi-resolve -4 -n "$NAME.local"
-wait $ADV; echo "== advertiser exit $?"; ADV=
+wait $CHILD; echo "== advertiser exit $?"; CHILD=
 sleep 2
 echo "== after"
 timeout 10 avahi-browse -k -r -t -p _http._tcp
 timeout 3 avahi-resolve -4 -n "$NAME.local" 2>/dev/null
 echo "== end"
 "#;
+
+/// Runs `header` + [`AVAHI_UP`] + `body` with bash in a new network namespace (removed after)
+/// with `args` and returns the work folder, its stdout, `log` (a file in the work folder the
+/// script writes) and a context for failures (stdout, stderr and the log). `None`: skipped (not root, or `tools` missing).
+fn in_avahi_netns(
+    tag: &str,
+    tools: &[&str],
+    header: &str,
+    body: &str,
+    args: &[&str],
+    log: &str,
+) -> Option<(PathBuf, String, String, String)> {
+    let ci = std::env::var_os("CI").is_some();
+    if !is_root() || !tools.iter().all(|t| have(t)) {
+        assert!(!ci, "CI must run this test as root with {tools:?} installed (iproute2, dbus, avahi-daemon, avahi-utils)");
+        eprintln!("skipped: needs root and {tools:?}");
+        return None;
+    }
+    let work: PathBuf = std::env::temp_dir().join(format!("sidflow-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&work).unwrap();
+    let script = work.join("run.sh");
+    std::fs::write(&script, [header, AVAHI_UP, body].concat()).unwrap();
+    let ns = Netns(format!("sidflow-{tag}-{}", std::process::id()));
+    assert!(Command::new("ip")
+        .args(["netns", "add", &ns.0])
+        .status()
+        .unwrap()
+        .success());
+    let out = Command::new("timeout")
+        .args(["120", "ip", "netns", "exec", &ns.0, "bash"])
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_sidflowd"))
+        .arg(&work)
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let log = std::fs::read_to_string(work.join(log)).unwrap_or_default();
+    let ctx = format!(
+        "--- stdout\n{stdout}\n--- stderr\n{}\n--- sidflowd\n{log}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some((work, stdout, log, ctx))
+}
 
 fn is_root() -> bool {
     Command::new("id")
@@ -95,7 +145,6 @@ fn section<'a>(out: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn avahi_sees_the_service_and_the_host_then_the_goodbye() {
-    let ci = std::env::var_os("CI").is_some();
     let tools = [
         "ip",
         "dbus-daemon",
@@ -103,36 +152,17 @@ fn avahi_sees_the_service_and_the_host_then_the_goodbye() {
         "avahi-browse",
         "avahi-resolve",
     ];
-    if !is_root() || !tools.iter().all(|t| have(t)) {
-        assert!(!ci, "CI must run this test as root with iproute2, dbus, avahi-daemon and avahi-utils installed");
-        eprintln!("skipped: needs root and {tools:?}");
+    let header = "set -u\nBIN=$1; WORK=$2; NAME=$3; PORT=$4\n";
+    let Some((work, stdout, _, ctx)) = in_avahi_netns(
+        "mdns",
+        &tools,
+        header,
+        SCRIPT,
+        &["sidflowtest", "8080"],
+        "adv.log",
+    ) else {
         return;
-    }
-    let work: PathBuf = std::env::temp_dir().join(format!("sidflow-mdns-{}", std::process::id()));
-    std::fs::create_dir_all(&work).unwrap();
-    let script = work.join("run.sh");
-    std::fs::write(&script, SCRIPT).unwrap();
-    let ns = Netns(format!("sidflow-mdns-{}", std::process::id()));
-    assert!(Command::new("ip")
-        .args(["netns", "add", &ns.0])
-        .status()
-        .unwrap()
-        .success());
-
-    let out = Command::new("ip")
-        .args(["netns", "exec", &ns.0, "bash"])
-        .arg(&script)
-        .arg(env!("CARGO_BIN_EXE_sidflowd"))
-        .args(["sidflowtest", "8080"])
-        .arg(&work)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let log = std::fs::read_to_string(work.join("adv.log")).unwrap_or_default();
-    let ctx = format!(
-        "--- stdout\n{stdout}\n--- stderr\n{}\n--- sidflowd\n{log}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    };
 
     let browse = section(&stdout, "browse");
     let resolved = browse
@@ -166,38 +196,10 @@ fn avahi_sees_the_service_and_the_host_then_the_goodbye() {
 /// package ships (bind-mounted over /etc/avahi/services in the namespace's private mounts),
 /// and sidflowd runs no responder of its own although it serves on the LAN side and is
 /// told to use `lo` (with the builtin backend it would announce a second `SIDFlow`).
-const AVAHI_BACKEND: &str = r#"#!/bin/bash
-set -u
-BIN=$1; WORK=$2; SHIPPED=$3
-mount -t tmpfs tmpfs /run || exit 3
-mkdir -p /run/dbus "$WORK/services"
-cp "$SHIPPED" "$WORK/services/sidflow.service"
-mount --bind "$WORK/services" /etc/avahi/services || exit 5
-ip link set lo up
-dbus-daemon --system --fork --print-pid > "$WORK/dbus.pid" || exit 4
-cat > "$WORK/avahi.conf" <<CONF
-[server]
-host-name=avahipeer
-use-ipv4=yes
-use-ipv6=no
-allow-interfaces=lo
-ratelimit-interval-usec=1000000
-ratelimit-burst=1000
-[wide-area]
-enable-wide-area=no
-[publish]
-publish-hinfo=no
-publish-workstation=no
-CONF
-avahi-daemon -f "$WORK/avahi.conf" --no-chroot --no-rlimits > "$WORK/avahi.log" 2>&1 &
-AVAHI=$!
-SF=
-cleanup() { kill $AVAHI 2>/dev/null; kill "$(cat "$WORK/dbus.pid")" 2>/dev/null; [ -n "$SF" ] && kill $SF 2>/dev/null; }
-trap cleanup EXIT
-for i in $(seq 100); do grep -q 'Server startup complete' "$WORK/avahi.log" && break; sleep 0.1; done
+const AVAHI_BACKEND: &str = r#"
 printf '[mdns]\nbackend = "avahi"\ninterfaces = ["lo"]\n[lineout]\nenabled = false\n[devices]\ndiscover = false\n' > "$WORK/sidflow.toml"
 SIDFLOW_ADMIN_PASSWORD=avahi-test-pw RUST_LOG=info timeout 60 "$BIN" serve --config "$WORK/sidflow.toml" --listen 0.0.0.0:80 --data-dir "$WORK/data" > "$WORK/sidflowd.log" 2>&1 &
-SF=$!
+CHILD=$!
 for i in $(seq 200); do grep -q 'listening on' "$WORK/sidflowd.log" && break; sleep 0.1; done
 sleep 2
 echo "== browse"
@@ -214,45 +216,32 @@ echo "== end"
 
 #[test]
 fn with_the_avahi_backend_avahi_announces_the_box_from_the_shipped_file() {
-    let ci = std::env::var_os("CI").is_some();
     let tools = ["ip", "dbus-daemon", "avahi-daemon", "avahi-browse"];
-    if !is_root()
-        || !tools.iter().all(|t| have(t))
-        || !std::path::Path::new("/etc/avahi/services").is_dir()
-    {
-        assert!(!ci, "CI must run this test as root with iproute2, dbus, avahi-daemon and avahi-utils installed");
-        eprintln!("skipped: needs root, {tools:?} and /etc/avahi/services");
+    if !std::path::Path::new("/etc/avahi/services").is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have avahi-daemon's /etc/avahi/services"
+        );
+        eprintln!("skipped: needs /etc/avahi/services");
         return;
     }
-    let work: PathBuf =
-        std::env::temp_dir().join(format!("sidflow-avahi-backend-{}", std::process::id()));
-    std::fs::create_dir_all(&work).unwrap();
-    let script = work.join("run.sh");
-    std::fs::write(&script, AVAHI_BACKEND).unwrap();
-    let ns = Netns(format!("sidflow-avahib-{}", std::process::id()));
-    assert!(Command::new("ip")
-        .args(["netns", "add", &ns.0])
-        .status()
-        .unwrap()
-        .success());
     let shipped = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../packaging/avahi/sidflow.service"
     );
-    let out = Command::new("timeout")
-        .args(["120", "ip", "netns", "exec", &ns.0, "bash"])
-        .arg(&script)
-        .arg(env!("CARGO_BIN_EXE_sidflowd"))
-        .arg(&work)
-        .arg(shipped)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let log = std::fs::read_to_string(work.join("sidflowd.log")).unwrap_or_default();
-    let ctx = format!(
-        "--- stdout\n{stdout}\n--- stderr\n{}\n--- sidflowd\n{log}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The shipped service file in a folder of its own, bind-mounted over Avahi's.
+    let header = "set -u\nBIN=$1; WORK=$2; SHIPPED=$3\n\
+        SERVICES=$WORK/services; mkdir -p \"$SERVICES\"; cp \"$SHIPPED\" \"$SERVICES/sidflow.service\"\n";
+    let Some((work, stdout, log, ctx)) = in_avahi_netns(
+        "avahib",
+        &tools,
+        header,
+        AVAHI_BACKEND,
+        &[shipped],
+        "sidflowd.log",
+    ) else {
+        return;
+    };
     let browse = section(&stdout, "browse");
     let resolved = browse
         .lines()
