@@ -268,21 +268,7 @@ fn a_hardware_render_job_caches_a_c64u_variant() {
         }
     };
     turn(&renew);
-    let mut s = stream(
-        &d.addr,
-        "GET",
-        waiting["urls"]["audio"].as_str().unwrap(),
-        &[],
-        None,
-    );
-    assert_eq!(s.status, 200);
-    assert_eq!(s.headers["x-sidflow-render"], "streaming");
-    let rest = s.rest();
-    assert!(
-        rest.len() > 100_000,
-        "a whole recording: {} bytes",
-        rest.len()
-    );
+    streams_a_whole_recording(&d, waiting["urls"]["audio"].as_str().unwrap());
     let r = d.post_json(&second, "{}");
     assert_eq!(r.json()["wait"]["place"], 1, "moved up: {}", r.text());
     let took = turn(&second);
@@ -800,21 +786,7 @@ fn hardware_if_available_records_on_an_idle_device() {
         note.starts_with("recorded on sim-auto as you listen"),
         "{j}"
     );
-    let mut s = stream(
-        &d.addr,
-        "GET",
-        j["urls"]["audio"].as_str().unwrap(),
-        &[],
-        None,
-    );
-    assert_eq!(s.status, 200);
-    assert_eq!(s.headers["x-sidflow-render"], "streaming");
-    let rest = s.rest();
-    assert!(
-        rest.len() > 100_000,
-        "a whole recording: {} bytes",
-        rest.len()
-    );
+    streams_a_whole_recording(&d, j["urls"]["audio"].as_str().unwrap());
     assert_eq!(
         log.lock()
             .unwrap()
@@ -839,4 +811,18 @@ fn hardware_if_available_records_on_an_idle_device() {
         assert!(t0.elapsed() < Duration::from_secs(10), "never cached: {j}");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// GETs a playback session's audio while the device records it: 200, served as it streams,
+/// and more than 100 kB (the whole recording, not a stub).
+fn streams_a_whole_recording(d: &Daemon, url: &str) {
+    let mut s = stream(&d.addr, "GET", url, &[], None);
+    assert_eq!(s.status, 200);
+    assert_eq!(s.headers["x-sidflow-render"], "streaming");
+    let rest = s.rest();
+    assert!(
+        rest.len() > 100_000,
+        "a whole recording: {} bytes",
+        rest.len()
+    );
 }
